@@ -1,0 +1,256 @@
+//! Configuration, loaded once at start-up and passed explicitly.
+//!
+//! Layers, lowest first (the contract's order): built-in defaults, `WARDEN_*`
+//! environment variables (nested keys joined with `__`, e.g.
+//! `WARDEN_LIMITS__MAX_TEXT_BYTES=65536`), the TOML config file, command-line
+//! flags. The result is validated before anything starts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address of the gRPC server (RiskService, AuditService, ApprovalService,
+    /// health, reflection). A sidecar's app reaches it on localhost.
+    pub grpc_addr: SocketAddr,
+    /// Address of the Prometheus `/metrics` endpoint.
+    pub metrics_addr: SocketAddr,
+    /// Where the audit journal lives. Mount a volume here in Kubernetes.
+    pub data_dir: PathBuf,
+    /// Risk policy file; the embedded default policy when absent.
+    pub policy_file: Option<PathBuf>,
+    pub limits: Limits,
+    pub detectors: DetectorConfig,
+    pub audit: AuditConfig,
+    /// How long shutdown waits for in-flight calls before giving up on them.
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest `text`, `input`, `system_prompt`, `arguments_json` accepted.
+    pub max_text_bytes: usize,
+    pub max_documents: usize,
+    pub max_document_bytes: usize,
+    pub max_total_document_bytes: usize,
+    /// Largest encoded gRPC message; above the sum of the field limits so
+    /// that oversized fields get a precise INVALID_ARGUMENT first.
+    pub max_message_bytes: usize,
+    /// Score calls running at once; more wait up to `queue_timeout_ms`, then
+    /// get RESOURCE_EXHAUSTED.
+    pub max_concurrent_requests: usize,
+    pub queue_timeout_ms: u64,
+    /// Deadline for one detector on one request; a late detector is skipped.
+    pub detector_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorConfig {
+    pub pii: bool,
+    pub secrets: bool,
+    pub injection: bool,
+    /// ISO 3166 country assumed for phone numbers written without `+`.
+    pub phone_region: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Most records made durable by one fsync (group commit).
+    pub max_batch: usize,
+    /// Records waiting for the writer before appends wait (backpressure).
+    pub queue_capacity: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            grpc_addr: "127.0.0.1:50051".parse().expect("static address"),
+            metrics_addr: "127.0.0.1:9464".parse().expect("static address"),
+            data_dir: PathBuf::from("warden-data"),
+            policy_file: None,
+            limits: Limits::default(),
+            detectors: DetectorConfig::default(),
+            audit: AuditConfig::default(),
+            shutdown_grace_seconds: 25,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_text_bytes: 256 * 1024,
+            max_documents: 64,
+            max_document_bytes: 256 * 1024,
+            max_total_document_bytes: 2 * 1024 * 1024,
+            max_message_bytes: 4 * 1024 * 1024,
+            max_concurrent_requests: 64,
+            queue_timeout_ms: 100,
+            detector_timeout_ms: 2_000,
+        }
+    }
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        Self {
+            pii: true,
+            secrets: true,
+            injection: true,
+            phone_region: "US".into(),
+        }
+    }
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            max_batch: 512,
+            queue_capacity: 4096,
+        }
+    }
+}
+
+/// Command-line values that override every other layer; `None` leaves the
+/// lower layers' value.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_addr: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_addr: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the layers from the real environment.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        Self::load_with_env(file, overrides, Env::prefixed("WARDEN_").split("__"))
+    }
+
+    /// Loads the layers with an explicit environment provider (tests pass
+    /// their own instead of mutating the process environment).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        env: Env,
+    ) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default())).merge(env);
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::MissingFile(path.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Config = figment
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError::Invalid(one_line(&e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if l.max_concurrent_requests == 0 {
+            return bad("limits.max_concurrent_requests must be at least 1");
+        }
+        if l.max_text_bytes == 0 || l.max_document_bytes == 0 {
+            return bad("limits.max_text_bytes and limits.max_document_bytes must be at least 1");
+        }
+        if l.max_message_bytes < l.max_text_bytes {
+            return bad("limits.max_message_bytes must be at least limits.max_text_bytes");
+        }
+        if l.detector_timeout_ms == 0 {
+            return bad("limits.detector_timeout_ms must be at least 1");
+        }
+        if self.audit.max_batch == 0 || self.audit.queue_capacity == 0 {
+            return bad("audit.max_batch and audit.queue_capacity must be at least 1");
+        }
+        crate::detect::pii::PiiDetector::new(&self.detectors.phone_region)
+            .map(|_| ())
+            .map_err(ConfigError::Invalid)
+    }
+
+    pub fn detector_timeout(&self) -> Duration {
+        Duration::from_millis(self.limits.detector_timeout_ms)
+    }
+
+    pub fn queue_timeout(&self) -> Duration {
+        Duration::from_millis(self.limits.queue_timeout_ms)
+    }
+}
+
+/// figment's errors can span lines; the CLI promises one.
+fn one_line(e: &figment::Error) -> String {
+    e.to_string().replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_contract_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WARDEN_METRICS_ADDR", "127.0.0.1:1111");
+            jail.set_env("WARDEN_GRPC_ADDR", "127.0.0.1:2222");
+            jail.set_env("WARDEN_LIMITS__MAX_TEXT_BYTES", "1000");
+            jail.create_file(
+                "w.toml",
+                "grpc_addr = \"127.0.0.1:3333\"\ndata_dir = \"from-file\"\n",
+            )?;
+            let overrides = Overrides {
+                data_dir: Some("from-flag".into()),
+                ..Default::default()
+            };
+            let c =
+                Config::load(Some(Path::new("w.toml")), &overrides).map_err(|e| e.to_string())?;
+            assert_eq!(c.metrics_addr.port(), 1111, "env over default");
+            assert_eq!(c.grpc_addr.port(), 3333, "file over env");
+            assert_eq!(c.data_dir, PathBuf::from("from-flag"), "flag over file");
+            assert_eq!(c.limits.max_text_bytes, 1000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_config_is_one_clear_line() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "limits = { max_concurrent_requests = 0 }\n")?;
+            let err = Config::load(Some(Path::new("bad.toml")), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("max_concurrent_requests"), "{err}");
+            jail.create_file("typo.toml", "grpc_adr = \"x\"\n")?;
+            let err = Config::load(Some(Path::new("typo.toml")), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("grpc_adr") && !err.contains('\n'), "{err}");
+            let err = Config::load(Some(Path::new("nope.toml")), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("nope.toml"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,318 @@
+//! Personal data: e-mail, phone, payment card, IBAN, US SSN, IP address.
+//!
+//! Every candidate is found in one `RegexSet` pass (only the kinds whose
+//! pattern matched are then located), and every candidate is validated, not
+//! just matched: phone numbers by libphonenumber's metadata (`phonenumber`),
+//! cards by Luhn and issuer ranges, IBANs by country length and mod-97
+//! (`iban_validate`), SSNs by the SSA's area/group/serial rules, IPs by the
+//! standard library's parsers. A number that fails its checksum is not a
+//! finding.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+use regex::{Regex, RegexSet};
+
+use super::{dedupe, DetectError, Detector, RawFinding, ScanItem, Source, Surface};
+
+pub const NAME: &str = "pii";
+const VERSION: &str = "1.0.0";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Email,
+    Card,
+    Iban,
+    Ssn,
+    Ipv4,
+    Ipv6,
+    Phone,
+}
+
+/// Candidate patterns, in the order the set reports them. Phones come last:
+/// a digit run already taken by a card, IBAN or SSN is not also a phone.
+const PATTERNS: &[(Kind, &str)] = &[
+    (
+        Kind::Email,
+        r"(?i)\b[a-z0-9][a-z0-9._%+\-]{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b",
+    ),
+    (Kind::Card, r"\b\d(?:[ \-]?\d){11,18}\b"),
+    (Kind::Iban, r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"),
+    (
+        Kind::Ssn,
+        r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\W{0,3}\d{9}\b|\b\d{3}-\d{2}-\d{4}\b|\b\d{3} \d{2} \d{4}\b",
+    ),
+    (Kind::Ipv4, r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
+    (
+        Kind::Ipv6,
+        r"(?i)(?:\b[0-9a-f]{1,4}|:)(?::[0-9a-f]{0,4}){2,7}\b",
+    ),
+    (Kind::Phone, r"(?:\+|\b00)?\(?\d[\d \-.()/]{5,20}\d\b"),
+];
+
+pub struct PiiDetector {
+    set: RegexSet,
+    regexes: Vec<(Kind, Regex)>,
+    region: phonenumber::country::Id,
+    date: Regex,
+}
+
+impl PiiDetector {
+    /// `phone_region` is the ISO 3166 country assumed for numbers written
+    /// without a `+` country code.
+    pub fn new(phone_region: &str) -> Result<Self, String> {
+        let region = phonenumber::country::Id::from_str(&phone_region.to_ascii_uppercase())
+            .map_err(|_| {
+                format!("detectors.phone_region: unknown country code {phone_region:?}")
+            })?;
+        let set = RegexSet::new(PATTERNS.iter().map(|(_, p)| *p)).map_err(|e| e.to_string())?;
+        let regexes = PATTERNS
+            .iter()
+            .map(|(k, p)| Regex::new(p).map(|r| (*k, r)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        let date =
+            Regex::new(r"^\d{4}[\-./]\d{1,2}[\-./]\d{1,2}$|^\d{1,2}[\-./]\d{1,2}[\-./]\d{2,4}$")
+                .map_err(|e| e.to_string())?;
+        Ok(Self {
+            set,
+            regexes,
+            region,
+            date,
+        })
+    }
+
+    /// Finds personal data in `text`. Public so benchmarks and other
+    /// detectors (action arguments, outputs) share one implementation.
+    pub fn scan(&self, text: &str) -> Vec<RawFinding> {
+        let mut out: Vec<RawFinding> = Vec::new();
+        let matched = self.set.matches(text);
+        if !matched.matched_any() {
+            return out;
+        }
+        for idx in matched.iter() {
+            let (kind, re) = &self.regexes[idx];
+            for m in re.find_iter(text) {
+                if *kind == Kind::Phone && out.iter().any(|f| overlaps(&f.span, &m.range())) {
+                    continue;
+                }
+                if let Some(f) = self.validate(*kind, text, m) {
+                    out.push(f);
+                }
+            }
+        }
+        dedupe(out)
+    }
+
+    fn validate(&self, kind: Kind, text: &str, m: regex::Match<'_>) -> Option<RawFinding> {
+        let s = m.as_str();
+        let finding = |category: &str, score: f64, message: &str| RawFinding {
+            category: category.to_string(),
+            score,
+            span: m.range(),
+            message: message.to_string(),
+        };
+        match kind {
+            Kind::Email => valid_email(s).then(|| finding("pii.email", 0.95, "e-mail address")),
+            Kind::Card => valid_card(s).map(|issuer| {
+                finding(
+                    "pii.credit_card",
+                    0.95,
+                    &format!("{issuer} card number (Luhn valid)"),
+                )
+            }),
+            Kind::Iban => valid_iban(s).map(|len| RawFinding {
+                category: "pii.iban".into(),
+                score: 0.95,
+                span: m.start()..m.start() + len,
+                message: "IBAN (country length and mod-97 valid)".into(),
+            }),
+            Kind::Ssn => valid_ssn(s).map(|digits_at| RawFinding {
+                category: "pii.us_ssn".into(),
+                score: 0.9,
+                span: m.start() + digits_at..m.end(),
+                message: "US social security number (valid area, group and serial)".into(),
+            }),
+            Kind::Ipv4 => {
+                let ip = Ipv4Addr::from_str(s).ok()?;
+                if looks_like_version(text, m.start()) {
+                    return None;
+                }
+                let private = ip.is_private()
+                    || ip.is_loopback()
+                    || ip.is_link_local()
+                    || ip.is_unspecified();
+                Some(finding(
+                    "pii.ip_address",
+                    if private { 0.5 } else { 0.8 },
+                    "IPv4 address",
+                ))
+            }
+            Kind::Ipv6 => {
+                let ip = Ipv6Addr::from_str(s).ok()?;
+                // "::" alone and tiny forms like "a::b" are more often code than addresses.
+                if s.matches(':').count() < 2 || s.len() < 6 || ip.is_unspecified() {
+                    return None;
+                }
+                Some(finding(
+                    "pii.ip_address",
+                    if ip.is_loopback() { 0.5 } else { 0.8 },
+                    "IPv6 address",
+                ))
+            }
+            Kind::Phone => self
+                .valid_phone(s)
+                .then(|| finding("pii.phone", 0.85, "phone number")),
+        }
+    }
+
+    fn valid_phone(&self, s: &str) -> bool {
+        let digits = s.chars().filter(char::is_ascii_digit).count();
+        if !(7..=15).contains(&digits) || self.date.is_match(s.trim()) {
+            return false;
+        }
+        let international = s.starts_with('+') || s.starts_with("00");
+        let region = if international {
+            None
+        } else {
+            Some(self.region)
+        };
+        let candidate = s
+            .strip_prefix("00")
+            .map(|r| format!("+{r}"))
+            .unwrap_or_else(|| s.to_string());
+        match phonenumber::parse(region, &candidate) {
+            Ok(number) => phonenumber::is_valid(&number),
+            Err(_) => false,
+        }
+    }
+}
+
+impl Detector for PiiDetector {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn version(&self) -> &str {
+        VERSION
+    }
+
+    fn applies(&self, _surface: Surface, _source: &Source) -> bool {
+        true
+    }
+
+    fn detect(&self, item: &ScanItem, _tool: Option<&str>) -> Result<Vec<RawFinding>, DetectError> {
+        Ok(self.scan(&item.text))
+    }
+}
+
+fn overlaps(a: &std::ops::Range<usize>, b: &std::ops::Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && domain.len() <= 253
+        && !domain.contains("..")
+}
+
+/// Luhn check plus the issuer ranges published by the card networks; the
+/// separators must be consistent (all spaces, all dashes or none).
+fn valid_card(s: &str) -> Option<&'static str> {
+    let has_space = s.contains(' ');
+    let has_dash = s.contains('-');
+    if has_space && has_dash {
+        return None;
+    }
+    let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
+    let n = digits.len();
+    if !(12..=19).contains(&n) || !luhn(&digits) {
+        return None;
+    }
+    let prefix = |k: usize| digits[..k].iter().fold(0u32, |acc, d| acc * 10 + d);
+    let issuer = match (prefix(1), prefix(2), prefix(3), prefix(4), prefix(6)) {
+        (4, ..) if matches!(n, 13 | 16 | 19) => "Visa",
+        (_, 51..=55, ..) if n == 16 => "Mastercard",
+        (.., 2221..=2720, _) if n == 16 => "Mastercard",
+        (_, 34 | 37, ..) if n == 15 => "American Express",
+        (.., 6011, _) | (_, 65, ..) if (16..=19).contains(&n) => "Discover",
+        (_, _, 644..=649, ..) if (16..=19).contains(&n) => "Discover",
+        (.., 3528..=3589, _) if (16..=19).contains(&n) => "JCB",
+        (_, _, 300..=305, ..) | (_, 36 | 38, ..) if (14..=19).contains(&n) => "Diners Club",
+        (_, 62, ..) if (16..=19).contains(&n) => "UnionPay",
+        (_, 50 | 56..=69, ..) if (12..=19).contains(&n) => "Maestro",
+        _ => return None,
+    };
+    Some(issuer)
+}
+
+pub(crate) fn luhn(digits: &[u32]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                if d * 2 > 9 {
+                    d * 2 - 9
+                } else {
+                    d * 2
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// Returns the byte length of the longest valid IBAN at the start of `s`:
+/// the pattern may run into following upper-case words, so shorter prefixes
+/// (whole space-separated groups) are tried too.
+fn valid_iban(s: &str) -> Option<usize> {
+    let mut end = s.len();
+    loop {
+        let candidate = &s[..end];
+        let compact: String = candidate.chars().filter(|c| *c != ' ').collect();
+        if compact.len() >= 15 && iban::Iban::from_str(&compact).is_ok() {
+            return Some(end);
+        }
+        end = candidate.trim_end().rfind(' ')?;
+    }
+}
+
+/// SSA rules: area not 000, 666 or 900-999; group not 00; serial not 0000;
+/// and the two numbers the SSA retired after they were printed in ads.
+/// Returns the offset of the digits inside the match.
+fn valid_ssn(s: &str) -> Option<usize> {
+    let digits_at = s.find(|c: char| c.is_ascii_digit())?;
+    let digits: String = s[digits_at..]
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    if digits.len() != 9 {
+        return None;
+    }
+    let area: u32 = digits[0..3].parse().ok()?;
+    let group: u32 = digits[3..5].parse().ok()?;
+    let serial: u32 = digits[5..9].parse().ok()?;
+    let invalid = area == 0
+        || area == 666
+        || area >= 900
+        || group == 0
+        || serial == 0
+        || digits == "078051120"
+        || digits == "219099999";
+    (!invalid).then_some(digits_at)
+}
+
+fn looks_like_version(text: &str, start: usize) -> bool {
+    let before = text[..start].trim_end().to_ascii_lowercase();
+    before.ends_with('v') || before.ends_with("version") || before.ends_with("ver.")
+}

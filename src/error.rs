@@ -1,0 +1,31 @@
+//! The domain's error type. Transport code maps it to a gRPC status in exactly
+//! one place (`server::status_from`), and the CLI prints it as one line.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed; `field` is the proto field path.
+    #[error("invalid {field}: {reason}")]
+    InvalidArgument { field: String, reason: String },
+    /// Too many requests are in flight; the caller should back off and retry.
+    #[error("overloaded: {in_flight} requests in flight, the limit is {limit}")]
+    Overloaded { in_flight: usize, limit: usize },
+    /// The audit journal could not make the record durable, so no decision is
+    /// returned (an unrecorded decision would be unexplainable later).
+    #[error("audit journal unavailable: {0}")]
+    AuditUnavailable(String),
+    /// The server is shutting down and takes no new work.
+    #[error("shutting down")]
+    ShuttingDown,
+    /// A feature that a later release implements.
+    #[error("{0} is not implemented yet")]
+    Unimplemented(&'static str),
+}
+
+impl Error {
+    pub fn invalid(field: &str, reason: &str) -> Self {
+        Error::InvalidArgument {
+            field: field.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}

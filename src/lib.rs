@@ -1,0 +1,95 @@
+//! Warden makes AI systems in production safe to run and possible to explain.
+//!
+//! A tour of the crate, from the wire inwards:
+//!
+//! - [`server`]: the gRPC services (RiskService, AuditService,
+//!   ApprovalService), health, reflection, `/metrics`. Thin: it converts
+//!   protobuf to domain types and back, and maps errors to statuses.
+//! - [`engine`]: one Score call: validate, bound concurrency, evaluate, write
+//!   the audit record, answer. Shared by the server and the CLI.
+//! - [`scoring`]: the pipeline that runs detectors over every source of a
+//!   request (off the async workers, with deadlines) and asks the policy.
+//! - [`detect`]: the detectors (personal data, secrets, injection heuristics,
+//!   action families), normalisation and redaction. Pure functions of text.
+//! - [`policy`]: thresholds per category and surface, and the decision.
+//! - [`audit`]: the durable, hash-chained journal behind the `Journal` trait.
+//! - [`config`], [`error`], [`telemetry`]: configuration layers, the error
+//!   enum, metric names.
+//! - [`proto`]: generated code; only `server` and the binary use it.
+//!
+//! [`run`] starts everything on already-bound listeners, so the binary and
+//! the tests share one path.
+
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod config;
+pub mod detect;
+pub mod engine;
+pub mod error;
+pub mod policy;
+pub mod proto;
+pub mod scoring;
+pub mod server;
+pub mod telemetry;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use config::Config;
+pub use server::{Listeners, ServeError};
+
+use crate::audit::journal::FileJournal;
+use crate::detect::Detector;
+use crate::engine::Engine;
+use crate::policy::Policy;
+use crate::scoring::Pipeline;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("policy file {path}: {reason}")]
+    Policy { path: String, reason: String },
+    #[error("detectors: {0}")]
+    Detectors(String),
+    #[error("audit journal: {0}")]
+    Journal(#[from] audit::AuditError),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// Loads the policy named by the config, or the embedded default.
+pub fn load_policy(config: &Config) -> Result<Policy, StartError> {
+    match &config.policy_file {
+        None => Ok(Policy::builtin()),
+        Some(path) => {
+            let err = |reason: String| StartError::Policy {
+                path: path.display().to_string(),
+                reason,
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+            Policy::parse(&text).map_err(|e| err(e.to_string()))
+        }
+    }
+}
+
+/// Builds the engine: policy, the built-in detectors plus `extra` ones, and
+/// the journal under `data_dir`.
+pub fn build_engine(config: &Config, extra: Vec<Arc<dyn Detector>>) -> Result<Engine, StartError> {
+    let policy = Arc::new(load_policy(config)?);
+    let mut detectors = detect::rule_detectors(&config.detectors).map_err(StartError::Detectors)?;
+    detectors.extend(extra);
+    let pipeline = Pipeline::new(detectors, policy, config.detector_timeout());
+    let journal = Arc::new(FileJournal::open(&config.data_dir, &config.audit)?);
+    Ok(Engine::new(config, pipeline, journal))
+}
+
+/// Runs Warden until `shutdown` resolves, then drains and flushes.
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let engine = Arc::new(build_engine(&config, Vec::new())?);
+    server::serve(&config, engine, listeners, shutdown).await?;
+    Ok(())
+}

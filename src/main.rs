@@ -1,0 +1,250 @@
+//! The `warden` command line: `serve`, `score`, `audit verify`.
+//! Errors are one line on stderr and a non-zero exit, never a backtrace.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context as _};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio::net::TcpListener;
+use warden::config::{Config, Overrides};
+use warden::proto::v1 as pb;
+use warden::scoring::ScoreRequest;
+
+#[derive(Parser)]
+#[command(
+    name = "warden",
+    version,
+    about = "Risk scoring, audit logs and compliance evidence for AI systems"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gRPC service (and the /metrics endpoint).
+    Serve(ServeArgs),
+    /// Score one request (proto3 JSON) in-process and print the assessment.
+    Score(ScoreArgs),
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Args)]
+struct CommonArgs {
+    /// TOML config file (overrides WARDEN_* environment variables).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory for the audit journal and other state.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// gRPC listen address.
+    #[arg(long, value_name = "HOST:PORT")]
+    grpc_addr: Option<std::net::SocketAddr>,
+    /// Prometheus /metrics listen address.
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_addr: Option<std::net::SocketAddr>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Surface {
+    Input,
+    Output,
+    Action,
+}
+
+#[derive(Args)]
+struct ScoreArgs {
+    /// Which RPC's request the JSON is.
+    surface: Surface,
+    /// Request file (proto3 JSON); standard input when absent.
+    #[arg(long, value_name = "FILE")]
+    request: Option<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the whole local audit journal; non-zero exit on any tampering.
+    Verify {
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    warden::telemetry::init_tracing();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Score(args) => score(args),
+        Command::Audit {
+            command: AuditCommand::Verify { data_dir, config },
+        } => verify(CommonArgs { config, data_dir }),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("warden: {}", chain.join(": ").replace('\n', " "));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_config(common: &CommonArgs, mut overrides: Overrides) -> anyhow::Result<Config> {
+    overrides.data_dir = common.data_dir.clone();
+    Ok(Config::load(common.config.as_deref(), &overrides)?)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides {
+        grpc_addr: args.grpc_addr,
+        metrics_addr: args.metrics_addr,
+        data_dir: None,
+    };
+    let config = load_config(&args.common, overrides)?;
+    runtime()?.block_on(async move {
+        let grpc = TcpListener::bind(config.grpc_addr)
+            .await
+            .with_context(|| format!("cannot listen for gRPC on {}", config.grpc_addr))?;
+        let metrics = TcpListener::bind(config.metrics_addr)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {}", config.metrics_addr))?;
+        warden::run(
+            config,
+            warden::Listeners {
+                grpc,
+                metrics: Some(metrics),
+            },
+            shutdown_signal(),
+        )
+        .await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM (what Kubernetes sends before killing a pod).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(&args.common, Overrides::default())?;
+    let json = match &args.request {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("reading the request from standard input")?;
+            s
+        }
+    };
+    let request = parse_request(args.surface, &json)?;
+    runtime()?.block_on(async move {
+        let engine = Arc::new(warden::build_engine(&config, Vec::new())?);
+        let result = engine.score(request).await;
+        engine.journal().close()?;
+        let assessment = pb::Assessment::from(result.map_err(|e| anyhow!(e))?);
+        println!("{}", serde_json::to_string_pretty(&assessment)?);
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn parse_request(surface: Surface, json: &str) -> anyhow::Result<ScoreRequest> {
+    let bad = |e: serde_json::Error| {
+        anyhow!(
+            "request is not a valid {} request: {e}",
+            surface_name(surface)
+        )
+    };
+    let request = match surface {
+        Surface::Input => ScoreRequest::try_from(
+            serde_json::from_str::<pb::ScoreInputRequest>(json).map_err(bad)?,
+        ),
+        Surface::Output => ScoreRequest::try_from(
+            serde_json::from_str::<pb::ScoreOutputRequest>(json).map_err(bad)?,
+        ),
+        Surface::Action => ScoreRequest::try_from(
+            serde_json::from_str::<pb::ScoreActionRequest>(json).map_err(bad)?,
+        ),
+    };
+    request.map_err(|e| anyhow!(e))
+}
+
+fn surface_name(s: Surface) -> &'static str {
+    match s {
+        Surface::Input => "ScoreInputRequest",
+        Surface::Output => "ScoreOutputRequest",
+        Surface::Action => "ScoreActionRequest",
+    }
+}
+
+fn verify(common: CommonArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(&common, Overrides::default())?;
+    match warden::audit::journal::verify(&config.data_dir) {
+        Ok(report) => {
+            println!(
+                "ok: {} records, chain intact, head {}{}",
+                report.records,
+                report.last_hash,
+                if report.torn_tail_bytes > 0 {
+                    format!(
+                        " ({} bytes of an unacknowledged torn last line ignored)",
+                        report.torn_tail_bytes
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("warden: audit journal verification FAILED: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,474 @@
+//! The risk policy: how findings become a score, a level and a decision.
+//!
+//! A policy is data (`policy/default.toml` is embedded; operators point
+//! `policy_file` at their own), validated when loaded and identified by its
+//! name, version and content hash, which go into every assessment and audit
+//! record. This module does no I/O: the caller hands it the file's text.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::detect::{Finding, Surface};
+
+pub const DEFAULT_POLICY: &str = include_str!("../../policy/default.toml");
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Allow,
+    Review,
+    RequireApproval,
+    Block,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Review => "review",
+            Decision::RequireApproval => "require_approval",
+            Decision::Block => "block",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("policy is not valid TOML: {0}")]
+    Syntax(String),
+    #[error("policy field {field}: {reason}")]
+    Invalid { field: String, reason: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    name: String,
+    version: String,
+    levels: Thresholds,
+    decisions: Decisions,
+    skipped: Skipped,
+    #[serde(default)]
+    sources: Sources,
+    #[serde(default)]
+    categories: BTreeMap<String, CategoryRule>,
+    #[serde(default)]
+    surfaces: BTreeMap<Surface, SurfaceRules>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Thresholds {
+    medium: f64,
+    high: f64,
+    critical: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decisions {
+    low: Decision,
+    medium: Decision,
+    high: Decision,
+    critical: Decision,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipMode {
+    FailOpen,
+    FailClosed,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Skipped {
+    mode: SkipMode,
+    level: Level,
+    #[serde(default)]
+    checks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sources {
+    trusted_document: f64,
+}
+
+impl Default for Sources {
+    fn default() -> Self {
+        Self {
+            trusted_document: 1.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategoryRule {
+    severity: Option<f64>,
+    min_level: Option<Level>,
+    min_score: Option<f64>,
+    #[serde(default)]
+    checks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SurfaceRules {
+    #[serde(default)]
+    categories: BTreeMap<String, CategoryRule>,
+}
+
+/// A validated policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    file: PolicyFile,
+    /// `name@version+sha256:<12 hex>`: names the exact bytes that decided.
+    version: String,
+}
+
+/// What the policy made of one assessment's findings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Verdict {
+    pub score: f64,
+    pub level: Level,
+    pub decision: Decision,
+    pub required_checks: Vec<String>,
+    pub reasons: Vec<String>,
+}
+
+/// The effective rule for one category on one surface, after prefix lookup
+/// and surface overrides.
+#[derive(Debug, Clone, PartialEq)]
+struct Effective {
+    severity: f64,
+    min_level: Option<Level>,
+    min_score: f64,
+    checks: Vec<String>,
+}
+
+impl Policy {
+    pub fn builtin() -> Self {
+        Self::parse(DEFAULT_POLICY).expect("the embedded default policy is valid (tested)")
+    }
+
+    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        let file: PolicyFile =
+            toml::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
+        validate(&file)?;
+        let hash = hex::encode(Sha256::digest(text.as_bytes()));
+        let version = format!("{}@{}+sha256:{}", file.name, file.version, &hash[..12]);
+        Ok(Self { file, version })
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn skip_mode(&self) -> SkipMode {
+        self.file.skipped.mode
+    }
+
+    fn effective(&self, surface: Surface, category: &str) -> Effective {
+        let mut eff = Effective {
+            severity: 1.0,
+            min_level: None,
+            min_score: 0.5,
+            checks: Vec::new(),
+        };
+        let tables = std::iter::once(&self.file.categories)
+            .chain(self.file.surfaces.get(&surface).map(|s| &s.categories));
+        for table in tables {
+            // Shortest prefix first, so longer (more specific) ones override.
+            for prefix in prefixes(category) {
+                if let Some(rule) = table.get(prefix) {
+                    if let Some(s) = rule.severity {
+                        eff.severity = s;
+                    }
+                    if rule.min_level.is_some() {
+                        eff.min_level = rule.min_level;
+                    }
+                    if let Some(s) = rule.min_score {
+                        eff.min_score = s;
+                    }
+                    if !rule.checks.is_empty() {
+                        eff.checks = rule.checks.clone();
+                    }
+                }
+            }
+        }
+        eff
+    }
+
+    /// Turns findings (and the names of detectors that could not run) into a
+    /// verdict. `trusted(finding)` says whether a finding came from a trusted
+    /// document.
+    pub fn decide(
+        &self,
+        surface: Surface,
+        findings: &[Finding],
+        trusted: impl Fn(&Finding) -> bool,
+        skipped: &[String],
+    ) -> Verdict {
+        let mut per_category: BTreeMap<&str, (f64, &Finding)> = BTreeMap::new();
+        let mut floor = Level::Low;
+        let mut checks: Vec<String> = Vec::new();
+        for f in findings {
+            let eff = self.effective(surface, &f.category);
+            let weight = if trusted(f) {
+                self.file.sources.trusted_document
+            } else {
+                1.0
+            };
+            let contribution = (f.score * eff.severity * weight).clamp(0.0, 1.0);
+            let entry = per_category.entry(f.category.as_str()).or_insert((0.0, f));
+            if contribution > entry.0 {
+                *entry = (contribution, f);
+            }
+            if let Some(min) = eff.min_level {
+                if f.score * weight >= eff.min_score && min > floor {
+                    floor = min;
+                }
+            }
+            for c in eff.checks {
+                if !checks.contains(&c) {
+                    checks.push(c);
+                }
+            }
+        }
+        let score = 1.0 - per_category.values().map(|(c, _)| 1.0 - c).product::<f64>();
+        let t = &self.file.levels;
+        let by_score = if score >= t.critical {
+            Level::Critical
+        } else if score >= t.high {
+            Level::High
+        } else if score >= t.medium {
+            Level::Medium
+        } else {
+            Level::Low
+        };
+        let mut level = by_score.max(floor);
+        let mut reasons: Vec<(f64, String)> = per_category
+            .iter()
+            .map(|(cat, (c, f))| {
+                (
+                    *c,
+                    format!(
+                        "{cat} in {} (score {:.2}): {}",
+                        f.source, f.score, f.message
+                    ),
+                )
+            })
+            .collect();
+        reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut reasons: Vec<String> = reasons.into_iter().map(|(_, r)| r).collect();
+        if !skipped.is_empty() {
+            reasons.push(format!("detectors skipped: {}", skipped.join(", ")));
+            if self.file.skipped.mode == SkipMode::FailClosed && level < self.file.skipped.level {
+                level = self.file.skipped.level;
+            }
+            for c in &self.file.skipped.checks {
+                if !checks.contains(c) {
+                    checks.push(c.clone());
+                }
+            }
+        }
+        let d = &self.file.decisions;
+        let decision = match level {
+            Level::Low => d.low,
+            Level::Medium => d.medium,
+            Level::High => d.high,
+            Level::Critical => d.critical,
+        };
+        if decision == Decision::Allow {
+            checks.clear();
+        }
+        Verdict {
+            score,
+            level,
+            decision,
+            required_checks: checks,
+            reasons,
+        }
+    }
+}
+
+/// "secret.aws_access_key" -> ["secret", "secret.aws_access_key"].
+fn prefixes(category: &str) -> impl Iterator<Item = &str> {
+    category
+        .match_indices('.')
+        .map(|(i, _)| &category[..i])
+        .chain(std::iter::once(category))
+}
+
+fn validate(file: &PolicyFile) -> Result<(), PolicyError> {
+    let invalid = |field: &str, reason: &str| PolicyError::Invalid {
+        field: field.into(),
+        reason: reason.into(),
+    };
+    let in_unit = |v: f64| (0.0..=1.0).contains(&v);
+    let t = &file.levels;
+    if !(in_unit(t.medium) && in_unit(t.high) && in_unit(t.critical)) {
+        return Err(invalid("levels", "thresholds must be within [0, 1]"));
+    }
+    if !(t.medium <= t.high && t.high <= t.critical) {
+        return Err(invalid(
+            "levels",
+            "thresholds must satisfy medium <= high <= critical",
+        ));
+    }
+    if file.name.trim().is_empty() || file.version.trim().is_empty() {
+        return Err(invalid("name", "name and version must not be empty"));
+    }
+    if !in_unit(file.sources.trusted_document) {
+        return Err(invalid("sources.trusted_document", "must be within [0, 1]"));
+    }
+    let all = file
+        .categories
+        .iter()
+        .map(|(k, v)| (format!("categories.{k}"), v))
+        .chain(file.surfaces.iter().flat_map(|(s, rules)| {
+            rules
+                .categories
+                .iter()
+                .map(move |(k, v)| (format!("surfaces.{}.categories.{k}", s.as_str()), v))
+        }));
+    for (field, rule) in all {
+        for v in [rule.severity, rule.min_score].into_iter().flatten() {
+            if !in_unit(v) {
+                return Err(invalid(
+                    &field,
+                    "severity and min_score must be within [0, 1]",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(category: &str, score: f64, source: &str) -> Finding {
+        Finding {
+            category: category.into(),
+            score,
+            detector: "test",
+            source: source.into(),
+            span: 0..1,
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn builtin_policy_is_valid_and_versioned() {
+        let p = Policy::builtin();
+        assert!(
+            p.version().starts_with("warden-default@"),
+            "{}",
+            p.version()
+        );
+        assert!(p.version().contains("+sha256:"));
+    }
+
+    #[test]
+    fn decisions_follow_the_builtin_policy() {
+        let p = Policy::builtin();
+        let table: &[(Surface, &[(&str, f64)], &[&str], Decision)] = &[
+            (Surface::Input, &[], &[], Decision::Allow),
+            (Surface::Input, &[("pii.email", 0.95)], &[], Decision::Allow),
+            (
+                Surface::Input,
+                &[("prompt_injection", 0.92)],
+                &[],
+                Decision::RequireApproval,
+            ),
+            (
+                Surface::Input,
+                &[("prompt_injection", 0.6)],
+                &[],
+                Decision::Review,
+            ),
+            (
+                Surface::Output,
+                &[("secret.private_key", 0.99)],
+                &[],
+                Decision::Block,
+            ),
+            (
+                Surface::Output,
+                &[("pii.email", 0.95)],
+                &[],
+                Decision::Review,
+            ),
+            (
+                Surface::Action,
+                &[("action.payment", 0.8)],
+                &[],
+                Decision::RequireApproval,
+            ),
+            (Surface::Input, &[], &["pii"], Decision::Review),
+        ];
+        for (surface, findings, skipped, want) in table {
+            let fs: Vec<Finding> = findings
+                .iter()
+                .map(|(c, s)| finding(c, *s, "input"))
+                .collect();
+            let skipped: Vec<String> = skipped.iter().map(|s| s.to_string()).collect();
+            let v = p.decide(*surface, &fs, |_| false, &skipped);
+            assert_eq!(
+                v.decision, *want,
+                "{surface:?} {findings:?} {skipped:?}: {v:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn trusted_documents_weigh_less() {
+        let p = Policy::builtin();
+        let f = [finding("prompt_injection", 0.92, "document:a")];
+        let untrusted = p.decide(Surface::Input, &f, |_| false, &[]);
+        let trusted = p.decide(Surface::Input, &f, |_| true, &[]);
+        assert!(trusted.score < untrusted.score);
+    }
+
+    #[test]
+    fn invalid_policies_name_the_field() {
+        let bad = DEFAULT_POLICY.replace("medium = 0.40", "medium = 0.95");
+        let err = Policy::parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("levels"), "{err}");
+        let bad = DEFAULT_POLICY.replace(
+            "[categories.toxicity]\nseverity = 0.9",
+            "[categories.toxicity]\nseverity = 3",
+        );
+        let err = Policy::parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("categories.toxicity"), "{err}");
+        assert!(Policy::parse("name = 1").is_err());
+    }
+}

@@ -1,0 +1,189 @@
+//! The transport: gRPC services (thin: validate, convert, call the engine,
+//! convert back), health, reflection, and the Prometheus endpoint. The only
+//! place that maps a domain [`Error`] to a gRPC status is [`status_from`].
+
+pub mod approval;
+pub mod audit;
+pub mod convert;
+pub mod metrics;
+pub mod risk;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::proto::v1::approval_service_server::ApprovalServiceServer;
+use crate::proto::v1::audit_service_server::AuditServiceServer;
+use crate::proto::v1::risk_service_server::RiskServiceServer;
+use crate::proto::FILE_DESCRIPTOR_SET;
+
+/// Already-bound sockets, so `main` and the tests share one start-up path and
+/// tests can bind port 0.
+pub struct Listeners {
+    pub grpc: TcpListener,
+    /// `None` serves no metrics endpoint (the CLI's in-process scoring).
+    pub metrics: Option<TcpListener>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("metrics endpoint: {0}")]
+    Metrics(std::io::Error),
+    #[error("server task: {0}")]
+    Task(String),
+    #[error("closing the audit journal: {0}")]
+    Journal(#[from] crate::audit::AuditError),
+}
+
+/// Serves until `shutdown` resolves, then: reports NOT_SERVING, stops
+/// accepting, lets in-flight calls finish (up to `shutdown_grace_seconds`),
+/// and closes the journal so every acknowledged record is on disk.
+pub async fn serve(
+    config: &Config,
+    engine: Arc<Engine>,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let metrics_handle = crate::telemetry::install();
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<RiskServiceServer<risk::RiskApi>>()
+        .await;
+    health
+        .set_serving::<AuditServiceServer<audit::AuditApi>>()
+        .await;
+    health
+        .set_serving::<ApprovalServiceServer<approval::ApprovalApi>>()
+        .await;
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let max_message = config.limits.max_message_bytes;
+    let risk = RiskServiceServer::new(risk::RiskApi::new(engine.clone()))
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message * 2);
+    let audit = AuditServiceServer::new(audit::AuditApi).max_decoding_message_size(max_message);
+    let approval =
+        ApprovalServiceServer::new(approval::ApprovalApi).max_decoding_message_size(max_message);
+
+    let grpc_addr = listeners.grpc.local_addr().ok();
+    let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut grpc = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(risk)
+            .add_service(audit)
+            .add_service(approval)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), async {
+                let _ = grpc_stopped.await;
+            }),
+    );
+
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics_task = match listeners.metrics {
+        Some(listener) => {
+            tracing::info!(addr = ?listener.local_addr().ok(), "metrics endpoint listening");
+            Some(tokio::spawn(metrics::serve(
+                listener,
+                metrics_handle,
+                async {
+                    let _ = metrics_stopped.await;
+                },
+            )))
+        }
+        None => None,
+    };
+    tracing::info!(addr = ?grpc_addr, policy = engine.policy().version(), "warden serving");
+
+    tokio::pin!(shutdown);
+    let early = tokio::select! {
+        () = &mut shutdown => None,
+        r = &mut grpc => Some(r),
+    };
+    let result = match early {
+        Some(r) => r
+            .map_err(|e| ServeError::Task(e.to_string()))
+            .and_then(|r| r.map_err(ServeError::from)),
+        None => {
+            tracing::info!("shutting down: finishing in-flight calls");
+            health
+                .set_not_serving::<RiskServiceServer<risk::RiskApi>>()
+                .await;
+            let _ = stop_grpc.send(());
+            let grace = Duration::from_secs(config.shutdown_grace_seconds);
+            match tokio::time::timeout(grace, &mut grpc).await {
+                Ok(Ok(r)) => r.map_err(ServeError::from),
+                Ok(Err(join)) => Err(ServeError::Task(join.to_string())),
+                Err(_) => {
+                    tracing::warn!(
+                        grace_seconds = config.shutdown_grace_seconds,
+                        "in-flight calls did not finish in time"
+                    );
+                    grpc.abort();
+                    Ok(())
+                }
+            }
+        }
+    };
+    let _ = stop_metrics.send(());
+    if let Some(task) = metrics_task {
+        if let Ok(Err(e)) = task.await {
+            tracing::warn!(error = %e, "metrics endpoint stopped with an error");
+        }
+    }
+    engine.journal().close()?;
+    tracing::info!("audit journal flushed and closed");
+    result
+}
+
+/// The one mapping from domain errors to gRPC statuses.
+pub fn status_from(e: Error) -> Status {
+    let message = e.to_string();
+    match e {
+        Error::InvalidArgument { field, reason } => Status::with_error_details(
+            Code::InvalidArgument,
+            message,
+            ErrorDetails::with_bad_request_violation(field, reason),
+        ),
+        Error::Overloaded { .. } => Status::with_error_details(
+            Code::ResourceExhausted,
+            message,
+            ErrorDetails::with_retry_info(Some(Duration::from_millis(100))),
+        ),
+        Error::AuditUnavailable(_) | Error::ShuttingDown => Status::unavailable(message),
+        Error::Unimplemented(_) => Status::unimplemented(message),
+    }
+}
+
+/// The `code` label value for a status: a closed set.
+pub fn code_label(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "ok",
+        Code::InvalidArgument => "invalid_argument",
+        Code::ResourceExhausted => "resource_exhausted",
+        Code::Unavailable => "unavailable",
+        Code::Unimplemented => "unimplemented",
+        Code::DeadlineExceeded => "deadline_exceeded",
+        Code::Cancelled => "cancelled",
+        _ => "other",
+    }
+}

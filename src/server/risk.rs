@@ -1,0 +1,87 @@
+//! `warden.v1.RiskService`: convert, score, convert back, count.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tonic::{Request, Response, Status};
+
+use super::{code_label, status_from};
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::proto::v1 as pb;
+use crate::scoring::ScoreRequest;
+use crate::telemetry;
+
+pub struct RiskApi {
+    engine: Arc<Engine>,
+}
+
+impl RiskApi {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        Self { engine }
+    }
+
+    async fn handle(
+        &self,
+        rpc: &'static str,
+        request: Result<ScoreRequest, Error>,
+    ) -> Result<Response<pb::Assessment>, Status> {
+        let started = Instant::now();
+        telemetry::in_flight(1.0);
+        let result = match request {
+            Ok(r) => self.engine.score(r).await,
+            Err(e) => Err(e),
+        };
+        telemetry::in_flight(-1.0);
+        let outcome = match result {
+            Ok(a) => {
+                telemetry::decision(rpc, a.evaluation.verdict.decision.as_str());
+                Ok(Response::new(pb::Assessment::from(a)))
+            }
+            Err(e) => {
+                let reason = match &e {
+                    Error::InvalidArgument { .. } => Some("invalid_argument"),
+                    Error::Overloaded { .. } => Some("overloaded"),
+                    Error::ShuttingDown => Some("shutting_down"),
+                    Error::AuditUnavailable(_) | Error::Unimplemented(_) => None,
+                };
+                if let Some(reason) = reason {
+                    telemetry::rejected(rpc, reason);
+                }
+                Err(status_from(e))
+            }
+        };
+        let code = outcome
+            .as_ref()
+            .map_or_else(|s| s.code(), |_| tonic::Code::Ok);
+        telemetry::request_finished(rpc, code_label(code), started.elapsed());
+        outcome
+    }
+}
+
+#[tonic::async_trait]
+impl pb::risk_service_server::RiskService for RiskApi {
+    async fn score_input(
+        &self,
+        request: Request<pb::ScoreInputRequest>,
+    ) -> Result<Response<pb::Assessment>, Status> {
+        self.handle("ScoreInput", ScoreRequest::try_from(request.into_inner()))
+            .await
+    }
+
+    async fn score_output(
+        &self,
+        request: Request<pb::ScoreOutputRequest>,
+    ) -> Result<Response<pb::Assessment>, Status> {
+        self.handle("ScoreOutput", ScoreRequest::try_from(request.into_inner()))
+            .await
+    }
+
+    async fn score_action(
+        &self,
+        request: Request<pb::ScoreActionRequest>,
+    ) -> Result<Response<pb::Assessment>, Status> {
+        self.handle("ScoreAction", ScoreRequest::try_from(request.into_inner()))
+            .await
+    }
+}

@@ -1,0 +1,198 @@
+//! Every metric Warden exports, declared in one place with its unit and
+//! description, and the tracing set-up.
+//!
+//! Names follow `warden_<what>_<unit>`. Label values come only from closed
+//! sets (RPC names, decisions, detector names, category families, gRPC
+//! codes); user text, tenant ids and other unbounded values never become
+//! labels.
+//!
+//! The `metrics` facade routes to one process-wide recorder; [`install`]
+//! installs the Prometheus recorder once and hands out its handle, so several
+//! in-process servers (as in the tests) share it.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
+};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const REQUESTS_TOTAL: &str = "warden_requests_total";
+pub const REQUEST_DURATION_SECONDS: &str = "warden_request_duration_seconds";
+pub const DECISIONS_TOTAL: &str = "warden_decisions_total";
+pub const REJECTED_REQUESTS_TOTAL: &str = "warden_rejected_requests_total";
+pub const IN_FLIGHT_REQUESTS: &str = "warden_in_flight_requests";
+pub const DETECTOR_DURATION_SECONDS: &str = "warden_detector_duration_seconds";
+pub const DETECTOR_SKIPPED_TOTAL: &str = "warden_detector_skipped_total";
+pub const FINDINGS_TOTAL: &str = "warden_findings_total";
+pub const AUDIT_APPENDS_TOTAL: &str = "warden_audit_appends_total";
+pub const AUDIT_APPEND_FAILURES_TOTAL: &str = "warden_audit_append_failures_total";
+pub const AUDIT_APPEND_DURATION_SECONDS: &str = "warden_audit_append_duration_seconds";
+pub const AUDIT_FSYNC_BATCH_RECORDS: &str = "warden_audit_fsync_batch_records";
+pub const BUILD_INFO: &str = "warden_build_info";
+
+/// Latency buckets from 50 µs (a short rule-only call) to 10 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 5.0, 10.0,
+];
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// Installs the Prometheus recorder (once per process) and returns its handle.
+pub fn install() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(AUDIT_FSYNC_BATCH_RECORDS.into()),
+                        BATCH_BUCKETS,
+                    )
+                })
+                .expect("static bucket lists are non-empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed by an embedding
+            // application; then ours still renders what it was given.
+            let _ = metrics::set_global_recorder(recorder);
+            describe();
+            gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    describe_counter!(
+        REQUESTS_TOTAL,
+        Unit::Count,
+        "Score calls answered, by rpc and gRPC status code."
+    );
+    describe_histogram!(
+        REQUEST_DURATION_SECONDS,
+        Unit::Seconds,
+        "Time to answer a Score call, by rpc."
+    );
+    describe_counter!(
+        DECISIONS_TOTAL,
+        Unit::Count,
+        "Decisions returned, by rpc and decision."
+    );
+    describe_counter!(REJECTED_REQUESTS_TOTAL, Unit::Count, "Calls refused before scoring, by rpc and reason (invalid_argument, overloaded, shutting_down).");
+    describe_gauge!(
+        IN_FLIGHT_REQUESTS,
+        Unit::Count,
+        "Score calls being processed now."
+    );
+    describe_histogram!(
+        DETECTOR_DURATION_SECONDS,
+        Unit::Seconds,
+        "Time one detector took over all sources of one request, by detector."
+    );
+    describe_counter!(
+        DETECTOR_SKIPPED_TOTAL,
+        Unit::Count,
+        "Detectors that could not run on a request, by detector and reason."
+    );
+    describe_counter!(
+        FINDINGS_TOTAL,
+        Unit::Count,
+        "Findings reported, by category family (pii, secret, prompt_injection, ...)."
+    );
+    describe_counter!(
+        AUDIT_APPENDS_TOTAL,
+        Unit::Count,
+        "Audit records made durable."
+    );
+    describe_counter!(
+        AUDIT_APPEND_FAILURES_TOTAL,
+        Unit::Count,
+        "Audit appends that failed (the call was answered with an error)."
+    );
+    describe_histogram!(
+        AUDIT_APPEND_DURATION_SECONDS,
+        Unit::Seconds,
+        "Time from append to durable acknowledgement."
+    );
+    describe_histogram!(
+        AUDIT_FSYNC_BATCH_RECORDS,
+        Unit::Count,
+        "Records made durable by one fsync (group commit)."
+    );
+    describe_gauge!(
+        BUILD_INFO,
+        Unit::Count,
+        "Always 1; the version label names the running build."
+    );
+}
+
+pub fn request_finished(rpc: &'static str, code: &'static str, elapsed: Duration) {
+    counter!(REQUESTS_TOTAL, "rpc" => rpc, "code" => code).increment(1);
+    histogram!(REQUEST_DURATION_SECONDS, "rpc" => rpc).record(elapsed.as_secs_f64());
+}
+
+pub fn decision(rpc: &'static str, decision: &'static str) {
+    counter!(DECISIONS_TOTAL, "rpc" => rpc, "decision" => decision).increment(1);
+}
+
+pub fn rejected(rpc: &'static str, reason: &'static str) {
+    counter!(REJECTED_REQUESTS_TOTAL, "rpc" => rpc, "reason" => reason).increment(1);
+}
+
+pub fn in_flight(delta: f64) {
+    gauge!(IN_FLIGHT_REQUESTS).increment(delta);
+}
+
+pub fn detector_duration(detector: &'static str, elapsed: Duration) {
+    histogram!(DETECTOR_DURATION_SECONDS, "detector" => detector).record(elapsed.as_secs_f64());
+}
+
+pub fn detector_skipped(detector: &'static str, reason: &'static str) {
+    tracing::warn!(detector, reason, "detector skipped");
+    counter!(DETECTOR_SKIPPED_TOTAL, "detector" => detector, "reason" => reason).increment(1);
+}
+
+/// Counts a finding under its family, a closed set: the part of the
+/// category before the first dot, mapped onto the contract's families.
+pub fn finding(category: &str) {
+    let family = match category.split('.').next().unwrap_or("") {
+        "prompt_injection" => "prompt_injection",
+        "jailbreak" => "jailbreak",
+        "pii" => "pii",
+        "secret" => "secret",
+        "topic" => "topic",
+        "toxicity" => "toxicity",
+        "system_prompt_leak" => "system_prompt_leak",
+        "ungrounded" => "ungrounded",
+        "policy" => "policy",
+        "action" => "action",
+        _ => "other",
+    };
+    counter!(FINDINGS_TOTAL, "family" => family).increment(1);
+}
+
+pub fn audit_appended(elapsed: Duration) {
+    counter!(AUDIT_APPENDS_TOTAL).increment(1);
+    histogram!(AUDIT_APPEND_DURATION_SECONDS).record(elapsed.as_secs_f64());
+}
+
+pub fn audit_failed() {
+    counter!(AUDIT_APPEND_FAILURES_TOTAL).increment(1);
+}
+
+pub fn audit_batch(records: usize) {
+    histogram!(AUDIT_FSYNC_BATCH_RECORDS).record(records as f64);
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`).
+pub fn init_tracing() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
