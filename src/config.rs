@@ -102,21 +102,13 @@ impl Default for Limits {
 
 impl Default for DetectorConfig {
     fn default() -> Self {
-        Self {
-            pii: true,
-            secrets: true,
-            injection: true,
-            phone_region: "US".into(),
-        }
+        Self { pii: true, secrets: true, injection: true, phone_region: "US".into() }
     }
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
-        Self {
-            max_batch: 512,
-            queue_capacity: 4096,
-        }
+        Self { max_batch: 512, queue_capacity: 4096 }
     }
 }
 
@@ -148,11 +140,7 @@ impl Config {
 
     /// Loads the layers with an explicit environment provider (tests pass
     /// their own instead of mutating the process environment).
-    pub fn load_with_env(
-        file: Option<&Path>,
-        overrides: &Overrides,
-        env: Env,
-    ) -> Result<Config, ConfigError> {
+    pub fn load_with_env(file: Option<&Path>, overrides: &Overrides, env: Env) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default())).merge(env);
         if let Some(path) = file {
             if !path.exists() {
@@ -160,10 +148,8 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        let config: Config = figment
-            .merge(Serialized::defaults(overrides))
-            .extract()
-            .map_err(|e| ConfigError::Invalid(one_line(&e)))?;
+        let config: Config =
+            figment.merge(Serialized::defaults(overrides)).extract().map_err(|e| ConfigError::Invalid(one_line(&e)))?;
         config.validate()?;
         Ok(config)
     }
@@ -186,9 +172,7 @@ impl Config {
         if self.audit.max_batch == 0 || self.audit.queue_capacity == 0 {
             return bad("audit.max_batch and audit.queue_capacity must be at least 1");
         }
-        crate::detect::pii::PiiDetector::new(&self.detectors.phone_region)
-            .map(|_| ())
-            .map_err(ConfigError::Invalid)
+        crate::detect::pii::PiiDetector::new(&self.detectors.phone_region).map(|_| ()).map_err(ConfigError::Invalid)
     }
 
     pub fn detector_timeout(&self) -> Duration {
@@ -215,16 +199,9 @@ mod tests {
             jail.set_env("WARDEN_METRICS_ADDR", "127.0.0.1:1111");
             jail.set_env("WARDEN_GRPC_ADDR", "127.0.0.1:2222");
             jail.set_env("WARDEN_LIMITS__MAX_TEXT_BYTES", "1000");
-            jail.create_file(
-                "w.toml",
-                "grpc_addr = \"127.0.0.1:3333\"\ndata_dir = \"from-file\"\n",
-            )?;
-            let overrides = Overrides {
-                data_dir: Some("from-flag".into()),
-                ..Default::default()
-            };
-            let c =
-                Config::load(Some(Path::new("w.toml")), &overrides).map_err(|e| e.to_string())?;
+            jail.create_file("w.toml", "grpc_addr = \"127.0.0.1:3333\"\ndata_dir = \"from-file\"\n")?;
+            let overrides = Overrides { data_dir: Some("from-flag".into()), ..Default::default() };
+            let c = Config::load(Some(Path::new("w.toml")), &overrides).map_err(|e| e.to_string())?;
             assert_eq!(c.metrics_addr.port(), 1111, "env over default");
             assert_eq!(c.grpc_addr.port(), 3333, "file over env");
             assert_eq!(c.data_dir, PathBuf::from("from-flag"), "flag over file");
@@ -237,18 +214,12 @@ mod tests {
     fn bad_config_is_one_clear_line() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("bad.toml", "limits = { max_concurrent_requests = 0 }\n")?;
-            let err = Config::load(Some(Path::new("bad.toml")), &Overrides::default())
-                .unwrap_err()
-                .to_string();
+            let err = Config::load(Some(Path::new("bad.toml")), &Overrides::default()).unwrap_err().to_string();
             assert!(err.contains("max_concurrent_requests"), "{err}");
             jail.create_file("typo.toml", "grpc_adr = \"x\"\n")?;
-            let err = Config::load(Some(Path::new("typo.toml")), &Overrides::default())
-                .unwrap_err()
-                .to_string();
+            let err = Config::load(Some(Path::new("typo.toml")), &Overrides::default()).unwrap_err().to_string();
             assert!(err.contains("grpc_adr") && !err.contains('\n'), "{err}");
-            let err = Config::load(Some(Path::new("nope.toml")), &Overrides::default())
-                .unwrap_err()
-                .to_string();
+            let err = Config::load(Some(Path::new("nope.toml")), &Overrides::default()).unwrap_err().to_string();
             assert!(err.contains("nope.toml"), "{err}");
             Ok(())
         });

@@ -55,24 +55,16 @@ impl Engine {
         let evaluation = self.pipeline.evaluate(&request).await;
         // The approval workflow keys on this id; the record below is the
         // request for approval until the approval service stores its own.
-        let approval_id = (evaluation.verdict.decision == Decision::RequireApproval)
-            .then(|| uuid::Uuid::now_v7().to_string());
+        let approval_id =
+            (evaluation.verdict.decision == Decision::RequireApproval).then(|| uuid::Uuid::now_v7().to_string());
         let entry = Entry::ScoreDecision {
             request,
             evaluation: evaluation.clone(),
             approval_id: approval_id.clone(),
             warden_version: env!("CARGO_PKG_VERSION"),
         };
-        let record = self
-            .journal
-            .append(entry)
-            .await
-            .map_err(|e| Error::AuditUnavailable(e.to_string()))?;
-        Ok(Assessment {
-            evaluation,
-            approval_id,
-            record,
-        })
+        let record = self.journal.append(entry).await.map_err(|e| Error::AuditUnavailable(e.to_string()))?;
+        Ok(Assessment { evaluation, approval_id, record })
     }
 
     async fn acquire(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
@@ -83,9 +75,7 @@ impl Engine {
         match self.permits.clone().try_acquire_owned() {
             Ok(p) => return Ok(p),
             Err(tokio::sync::TryAcquireError::Closed) => return Err(Error::ShuttingDown),
-            Err(tokio::sync::TryAcquireError::NoPermits) if self.queue_timeout.is_zero() => {
-                return Err(overloaded())
-            }
+            Err(tokio::sync::TryAcquireError::NoPermits) if self.queue_timeout.is_zero() => return Err(overloaded()),
             Err(tokio::sync::TryAcquireError::NoPermits) => {}
         }
         match tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await {

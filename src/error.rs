@@ -23,9 +23,6 @@ pub enum Error {
 
 impl Error {
     pub fn invalid(field: &str, reason: &str) -> Self {
-        Error::InvalidArgument {
-            field: field.to_string(),
-            reason: reason.to_string(),
-        }
+        Error::InvalidArgument { field: field.to_string(), reason: reason.to_string() }
     }
 }

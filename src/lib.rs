@@ -62,10 +62,7 @@ pub fn load_policy(config: &Config) -> Result<Policy, StartError> {
     match &config.policy_file {
         None => Ok(Policy::builtin()),
         Some(path) => {
-            let err = |reason: String| StartError::Policy {
-                path: path.display().to_string(),
-                reason,
-            };
+            let err = |reason: String| StartError::Policy { path: path.display().to_string(), reason };
             let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
             Policy::parse(&text).map_err(|e| err(e.to_string()))
         }

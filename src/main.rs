@@ -14,11 +14,7 @@ use warden::proto::v1 as pb;
 use warden::scoring::ScoreRequest;
 
 #[derive(Parser)]
-#[command(
-    name = "warden",
-    version,
-    about = "Risk scoring, audit logs and compliance evidence for AI systems"
-)]
+#[command(name = "warden", version, about = "Risk scoring, audit logs and compliance evidence for AI systems")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -94,9 +90,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Score(args) => score(args),
-        Command::Audit {
-            command: AuditCommand::Verify { data_dir, config },
-        } => verify(CommonArgs { config, data_dir }),
+        Command::Audit { command: AuditCommand::Verify { data_dir, config } } => {
+            verify(CommonArgs { config, data_dir })
+        }
     };
     match result {
         Ok(code) => code,
@@ -114,18 +110,11 @@ fn load_config(common: &CommonArgs, mut overrides: Overrides) -> anyhow::Result<
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let overrides = Overrides {
-        grpc_addr: args.grpc_addr,
-        metrics_addr: args.metrics_addr,
-        data_dir: None,
-    };
+    let overrides = Overrides { grpc_addr: args.grpc_addr, metrics_addr: args.metrics_addr, data_dir: None };
     let config = load_config(&args.common, overrides)?;
     runtime()?.block_on(async move {
         let grpc = TcpListener::bind(config.grpc_addr)
@@ -134,15 +123,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let metrics = TcpListener::bind(config.metrics_addr)
             .await
             .with_context(|| format!("cannot listen for metrics on {}", config.metrics_addr))?;
-        warden::run(
-            config,
-            warden::Listeners {
-                grpc,
-                metrics: Some(metrics),
-            },
-            shutdown_signal(),
-        )
-        .await?;
+        warden::run(config, warden::Listeners { grpc, metrics: Some(metrics) }, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -172,14 +153,10 @@ async fn shutdown_signal() {
 fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&args.common, Overrides::default())?;
     let json = match &args.request {
-        Some(path) => {
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
-        }
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
         None => {
             let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .context("reading the request from standard input")?;
+            std::io::stdin().read_to_string(&mut s).context("reading the request from standard input")?;
             s
         }
     };
@@ -195,22 +172,11 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn parse_request(surface: Surface, json: &str) -> anyhow::Result<ScoreRequest> {
-    let bad = |e: serde_json::Error| {
-        anyhow!(
-            "request is not a valid {} request: {e}",
-            surface_name(surface)
-        )
-    };
+    let bad = |e: serde_json::Error| anyhow!("request is not a valid {} request: {e}", surface_name(surface));
     let request = match surface {
-        Surface::Input => ScoreRequest::try_from(
-            serde_json::from_str::<pb::ScoreInputRequest>(json).map_err(bad)?,
-        ),
-        Surface::Output => ScoreRequest::try_from(
-            serde_json::from_str::<pb::ScoreOutputRequest>(json).map_err(bad)?,
-        ),
-        Surface::Action => ScoreRequest::try_from(
-            serde_json::from_str::<pb::ScoreActionRequest>(json).map_err(bad)?,
-        ),
+        Surface::Input => ScoreRequest::try_from(serde_json::from_str::<pb::ScoreInputRequest>(json).map_err(bad)?),
+        Surface::Output => ScoreRequest::try_from(serde_json::from_str::<pb::ScoreOutputRequest>(json).map_err(bad)?),
+        Surface::Action => ScoreRequest::try_from(serde_json::from_str::<pb::ScoreActionRequest>(json).map_err(bad)?),
     };
     request.map_err(|e| anyhow!(e))
 }
@@ -232,10 +198,7 @@ fn verify(common: CommonArgs) -> anyhow::Result<ExitCode> {
                 report.records,
                 report.last_hash,
                 if report.torn_tail_bytes > 0 {
-                    format!(
-                        " ({} bytes of an unacknowledged torn last line ignored)",
-                        report.torn_tail_bytes
-                    )
+                    format!(" ({} bytes of an unacknowledged torn last line ignored)", report.torn_tail_bytes)
                 } else {
                     String::new()
                 }

@@ -10,8 +10,7 @@ pub mod v1 {
 }
 
 /// The file descriptor set of every Warden proto, for server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/warden_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/warden_descriptor.bin"));
 
 pub mod codec {
     //! The stock prost codec answers `INTERNAL` for any payload it cannot

@@ -13,9 +13,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{
-    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
-};
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const REQUESTS_TOTAL: &str = "warden_requests_total";
@@ -33,10 +31,8 @@ pub const AUDIT_FSYNC_BATCH_RECORDS: &str = "warden_audit_fsync_batch_records";
 pub const BUILD_INFO: &str = "warden_build_info";
 
 /// Latency buckets from 50 µs (a short rule-only call) to 10 s.
-const LATENCY_BUCKETS: &[f64] = &[
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-    2.5, 5.0, 10.0,
-];
+const LATENCY_BUCKETS: &[f64] =
+    &[0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
 /// Installs the Prometheus recorder (once per process) and returns its handle.
@@ -46,12 +42,7 @@ pub fn install() -> PrometheusHandle {
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
-                .and_then(|b| {
-                    b.set_buckets_for_metric(
-                        Matcher::Full(AUDIT_FSYNC_BATCH_RECORDS.into()),
-                        BATCH_BUCKETS,
-                    )
-                })
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full(AUDIT_FSYNC_BATCH_RECORDS.into()), BATCH_BUCKETS))
                 .expect("static bucket lists are non-empty")
                 .build_recorder();
             let handle = recorder.handle();
@@ -66,27 +57,15 @@ pub fn install() -> PrometheusHandle {
 }
 
 fn describe() {
+    describe_counter!(REQUESTS_TOTAL, Unit::Count, "Score calls answered, by rpc and gRPC status code.");
+    describe_histogram!(REQUEST_DURATION_SECONDS, Unit::Seconds, "Time to answer a Score call, by rpc.");
+    describe_counter!(DECISIONS_TOTAL, Unit::Count, "Decisions returned, by rpc and decision.");
     describe_counter!(
-        REQUESTS_TOTAL,
+        REJECTED_REQUESTS_TOTAL,
         Unit::Count,
-        "Score calls answered, by rpc and gRPC status code."
+        "Calls refused before scoring, by rpc and reason (invalid_argument, overloaded, shutting_down)."
     );
-    describe_histogram!(
-        REQUEST_DURATION_SECONDS,
-        Unit::Seconds,
-        "Time to answer a Score call, by rpc."
-    );
-    describe_counter!(
-        DECISIONS_TOTAL,
-        Unit::Count,
-        "Decisions returned, by rpc and decision."
-    );
-    describe_counter!(REJECTED_REQUESTS_TOTAL, Unit::Count, "Calls refused before scoring, by rpc and reason (invalid_argument, overloaded, shutting_down).");
-    describe_gauge!(
-        IN_FLIGHT_REQUESTS,
-        Unit::Count,
-        "Score calls being processed now."
-    );
+    describe_gauge!(IN_FLIGHT_REQUESTS, Unit::Count, "Score calls being processed now.");
     describe_histogram!(
         DETECTOR_DURATION_SECONDS,
         Unit::Seconds,
@@ -102,31 +81,15 @@ fn describe() {
         Unit::Count,
         "Findings reported, by category family (pii, secret, prompt_injection, ...)."
     );
-    describe_counter!(
-        AUDIT_APPENDS_TOTAL,
-        Unit::Count,
-        "Audit records made durable."
-    );
+    describe_counter!(AUDIT_APPENDS_TOTAL, Unit::Count, "Audit records made durable.");
     describe_counter!(
         AUDIT_APPEND_FAILURES_TOTAL,
         Unit::Count,
         "Audit appends that failed (the call was answered with an error)."
     );
-    describe_histogram!(
-        AUDIT_APPEND_DURATION_SECONDS,
-        Unit::Seconds,
-        "Time from append to durable acknowledgement."
-    );
-    describe_histogram!(
-        AUDIT_FSYNC_BATCH_RECORDS,
-        Unit::Count,
-        "Records made durable by one fsync (group commit)."
-    );
-    describe_gauge!(
-        BUILD_INFO,
-        Unit::Count,
-        "Always 1; the version label names the running build."
-    );
+    describe_histogram!(AUDIT_APPEND_DURATION_SECONDS, Unit::Seconds, "Time from append to durable acknowledgement.");
+    describe_histogram!(AUDIT_FSYNC_BATCH_RECORDS, Unit::Count, "Records made durable by one fsync (group commit).");
+    describe_gauge!(BUILD_INFO, Unit::Count, "Always 1; the version label names the running build.");
 }
 
 pub fn request_finished(rpc: &'static str, code: &'static str, elapsed: Duration) {
@@ -189,10 +152,6 @@ pub fn audit_batch(records: usize) {
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

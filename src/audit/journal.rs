@@ -90,16 +90,9 @@ impl FileJournal {
         let dir = path.parent().expect("journal path has a parent");
         std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         let (head, valid_len, report) = replay(&path)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| io_err(&path, e))?;
+        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(&path, e))?;
         if report.torn_tail_bytes > 0 {
-            tracing::warn!(
-                bytes = report.torn_tail_bytes,
-                "cutting a torn last line from the audit journal"
-            );
+            tracing::warn!(bytes = report.torn_tail_bytes, "cutting a torn last line from the audit journal");
             file.set_len(valid_len).map_err(|e| io_err(&path, e))?;
             file.sync_all().map_err(|e| io_err(&path, e))?;
         }
@@ -111,11 +104,7 @@ impl FileJournal {
             .name("warden-journal".into())
             .spawn(move || write_loop(file, writer_path, rx, head, valid_len, max_batch))
             .map_err(|e| AuditError::Io(format!("starting the journal writer: {e}")))?;
-        Ok(Self {
-            tx: Mutex::new(Some(tx)),
-            writer: Mutex::new(Some(writer)),
-            path,
-        })
+        Ok(Self { tx: Mutex::new(Some(tx)), writer: Mutex::new(Some(writer)), path })
     }
 
     pub fn path(&self) -> &Path {
@@ -131,9 +120,7 @@ impl Journal for FileJournal {
             let result = async {
                 let tx = tx.ok_or(AuditError::Closed)?;
                 let (ack, done) = oneshot::channel();
-                tx.send(Pending { entry, ack })
-                    .await
-                    .map_err(|_| AuditError::Closed)?;
+                tx.send(Pending { entry, ack }).await.map_err(|_| AuditError::Closed)?;
                 done.await.map_err(|_| AuditError::Closed)?
             }
             .await;
@@ -151,9 +138,7 @@ impl Journal for FileJournal {
     fn close(&self) -> Result<(), AuditError> {
         drop(self.tx.lock().expect("journal lock").take());
         if let Some(writer) = self.writer.lock().expect("journal lock").take() {
-            writer
-                .join()
-                .map_err(|_| AuditError::Io("journal writer panicked".into()))?;
+            writer.join().map_err(|_| AuditError::Io("journal writer panicked".into()))?;
         }
         Ok(())
     }
@@ -219,13 +204,11 @@ fn write_loop(
 }
 
 fn encode(entry: &Entry, head: &mut Head) -> Result<(Vec<u8>, Appended), AuditError> {
-    let entry_json = serde_json::to_string(entry)
-        .map_err(|e| AuditError::Io(format!("encoding record: {e}")))?;
+    let entry_json = serde_json::to_string(entry).map_err(|e| AuditError::Io(format!("encoding record: {e}")))?;
     let entry_raw = RawValue::from_string(entry_json).map_err(|e| AuditError::Io(e.to_string()))?;
     let now = time::OffsetDateTime::now_utc();
-    let recorded_at = now
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| AuditError::Io(e.to_string()))?;
+    let recorded_at =
+        now.format(&time::format_description::well_known::Rfc3339).map_err(|e| AuditError::Io(e.to_string()))?;
     let record = Record {
         v: SCHEMA_VERSION,
         seq: head.next_seq,
@@ -235,13 +218,8 @@ fn encode(entry: &Entry, head: &mut Head) -> Result<(Vec<u8>, Appended), AuditEr
     };
     let record_json = serde_json::to_string(&record).map_err(|e| AuditError::Io(e.to_string()))?;
     let hash = chain_hash(&head.last_hash, record_json.as_bytes());
-    let record_raw =
-        RawValue::from_string(record_json).map_err(|e| AuditError::Io(e.to_string()))?;
-    let line = Line {
-        record: &record_raw,
-        prev: hex::encode(head.last_hash),
-        hash: hex::encode(hash),
-    };
+    let record_raw = RawValue::from_string(record_json).map_err(|e| AuditError::Io(e.to_string()))?;
+    let line = Line { record: &record_raw, prev: hex::encode(head.last_hash), hash: hex::encode(hash) };
     let bytes = serde_json::to_vec(&line).map_err(|e| AuditError::Io(e.to_string()))?;
     let appended = Appended {
         record_id: record.id,
@@ -276,24 +254,13 @@ pub fn verify(data_dir: &Path) -> Result<VerifyReport, AuditError> {
 /// valid prefix, and a report; a torn final line is reported, anything else
 /// broken is an error.
 fn replay(path: &Path) -> Result<(Head, u64, VerifyReport), AuditError> {
-    let mut head = Head {
-        next_seq: 0,
-        last_hash: GENESIS,
-    };
+    let mut head = Head { next_seq: 0, last_hash: GENESIS };
     let mut valid_len = 0u64;
     let mut torn = 0u64;
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((
-                head,
-                0,
-                VerifyReport {
-                    records: 0,
-                    last_hash: hex::encode(GENESIS),
-                    torn_tail_bytes: 0,
-                },
-            ))
+            return Ok((head, 0, VerifyReport { records: 0, last_hash: hex::encode(GENESIS), torn_tail_bytes: 0 }))
         }
         Err(e) => return Err(io_err(path, e)),
     };
@@ -302,19 +269,13 @@ fn replay(path: &Path) -> Result<(Head, u64, VerifyReport), AuditError> {
     let mut line_no = 0usize;
     loop {
         buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| io_err(path, e))?;
+        let n = reader.read_until(b'\n', &mut buf).map_err(|e| io_err(path, e))?;
         if n == 0 {
             break;
         }
         line_no += 1;
         let complete = buf.last() == Some(&b'\n');
-        let body = if complete {
-            &buf[..buf.len() - 1]
-        } else {
-            &buf[..]
-        };
+        let body = if complete { &buf[..buf.len() - 1] } else { &buf[..] };
         match check_line(body, &head) {
             Ok(next) if complete => {
                 head = next;
@@ -326,28 +287,17 @@ fn replay(path: &Path) -> Result<(Head, u64, VerifyReport), AuditError> {
                 torn = n as u64;
                 break;
             }
-            Err(reason) => {
-                return Err(AuditError::Corrupt {
-                    line: line_no,
-                    reason,
-                })
-            }
+            Err(reason) => return Err(AuditError::Corrupt { line: line_no, reason }),
             Ok(_) => unreachable!("complete lines are handled above"),
         }
     }
-    let report = VerifyReport {
-        records: head.next_seq,
-        last_hash: hex::encode(head.last_hash),
-        torn_tail_bytes: torn,
-    };
+    let report = VerifyReport { records: head.next_seq, last_hash: hex::encode(head.last_hash), torn_tail_bytes: torn };
     Ok((head, valid_len, report))
 }
 
 fn check_line(body: &[u8], head: &Head) -> Result<Head, String> {
-    let line: Line<'_> =
-        serde_json::from_slice(body).map_err(|e| format!("not a journal line: {e}"))?;
-    let record: Record<'_> =
-        serde_json::from_str(line.record.get()).map_err(|e| format!("not a record: {e}"))?;
+    let line: Line<'_> = serde_json::from_slice(body).map_err(|e| format!("not a journal line: {e}"))?;
+    let record: Record<'_> = serde_json::from_str(line.record.get()).map_err(|e| format!("not a record: {e}"))?;
     if record.seq != head.next_seq {
         return Err(format!(
             "sequence {} where {} was expected (a record was removed or reordered)",
@@ -359,15 +309,9 @@ fn check_line(body: &[u8], head: &Head) -> Result<Head, String> {
     }
     let hash = chain_hash(&head.last_hash, line.record.get().as_bytes());
     if line.hash != hex::encode(hash) {
-        return Err(format!(
-            "record {} was modified: its hash does not match its content",
-            record.seq
-        ));
+        return Err(format!("record {} was modified: its hash does not match its content", record.seq));
     }
-    Ok(Head {
-        next_seq: head.next_seq + 1,
-        last_hash: hash,
-    })
+    Ok(Head { next_seq: head.next_seq + 1, last_hash: hash })
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> AuditError {

@@ -17,16 +17,10 @@ const FAMILIES: &[(&str, f64, &[&str], &[&str])] = &[
         "action.payment",
         0.8,
         &[
-            "pay", "payment", "payments", "refund", "refunds", "transfer", "charge", "payout",
-            "withdraw", "wire", "purchase", "buy", "invoice", "remit", "disburse",
+            "pay", "payment", "payments", "refund", "refunds", "transfer", "charge", "payout", "withdraw", "wire",
+            "purchase", "buy", "invoice", "remit", "disburse",
         ],
-        &[
-            "amount",
-            "currency",
-            "iban",
-            "account_number",
-            "routing_number",
-        ],
+        &["amount", "currency", "iban", "account_number", "routing_number"],
     ),
     (
         "action.code_execution",
@@ -69,28 +63,17 @@ const FAMILIES: &[(&str, f64, &[&str], &[&str])] = &[
     (
         "action.data_delete",
         0.75,
-        &[
-            "delete", "remove", "drop", "destroy", "purge", "truncate", "erase", "wipe", "unlink",
-            "rm",
-        ],
+        &["delete", "remove", "drop", "destroy", "purge", "truncate", "erase", "wipe", "unlink", "rm"],
         &[],
     ),
     (
         "action.external_communication",
         0.65,
         &[
-            "email", "mail", "send", "message", "post", "tweet", "sms", "notify", "webhook",
-            "slack", "publish", "reply", "forward", "call",
+            "email", "mail", "send", "message", "post", "tweet", "sms", "notify", "webhook", "slack", "publish",
+            "reply", "forward", "call",
         ],
-        &[
-            "to",
-            "recipient",
-            "recipients",
-            "cc",
-            "bcc",
-            "webhook_url",
-            "channel",
-        ],
+        &["to", "recipient", "recipients", "cc", "bcc", "webhook_url", "channel"],
     ),
     (
         "action.sensitive_read",
@@ -135,23 +118,15 @@ const FAMILIES: &[(&str, f64, &[&str], &[&str])] = &[
     (
         "action.file_access",
         0.4,
-        &[
-            "file",
-            "files",
-            "filesystem",
-            "fs",
-            "path",
-            "directory",
-            "download",
-        ],
+        &["file", "files", "filesystem", "fs", "path", "directory", "download"],
         &["path", "file", "filename", "filepath"],
     ),
 ];
 
 /// Read-only verbs: a tool named only with these is low risk.
 const READ_VERBS: &[&str] = &[
-    "search", "find", "list", "get", "read", "lookup", "fetch", "query", "retrieve", "view",
-    "describe", "show", "count",
+    "search", "find", "list", "get", "read", "lookup", "fetch", "query", "retrieve", "view", "describe", "show",
+    "count",
 ];
 
 #[derive(Default)]
@@ -165,10 +140,7 @@ impl ActionDetector {
     pub fn classify(&self, tool: &str, arguments_json: &str) -> Vec<RawFinding> {
         let words = split_words(tool);
         let keys = argument_keys(arguments_json);
-        let read_only = !words.is_empty()
-            && words
-                .iter()
-                .all(|w| READ_VERBS.contains(&w.as_str()) || !is_verb_like(w));
+        let read_only = !words.is_empty() && words.iter().all(|w| READ_VERBS.contains(&w.as_str()) || !is_verb_like(w));
         let mut out = Vec::new();
         for (category, score, name_words, arg_keys) in FAMILIES {
             let by_name = words.iter().find(|w| name_words.contains(&w.as_str()));
@@ -239,9 +211,7 @@ fn split_words(name: &str) -> Vec<String> {
 }
 
 fn is_verb_like(word: &str) -> bool {
-    FAMILIES
-        .iter()
-        .any(|(_, _, words, _)| words.contains(&word))
+    FAMILIES.iter().any(|(_, _, words, _)| words.contains(&word))
 }
 
 /// Top-level and nested object keys of the arguments, lower-cased.
@@ -275,10 +245,7 @@ mod tests {
     #[test]
     fn splits_tool_names() {
         assert_eq!(split_words("issueRefund"), ["issue", "refund"]);
-        assert_eq!(
-            split_words("stripe.refunds.create"),
-            ["stripe", "refunds", "create"]
-        );
+        assert_eq!(split_words("stripe.refunds.create"), ["stripe", "refunds", "create"]);
         assert_eq!(split_words("run-SQL_query"), ["run", "sql", "query"]);
     }
 
@@ -288,34 +255,14 @@ mod tests {
         let table: &[(&str, &str, &[&str])] = &[
             ("search_docs", r#"{"query":"vacation policy"}"#, &[]),
             ("list_orders", r#"{"customer":"c-1"}"#, &[]),
-            (
-                "issueRefund",
-                r#"{"amount": 120, "currency": "EUR"}"#,
-                &["action.payment"],
-            ),
-            (
-                "send_email",
-                r#"{"to":"a@example.com","body":"hi"}"#,
-                &["action.external_communication"],
-            ),
+            ("issueRefund", r#"{"amount": 120, "currency": "EUR"}"#, &["action.payment"]),
+            ("send_email", r#"{"to":"a@example.com","body":"hi"}"#, &["action.external_communication"]),
             ("delete_user", r#"{"id": 7}"#, &["action.data_delete"]),
-            (
-                "exec_shell",
-                r#"{"command":"ls"}"#,
-                &["action.code_execution"],
-            ),
-            (
-                "get_vault_secret",
-                r#"{"name":"db"}"#,
-                &["action.sensitive_read"],
-            ),
+            ("exec_shell", r#"{"command":"ls"}"#, &["action.code_execution"]),
+            ("get_vault_secret", r#"{"name":"db"}"#, &["action.sensitive_read"]),
         ];
         for (tool, args, want) in table {
-            let got: Vec<String> = d
-                .classify(tool, args)
-                .into_iter()
-                .map(|f| f.category)
-                .collect();
+            let got: Vec<String> = d.classify(tool, args).into_iter().map(|f| f.category).collect();
             for w in *want {
                 assert!(got.iter().any(|g| g == w), "{tool}: want {w} in {got:?}");
             }

@@ -25,7 +25,7 @@ const PATTERNS: &[(&str, f64, &str, &str)] = &[
         "prompt_injection",
         0.92,
         "asks to ignore previous instructions",
-        r"\b(?:ignore|disregard|forget|override|bypass|skip|drop|abandon)\s+(?:all\s+|any\s+|every\s+|each\s+)?(?:of\s+)?(?:the\s+|your\s+|my\s+|these\s+|those\s+)?(?:previous|prior|above|earlier|preceding|foregoing|original|initial|old|former|system|developer|safety)?\s*(?:instructions?|prompts?|rules|directions?|guidelines|guidance|context|commands?|constraints|restrictions|policies|messages?)\b",
+        r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+|every\s+)?(?:of\s+)?(?:the\s+|your\s+|my\s+|these\s+|those\s+)?(?:(?:previous|prior|above|earlier|preceding|foregoing|original|initial|system|developer|safety)\s+(?:instructions?|prompts?|rules|directions?|guidelines|guidance|context|commands?|constraints|restrictions|policies)|instructions|prompts?|guidelines|directives)\b",
     ),
     (
         "prompt_injection",
@@ -143,11 +143,7 @@ const COMPACT_PHRASES: &[(&str, f64, &str)] = &[
     ("revealyoursystemprompt", 0.85, "prompt_injection"),
     ("printyoursystemprompt", 0.85, "prompt_injection"),
     ("ignorierealleanweisungen", 0.92, "prompt_injection"),
-    (
-        "ignoriereallevorherigenanweisungen",
-        0.92,
-        "prompt_injection",
-    ),
+    ("ignoriereallevorherigenanweisungen", 0.92, "prompt_injection"),
     ("ignoreztouteslesinstructions", 0.92, "prompt_injection"),
     ("ignoratodaslasinstrucciones", 0.92, "prompt_injection"),
     ("doanythingnow", 0.9, "jailbreak"),
@@ -165,11 +161,7 @@ pub struct InjectionDetector {
 impl InjectionDetector {
     pub fn new() -> Result<Self, String> {
         let set = RegexSet::new(PATTERNS.iter().map(|p| p.3)).map_err(|e| e.to_string())?;
-        let regexes = PATTERNS
-            .iter()
-            .map(|p| Regex::new(p.3))
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
+        let regexes = PATTERNS.iter().map(|p| Regex::new(p.3)).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
         let compact = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
             .build(COMPACT_PHRASES.iter().map(|p| p.0))
@@ -211,10 +203,7 @@ impl InjectionDetector {
             let span = folded.original(start..end);
             // Only a finding the plain patterns did not already make: that is
             // the spaced-out or punctuated spelling.
-            if out
-                .iter()
-                .any(|f| f.span.start <= span.start && span.end <= f.span.end)
-            {
+            if out.iter().any(|f| f.span.start <= span.start && span.end <= f.span.end) {
                 continue;
             }
             out.push(RawFinding {
@@ -232,24 +221,15 @@ impl InjectionDetector {
     /// and it bounds the work).
     fn scan_encoded(&self, text: &str) -> Vec<RawFinding> {
         let mut out = Vec::new();
-        let candidates = self
-            .base64_run
-            .find_iter(text)
-            .filter_map(|m| decode_base64(m.as_str()).map(|d| (m, d, "base64")))
-            .chain(
-                self.hex_run
-                    .find_iter(text)
-                    .filter_map(|m| hex::decode(m.as_str()).ok().map(|d| (m, d, "hex"))),
+        let candidates =
+            self.base64_run.find_iter(text).filter_map(|m| decode_base64(m.as_str()).map(|d| (m, d, "base64"))).chain(
+                self.hex_run.find_iter(text).filter_map(|m| hex::decode(m.as_str()).ok().map(|d| (m, d, "hex"))),
             );
         for (m, decoded, encoding) in candidates {
             let Some(decoded) = readable(decoded) else {
                 continue;
             };
-            if let Some(inner) = self
-                .scan_plain(&decoded)
-                .into_iter()
-                .max_by(|a, b| a.score.total_cmp(&b.score))
-            {
+            if let Some(inner) = self.scan_plain(&decoded).into_iter().max_by(|a, b| a.score.total_cmp(&b.score)) {
                 out.push(RawFinding {
                     category: inner.category,
                     // Hiding the instruction is itself a signal.
@@ -277,10 +257,7 @@ impl Detector for InjectionDetector {
     /// (which often carry text from elsewhere). The system prompt is the
     /// operator's own, and outputs have their own checks.
     fn applies(&self, _surface: Surface, source: &Source) -> bool {
-        matches!(
-            source,
-            Source::Input | Source::Document { .. } | Source::Action | Source::Prompt
-        )
+        matches!(source, Source::Input | Source::Document { .. } | Source::Action | Source::Prompt)
     }
 
     fn detect(&self, item: &ScanItem, _tool: Option<&str>) -> Result<Vec<RawFinding>, DetectError> {
@@ -302,10 +279,7 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
 /// Decoded bytes count as text when they are UTF-8 and mostly printable.
 fn readable(bytes: Vec<u8>) -> Option<String> {
     let s = String::from_utf8(bytes).ok()?;
-    let printable = s
-        .chars()
-        .filter(|c| !c.is_control() || c.is_whitespace())
-        .count();
+    let printable = s.chars().filter(|c| !c.is_control() || c.is_whitespace()).count();
     let letters = s.chars().filter(|c| c.is_alphabetic() || *c == ' ').count();
     let n = s.chars().count().max(1);
     (printable * 100 / n >= 95 && letters * 100 / n >= 60).then_some(s)

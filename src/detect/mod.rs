@@ -17,9 +17,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 /// Which Score RPC a text is being scored for.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Surface {
     Input,
@@ -126,9 +124,7 @@ pub trait Detector: Send + Sync + 'static {
 }
 
 /// The built-in rule detectors, in the order they run.
-pub fn rule_detectors(
-    cfg: &crate::config::DetectorConfig,
-) -> Result<Vec<Arc<dyn Detector>>, String> {
+pub fn rule_detectors(cfg: &crate::config::DetectorConfig) -> Result<Vec<Arc<dyn Detector>>, String> {
     let mut out: Vec<Arc<dyn Detector>> = Vec::new();
     if cfg.pii {
         out.push(Arc::new(pii::PiiDetector::new(&cfg.phone_region)?));
@@ -147,11 +143,7 @@ pub fn rule_detectors(
 /// category family (the part before the first dot), keeping output stable.
 pub(crate) fn dedupe(mut findings: Vec<RawFinding>) -> Vec<RawFinding> {
     findings.sort_by(|a, b| {
-        a.span
-            .start
-            .cmp(&b.span.start)
-            .then(b.span.end.cmp(&a.span.end))
-            .then(b.score.total_cmp(&a.score))
+        a.span.start.cmp(&b.span.start).then(b.span.end.cmp(&a.span.end)).then(b.score.total_cmp(&a.score))
     });
     let mut kept: Vec<RawFinding> = Vec::with_capacity(findings.len());
     for f in findings {

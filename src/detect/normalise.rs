@@ -50,13 +50,7 @@ impl Folded {
             }
             // Fast path: ASCII needs neither NFKC nor confusable folding.
             if c.is_ascii() {
-                push_folded(
-                    &mut text,
-                    &mut origin,
-                    &mut last_space,
-                    c.to_ascii_lowercase(),
-                    &range,
-                );
+                push_folded(&mut text, &mut origin, &mut last_space, c.to_ascii_lowercase(), &range);
                 continue;
             }
             for n in std::iter::once(c).nfkc() {
@@ -64,13 +58,7 @@ impl Folded {
                     continue;
                 }
                 if n.is_ascii() {
-                    push_folded(
-                        &mut text,
-                        &mut origin,
-                        &mut last_space,
-                        n.to_ascii_lowercase(),
-                        &range,
-                    );
+                    push_folded(&mut text, &mut origin, &mut last_space, n.to_ascii_lowercase(), &range);
                     continue;
                 }
                 match decancer::cure_char(n, options) {

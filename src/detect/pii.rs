@@ -32,10 +32,7 @@ enum Kind {
 /// Candidate patterns, in the order the set reports them. Phones come last:
 /// a digit run already taken by a card, IBAN or SSN is not also a phone.
 const PATTERNS: &[(Kind, &str)] = &[
-    (
-        Kind::Email,
-        r"(?i)\b[a-z0-9][a-z0-9._%+\-]{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b",
-    ),
+    (Kind::Email, r"(?i)\b[a-z0-9][a-z0-9._%+\-]{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b"),
     (Kind::Card, r"\b\d(?:[ \-]?\d){11,18}\b"),
     (Kind::Iban, r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"),
     (
@@ -43,10 +40,7 @@ const PATTERNS: &[(Kind, &str)] = &[
         r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\W{0,3}\d{9}\b|\b\d{3}-\d{2}-\d{4}\b|\b\d{3} \d{2} \d{4}\b",
     ),
     (Kind::Ipv4, r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
-    (
-        Kind::Ipv6,
-        r"(?i)(?:\b[0-9a-f]{1,4}|:)(?::[0-9a-f]{0,4}){2,7}\b",
-    ),
+    (Kind::Ipv6, r"(?i)(?:\b[0-9a-f]{1,4}|:)(?::[0-9a-f]{0,4}){2,7}\b"),
     (Kind::Phone, r"(?:\+|\b00)?\(?\d[\d \-.()/]{5,20}\d\b"),
 ];
 
@@ -62,24 +56,16 @@ impl PiiDetector {
     /// without a `+` country code.
     pub fn new(phone_region: &str) -> Result<Self, String> {
         let region = phonenumber::country::Id::from_str(&phone_region.to_ascii_uppercase())
-            .map_err(|_| {
-                format!("detectors.phone_region: unknown country code {phone_region:?}")
-            })?;
+            .map_err(|_| format!("detectors.phone_region: unknown country code {phone_region:?}"))?;
         let set = RegexSet::new(PATTERNS.iter().map(|(_, p)| *p)).map_err(|e| e.to_string())?;
         let regexes = PATTERNS
             .iter()
             .map(|(k, p)| Regex::new(p).map(|r| (*k, r)))
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?;
-        let date =
-            Regex::new(r"^\d{4}[\-./]\d{1,2}[\-./]\d{1,2}$|^\d{1,2}[\-./]\d{1,2}[\-./]\d{2,4}$")
-                .map_err(|e| e.to_string())?;
-        Ok(Self {
-            set,
-            regexes,
-            region,
-            date,
-        })
+        let date = Regex::new(r"^\d{4}[\-./]\d{1,2}[\-./]\d{1,2}$|^\d{1,2}[\-./]\d{1,2}[\-./]\d{2,4}$")
+            .map_err(|e| e.to_string())?;
+        Ok(Self { set, regexes, region, date })
     }
 
     /// Finds personal data in `text`. Public so benchmarks and other
@@ -114,13 +100,8 @@ impl PiiDetector {
         };
         match kind {
             Kind::Email => valid_email(s).then(|| finding("pii.email", 0.95, "e-mail address")),
-            Kind::Card => valid_card(s).map(|issuer| {
-                finding(
-                    "pii.credit_card",
-                    0.95,
-                    &format!("{issuer} card number (Luhn valid)"),
-                )
-            }),
+            Kind::Card => valid_card(s)
+                .map(|issuer| finding("pii.credit_card", 0.95, &format!("{issuer} card number (Luhn valid)"))),
             Kind::Iban => valid_iban(s).map(|len| RawFinding {
                 category: "pii.iban".into(),
                 score: 0.95,
@@ -138,15 +119,8 @@ impl PiiDetector {
                 if looks_like_version(text, m.start()) {
                     return None;
                 }
-                let private = ip.is_private()
-                    || ip.is_loopback()
-                    || ip.is_link_local()
-                    || ip.is_unspecified();
-                Some(finding(
-                    "pii.ip_address",
-                    if private { 0.5 } else { 0.8 },
-                    "IPv4 address",
-                ))
+                let private = ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified();
+                Some(finding("pii.ip_address", if private { 0.5 } else { 0.8 }, "IPv4 address"))
             }
             Kind::Ipv6 => {
                 let ip = Ipv6Addr::from_str(s).ok()?;
@@ -154,15 +128,9 @@ impl PiiDetector {
                 if s.matches(':').count() < 2 || s.len() < 6 || ip.is_unspecified() {
                     return None;
                 }
-                Some(finding(
-                    "pii.ip_address",
-                    if ip.is_loopback() { 0.5 } else { 0.8 },
-                    "IPv6 address",
-                ))
+                Some(finding("pii.ip_address", if ip.is_loopback() { 0.5 } else { 0.8 }, "IPv6 address"))
             }
-            Kind::Phone => self
-                .valid_phone(s)
-                .then(|| finding("pii.phone", 0.85, "phone number")),
+            Kind::Phone => self.valid_phone(s).then(|| finding("pii.phone", 0.85, "phone number")),
         }
     }
 
@@ -172,15 +140,8 @@ impl PiiDetector {
             return false;
         }
         let international = s.starts_with('+') || s.starts_with("00");
-        let region = if international {
-            None
-        } else {
-            Some(self.region)
-        };
-        let candidate = s
-            .strip_prefix("00")
-            .map(|r| format!("+{r}"))
-            .unwrap_or_else(|| s.to_string());
+        let region = if international { None } else { Some(self.region) };
+        let candidate = s.strip_prefix("00").map(|r| format!("+{r}")).unwrap_or_else(|| s.to_string());
         match phonenumber::parse(region, &candidate) {
             Ok(number) => phonenumber::is_valid(&number),
             Err(_) => false,
@@ -292,10 +253,7 @@ fn valid_iban(s: &str) -> Option<usize> {
 /// Returns the offset of the digits inside the match.
 fn valid_ssn(s: &str) -> Option<usize> {
     let digits_at = s.find(|c: char| c.is_ascii_digit())?;
-    let digits: String = s[digits_at..]
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let digits: String = s[digits_at..].chars().filter(char::is_ascii_digit).collect();
     if digits.len() != 9 {
         return None;
     }

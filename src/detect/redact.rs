@@ -13,11 +13,8 @@ pub fn is_redacted_category(category: &str) -> bool {
 /// range or not on character boundaries are widened to the nearest boundary,
 /// so redaction never panics and never leaves half a secret behind.
 pub fn redact<'a>(text: &str, spans: impl IntoIterator<Item = (Range<usize>, &'a str)>) -> String {
-    let mut spans: Vec<(Range<usize>, &str)> = spans
-        .into_iter()
-        .map(|(r, c)| (widen(text, r), c))
-        .filter(|(r, _)| r.start < r.end)
-        .collect();
+    let mut spans: Vec<(Range<usize>, &str)> =
+        spans.into_iter().map(|(r, c)| (widen(text, r), c)).filter(|(r, _)| r.start < r.end).collect();
     spans.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
     let mut merged: Vec<(Range<usize>, &str)> = Vec::with_capacity(spans.len());
     for (r, c) in spans {
@@ -61,19 +58,13 @@ mod tests {
         let a = text.find("bob").unwrap();
         let b = text.find("+1").unwrap();
         let out = redact(text, [(a..a + 15, "pii.email"), (b..b + 15, "pii.phone")]);
-        assert_eq!(
-            out,
-            "mail [REDACTED:pii.email] or call [REDACTED:pii.phone] now"
-        );
+        assert_eq!(out, "mail [REDACTED:pii.email] or call [REDACTED:pii.phone] now");
     }
 
     #[test]
     fn merges_overlaps_and_survives_bad_spans() {
         let text = "héllo world";
-        let out = redact(
-            text,
-            [(0..3, "pii.person"), (2..5, "pii.person"), (50..60, "x")],
-        );
+        let out = redact(text, [(0..3, "pii.person"), (2..5, "pii.person"), (50..60, "x")]);
         assert_eq!(out, "[REDACTED:pii.person]o world");
     }
 }

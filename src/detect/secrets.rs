@@ -94,10 +94,8 @@ pub struct SecretsDetector {
 
 impl SecretsDetector {
     pub fn new() -> Result<Self, String> {
-        let gitleaks: RuleFile =
-            toml::from_str(GITLEAKS_RULES).map_err(|e| format!("gitleaks rules: {e}"))?;
-        let own: RuleFile =
-            toml::from_str(WARDEN_RULES).map_err(|e| format!("warden secret rules: {e}"))?;
+        let gitleaks: RuleFile = toml::from_str(GITLEAKS_RULES).map_err(|e| format!("gitleaks rules: {e}"))?;
+        let own: RuleFile = toml::from_str(WARDEN_RULES).map_err(|e| format!("warden secret rules: {e}"))?;
         let global = compile_allowlist(gitleaks.allowlist.unwrap_or_default())?;
 
         let mut rules = Vec::new();
@@ -115,11 +113,7 @@ impl SecretsDetector {
                     continue;
                 }
             };
-            let allowlists = def
-                .allowlists
-                .into_iter()
-                .map(compile_allowlist)
-                .collect::<Result<_, _>>()?;
+            let allowlists = def.allowlists.into_iter().map(compile_allowlist).collect::<Result<_, _>>()?;
             let rule = Rule {
                 category: category_for(&def.id),
                 score: score_for(&def.id),
@@ -153,19 +147,9 @@ impl SecretsDetector {
             .build(&patterns)
             .map_err(|e| e.to_string())?;
         let rules: Vec<Rule> = rules.into_iter().map(|(r, _)| r).collect();
-        let version = format!(
-            "1.0.0+gitleaks-{}-{}rules",
-            gitleaks.min_version.as_deref().unwrap_or("unknown"),
-            rules.len()
-        );
-        Ok(Self {
-            rules,
-            keywords,
-            keyword_rule,
-            always,
-            global,
-            version,
-        })
+        let version =
+            format!("1.0.0+gitleaks-{}-{}rules", gitleaks.min_version.as_deref().unwrap_or("unknown"), rules.len());
+        Ok(Self { rules, keywords, keyword_rule, always, global, version })
     }
 
     /// Number of rules compiled and active.
@@ -258,15 +242,8 @@ fn compile_allowlist(def: AllowlistDef) -> Result<Allowlist, String> {
     Ok(Allowlist {
         regexes,
         target,
-        stopwords: def
-            .stopwords
-            .into_iter()
-            .map(|s| s.to_ascii_lowercase())
-            .collect(),
-        all: def
-            .condition
-            .as_deref()
-            .is_some_and(|c| c.eq_ignore_ascii_case("and")),
+        stopwords: def.stopwords.into_iter().map(|s| s.to_ascii_lowercase()).collect(),
+        all: def.condition.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("and")),
     })
 }
 
@@ -275,21 +252,12 @@ fn compile_allowlist(def: AllowlistDef) -> Result<Allowlist, String> {
 /// makes the automata an order of magnitude smaller; matching runs on bytes
 /// so offsets stay UTF-8 byte offsets.
 fn compile(pattern: &str) -> Result<Regex, regex::Error> {
-    RegexBuilder::new(pattern)
-        .unicode(false)
-        .size_limit(16 << 20)
-        .build()
+    RegexBuilder::new(pattern).unicode(false).size_limit(16 << 20).build()
 }
 
 fn line_around(text: &[u8], start: usize, end: usize) -> &[u8] {
-    let s = text[..start]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let e = text[end..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(text.len(), |i| end + i);
+    let s = text[..start].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let e = text[end..].iter().position(|&b| b == b'\n').map_or(text.len(), |i| end + i);
     &text[s..e]
 }
 

@@ -14,9 +14,7 @@ use crate::detect::{Finding, Surface};
 
 pub const DEFAULT_POLICY: &str = include_str!("../../policy/default.toml");
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Low,
@@ -121,9 +119,7 @@ struct Sources {
 
 impl Default for Sources {
     fn default() -> Self {
-        Self {
-            trusted_document: 1.0,
-        }
+        Self { trusted_document: 1.0 }
     }
 }
 
@@ -178,8 +174,7 @@ impl Policy {
     }
 
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
-        let file: PolicyFile =
-            toml::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
+        let file: PolicyFile = toml::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
         validate(&file)?;
         let hash = hex::encode(Sha256::digest(text.as_bytes()));
         let version = format!("{}@{}+sha256:{}", file.name, file.version, &hash[..12]);
@@ -195,14 +190,9 @@ impl Policy {
     }
 
     fn effective(&self, surface: Surface, category: &str) -> Effective {
-        let mut eff = Effective {
-            severity: 1.0,
-            min_level: None,
-            min_score: 0.5,
-            checks: Vec::new(),
-        };
-        let tables = std::iter::once(&self.file.categories)
-            .chain(self.file.surfaces.get(&surface).map(|s| &s.categories));
+        let mut eff = Effective { severity: 1.0, min_level: None, min_score: 0.5, checks: Vec::new() };
+        let tables =
+            std::iter::once(&self.file.categories).chain(self.file.surfaces.get(&surface).map(|s| &s.categories));
         for table in tables {
             // Shortest prefix first, so longer (more specific) ones override.
             for prefix in prefixes(category) {
@@ -240,11 +230,7 @@ impl Policy {
         let mut checks: Vec<String> = Vec::new();
         for f in findings {
             let eff = self.effective(surface, &f.category);
-            let weight = if trusted(f) {
-                self.file.sources.trusted_document
-            } else {
-                1.0
-            };
+            let weight = if trusted(f) { self.file.sources.trusted_document } else { 1.0 };
             let contribution = (f.score * eff.severity * weight).clamp(0.0, 1.0);
             let entry = per_category.entry(f.category.as_str()).or_insert((0.0, f));
             if contribution > entry.0 {
@@ -275,15 +261,7 @@ impl Policy {
         let mut level = by_score.max(floor);
         let mut reasons: Vec<(f64, String)> = per_category
             .iter()
-            .map(|(cat, (c, f))| {
-                (
-                    *c,
-                    format!(
-                        "{cat} in {} (score {:.2}): {}",
-                        f.source, f.score, f.message
-                    ),
-                )
-            })
+            .map(|(cat, (c, f))| (*c, format!("{cat} in {} (score {:.2}): {}", f.source, f.score, f.message)))
             .collect();
         reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut reasons: Vec<String> = reasons.into_iter().map(|(_, r)| r).collect();
@@ -308,39 +286,24 @@ impl Policy {
         if decision == Decision::Allow {
             checks.clear();
         }
-        Verdict {
-            score,
-            level,
-            decision,
-            required_checks: checks,
-            reasons,
-        }
+        Verdict { score, level, decision, required_checks: checks, reasons }
     }
 }
 
 /// "secret.aws_access_key" -> ["secret", "secret.aws_access_key"].
 fn prefixes(category: &str) -> impl Iterator<Item = &str> {
-    category
-        .match_indices('.')
-        .map(|(i, _)| &category[..i])
-        .chain(std::iter::once(category))
+    category.match_indices('.').map(|(i, _)| &category[..i]).chain(std::iter::once(category))
 }
 
 fn validate(file: &PolicyFile) -> Result<(), PolicyError> {
-    let invalid = |field: &str, reason: &str| PolicyError::Invalid {
-        field: field.into(),
-        reason: reason.into(),
-    };
+    let invalid = |field: &str, reason: &str| PolicyError::Invalid { field: field.into(), reason: reason.into() };
     let in_unit = |v: f64| (0.0..=1.0).contains(&v);
     let t = &file.levels;
     if !(in_unit(t.medium) && in_unit(t.high) && in_unit(t.critical)) {
         return Err(invalid("levels", "thresholds must be within [0, 1]"));
     }
     if !(t.medium <= t.high && t.high <= t.critical) {
-        return Err(invalid(
-            "levels",
-            "thresholds must satisfy medium <= high <= critical",
-        ));
+        return Err(invalid("levels", "thresholds must satisfy medium <= high <= critical"));
     }
     if file.name.trim().is_empty() || file.version.trim().is_empty() {
         return Err(invalid("name", "name and version must not be empty"));
@@ -348,23 +311,13 @@ fn validate(file: &PolicyFile) -> Result<(), PolicyError> {
     if !in_unit(file.sources.trusted_document) {
         return Err(invalid("sources.trusted_document", "must be within [0, 1]"));
     }
-    let all = file
-        .categories
-        .iter()
-        .map(|(k, v)| (format!("categories.{k}"), v))
-        .chain(file.surfaces.iter().flat_map(|(s, rules)| {
-            rules
-                .categories
-                .iter()
-                .map(move |(k, v)| (format!("surfaces.{}.categories.{k}", s.as_str()), v))
-        }));
+    let all = file.categories.iter().map(|(k, v)| (format!("categories.{k}"), v)).chain(file.surfaces.iter().flat_map(
+        |(s, rules)| rules.categories.iter().map(move |(k, v)| (format!("surfaces.{}.categories.{k}", s.as_str()), v)),
+    ));
     for (field, rule) in all {
         for v in [rule.severity, rule.min_score].into_iter().flatten() {
             if !in_unit(v) {
-                return Err(invalid(
-                    &field,
-                    "severity and min_score must be within [0, 1]",
-                ));
+                return Err(invalid(&field, "severity and min_score must be within [0, 1]"));
             }
         }
     }
@@ -389,11 +342,7 @@ mod tests {
     #[test]
     fn builtin_policy_is_valid_and_versioned() {
         let p = Policy::builtin();
-        assert!(
-            p.version().starts_with("warden-default@"),
-            "{}",
-            p.version()
-        );
+        assert!(p.version().starts_with("warden-default@"), "{}", p.version());
         assert!(p.version().contains("+sha256:"));
     }
 
@@ -403,49 +352,19 @@ mod tests {
         let table: &[(Surface, &[(&str, f64)], &[&str], Decision)] = &[
             (Surface::Input, &[], &[], Decision::Allow),
             (Surface::Input, &[("pii.email", 0.95)], &[], Decision::Allow),
-            (
-                Surface::Input,
-                &[("prompt_injection", 0.92)],
-                &[],
-                Decision::RequireApproval,
-            ),
-            (
-                Surface::Input,
-                &[("prompt_injection", 0.6)],
-                &[],
-                Decision::Review,
-            ),
-            (
-                Surface::Output,
-                &[("secret.private_key", 0.99)],
-                &[],
-                Decision::Block,
-            ),
-            (
-                Surface::Output,
-                &[("pii.email", 0.95)],
-                &[],
-                Decision::Review,
-            ),
-            (
-                Surface::Action,
-                &[("action.payment", 0.8)],
-                &[],
-                Decision::RequireApproval,
-            ),
+            (Surface::Input, &[("prompt_injection", 0.92)], &[], Decision::Block),
+            (Surface::Input, &[("prompt_injection", 0.85)], &[], Decision::RequireApproval),
+            (Surface::Input, &[("prompt_injection", 0.6)], &[], Decision::Review),
+            (Surface::Output, &[("secret.private_key", 0.99)], &[], Decision::Block),
+            (Surface::Output, &[("pii.email", 0.95)], &[], Decision::Review),
+            (Surface::Action, &[("action.payment", 0.8)], &[], Decision::RequireApproval),
             (Surface::Input, &[], &["pii"], Decision::Review),
         ];
         for (surface, findings, skipped, want) in table {
-            let fs: Vec<Finding> = findings
-                .iter()
-                .map(|(c, s)| finding(c, *s, "input"))
-                .collect();
+            let fs: Vec<Finding> = findings.iter().map(|(c, s)| finding(c, *s, "input")).collect();
             let skipped: Vec<String> = skipped.iter().map(|s| s.to_string()).collect();
             let v = p.decide(*surface, &fs, |_| false, &skipped);
-            assert_eq!(
-                v.decision, *want,
-                "{surface:?} {findings:?} {skipped:?}: {v:?}"
-            );
+            assert_eq!(v.decision, *want, "{surface:?} {findings:?} {skipped:?}: {v:?}");
         }
     }
 
@@ -463,10 +382,8 @@ mod tests {
         let bad = DEFAULT_POLICY.replace("medium = 0.40", "medium = 0.95");
         let err = Policy::parse(&bad).unwrap_err().to_string();
         assert!(err.contains("levels"), "{err}");
-        let bad = DEFAULT_POLICY.replace(
-            "[categories.toxicity]\nseverity = 0.9",
-            "[categories.toxicity]\nseverity = 3",
-        );
+        let bad =
+            DEFAULT_POLICY.replace("[categories.toxicity]\nseverity = 0.9", "[categories.toxicity]\nseverity = 3");
         let err = Policy::parse(&bad).unwrap_err().to_string();
         assert!(err.contains("categories.toxicity"), "{err}");
         assert!(Policy::parse("name = 1").is_err());

@@ -64,16 +64,8 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(
-        detectors: Vec<Arc<dyn Detector>>,
-        policy: Arc<Policy>,
-        detector_timeout: Duration,
-    ) -> Self {
-        Self {
-            detectors,
-            policy,
-            detector_timeout,
-        }
+    pub fn new(detectors: Vec<Arc<dyn Detector>>, policy: Arc<Policy>, detector_timeout: Duration) -> Self {
+        Self { detectors, policy, detector_timeout }
     }
 
     pub fn policy(&self) -> &Policy {
@@ -82,10 +74,7 @@ impl Pipeline {
 
     pub async fn evaluate(&self, request: &ScoreRequest) -> Evaluation {
         let scan = Arc::new(request.scan_set());
-        let runs = self
-            .detectors
-            .iter()
-            .map(|d| run_detector(d.clone(), scan.clone(), self.detector_timeout));
+        let runs = self.detectors.iter().map(|d| run_detector(d.clone(), scan.clone(), self.detector_timeout));
         let results = futures_util::future::join_all(runs).await;
 
         let mut findings = Vec::new();
@@ -112,12 +101,7 @@ impl Pipeline {
             })
             .collect();
         let skipped_names: Vec<String> = skipped.iter().map(|s| s.detector.clone()).collect();
-        let verdict = self.policy.decide(
-            scan.surface,
-            &findings,
-            |f| trusted_docs.contains(&f.source),
-            &skipped_names,
-        );
+        let verdict = self.policy.decide(scan.surface, &findings, |f| trusted_docs.contains(&f.source), &skipped_names);
 
         let main_source = request.main_source().to_string();
         let redacted_text = redact(
@@ -133,11 +117,7 @@ impl Pipeline {
             verdict,
             redacted_text,
             policy_version: self.policy.version().to_string(),
-            detector_versions: self
-                .detectors
-                .iter()
-                .map(|d| (d.name().to_string(), d.version().to_string()))
-                .collect(),
+            detector_versions: self.detectors.iter().map(|d| (d.name().to_string(), d.version().to_string())).collect(),
             model_versions: BTreeMap::new(),
         }
     }
@@ -155,11 +135,7 @@ async fn run_detector(
         let detector = detector.clone();
         move || {
             let mut out = Vec::new();
-            for item in scan
-                .items
-                .iter()
-                .filter(|i| detector.applies(scan.surface, &i.source))
-            {
+            for item in scan.items.iter().filter(|i| detector.applies(scan.surface, &i.source)) {
                 let source = item.source.to_string();
                 for raw in detector.detect(item, scan.tool.as_deref())? {
                     out.push(Finding {
@@ -175,20 +151,10 @@ async fn run_detector(
             Ok::<_, crate::detect::DetectError>(out)
         }
     });
-    let skipped = |reason, message: String| Skipped {
-        detector: name.to_string(),
-        reason,
-        message,
-    };
+    let skipped = |reason, message: String| Skipped { detector: name.to_string(), reason, message };
     let result = match tokio::time::timeout(timeout, worker).await {
-        Err(_) => Err(skipped(
-            SkipReason::Timeout,
-            format!("no result within {} ms", timeout.as_millis()),
-        )),
-        Ok(Err(join)) => Err(skipped(
-            SkipReason::Failed,
-            format!("detector panicked: {join}"),
-        )),
+        Err(_) => Err(skipped(SkipReason::Timeout, format!("no result within {} ms", timeout.as_millis()))),
+        Ok(Err(join)) => Err(skipped(SkipReason::Failed, format!("detector panicked: {join}"))),
         Ok(Ok(Err(e))) => Err(skipped(SkipReason::Failed, e.to_string())),
         Ok(Ok(Ok(findings))) => Ok(findings),
     };

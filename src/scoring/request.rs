@@ -29,25 +29,9 @@ pub struct DocumentIn {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "surface", rename_all = "snake_case")]
 pub enum ScoreRequest {
-    Input {
-        context: Context,
-        text: String,
-        system_prompt: String,
-        documents: Vec<DocumentIn>,
-    },
-    Output {
-        context: Context,
-        text: String,
-        input: String,
-        system_prompt: String,
-        documents: Vec<DocumentIn>,
-    },
-    Action {
-        context: Context,
-        tool: String,
-        arguments_json: String,
-        rationale: String,
-    },
+    Input { context: Context, text: String, system_prompt: String, documents: Vec<DocumentIn> },
+    Output { context: Context, text: String, input: String, system_prompt: String, documents: Vec<DocumentIn> },
+    Action { context: Context, tool: String, arguments_json: String, rationale: String },
 }
 
 impl ScoreRequest {
@@ -99,40 +83,23 @@ impl ScoreRequest {
         }
         check_len(text_field, text, limits.max_text_bytes)?;
         match self {
-            ScoreRequest::Input {
-                system_prompt,
-                documents,
-                ..
-            } => {
+            ScoreRequest::Input { system_prompt, documents, .. } => {
                 check_len("system_prompt", system_prompt, limits.max_text_bytes)?;
                 validate_documents(documents, limits)?;
             }
-            ScoreRequest::Output {
-                input,
-                system_prompt,
-                documents,
-                ..
-            } => {
+            ScoreRequest::Output { input, system_prompt, documents, .. } => {
                 check_len("input", input, limits.max_text_bytes)?;
                 check_len("system_prompt", system_prompt, limits.max_text_bytes)?;
                 validate_documents(documents, limits)?;
             }
-            ScoreRequest::Action {
-                tool,
-                arguments_json,
-                rationale,
-                ..
-            } => {
+            ScoreRequest::Action { tool, arguments_json, rationale, .. } => {
                 if tool.trim().is_empty() {
                     return Err(Error::invalid("tool", "must not be empty"));
                 }
                 check_len("tool", tool, 256)?;
                 check_len("rationale", rationale, limits.max_text_bytes)?;
                 if let Err(e) = serde_json::from_str::<serde_json::Value>(arguments_json) {
-                    return Err(Error::invalid(
-                        "arguments_json",
-                        &format!("is not valid JSON: {e}"),
-                    ));
+                    return Err(Error::invalid("arguments_json", &format!("is not valid JSON: {e}")));
                 }
             }
         }
@@ -141,40 +108,22 @@ impl ScoreRequest {
 
     /// The texts the detectors scan, each with its source.
     pub fn scan_set(&self) -> ScanSet {
-        let item = |source: Source, text: &str| ScanItem {
-            source,
-            text: text.to_string(),
-        };
+        let item = |source: Source, text: &str| ScanItem { source, text: text.to_string() };
         let mut items = vec![item(self.main_source(), self.main_text())];
         let docs = |documents: &[DocumentIn], items: &mut Vec<ScanItem>| {
             for d in documents {
-                items.push(item(
-                    Source::Document {
-                        id: d.id.clone(),
-                        trusted: d.trusted,
-                    },
-                    &d.text,
-                ));
+                items.push(item(Source::Document { id: d.id.clone(), trusted: d.trusted }, &d.text));
             }
         };
         let tool = match self {
-            ScoreRequest::Input {
-                system_prompt,
-                documents,
-                ..
-            } => {
+            ScoreRequest::Input { system_prompt, documents, .. } => {
                 if !system_prompt.is_empty() {
                     items.push(item(Source::SystemPrompt, system_prompt));
                 }
                 docs(documents, &mut items);
                 None
             }
-            ScoreRequest::Output {
-                input,
-                system_prompt,
-                documents,
-                ..
-            } => {
+            ScoreRequest::Output { input, system_prompt, documents, .. } => {
                 if !input.is_empty() {
                     items.push(item(Source::Prompt, input));
                 }
@@ -186,11 +135,7 @@ impl ScoreRequest {
             }
             ScoreRequest::Action { tool, .. } => Some(tool.clone()),
         };
-        ScanSet {
-            surface: self.surface(),
-            items,
-            tool,
-        }
+        ScanSet { surface: self.surface(), items, tool }
     }
 }
 
@@ -205,18 +150,10 @@ fn validate_context(ctx: &Context) -> Result<(), Error> {
         check_len(field, value, 256)?;
     }
     if ctx.application.trim().is_empty() {
-        return Err(Error::invalid(
-            "context.application",
-            "must name the calling application",
-        ));
+        return Err(Error::invalid("context.application", "must name the calling application"));
     }
-    if !ctx.trace_id.is_empty()
-        && !(ctx.trace_id.len() == 32 && ctx.trace_id.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        return Err(Error::invalid(
-            "context.trace_id",
-            "must be a W3C trace id: 32 hex characters",
-        ));
+    if !ctx.trace_id.is_empty() && !(ctx.trace_id.len() == 32 && ctx.trace_id.bytes().all(|b| b.is_ascii_hexdigit())) {
+        return Err(Error::invalid("context.trace_id", "must be a W3C trace id: 32 hex characters"));
     }
     if ctx.labels.len() > 64 {
         return Err(Error::invalid("context.labels", "at most 64 labels"));
@@ -226,40 +163,24 @@ fn validate_context(ctx: &Context) -> Result<(), Error> {
 
 fn validate_documents(documents: &[DocumentIn], limits: &Limits) -> Result<(), Error> {
     if documents.len() > limits.max_documents {
-        return Err(Error::invalid(
-            "documents",
-            &format!("at most {} documents per request", limits.max_documents),
-        ));
+        return Err(Error::invalid("documents", &format!("at most {} documents per request", limits.max_documents)));
     }
     let mut total = 0usize;
     let mut ids = std::collections::HashSet::new();
     for (i, d) in documents.iter().enumerate() {
         if d.id.trim().is_empty() {
-            return Err(Error::invalid(
-                &format!("documents[{i}].id"),
-                "must not be empty",
-            ));
+            return Err(Error::invalid(&format!("documents[{i}].id"), "must not be empty"));
         }
         if !ids.insert(d.id.as_str()) {
-            return Err(Error::invalid(
-                &format!("documents[{i}].id"),
-                &format!("duplicate document id {:?}", d.id),
-            ));
+            return Err(Error::invalid(&format!("documents[{i}].id"), &format!("duplicate document id {:?}", d.id)));
         }
-        check_len(
-            &format!("documents[{i}].text"),
-            &d.text,
-            limits.max_document_bytes,
-        )?;
+        check_len(&format!("documents[{i}].text"), &d.text, limits.max_document_bytes)?;
         total += d.text.len();
     }
     if total > limits.max_total_document_bytes {
         return Err(Error::invalid(
             "documents",
-            &format!(
-                "documents total {total} bytes, more than the limit of {}",
-                limits.max_total_document_bytes
-            ),
+            &format!("documents total {total} bytes, more than the limit of {}", limits.max_total_document_bytes),
         ));
     }
     Ok(())
@@ -267,10 +188,7 @@ fn validate_documents(documents: &[DocumentIn], limits: &Limits) -> Result<(), E
 
 fn check_len(field: &str, value: &str, max: usize) -> Result<(), Error> {
     if value.len() > max {
-        return Err(Error::invalid(
-            field,
-            &format!("is {} bytes, more than the limit of {max}", value.len()),
-        ));
+        return Err(Error::invalid(field, &format!("is {} bytes, more than the limit of {max}", value.len())));
     }
     Ok(())
 }

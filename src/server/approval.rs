@@ -30,24 +30,15 @@ impl pb::approval_service_server::ApprovalService for ApprovalApi {
         Err(unimplemented("ApprovalService.ListPending"))
     }
 
-    async fn get(
-        &self,
-        _: Request<pb::GetApprovalRequest>,
-    ) -> Result<Response<pb::Approval>, Status> {
+    async fn get(&self, _: Request<pb::GetApprovalRequest>) -> Result<Response<pb::Approval>, Status> {
         Err(unimplemented("ApprovalService.Get"))
     }
 
-    async fn decide(
-        &self,
-        _: Request<pb::DecideRequest>,
-    ) -> Result<Response<pb::Approval>, Status> {
+    async fn decide(&self, _: Request<pb::DecideRequest>) -> Result<Response<pb::Approval>, Status> {
         Err(unimplemented("ApprovalService.Decide"))
     }
 
-    async fn watch(
-        &self,
-        _: Request<pb::WatchRequest>,
-    ) -> Result<Response<ApprovalStream>, Status> {
+    async fn watch(&self, _: Request<pb::WatchRequest>) -> Result<Response<ApprovalStream>, Status> {
         Err(unimplemented("ApprovalService.Watch"))
     }
 }

@@ -27,10 +27,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
     type QueryStream = RecordStream;
     type TailStream = RecordStream;
 
-    async fn append(
-        &self,
-        _: Request<Streaming<pb::AuditEvent>>,
-    ) -> Result<Response<AckStream>, Status> {
+    async fn append(&self, _: Request<Streaming<pb::AuditEvent>>) -> Result<Response<AckStream>, Status> {
         Err(unimplemented("AuditService.Append"))
     }
 
@@ -42,10 +39,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         Err(unimplemented("AuditService.Tail"))
     }
 
-    async fn get_checkpoint(
-        &self,
-        _: Request<pb::GetCheckpointRequest>,
-    ) -> Result<Response<pb::Checkpoint>, Status> {
+    async fn get_checkpoint(&self, _: Request<pb::GetCheckpointRequest>) -> Result<Response<pb::Checkpoint>, Status> {
         Err(unimplemented("AuditService.GetCheckpoint"))
     }
 

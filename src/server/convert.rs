@@ -11,12 +11,7 @@ impl TryFrom<pb::ScoreInputRequest> for ScoreRequest {
     type Error = Error;
 
     fn try_from(r: pb::ScoreInputRequest) -> Result<Self, Error> {
-        let pb::ScoreInputRequest {
-            context,
-            text,
-            system_prompt,
-            documents,
-        } = r;
+        let pb::ScoreInputRequest { context, text, system_prompt, documents } = r;
         Ok(ScoreRequest::Input {
             context: context_from(context)?,
             text,
@@ -30,13 +25,7 @@ impl TryFrom<pb::ScoreOutputRequest> for ScoreRequest {
     type Error = Error;
 
     fn try_from(r: pb::ScoreOutputRequest) -> Result<Self, Error> {
-        let pb::ScoreOutputRequest {
-            context,
-            text,
-            input,
-            system_prompt,
-            documents,
-        } = r;
+        let pb::ScoreOutputRequest { context, text, input, system_prompt, documents } = r;
         Ok(ScoreRequest::Output {
             context: context_from(context)?,
             text,
@@ -51,31 +40,14 @@ impl TryFrom<pb::ScoreActionRequest> for ScoreRequest {
     type Error = Error;
 
     fn try_from(r: pb::ScoreActionRequest) -> Result<Self, Error> {
-        let pb::ScoreActionRequest {
-            context,
-            tool,
-            arguments_json,
-            rationale,
-        } = r;
-        Ok(ScoreRequest::Action {
-            context: context_from(context)?,
-            tool,
-            arguments_json,
-            rationale,
-        })
+        let pb::ScoreActionRequest { context, tool, arguments_json, rationale } = r;
+        Ok(ScoreRequest::Action { context: context_from(context)?, tool, arguments_json, rationale })
     }
 }
 
 fn context_from(c: Option<pb::RequestContext>) -> Result<Context, Error> {
-    let pb::RequestContext {
-        tenant,
-        application,
-        session_id,
-        trace_id,
-        user_id,
-        model,
-        labels,
-    } = c.ok_or_else(|| Error::invalid("context", "is required (at least context.application)"))?;
+    let pb::RequestContext { tenant, application, session_id, trace_id, user_id, model, labels } =
+        c.ok_or_else(|| Error::invalid("context", "is required (at least context.application)"))?;
     Ok(Context {
         tenant,
         application,
@@ -91,37 +63,20 @@ fn documents_from(docs: Vec<pb::Document>) -> Result<Vec<DocumentIn>, Error> {
     docs.into_iter()
         .enumerate()
         .map(|(i, d)| {
-            let pb::Document {
-                id,
-                source,
-                text,
-                trusted,
-                content,
-            } = d;
+            let pb::Document { id, source, text, trusted, content } = d;
             let text = match (text.is_empty(), content.is_empty()) {
                 (_, true) => text,
                 (true, false) => String::from_utf8(content).map_err(|e| {
                     Error::invalid(
                         &format!("documents[{i}].content"),
-                        &format!(
-                            "is not valid UTF-8 (invalid byte at offset {})",
-                            e.utf8_error().valid_up_to()
-                        ),
+                        &format!("is not valid UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
                     )
                 })?,
                 (false, false) => {
-                    return Err(Error::invalid(
-                        &format!("documents[{i}]"),
-                        "set either text or content, not both",
-                    ))
+                    return Err(Error::invalid(&format!("documents[{i}]"), "set either text or content, not both"))
                 }
             };
-            Ok(DocumentIn {
-                id,
-                source,
-                text,
-                trusted,
-            })
+            Ok(DocumentIn { id, source, text, trusted })
         })
         .collect()
 }
@@ -146,11 +101,7 @@ pub fn decision_to_proto(d: Decision) -> pb::Decision {
 
 impl From<Assessment> for pb::Assessment {
     fn from(a: Assessment) -> Self {
-        let Assessment {
-            evaluation,
-            approval_id,
-            record,
-        } = a;
+        let Assessment { evaluation, approval_id, record } = a;
         let e = evaluation;
         pb::Assessment {
             record_id: record.record_id,
@@ -165,10 +116,7 @@ impl From<Assessment> for pb::Assessment {
                     score: f.score,
                     detector: f.detector.to_string(),
                     source: f.source,
-                    span: Some(pb::Span {
-                        start: f.span.start as u32,
-                        end: f.span.end as u32,
-                    }),
+                    span: Some(pb::Span { start: f.span.start as u32, end: f.span.end as u32 }),
                     message: f.message,
                 })
                 .collect(),

@@ -58,15 +58,9 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let metrics_handle = crate::telemetry::install();
     let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<RiskServiceServer<risk::RiskApi>>()
-        .await;
-    health
-        .set_serving::<AuditServiceServer<audit::AuditApi>>()
-        .await;
-    health
-        .set_serving::<ApprovalServiceServer<approval::ApprovalApi>>()
-        .await;
+    health.set_serving::<RiskServiceServer<risk::RiskApi>>().await;
+    health.set_serving::<AuditServiceServer<audit::AuditApi>>().await;
+    health.set_serving::<ApprovalServiceServer<approval::ApprovalApi>>().await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -80,8 +74,7 @@ pub async fn serve(
         .max_decoding_message_size(max_message)
         .max_encoding_message_size(max_message * 2);
     let audit = AuditServiceServer::new(audit::AuditApi).max_decoding_message_size(max_message);
-    let approval =
-        ApprovalServiceServer::new(approval::ApprovalApi).max_decoding_message_size(max_message);
+    let approval = ApprovalServiceServer::new(approval::ApprovalApi).max_decoding_message_size(max_message);
 
     let grpc_addr = listeners.grpc.local_addr().ok();
     let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -102,13 +95,9 @@ pub async fn serve(
     let metrics_task = match listeners.metrics {
         Some(listener) => {
             tracing::info!(addr = ?listener.local_addr().ok(), "metrics endpoint listening");
-            Some(tokio::spawn(metrics::serve(
-                listener,
-                metrics_handle,
-                async {
-                    let _ = metrics_stopped.await;
-                },
-            )))
+            Some(tokio::spawn(metrics::serve(listener, metrics_handle, async {
+                let _ = metrics_stopped.await;
+            })))
         }
         None => None,
     };
@@ -120,14 +109,10 @@ pub async fn serve(
         r = &mut grpc => Some(r),
     };
     let result = match early {
-        Some(r) => r
-            .map_err(|e| ServeError::Task(e.to_string()))
-            .and_then(|r| r.map_err(ServeError::from)),
+        Some(r) => r.map_err(|e| ServeError::Task(e.to_string())).and_then(|r| r.map_err(ServeError::from)),
         None => {
             tracing::info!("shutting down: finishing in-flight calls");
-            health
-                .set_not_serving::<RiskServiceServer<risk::RiskApi>>()
-                .await;
+            health.set_not_serving::<RiskServiceServer<risk::RiskApi>>().await;
             let _ = stop_grpc.send(());
             let grace = Duration::from_secs(config.shutdown_grace_seconds);
             match tokio::time::timeout(grace, &mut grpc).await {

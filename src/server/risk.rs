@@ -51,9 +51,7 @@ impl RiskApi {
                 Err(status_from(e))
             }
         };
-        let code = outcome
-            .as_ref()
-            .map_or_else(|s| s.code(), |_| tonic::Code::Ok);
+        let code = outcome.as_ref().map_or_else(|s| s.code(), |_| tonic::Code::Ok);
         telemetry::request_finished(rpc, code_label(code), started.elapsed());
         outcome
     }
@@ -61,27 +59,15 @@ impl RiskApi {
 
 #[tonic::async_trait]
 impl pb::risk_service_server::RiskService for RiskApi {
-    async fn score_input(
-        &self,
-        request: Request<pb::ScoreInputRequest>,
-    ) -> Result<Response<pb::Assessment>, Status> {
-        self.handle("ScoreInput", ScoreRequest::try_from(request.into_inner()))
-            .await
+    async fn score_input(&self, request: Request<pb::ScoreInputRequest>) -> Result<Response<pb::Assessment>, Status> {
+        self.handle("ScoreInput", ScoreRequest::try_from(request.into_inner())).await
     }
 
-    async fn score_output(
-        &self,
-        request: Request<pb::ScoreOutputRequest>,
-    ) -> Result<Response<pb::Assessment>, Status> {
-        self.handle("ScoreOutput", ScoreRequest::try_from(request.into_inner()))
-            .await
+    async fn score_output(&self, request: Request<pb::ScoreOutputRequest>) -> Result<Response<pb::Assessment>, Status> {
+        self.handle("ScoreOutput", ScoreRequest::try_from(request.into_inner())).await
     }
 
-    async fn score_action(
-        &self,
-        request: Request<pb::ScoreActionRequest>,
-    ) -> Result<Response<pb::Assessment>, Status> {
-        self.handle("ScoreAction", ScoreRequest::try_from(request.into_inner()))
-            .await
+    async fn score_action(&self, request: Request<pb::ScoreActionRequest>) -> Result<Response<pb::Assessment>, Status> {
+        self.handle("ScoreAction", ScoreRequest::try_from(request.into_inner())).await
     }
 }
