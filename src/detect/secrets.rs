@@ -43,6 +43,9 @@ struct RuleDef {
     secret_group: Option<usize>,
     #[serde(default)]
     allowlists: Vec<AllowlistDef>,
+    /// Rules scoped to file paths (`*.tf`, `nuget.config`); text in an AI
+    /// request has no path, so they are left out.
+    path: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -101,9 +104,9 @@ impl SecretsDetector {
         let mut rules = Vec::new();
         let mut unsupported = Vec::new();
         for def in gitleaks.rules.into_iter().chain(own.rules) {
-            // Path-only rules (e.g. "a .p12 file was committed") have no
-            // meaning for text.
-            let Some(pattern) = def.regex.as_deref() else {
+            // Path-scoped rules (e.g. "a .p12 file was committed", passwords
+            // in *.tf files) have no meaning for text without a path.
+            let Some(pattern) = def.regex.as_deref().filter(|_| def.path.is_none()) else {
                 continue;
             };
             let regex = match compile(pattern) {
