@@ -96,14 +96,19 @@ pub async fn serve(
     let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
     let metrics_task = match listeners.metrics {
         Some(listener) => {
-            tracing::info!(addr = ?listener.local_addr().ok(), "metrics endpoint listening");
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(metrics = %addr, "metrics endpoint listening");
+            }
             Some(tokio::spawn(metrics::serve(listener, metrics_handle, async {
                 let _ = metrics_stopped.await;
             })))
         }
         None => None,
     };
-    tracing::info!(addr = ?grpc_addr, policy = engine.policy().version(), "warden serving");
+    match grpc_addr {
+        Some(addr) => tracing::info!(grpc = %addr, policy = engine.policy().version(), "warden serving"),
+        None => tracing::info!(policy = engine.policy().version(), "warden serving"),
+    }
 
     tokio::pin!(shutdown);
     let early = tokio::select! {
