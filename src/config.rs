@@ -68,6 +68,14 @@ pub struct AuditConfig {
     pub max_batch: usize,
     /// Records waiting for the writer before appends wait (backpressure).
     pub queue_capacity: usize,
+    /// A signed checkpoint is issued at least this often while records arrive.
+    pub checkpoint_interval_ms: u64,
+    /// A segment file is closed and a new one started past this size.
+    pub segment_max_bytes: u64,
+    /// The log's name in its checkpoints; `warden/<instance id>` by default.
+    pub origin: Option<String>,
+    /// Ed25519 PKCS#8 PEM signing key; created under the data dir if absent.
+    pub signing_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -108,7 +116,14 @@ impl Default for DetectorConfig {
 
 impl Default for AuditConfig {
     fn default() -> Self {
-        Self { max_batch: 512, queue_capacity: 4096 }
+        Self {
+            max_batch: 512,
+            queue_capacity: 4096,
+            checkpoint_interval_ms: 2_000,
+            segment_max_bytes: 64 * 1024 * 1024,
+            origin: None,
+            signing_key_file: None,
+        }
     }
 }
 
@@ -171,6 +186,12 @@ impl Config {
         }
         if self.audit.max_batch == 0 || self.audit.queue_capacity == 0 {
             return bad("audit.max_batch and audit.queue_capacity must be at least 1");
+        }
+        if self.audit.checkpoint_interval_ms == 0 || self.audit.segment_max_bytes < 4096 {
+            return bad("audit.checkpoint_interval_ms must be at least 1 and audit.segment_max_bytes at least 4096");
+        }
+        if self.audit.origin.as_deref().is_some_and(|o| o.trim().is_empty() || o.contains('\n')) {
+            return bad("audit.origin must be one non-empty line");
         }
         crate::detect::pii::PiiDetector::new(&self.detectors.phone_region).map(|_| ()).map_err(ConfigError::Invalid)
     }

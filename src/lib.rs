@@ -12,7 +12,8 @@
 //! - [`detect`]: the detectors (personal data, secrets, injection heuristics,
 //!   action families), normalisation and redaction. Pure functions of text.
 //! - [`policy`]: thresholds per category and surface, and the decision.
-//! - [`audit`]: the durable, hash-chained journal behind the `Journal` trait.
+//! - [`audit`]: the tamper-evident log: durable segments with a hash chain, an
+//!   RFC 9162 Merkle tree, Ed25519-signed checkpoints, proofs, an index.
 //! - [`config`], [`error`], [`telemetry`]: configuration layers, the error
 //!   enum, metric names.
 //! - [`proto`]: generated code; only `server` and the binary use it.
@@ -39,7 +40,7 @@ use std::sync::Arc;
 pub use config::Config;
 pub use server::{Listeners, ServeError};
 
-use crate::audit::journal::FileJournal;
+use crate::audit::journal::AuditLog;
 use crate::detect::Detector;
 use crate::engine::Engine;
 use crate::policy::Policy;
@@ -69,15 +70,23 @@ pub fn load_policy(config: &Config) -> Result<Policy, StartError> {
     }
 }
 
-/// Builds the engine: policy, the built-in detectors plus `extra` ones, and
-/// the journal under `data_dir`.
-pub fn build_engine(config: &Config, extra: Vec<Arc<dyn Detector>>) -> Result<Engine, StartError> {
+/// Everything a running Warden holds: the scoring engine and the audit log
+/// it writes to (which the AuditService also reads).
+pub struct App {
+    pub engine: Arc<Engine>,
+    pub audit: Arc<AuditLog>,
+}
+
+/// Builds the app: policy, the built-in detectors plus `extra` ones, and the
+/// audit log under `data_dir`.
+pub fn build(config: &Config, extra: Vec<Arc<dyn Detector>>) -> Result<App, StartError> {
     let policy = Arc::new(load_policy(config)?);
     let mut detectors = detect::rule_detectors(&config.detectors).map_err(StartError::Detectors)?;
     detectors.extend(extra);
     let pipeline = Pipeline::new(detectors, policy, config.detector_timeout());
-    let journal = Arc::new(FileJournal::open(&config.data_dir, &config.audit)?);
-    Ok(Engine::new(config, pipeline, journal))
+    let audit = Arc::new(AuditLog::open(&config.data_dir, &config.audit)?);
+    let engine = Arc::new(Engine::new(config, pipeline, audit.clone()));
+    Ok(App { engine, audit })
 }
 
 /// Runs Warden until `shutdown` resolves, then drains and flushes.
@@ -86,7 +95,7 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let engine = Arc::new(build_engine(&config, Vec::new())?);
-    server::serve(&config, engine, listeners, shutdown).await?;
+    let app = build(&config, Vec::new())?;
+    server::serve(&config, app, listeners, shutdown).await?;
     Ok(())
 }

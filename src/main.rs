@@ -4,7 +4,6 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{anyhow, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -75,12 +74,20 @@ struct ScoreArgs {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Verify the whole local audit journal; non-zero exit on any tampering.
+    /// Verify the whole local audit log (records, hash chain, Merkle tree,
+    /// signed checkpoints); non-zero exit on the first inconsistency.
     Verify {
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The log's public key (PEM); by default the key under the data dir.
         #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
+        public_key: Option<PathBuf>,
+    },
+    /// Print the public key that checkpoints are signed with (PEM and the
+    /// C2SP verifier key line).
+    Pubkey {
+        #[command(flatten)]
+        common: CommonArgs,
     },
 }
 
@@ -90,9 +97,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Score(args) => score(args),
-        Command::Audit { command: AuditCommand::Verify { data_dir, config } } => {
-            verify(CommonArgs { config, data_dir })
-        }
+        Command::Audit { command: AuditCommand::Verify { common, public_key } } => verify(common, public_key),
+        Command::Audit { command: AuditCommand::Pubkey { common } } => pubkey(common),
     };
     match result {
         Ok(code) => code,
@@ -162,9 +168,9 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     };
     let request = parse_request(args.surface, &json)?;
     runtime()?.block_on(async move {
-        let engine = Arc::new(warden::build_engine(&config, Vec::new())?);
-        let result = engine.score(request).await;
-        engine.journal().close()?;
+        let app = warden::build(&config, Vec::new())?;
+        let result = app.engine.score(request).await;
+        app.engine.journal().close()?;
         let assessment = pb::Assessment::from(result.map_err(|e| anyhow!(e))?);
         println!("{}", serde_json::to_string_pretty(&assessment)?);
         Ok(ExitCode::SUCCESS)
@@ -189,16 +195,24 @@ fn surface_name(s: Surface) -> &'static str {
     }
 }
 
-fn verify(common: CommonArgs) -> anyhow::Result<ExitCode> {
+fn key_path(config: &Config) -> PathBuf {
+    config.audit.signing_key_file.clone().unwrap_or_else(|| warden::audit::journal::default_key_path(&config.data_dir))
+}
+
+fn verify(common: CommonArgs, public_key: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides::default())?;
-    match warden::audit::journal::verify(&config.data_dir) {
-        Ok(report) => {
+    let key_file = public_key.unwrap_or_else(|| key_path(&config));
+    let key = warden::audit::journal::read_public_key(&key_file)?;
+    match warden::audit::journal::verify(&config.data_dir, &key) {
+        Ok(r) => {
             println!(
-                "ok: {} records, chain intact, head {}{}",
-                report.records,
-                report.last_hash,
-                if report.torn_tail_bytes > 0 {
-                    format!(" ({} bytes of an unacknowledged torn last line ignored)", report.torn_tail_bytes)
+                "ok: {} records in {} segments, hash chain intact, {} signed checkpoints verified, root {}{}",
+                r.records,
+                r.segments,
+                r.checkpoints,
+                r.root,
+                if r.torn_tail_bytes > 0 {
+                    format!(" ({} bytes of an unacknowledged torn last line ignored)", r.torn_tail_bytes)
                 } else {
                     String::new()
                 }
@@ -206,8 +220,19 @@ fn verify(common: CommonArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("warden: audit journal verification FAILED: {e}");
+            eprintln!("warden: audit log verification FAILED: {e}");
             Ok(ExitCode::from(1))
         }
     }
+}
+
+fn pubkey(common: CommonArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(&common, Overrides::default())?;
+    // Creates the key on first use, exactly as `serve` would, without
+    // touching the records (a running server may own them).
+    let signer = warden::audit::journal::load_signer(&config.data_dir, &config.audit)?;
+    let pk = warden::audit::checkpoint::public_key(&signer);
+    print!("{}", pk.pem);
+    println!("{}", pk.vkey);
+    Ok(ExitCode::SUCCESS)
 }

@@ -28,6 +28,7 @@ pub const AUDIT_APPENDS_TOTAL: &str = "warden_audit_appends_total";
 pub const AUDIT_APPEND_FAILURES_TOTAL: &str = "warden_audit_append_failures_total";
 pub const AUDIT_APPEND_DURATION_SECONDS: &str = "warden_audit_append_duration_seconds";
 pub const AUDIT_FSYNC_BATCH_RECORDS: &str = "warden_audit_fsync_batch_records";
+pub const AUDIT_CHECKPOINTS_TOTAL: &str = "warden_audit_checkpoints_total";
 pub const BUILD_INFO: &str = "warden_build_info";
 
 /// Latency buckets from 50 µs (a short rule-only call) to 10 s.
@@ -89,6 +90,7 @@ fn describe() {
     );
     describe_histogram!(AUDIT_APPEND_DURATION_SECONDS, Unit::Seconds, "Time from append to durable acknowledgement.");
     describe_histogram!(AUDIT_FSYNC_BATCH_RECORDS, Unit::Count, "Records made durable by one fsync (group commit).");
+    describe_counter!(AUDIT_CHECKPOINTS_TOTAL, Unit::Count, "Signed checkpoints issued.");
     describe_gauge!(BUILD_INFO, Unit::Count, "Always 1; the version label names the running build.");
 }
 
@@ -144,6 +146,10 @@ pub fn audit_appended(elapsed: Duration) {
 
 pub fn audit_failed() {
     counter!(AUDIT_APPEND_FAILURES_TOTAL).increment(1);
+}
+
+pub fn audit_checkpoint() {
+    counter!(AUDIT_CHECKPOINTS_TOTAL).increment(1);
 }
 
 pub fn audit_batch(records: usize) {

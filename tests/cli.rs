@@ -140,14 +140,15 @@ fn audit_verify_detects_tampering() {
     }
     assert!(warden(&["audit", "verify", "--data-dir", "d"], dir.path(), None).status.success());
 
-    let journal = dir.path().join("d/audit/journal.jsonl");
+    let journal = dir.path().join("d/audit/segments/00000000000000000000.jsonl");
     let original = std::fs::read_to_string(&journal).unwrap();
     let tampered = original.replacen("second call", "other call", 1);
     std::fs::write(&journal, &tampered).unwrap();
     let o = warden(&["audit", "verify", "--data-dir", "d"], dir.path(), None);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("record 1 was modified"),
+        String::from_utf8_lossy(&o.stderr).contains("(record 1)")
+            && String::from_utf8_lossy(&o.stderr).contains("modified"),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
@@ -208,7 +209,7 @@ fn serve_starts_and_stops_cleanly_on_sigterm() {
     assert!(exit.success(), "exit {exit:?}; log: {rest:?}");
     assert!(rest.iter().any(|l| l.contains("audit journal flushed and closed")), "{rest:?}");
     assert!(
-        dir.path().join("warden-data/audit/journal.jsonl").exists(),
+        dir.path().join("warden-data/audit/checkpoints.jsonl").exists(),
         "default data dir under the working directory"
     );
 }

@@ -1,18 +1,21 @@
-//! The local journal: durable acknowledgements, group commit under
-//! concurrency, recovery from a crash mid-write, refusal of a tampered log.
+//! The audit log on disk: durable acknowledgements, group commit under
+//! concurrency, recovery from a crash mid-write, segments, checkpoints,
+//! proofs, queries, and detection of every kind of tampering.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use warden::audit::journal::{journal_path, verify, FileJournal};
+use warden::audit::journal::{default_key_path, read_public_key, verify, AuditLog, Query, VerifyReport};
+use warden::audit::merkle::{verify_consistency, verify_inclusion};
 use warden::audit::{Entry, Journal};
 use warden::config::AuditConfig;
 use warden::policy::Policy;
 use warden::scoring::{Context, Pipeline, ScoreRequest};
 
-async fn entry(text: &str) -> Entry {
+async fn entry(text: &str, session: &str) -> Entry {
     let request = ScoreRequest::Input {
-        context: Context { application: "t".into(), ..Context::default() },
+        context: Context { application: "t".into(), session_id: session.into(), ..Context::default() },
         text: text.into(),
         system_prompt: String::new(),
         documents: vec![],
@@ -22,15 +25,35 @@ async fn entry(text: &str) -> Entry {
     Entry::ScoreDecision { request, evaluation, approval_id: None, warden_version: "test" }
 }
 
+fn check(dir: &Path) -> Result<VerifyReport, String> {
+    let key = read_public_key(&default_key_path(dir)).unwrap();
+    verify(dir, &key).map_err(|e| e.to_string())
+}
+
+fn segments(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(dir.join("audit/segments")).unwrap().map(|e| e.unwrap().path()).collect();
+    v.sort();
+    v
+}
+
+async fn log_with(dir: &Path, n: usize, config: &AuditConfig) {
+    let log = AuditLog::open(dir, config).unwrap();
+    for i in 0..n {
+        log.append(entry(&format!("call {i}"), &format!("s-{}", i % 3)).await).await.unwrap();
+    }
+    log.close().unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_are_all_durable_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = Arc::new(FileJournal::open(dir.path(), &AuditConfig::default()).unwrap());
+    let log = Arc::new(AuditLog::open(dir.path(), &AuditConfig::default()).unwrap());
     let mut tasks = Vec::new();
     for i in 0..200 {
-        let j = journal.clone();
-        let e = entry(&format!("call {i}")).await;
-        tasks.push(tokio::spawn(async move { j.append(e).await.unwrap() }));
+        let l = log.clone();
+        let e = entry(&format!("call {i}"), "s").await;
+        tasks.push(tokio::spawn(async move { l.append(e).await.unwrap() }));
     }
     let mut seqs: Vec<u64> = Vec::new();
     for t in tasks {
@@ -38,50 +61,186 @@ async fn concurrent_appends_are_all_durable_in_order() {
     }
     seqs.sort();
     assert_eq!(seqs, (0..200).collect::<Vec<_>>());
-    // Acknowledged means on disk: a second reader sees all of it before close.
-    assert_eq!(verify(dir.path()).unwrap().records, 200);
-    journal.close().unwrap();
-    assert!(journal.append(entry("late").await).await.is_err(), "closed journal refuses appends");
+    // Acknowledged means on disk and readable: the tree already holds them.
+    assert_eq!(log.size(), 200);
+    let r = log.record(199).unwrap().unwrap();
+    assert_eq!(r.leaf, warden::audit::merkle::leaf_hash(&r.canonical));
+    log.close().unwrap();
+    assert!(log.append(entry("late", "s").await).await.is_err(), "closed log refuses appends");
+    // Closing signed a checkpoint covering everything.
+    let report = check(dir.path()).unwrap();
+    assert_eq!(report.records, 200);
+    assert!(report.checkpoints >= 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn recovers_from_a_torn_last_line() {
+async fn proofs_from_the_log_verify_against_signed_checkpoints() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let journal = FileJournal::open(dir.path(), &AuditConfig::default()).unwrap();
-        for i in 0..3 {
-            journal.append(entry(&format!("call {i}")).await).await.unwrap();
-        }
-        journal.close().unwrap();
+    let log = AuditLog::open(dir.path(), &AuditConfig::default()).unwrap();
+    for i in 0..37 {
+        log.append(entry(&format!("call {i}"), "s").await).await.unwrap();
     }
+    log.close().unwrap();
+    let log = AuditLog::open(dir.path(), &AuditConfig::default()).unwrap();
+    let cps = log.checkpoints();
+    let last = cps.last().unwrap();
+    assert_eq!(last.tree_size, 37);
+    let key = read_public_key(&default_key_path(dir.path())).unwrap();
+    warden::audit::checkpoint::verify_checkpoint(last, &key).unwrap();
+    for idx in [0u64, 1, 17, 36] {
+        let rec = log.record(idx).unwrap().unwrap();
+        let proof = log.inclusion_proof(idx, 37).unwrap();
+        let leaf = warden::audit::merkle::leaf_hash(&rec.canonical);
+        verify_inclusion(&leaf, idx, 37, &proof, &last.root).unwrap();
+    }
+    let first = &cps[0];
+    let proof = log.consistency_proof(first.tree_size, 37).unwrap();
+    verify_consistency(first.tree_size, 37, &first.root, &last.root, &proof).unwrap();
+    log.close().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovers_from_a_torn_last_line_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    log_with(dir.path(), 3, &AuditConfig::default()).await;
     // A crash in the middle of a write leaves half a line without newline.
-    let mut f = std::fs::OpenOptions::new().append(true).open(journal_path(dir.path())).unwrap();
-    let torn = br#"{"record":{"v":1,"seq":3,"id":"01"#;
+    let seg = segments(dir.path()).pop().unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+    let torn = br#"{"record":{"v":2,"seq":3,"id":"01"#;
     f.write_all(torn).unwrap();
     drop(f);
-    assert_eq!(verify(dir.path()).unwrap().torn_tail_bytes, torn.len() as u64);
+    assert_eq!(check(dir.path()).unwrap().torn_tail_bytes, torn.len() as u64);
 
-    let journal = FileJournal::open(dir.path(), &AuditConfig::default()).unwrap();
-    let next = journal.append(entry("after crash").await).await.unwrap();
+    let log = AuditLog::open(dir.path(), &AuditConfig::default()).unwrap();
+    let next = log.append(entry("after crash", "s").await).await.unwrap();
     assert_eq!(next.sequence, 3);
-    journal.close().unwrap();
-    let report = verify(dir.path()).unwrap();
+    log.close().unwrap();
+    let report = check(dir.path()).unwrap();
     assert_eq!((report.records, report.torn_tail_bytes), (4, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refuses_to_open_a_tampered_journal() {
+async fn segments_roll_and_the_log_reads_across_them() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let journal = FileJournal::open(dir.path(), &AuditConfig::default()).unwrap();
-        for i in 0..3 {
-            journal.append(entry(&format!("call {i}")).await).await.unwrap();
-        }
-        journal.close().unwrap();
+    let config = AuditConfig { segment_max_bytes: 4096, ..AuditConfig::default() };
+    log_with(dir.path(), 40, &config).await;
+    assert!(segments(dir.path()).len() > 3, "{:?}", segments(dir.path()));
+    let log = AuditLog::open(dir.path(), &config).unwrap();
+    for seq in [0u64, 13, 39] {
+        assert_eq!(log.record(seq).unwrap().unwrap().sequence, seq);
     }
-    let path = journal_path(dir.path());
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replacen("call 0", "call X", 1)).unwrap();
-    let err = FileJournal::open(dir.path(), &AuditConfig::default()).err().expect("tampered journal refused");
-    assert!(err.to_string().contains("line 1"), "{err}");
+    let s1 = log.query(&Query { session_id: "s-1".into(), ..Query::default() });
+    assert_eq!(s1, (0..40).filter(|i| i % 3 == 1).collect::<Vec<u64>>());
+    let limited = log.query(&Query { decision: "allow".into(), limit: 5, ..Query::default() });
+    assert_eq!(limited, vec![0, 1, 2, 3, 4]);
+    log.close().unwrap();
+    assert_eq!(check(dir.path()).unwrap().records, 40);
+}
+
+/// Every kind of tampering is found by `verify` and refused by `open`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detects_every_kind_of_tampering() {
+    type Tamper = fn(&Path);
+    fn lines(seg: &Path) -> Vec<String> {
+        std::fs::read_to_string(seg).unwrap().lines().map(String::from).collect()
+    }
+    fn write(seg: &Path, lines: &[String]) {
+        std::fs::write(seg, lines.join("\n") + "\n").unwrap();
+    }
+    let cases: Vec<(&str, Tamper, &str)> = vec![
+        (
+            "one byte of a record changed",
+            |d| {
+                let seg = &segments(d)[0];
+                let text = std::fs::read_to_string(seg).unwrap().replacen("call 1", "call X", 1);
+                std::fs::write(seg, text).unwrap();
+            },
+            "modified",
+        ),
+        (
+            "a record deleted",
+            |d| {
+                let seg = &segments(d)[0];
+                let mut l = lines(seg);
+                l.remove(2);
+                write(seg, &l);
+            },
+            "removed",
+        ),
+        (
+            "two records swapped",
+            |d| {
+                let seg = &segments(d)[0];
+                let mut l = lines(seg);
+                l.swap(1, 2);
+                write(seg, &l);
+            },
+            "record 1",
+        ),
+        (
+            "the tail truncated (whole records removed)",
+            |d| {
+                let seg = &segments(d)[0];
+                let mut l = lines(seg);
+                l.truncate(3);
+                write(seg, &l);
+            },
+            "records were removed",
+        ),
+        (
+            "the last record rewritten with a consistent leaf and chain",
+            |d| {
+                // A forger without the signing key can fix up hashes and the
+                // chain, but not the signed checkpoint's root.
+                let seg = &segments(d)[0];
+                let mut l = lines(seg);
+                let v: serde_json::Value = serde_json::from_str(&l[5]).unwrap();
+                let record = serde_json::to_string(&v["record"]).unwrap().replace("call 5", "call Z");
+                let leaf = warden::audit::merkle::leaf_hash(record.as_bytes());
+                let prev = hex::decode(v["prev"].as_str().unwrap()).unwrap();
+                let mut h = sha2::Sha256::new();
+                use sha2::Digest;
+                h.update(b"warden.chain.v2\0");
+                h.update(&prev);
+                h.update(leaf);
+                let hash: [u8; 32] = h.finalize().into();
+                l[5] = format!(
+                    r#"{{"record":{record},"leaf":"{}","prev":"{}","hash":"{}"}}"#,
+                    hex::encode(leaf),
+                    v["prev"].as_str().unwrap(),
+                    hex::encode(hash)
+                );
+                write(seg, &l);
+            },
+            "signed root",
+        ),
+        (
+            "a checkpoint replaced with one signed by another key",
+            |d| {
+                let other = tempfile::tempdir().unwrap();
+                let signer = warden::audit::checkpoint::LogSigner::load_or_create(
+                    &other.path().join("k.pem"),
+                    "warden/forger".into(),
+                )
+                .unwrap();
+                let path = d.join("audit/checkpoints.jsonl");
+                let text = std::fs::read_to_string(&path).unwrap();
+                let mut l: Vec<String> = text.lines().map(String::from).collect();
+                let last: warden::audit::checkpoint::Checkpoint = serde_json::from_str(l.last().unwrap()).unwrap();
+                let forged = signer.sign(last.tree_size, last.root);
+                *l.last_mut().unwrap() = serde_json::to_string(&forged).unwrap();
+                std::fs::write(&path, l.join("\n") + "\n").unwrap();
+            },
+            "signature",
+        ),
+    ];
+    for (what, tamper, needle) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        log_with(dir.path(), 6, &AuditConfig::default()).await;
+        assert!(check(dir.path()).is_ok());
+        tamper(dir.path());
+        let err = check(dir.path()).expect_err(what);
+        assert!(err.contains(needle), "{what}: {err}");
+        assert!(AuditLog::open(dir.path(), &AuditConfig::default()).is_err(), "{what}: open must refuse");
+    }
 }

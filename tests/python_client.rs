@@ -31,5 +31,5 @@ async fn python_client_calls_every_score_rpc() {
     assert!(stdout.contains("4 passed, 0 failed"), "{stdout}");
     server.stop().await.unwrap();
     // Three successful Score calls were recorded; the invalid one was not.
-    assert_eq!(warden::audit::journal::verify(server.data_dir.path()).unwrap().records, 3);
+    assert_eq!(common::verified_records(server.data_dir.path()), 3);
 }

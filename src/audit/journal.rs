@@ -1,118 +1,349 @@
-//! The local journal: `<data_dir>/audit/journal.jsonl`, one JSON record per
-//! line, hash-chained, written by one thread with group commit.
+//! The on-disk audit log under `<data_dir>/audit/`:
 //!
-//! Each line is `{"record":{...},"prev":"<hex>","hash":"<hex>"}` where
-//! `hash = SHA-256("warden.journal.v1\0" || prev || record_bytes)` over the
-//! exact bytes of `record` as written. Appends queue on a bounded channel
-//! (backpressure instead of unbounded memory); the writer takes everything
+//! - `segments/<first seq>.jsonl`: the records, one JSON line each:
+//!   `{"record":{…},"leaf":"<hex>","prev":"<hex>","hash":"<hex>"}`. `record`
+//!   holds the canonical entry bytes; `leaf = SHA-256(0x00 || record)` is its
+//!   RFC 9162 leaf hash; `hash = SHA-256("warden.chain.v2\0" || prev || leaf)`
+//!   chains every record to the one before. A segment is closed and a new one
+//!   begun once it passes `audit.segment_max_bytes`.
+//! - `checkpoints.jsonl`: signed tree heads, one per line.
+//! - `signing-key.pem` (unless configured elsewhere) and `instance-id`.
+//!
+//! One writer thread owns the files. Appends queue on a bounded channel
+//! (backpressure rather than unbounded memory); the writer takes everything
 //! queued (up to `max_batch`), writes it with one `write` and one
-//! `fdatasync`, and only then acknowledges each record. So a crash loses only
-//! records nobody was told about, and one fsync pays for many records.
+//! `fdatasync`, publishes it to readers, and only then acknowledges each
+//! record: a crash loses only records nobody was told about, and one fsync
+//! pays for many records. The writer signs a checkpoint whenever
+//! `checkpoint_interval_ms` has passed with new records, and on close.
 //!
-//! On open the file is replayed: the chain is checked, a torn last line (a
-//! crash mid-write) is cut off, and a broken chain anywhere else refuses to
+//! On open the log is replayed and checked: a torn last line (a crash mid
+//! write) is cut off and reported; a broken chain, a leaf that does not match
+//! its record, or a checkpoint that the records do not reproduce refuses to
 //! start, because appending to a tampered log would launder it.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{AppendFuture, Appended, AuditError, Entry, Journal, SCHEMA_VERSION};
+use super::checkpoint::{verify_checkpoint, Checkpoint, LogSigner};
+use super::merkle::{leaf_hash, Hash, ProofError, Tree};
+use super::record::{RecordIn, RecordOut, SCHEMA_VERSION};
+use super::{AppendFuture, Appended, AuditError, Entry, Journal};
 use crate::config::AuditConfig;
 use crate::telemetry;
 
-const CHAIN_DOMAIN: &[u8] = b"warden.journal.v1\0";
-const GENESIS: [u8; 32] = [0; 32];
+const CHAIN_DOMAIN: &[u8] = b"warden.chain.v2\0";
+const GENESIS: Hash = [0; 32];
+
+pub fn audit_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("audit")
+}
+
+fn segments_dir(data_dir: &Path) -> PathBuf {
+    audit_dir(data_dir).join("segments")
+}
+
+fn checkpoints_path(data_dir: &Path) -> PathBuf {
+    audit_dir(data_dir).join("checkpoints.jsonl")
+}
+
+/// Where the signing key lives unless `audit.signing_key_file` says otherwise.
+pub fn default_key_path(data_dir: &Path) -> PathBuf {
+    audit_dir(data_dir).join("signing-key.pem")
+}
+
+/// One stored line.
+#[derive(Serialize, Deserialize)]
+struct Line<'a> {
+    #[serde(borrow)]
+    record: &'a RawValue,
+    leaf: String,
+    prev: String,
+    hash: String,
+}
+
+/// A record as read back: its canonical bytes and where it sits in the tree.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub sequence: u64,
+    pub record_id: String,
+    pub kind: String,
+    pub recorded_at: String,
+    pub unix_nanos: i128,
+    pub canonical: Vec<u8>,
+    pub leaf: Hash,
+}
+
+/// Filters for [`AuditLog::query`]; empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub tenant: String,
+    pub session_id: String,
+    pub trace_id: String,
+    pub tool: String,
+    /// `allow`, `review`, `require_approval`, `block`.
+    pub decision: String,
+    /// A category or a prefix of one (`pii` matches `pii.email`).
+    pub category: String,
+    pub from_unix_nanos: Option<i128>,
+    pub to_unix_nanos: Option<i128>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Location {
+    segment: u32,
+    offset: u64,
+    len: u32,
+}
+
+/// What the index keeps per record (the facts queries filter on).
+#[derive(Debug, Clone)]
+struct Meta {
+    unix_nanos: i128,
+    tenant: String,
+    decision: String,
+    categories: Vec<String>,
+}
+
+#[derive(Default)]
+struct Index {
+    session: HashMap<String, Vec<u64>>,
+    trace: HashMap<String, Vec<u64>>,
+    tool: HashMap<String, Vec<u64>>,
+    decision: HashMap<String, Vec<u64>>,
+    category: BTreeMap<String, Vec<u64>>,
+}
+
+struct State {
+    tree: Tree,
+    locations: Vec<Location>,
+    metas: Vec<Meta>,
+    index: Index,
+    segments: Vec<Arc<File>>,
+    checkpoints: Vec<Checkpoint>,
+}
+
+struct Shared {
+    state: RwLock<State>,
+    /// The durable tree size, for `Tail` followers.
+    size: watch::Sender<u64>,
+    signer: LogSigner,
+}
+
+/// Where the chain stands.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    next_seq: u64,
+    chain: Hash,
+}
 
 struct Pending {
     entry: Entry,
     ack: oneshot::Sender<Result<Appended, AuditError>>,
 }
 
-pub struct FileJournal {
-    /// `None` once closed; dropping the sender is what tells the writer to
-    /// drain and stop.
-    tx: Mutex<Option<mpsc::Sender<Pending>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
-    path: PathBuf,
-}
-
-/// The hashed part of a line.
-#[derive(Serialize, Deserialize)]
-struct Record<'a> {
-    v: u32,
-    seq: u64,
-    id: String,
-    recorded_at: String,
-    #[serde(borrow)]
-    entry: &'a RawValue,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Line<'a> {
-    #[serde(borrow)]
-    record: &'a RawValue,
-    prev: String,
-    hash: String,
-}
-
-/// Where the chain stands: the next sequence number and the last hash.
-#[derive(Debug, Clone, Copy)]
-struct Head {
-    next_seq: u64,
-    last_hash: [u8; 32],
-}
-
 /// What a verification pass found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
     pub records: u64,
-    pub last_hash: String,
+    pub segments: usize,
+    pub checkpoints: usize,
+    pub root: String,
+    pub chain_head: String,
     /// Bytes of a torn final line (crash mid-write), not part of the log.
     pub torn_tail_bytes: u64,
 }
 
-pub fn journal_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("audit").join("journal.jsonl")
+pub struct AuditLog {
+    /// `None` once closed; dropping the sender tells the writer to drain,
+    /// sign a last checkpoint and stop.
+    tx: Mutex<Option<mpsc::Sender<Pending>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    shared: Arc<Shared>,
 }
 
-impl FileJournal {
+/// The name the rest of the crate knows the file-backed journal by.
+pub type FileJournal = AuditLog;
+
+impl AuditLog {
     pub fn open(data_dir: &Path, config: &AuditConfig) -> Result<Self, AuditError> {
-        let path = journal_path(data_dir);
-        let dir = path.parent().expect("journal path has a parent");
-        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-        let (head, valid_len, report) = replay(&path)?;
-        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(&path, e))?;
-        if report.torn_tail_bytes > 0 {
-            tracing::warn!(bytes = report.torn_tail_bytes, "cutting a torn last line from the audit journal");
-            file.set_len(valid_len).map_err(|e| io_err(&path, e))?;
-            file.sync_all().map_err(|e| io_err(&path, e))?;
+        let signer = load_signer(data_dir, config)?;
+
+        let replayed = replay(data_dir, true, &signer.verifying_key())?;
+        if replayed.report.torn_tail_bytes > 0 {
+            tracing::warn!(
+                bytes = replayed.report.torn_tail_bytes,
+                "recovered the audit log: cut a torn last line left by a crash (never acknowledged)"
+            );
         }
-        tracing::info!(path = %path.display(), records = report.records, "audit journal open");
+        tracing::info!(
+            records = replayed.report.records,
+            segments = replayed.report.segments,
+            checkpoints = replayed.report.checkpoints,
+            "audit log open"
+        );
+        let head = replayed.head;
+        let (segment_path, segment_id, segment_len) = replayed.open_segment;
+        let size = replayed.state.tree.size();
+        let shared = Arc::new(Shared { state: RwLock::new(replayed.state), size: watch::Sender::new(size), signer });
+        let mut writer = Writer::new(data_dir, shared.clone(), head, segment_path, segment_id, segment_len, config)?;
+        // A log that has records beyond its last checkpoint (a crash before
+        // the next one) gets one now, so every record is covered at once.
+        writer.checkpoint_if_behind()?;
+
         let (tx, rx) = mpsc::channel(config.queue_capacity);
-        let max_batch = config.max_batch;
-        let writer_path = path.clone();
-        let writer = std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("warden-journal".into())
-            .spawn(move || write_loop(file, writer_path, rx, head, valid_len, max_batch))
+            .spawn(move || writer.run(rx))
             .map_err(|e| AuditError::Io(format!("starting the journal writer: {e}")))?;
-        Ok(Self { tx: Mutex::new(Some(tx)), writer: Mutex::new(Some(writer)), path })
+        Ok(Self { tx: Mutex::new(Some(tx)), writer: Mutex::new(Some(handle)), shared })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Number of durable records (the tree size).
+    pub fn size(&self) -> u64 {
+        *self.shared.size.borrow()
+    }
+
+    /// Resolves whenever the durable size changes.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.shared.size.subscribe()
+    }
+
+    pub fn public_key(&self) -> super::checkpoint::PublicKey {
+        super::checkpoint::public_key(&self.shared.signer)
+    }
+
+    pub fn latest_checkpoint(&self) -> Option<Checkpoint> {
+        self.shared.state.read().expect("audit state lock").checkpoints.last().cloned()
+    }
+
+    pub fn checkpoints(&self) -> Vec<Checkpoint> {
+        self.shared.state.read().expect("audit state lock").checkpoints.clone()
+    }
+
+    pub fn root(&self, size: u64) -> Result<Hash, ProofError> {
+        self.shared.state.read().expect("audit state lock").tree.root(size)
+    }
+
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ProofError> {
+        self.shared.state.read().expect("audit state lock").tree.inclusion_proof(index, size)
+    }
+
+    pub fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>, ProofError> {
+        self.shared.state.read().expect("audit state lock").tree.consistency_proof(first, second)
+    }
+
+    /// Reads one durable record.
+    pub fn record(&self, seq: u64) -> Result<Option<StoredRecord>, AuditError> {
+        let (file, loc, leaf, unix_nanos) = {
+            let state = self.shared.state.read().expect("audit state lock");
+            let Some(loc) = state.locations.get(seq as usize).cloned() else { return Ok(None) };
+            let leaf = state.tree.leaf(seq).expect("every located record has a leaf");
+            (state.segments[loc.segment as usize].clone(), loc, leaf, state.metas[seq as usize].unix_nanos)
+        };
+        let mut buf = vec![0u8; loc.len as usize];
+        read_exact_at(&file, &mut buf, loc.offset).map_err(|e| AuditError::Io(e.to_string()))?;
+        let line: Line<'_> =
+            serde_json::from_slice(&buf).map_err(|e| AuditError::Corrupt(format!("record {seq}: {e}")))?;
+        let rec: RecordIn =
+            serde_json::from_str(line.record.get()).map_err(|e| AuditError::Corrupt(format!("record {seq}: {e}")))?;
+        Ok(Some(StoredRecord {
+            sequence: rec.seq,
+            record_id: rec.id,
+            kind: rec.kind,
+            recorded_at: rec.recorded_at,
+            unix_nanos,
+            canonical: line.record.get().as_bytes().to_vec(),
+            leaf,
+        }))
+    }
+
+    /// Sequence numbers of the records matching `q`, oldest first, answered
+    /// from the index: the most selective filter's posting list is walked and
+    /// the other filters are checked per record.
+    pub fn query(&self, q: &Query) -> Vec<u64> {
+        let state = self.shared.state.read().expect("audit state lock");
+        let idx = &state.index;
+        let empty: Vec<u64> = Vec::new();
+        let mut lists: Vec<&Vec<u64>> = Vec::new();
+        for (value, map) in [
+            (&q.session_id, &idx.session),
+            (&q.trace_id, &idx.trace),
+            (&q.tool, &idx.tool),
+            (&q.decision, &idx.decision),
+        ] {
+            if !value.is_empty() {
+                lists.push(map.get(value.as_str()).unwrap_or(&empty));
+            }
+        }
+        let category_seqs: Option<Vec<u64>> = (!q.category.is_empty()).then(|| {
+            let mut seqs: Vec<u64> = idx
+                .category
+                .range(q.category.clone()..)
+                .take_while(|(k, _)| k.starts_with(&q.category))
+                .filter(|(k, _)| *k == &q.category || k.as_bytes().get(q.category.len()) == Some(&b'.'))
+                .flat_map(|(_, v)| v.iter().copied())
+                .collect();
+            seqs.sort_unstable();
+            seqs.dedup();
+            seqs
+        });
+        if let Some(c) = &category_seqs {
+            lists.push(c);
+        }
+        let n = state.metas.len() as u64;
+        // Time ranges narrow by binary search: records are in time order.
+        let lo = q.from_unix_nanos.map_or(0, |t| state.metas.partition_point(|m| m.unix_nanos < t) as u64);
+        let hi = q.to_unix_nanos.map_or(n, |t| state.metas.partition_point(|m| m.unix_nanos < t) as u64);
+        let limit = if q.limit == 0 { usize::MAX } else { q.limit };
+        let matches = |seq: u64| -> bool {
+            let m = &state.metas[seq as usize];
+            (seq >= lo && seq < hi)
+                && (q.tenant.is_empty() || m.tenant == q.tenant)
+                && (q.decision.is_empty() || m.decision == q.decision)
+                && (q.category.is_empty()
+                    || m.categories.iter().any(|c| c == &q.category || c.starts_with(&format!("{}.", q.category))))
+        };
+        let mut out = Vec::new();
+        match lists.iter().min_by_key(|l| l.len()) {
+            Some(best) => {
+                let others: Vec<&&Vec<u64>> = lists.iter().filter(|l| !std::ptr::eq(**l, *best)).collect();
+                for &seq in best.iter() {
+                    if matches(seq) && others.iter().all(|l| l.binary_search(&seq).is_ok()) {
+                        out.push(seq);
+                        if out.len() >= limit {
+                            break;
+                        }
+                    }
+                }
+            }
+            None => {
+                for seq in lo..hi {
+                    if matches(seq) {
+                        out.push(seq);
+                        if out.len() >= limit {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
-impl Journal for FileJournal {
+impl Journal for AuditLog {
     fn append(&self, entry: Entry) -> AppendFuture<'_> {
         let tx = self.tx.lock().expect("journal lock").clone();
         Box::pin(async move {
@@ -144,174 +375,559 @@ impl Journal for FileJournal {
     }
 }
 
-impl Drop for FileJournal {
+impl Drop for AuditLog {
     fn drop(&mut self) {
         let _ = self.close();
     }
 }
 
-fn write_loop(
-    mut file: File,
-    path: PathBuf,
-    mut rx: mpsc::Receiver<Pending>,
-    mut head: Head,
-    mut len: u64,
+/// The writer thread's own state: the open segment and the chain head.
+struct Writer {
+    data_dir: PathBuf,
+    shared: Arc<Shared>,
+    head: Head,
+    file: File,
+    segment_id: u32,
+    segment_len: u64,
+    segment_max: u64,
     max_batch: usize,
-) {
-    while let Some(first) = rx.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
-        }
-        let start_head = head;
-        let mut buf = Vec::with_capacity(batch.len() * 1024);
-        let mut results = Vec::with_capacity(batch.len());
-        for p in &batch {
-            match encode(&p.entry, &mut head) {
-                Ok((line, appended)) => {
-                    buf.extend_from_slice(&line);
-                    buf.push(b'\n');
-                    results.push(Ok(appended));
-                }
-                Err(e) => results.push(Err(e)),
-            }
-        }
-        let written = file.write_all(&buf).and_then(|()| file.sync_data());
-        match written {
-            Ok(()) => {
-                len += buf.len() as u64;
-                telemetry::audit_batch(batch.len());
-                for (p, r) in batch.into_iter().zip(results) {
-                    let _ = p.ack.send(r);
-                }
-            }
-            Err(e) => {
-                // Nothing in this batch is acknowledged; undo whatever part of
-                // it reached the file so the chain stays whole.
-                let _ = file.set_len(len);
-                head = start_head;
-                let err = io_err(&path, e);
-                for p in batch {
-                    let _ = p.ack.send(Err(err.clone()));
-                }
-            }
-        }
-    }
-    let _ = file.sync_all();
+    checkpoint_every: Duration,
+    last_checkpoint: Instant,
 }
 
-fn encode(entry: &Entry, head: &mut Head) -> Result<(Vec<u8>, Appended), AuditError> {
-    let entry_json = serde_json::to_string(entry).map_err(|e| AuditError::Io(format!("encoding record: {e}")))?;
-    let entry_raw = RawValue::from_string(entry_json).map_err(|e| AuditError::Io(e.to_string()))?;
+impl Writer {
+    fn new(
+        data_dir: &Path,
+        shared: Arc<Shared>,
+        head: Head,
+        segment_path: PathBuf,
+        segment_id: u32,
+        segment_len: u64,
+        config: &AuditConfig,
+    ) -> Result<Self, AuditError> {
+        let file =
+            OpenOptions::new().create(true).append(true).open(&segment_path).map_err(|e| io_err(&segment_path, e))?;
+        Ok(Self {
+            data_dir: data_dir.to_path_buf(),
+            shared,
+            head,
+            file,
+            segment_id,
+            segment_len,
+            segment_max: config.segment_max_bytes,
+            max_batch: config.max_batch,
+            checkpoint_every: Duration::from_millis(config.checkpoint_interval_ms),
+            last_checkpoint: Instant::now(),
+        })
+    }
+
+    fn run(mut self, mut rx: mpsc::Receiver<Pending>) {
+        // A tiny runtime of its own lets this thread wait for records with a
+        // timeout, so checkpoints go out on time even when traffic stops.
+        let rt = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!(error = %e, "journal writer cannot start");
+                return;
+            }
+        };
+        loop {
+            let wait =
+                self.checkpoint_every.saturating_sub(self.last_checkpoint.elapsed()).max(Duration::from_millis(1));
+            match rt.block_on(async { tokio::time::timeout(wait, rx.recv()).await }) {
+                Ok(Some(first)) => {
+                    let mut batch = vec![first];
+                    while batch.len() < self.max_batch {
+                        match rx.try_recv() {
+                            Ok(p) => batch.push(p),
+                            Err(_) => break,
+                        }
+                    }
+                    self.write_batch(batch);
+                }
+                Ok(None) => break,
+                Err(_) => {}
+            }
+            if self.last_checkpoint.elapsed() >= self.checkpoint_every {
+                if let Err(e) = self.checkpoint_if_behind() {
+                    tracing::error!(error = %e, "signing a checkpoint failed");
+                }
+            }
+        }
+        if let Err(e) = self.checkpoint_if_behind() {
+            tracing::error!(error = %e, "signing the final checkpoint failed");
+        }
+        let _ = self.file.sync_all();
+    }
+
+    fn write_batch(&mut self, batch: Vec<Pending>) {
+        let start_head = self.head;
+        let mut buf = Vec::with_capacity(batch.len() * 2048);
+        let mut encoded = Vec::with_capacity(batch.len());
+        for p in &batch {
+            match encode(&p.entry, &mut self.head) {
+                Ok(e) => encoded.push(Ok(e)),
+                Err(e) => encoded.push(Err(e)),
+            }
+        }
+        if self.segment_len > 0 && self.segment_len + estimate(&encoded) > self.segment_max {
+            if let Err(e) = self.roll() {
+                self.head = start_head;
+                return fail_all(batch, e);
+            }
+        }
+        let mut placed = Vec::with_capacity(batch.len());
+        for e in encoded.iter().flatten() {
+            placed.push(Location {
+                segment: self.segment_id,
+                offset: self.segment_len + buf.len() as u64,
+                len: e.line.len() as u32,
+            });
+            buf.extend_from_slice(&e.line);
+            buf.push(b'\n');
+        }
+        if let Err(e) = self.file.write_all(&buf).and_then(|()| self.file.sync_data()) {
+            // Nothing in this batch is acknowledged; undo whatever part of it
+            // reached the file so the chain stays whole.
+            let _ = self.file.set_len(self.segment_len);
+            self.head = start_head;
+            return fail_all(batch, io_err(&self.data_dir, e));
+        }
+        self.segment_len += buf.len() as u64;
+        telemetry::audit_batch(batch.len());
+        {
+            let mut state = self.shared.state.write().expect("audit state lock");
+            for (e, loc) in encoded.iter().flatten().zip(placed) {
+                state.publish(e, loc);
+            }
+            let size = state.tree.size();
+            drop(state);
+            self.shared.size.send_replace(size);
+        }
+        for (p, e) in batch.into_iter().zip(encoded) {
+            let _ = p.ack.send(e.map(|e| e.appended));
+        }
+    }
+
+    /// Closes the current segment and starts the next, named by its first
+    /// sequence number.
+    fn roll(&mut self) -> Result<(), AuditError> {
+        self.file.sync_all().map_err(|e| io_err(&self.data_dir, e))?;
+        let path = segments_dir(&self.data_dir).join(segment_name(self.head_seq_of_segment_start()));
+        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(&path, e))?;
+        sync_dir(&segments_dir(&self.data_dir));
+        let reader = File::open(&path).map_err(|e| io_err(&path, e))?;
+        let mut state = self.shared.state.write().expect("audit state lock");
+        state.segments.push(Arc::new(reader));
+        self.segment_id = (state.segments.len() - 1) as u32;
+        drop(state);
+        self.file = file;
+        self.segment_len = 0;
+        Ok(())
+    }
+
+    /// The first sequence number the new segment will hold: the first record
+    /// of the batch being written (already counted into `head`).
+    fn head_seq_of_segment_start(&self) -> u64 {
+        self.shared.state.read().expect("audit state lock").tree.size()
+    }
+
+    fn checkpoint_if_behind(&mut self) -> Result<(), AuditError> {
+        self.last_checkpoint = Instant::now();
+        let (size, root, behind) = {
+            let state = self.shared.state.read().expect("audit state lock");
+            let size = state.tree.size();
+            let behind = state.checkpoints.last().is_none_or(|c| c.tree_size < size);
+            (size, state.tree.root(size).expect("root of the whole tree"), behind)
+        };
+        if !behind {
+            return Ok(());
+        }
+        let cp = self.shared.signer.sign(size, root);
+        let path = checkpoints_path(&self.data_dir);
+        let mut line = serde_json::to_vec(&cp).map_err(|e| AuditError::Io(e.to_string()))?;
+        line.push(b'\n');
+        let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(&path, e))?;
+        f.write_all(&line).and_then(|()| f.sync_data()).map_err(|e| io_err(&path, e))?;
+        self.shared.state.write().expect("audit state lock").checkpoints.push(cp);
+        telemetry::audit_checkpoint();
+        Ok(())
+    }
+}
+
+fn fail_all(batch: Vec<Pending>, err: AuditError) {
+    for p in batch {
+        let _ = p.ack.send(Err(err.clone()));
+    }
+}
+
+fn estimate(encoded: &[Result<Encoded, AuditError>]) -> u64 {
+    encoded.iter().flatten().map(|e| e.line.len() as u64 + 1).sum()
+}
+
+struct Encoded {
+    line: Vec<u8>,
+    leaf: Hash,
+    appended: Appended,
+    meta: Meta,
+    keys: IndexKeys,
+}
+
+/// The posting-list keys of one record.
+struct IndexKeys {
+    session: String,
+    trace: String,
+    tool: String,
+}
+
+impl State {
+    fn publish(&mut self, e: &Encoded, loc: Location) {
+        let seq = e.appended.sequence;
+        self.tree.push(e.leaf);
+        self.locations.push(loc);
+        self.index.add(seq, &e.keys, &e.meta);
+        self.metas.push(e.meta.clone());
+    }
+}
+
+impl Index {
+    fn add(&mut self, seq: u64, keys: &IndexKeys, meta: &Meta) {
+        for (map, key) in
+            [(&mut self.session, &keys.session), (&mut self.trace, &keys.trace), (&mut self.tool, &keys.tool)]
+        {
+            if !key.is_empty() {
+                map.entry(key.clone()).or_default().push(seq);
+            }
+        }
+        if !meta.decision.is_empty() {
+            self.decision.entry(meta.decision.clone()).or_default().push(seq);
+        }
+        for c in &meta.categories {
+            self.category.entry(c.clone()).or_default().push(seq);
+        }
+    }
+}
+
+fn index_facts(attributes: &BTreeMap<String, String>, categories: Vec<String>, unix_nanos: i128) -> (Meta, IndexKeys) {
+    let get = |k: &str| attributes.get(k).cloned().unwrap_or_default();
+    (
+        Meta { unix_nanos, tenant: get("warden.tenant"), decision: get("warden.decision"), categories },
+        IndexKeys { session: get("gen_ai.conversation.id"), trace: get("trace_id"), tool: get("gen_ai.tool.name") },
+    )
+}
+
+fn encode(entry: &Entry, head: &mut Head) -> Result<Encoded, AuditError> {
     let now = time::OffsetDateTime::now_utc();
     let recorded_at =
         now.format(&time::format_description::well_known::Rfc3339).map_err(|e| AuditError::Io(e.to_string()))?;
-    let record = Record {
+    let id = uuid::Uuid::now_v7().to_string();
+    let attributes = entry.attributes();
+    let categories = entry.categories();
+    let record = RecordOut {
         v: SCHEMA_VERSION,
         seq: head.next_seq,
-        id: uuid::Uuid::now_v7().to_string(),
-        recorded_at: recorded_at.clone(),
-        entry: &entry_raw,
+        id: &id,
+        recorded_at: &recorded_at,
+        kind: entry.kind(),
+        attributes: &attributes,
+        categories: &categories,
+        body: entry,
     };
-    let record_json = serde_json::to_string(&record).map_err(|e| AuditError::Io(e.to_string()))?;
-    let hash = chain_hash(&head.last_hash, record_json.as_bytes());
-    let record_raw = RawValue::from_string(record_json).map_err(|e| AuditError::Io(e.to_string()))?;
-    let line = Line { record: &record_raw, prev: hex::encode(head.last_hash), hash: hex::encode(hash) };
-    let bytes = serde_json::to_vec(&line).map_err(|e| AuditError::Io(e.to_string()))?;
+    let record_json = serde_json::to_string(&record).map_err(|e| AuditError::Io(format!("encoding record: {e}")))?;
+    let leaf = leaf_hash(record_json.as_bytes());
+    let hash = chain_hash(&head.chain, &leaf);
+    let raw = RawValue::from_string(record_json).map_err(|e| AuditError::Io(e.to_string()))?;
+    let line = serde_json::to_vec(&Line {
+        record: &raw,
+        leaf: hex::encode(leaf),
+        prev: hex::encode(head.chain),
+        hash: hex::encode(hash),
+    })
+    .map_err(|e| AuditError::Io(e.to_string()))?;
+    let attrs: BTreeMap<String, String> = attributes.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let (meta, keys) = index_facts(&attrs, categories, now.unix_timestamp_nanos());
     let appended = Appended {
-        record_id: record.id,
-        sequence: record.seq,
+        record_id: id,
+        sequence: head.next_seq,
         recorded_at,
         recorded_at_unix: (now.unix_timestamp(), now.nanosecond()),
     };
     head.next_seq += 1;
-    head.last_hash = hash;
-    Ok((bytes, appended))
+    head.chain = hash;
+    Ok(Encoded { line, leaf, appended, meta, keys })
 }
 
-fn chain_hash(prev: &[u8; 32], record: &[u8]) -> [u8; 32] {
+fn chain_hash(prev: &Hash, leaf: &Hash) -> Hash {
     let mut h = Sha256::new();
     h.update(CHAIN_DOMAIN);
     h.update(prev);
-    h.update(record);
+    h.update(leaf);
     h.finalize().into()
 }
 
-/// Checks the whole journal at `data_dir`: every line parses, sequence
-/// numbers run 0, 1, 2, ... and every hash links to the one before.
-pub fn verify(data_dir: &Path) -> Result<VerifyReport, AuditError> {
-    let path = journal_path(data_dir);
-    if !path.exists() {
-        return Err(AuditError::Io(format!("no journal at {}", path.display())));
-    }
-    replay(&path).map(|(_, _, report)| report)
+fn segment_name(first_seq: u64) -> String {
+    format!("{first_seq:020}.jsonl")
 }
 
-/// Reads the journal from the start. Returns the head, the length of the
-/// valid prefix, and a report; a torn final line is reported, anything else
-/// broken is an error.
-fn replay(path: &Path) -> Result<(Head, u64, VerifyReport), AuditError> {
-    let mut head = Head { next_seq: 0, last_hash: GENESIS };
-    let mut valid_len = 0u64;
-    let mut torn = 0u64;
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((head, 0, VerifyReport { records: 0, last_hash: hex::encode(GENESIS), torn_tail_bytes: 0 }))
-        }
-        Err(e) => return Err(io_err(path, e)),
+struct Replayed {
+    state: State,
+    head: Head,
+    /// The segment to keep appending to: path, id, valid length.
+    open_segment: (PathBuf, u32, u64),
+    report: VerifyReport,
+}
+
+/// Checks the whole log at `data_dir` without changing it: every record's
+/// leaf hash and chain link, sequence numbers without gaps, and every
+/// checkpoint's signature (with `key`) and root against the records.
+pub fn verify(data_dir: &Path, key: &ed25519_dalek::VerifyingKey) -> Result<VerifyReport, AuditError> {
+    if !audit_dir(data_dir).exists() {
+        return Err(AuditError::Io(format!("no audit log under {}", data_dir.display())));
+    }
+    replay(data_dir, false, key).map(|r| r.report)
+}
+
+/// The log's signing identity: the configured or default key (created on
+/// first use) under the configured or default origin. Touches no records.
+pub fn load_signer(data_dir: &Path, config: &AuditConfig) -> Result<LogSigner, AuditError> {
+    let dir = audit_dir(data_dir);
+    std::fs::create_dir_all(segments_dir(data_dir)).map_err(|e| io_err(&dir, e))?;
+    let origin = match &config.origin {
+        Some(o) => o.clone(),
+        None => format!("warden/{}", instance_id(&dir)?),
     };
-    let mut reader = BufReader::new(file);
-    let mut buf = Vec::new();
-    let mut line_no = 0usize;
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(|e| io_err(path, e))?;
-        if n == 0 {
-            break;
+    let key_path = config.signing_key_file.clone().unwrap_or_else(|| default_key_path(data_dir));
+    LogSigner::load_or_create(&key_path, origin)
+}
+
+/// Reads a public key from a PEM file (a public key, or the private key
+/// itself when run next to the log).
+pub fn read_public_key(path: &Path) -> Result<ed25519_dalek::VerifyingKey, AuditError> {
+    use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey};
+    let pem = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
+    if pem.contains("PRIVATE KEY") {
+        let sk = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| AuditError::Io(format!("{}: {e}", path.display())))?;
+        return Ok(sk.verifying_key());
+    }
+    ed25519_dalek::VerifyingKey::from_public_key_pem(&pem)
+        .map_err(|e| AuditError::Io(format!("{}: {e}", path.display())))
+}
+
+fn replay(data_dir: &Path, repair: bool, key: &ed25519_dalek::VerifyingKey) -> Result<Replayed, AuditError> {
+    let seg_dir = segments_dir(data_dir);
+    let mut names: Vec<PathBuf> = match std::fs::read_dir(&seg_dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(io_err(&seg_dir, e)),
+    };
+    names.sort();
+    if names.is_empty() {
+        names.push(seg_dir.join(segment_name(0)));
+    }
+
+    let mut state = State {
+        tree: Tree::new(),
+        locations: Vec::new(),
+        metas: Vec::new(),
+        index: Index::default(),
+        segments: Vec::new(),
+        checkpoints: Vec::new(),
+    };
+    let mut head = Head { next_seq: 0, chain: GENESIS };
+    let mut torn = 0u64;
+    let mut last_len = 0u64;
+    let last = names.len() - 1;
+    for (id, path) in names.iter().enumerate() {
+        let expected_first: u64 = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| AuditError::Corrupt(format!("{}: not a segment name", path.display())))?;
+        if expected_first != head.next_seq {
+            return Err(AuditError::Corrupt(format!(
+                "segment {} should start at record {} (a segment was removed or renamed)",
+                path.display(),
+                head.next_seq
+            )));
         }
-        line_no += 1;
-        let complete = buf.last() == Some(&b'\n');
-        let body = if complete { &buf[..buf.len() - 1] } else { &buf[..] };
-        match check_line(body, &head) {
-            Ok(next) if complete => {
-                head = next;
-                valid_len += n as u64;
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && id == last => {
+                if repair {
+                    File::create(path).map_err(|e| io_err(path, e))?;
+                }
+                last_len = 0;
+                if repair {
+                    state.segments.push(Arc::new(File::open(path).map_err(|e| io_err(path, e))?));
+                }
+                continue;
             }
-            // A last line without its newline was cut short by a crash
-            // before its fsync: it was never acknowledged.
-            _ if !complete => {
-                torn = n as u64;
+            Err(e) => return Err(io_err(path, e)),
+        };
+        let mut reader = BufReader::new(file);
+        let mut offset = 0u64;
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            let n = reader.read_until(b'\n', &mut buf).map_err(|e| io_err(path, e))? as u64;
+            if n == 0 {
                 break;
             }
-            Err(reason) => return Err(AuditError::Corrupt { line: line_no, reason }),
-            Ok(_) => unreachable!("complete lines are handled above"),
+            let complete = buf.last() == Some(&b'\n');
+            if !complete {
+                if id != last {
+                    return Err(AuditError::Corrupt(format!("{}: truncated record inside the log", path.display())));
+                }
+                // A last line without its newline was cut short by a crash
+                // before its fsync: it was never acknowledged.
+                torn = n;
+                break;
+            }
+            let body = &buf[..buf.len() - 1];
+            let (leaf, rec) = check_line(body, &mut head).map_err(|reason| {
+                AuditError::Corrupt(format!("{} at byte {offset} (record {}): {reason}", path.display(), head.next_seq))
+            })?;
+            let unix_nanos =
+                time::OffsetDateTime::parse(&rec.recorded_at, &time::format_description::well_known::Rfc3339)
+                    .map(|t| t.unix_timestamp_nanos())
+                    .unwrap_or_default();
+            let (meta, keys) = index_facts(&rec.attributes, rec.categories, unix_nanos);
+            let seq = rec.seq;
+            state.tree.push(leaf);
+            state.locations.push(Location { segment: id as u32, offset, len: body.len() as u32 });
+            state.index.add(seq, &keys, &meta);
+            state.metas.push(meta);
+            offset += n;
+        }
+        if id == last {
+            last_len = offset;
+            if torn > 0 && repair {
+                let f = OpenOptions::new().write(true).open(path).map_err(|e| io_err(path, e))?;
+                f.set_len(offset).map_err(|e| io_err(path, e))?;
+                f.sync_all().map_err(|e| io_err(path, e))?;
+            }
+        }
+        state.segments.push(Arc::new(File::open(path).map_err(|e| io_err(path, e))?));
+    }
+
+    state.checkpoints = load_checkpoints(data_dir, repair)?;
+    for cp in &state.checkpoints {
+        verify_checkpoint(cp, key).map_err(AuditError::Corrupt)?;
+        let root = state.tree.root(cp.tree_size).map_err(|_| {
+            AuditError::Corrupt(format!(
+                "checkpoint at size {} but the log holds only {} records (records were removed)",
+                cp.tree_size,
+                state.tree.size()
+            ))
+        })?;
+        if root != cp.root {
+            return Err(AuditError::Corrupt(format!(
+                "the records do not reproduce the signed root of checkpoint {} (records were changed)",
+                cp.tree_size
+            )));
         }
     }
-    let report = VerifyReport { records: head.next_seq, last_hash: hex::encode(head.last_hash), torn_tail_bytes: torn };
-    Ok((head, valid_len, report))
+    let report = VerifyReport {
+        records: state.tree.size(),
+        segments: names.len(),
+        checkpoints: state.checkpoints.len(),
+        root: hex::encode(state.tree.root(state.tree.size()).expect("whole tree")),
+        chain_head: hex::encode(head.chain),
+        torn_tail_bytes: torn,
+    };
+    Ok(Replayed { state, head, open_segment: (names[last].clone(), last as u32, last_len), report })
 }
 
-fn check_line(body: &[u8], head: &Head) -> Result<Head, String> {
+fn check_line(body: &[u8], head: &mut Head) -> Result<(Hash, RecordIn), String> {
     let line: Line<'_> = serde_json::from_slice(body).map_err(|e| format!("not a journal line: {e}"))?;
-    let record: Record<'_> = serde_json::from_str(line.record.get()).map_err(|e| format!("not a record: {e}"))?;
-    if record.seq != head.next_seq {
-        return Err(format!(
-            "sequence {} where {} was expected (a record was removed or reordered)",
-            record.seq, head.next_seq
-        ));
+    let bytes = line.record.get().as_bytes();
+    let leaf = leaf_hash(bytes);
+    if line.leaf != hex::encode(leaf) {
+        return Err("the record was modified: its leaf hash does not match its bytes".into());
     }
-    if line.prev != hex::encode(head.last_hash) {
-        return Err("prev does not match the previous record's hash".into());
+    if line.prev != hex::encode(head.chain) {
+        return Err(
+            "prev does not match the previous record's hash (a record was removed, inserted or reordered)".into()
+        );
     }
-    let hash = chain_hash(&head.last_hash, line.record.get().as_bytes());
+    let hash = chain_hash(&head.chain, &leaf);
     if line.hash != hex::encode(hash) {
-        return Err(format!("record {} was modified: its hash does not match its content", record.seq));
+        return Err("chain hash does not match".into());
     }
-    Ok(Head { next_seq: head.next_seq + 1, last_hash: hash })
+    let rec: RecordIn = serde_json::from_slice(bytes).map_err(|e| format!("not a record: {e}"))?;
+    if rec.v != SCHEMA_VERSION {
+        return Err(format!("record schema version {} is not {SCHEMA_VERSION}", rec.v));
+    }
+    if rec.seq != head.next_seq {
+        return Err(format!("sequence {} where {} was expected", rec.seq, head.next_seq));
+    }
+    head.next_seq += 1;
+    head.chain = hash;
+    Ok((leaf, rec))
+}
+
+fn load_checkpoints(data_dir: &Path, repair: bool) -> Result<Vec<Checkpoint>, AuditError> {
+    let path = checkpoints_path(data_dir);
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(&path, e)),
+    };
+    let mut out: Vec<Checkpoint> = Vec::new();
+    let mut valid = 0usize;
+    for chunk in text.split_inclusive(|b| *b == b'\n') {
+        if chunk.last() != Some(&b'\n') {
+            break; // torn by a crash before its fsync
+        }
+        let cp: Checkpoint = serde_json::from_slice(&chunk[..chunk.len() - 1])
+            .map_err(|e| AuditError::Corrupt(format!("{}: checkpoint {}: {e}", path.display(), out.len())))?;
+        if out.last().is_some_and(|p| p.tree_size > cp.tree_size) {
+            return Err(AuditError::Corrupt(format!(
+                "{}: checkpoints go backwards at {}",
+                path.display(),
+                cp.tree_size
+            )));
+        }
+        valid += chunk.len();
+        out.push(cp);
+    }
+    if repair && valid < text.len() {
+        let f = OpenOptions::new().write(true).open(&path).map_err(|e| io_err(&path, e))?;
+        f.set_len(valid as u64).map_err(|e| io_err(&path, e))?;
+    }
+    Ok(out)
+}
+
+fn instance_id(dir: &Path) -> Result<String, AuditError> {
+    let path = dir.join("instance-id");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        _ => {
+            let id = uuid::Uuid::now_v7().to_string();
+            std::fs::write(&path, format!("{id}\n")).map_err(|e| io_err(&path, e))?;
+            Ok(id)
+        }
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset).map(|_| ())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> AuditError {

@@ -1,42 +1,31 @@
-//! The audit log: every Score decision becomes a durable record before the
-//! caller hears the decision.
+//! The audit log: every Score decision and every client event becomes a
+//! durable, tamper-evident record before anyone is told it exists.
 //!
-//! Callers see the [`Journal`] trait only. Today's implementation,
-//! [`journal::FileJournal`], is an append-only JSON-lines file with a SHA-256
-//! hash chain and group commit; the tamper-evident log (Merkle tree, signed
-//! checkpoints, proofs) replaces its internals behind the same trait.
+//! - [`record`]: the versioned record schema and its canonical bytes.
+//! - [`merkle`]: the RFC 9162 tree, proofs and their verification.
+//! - [`checkpoint`]: Ed25519-signed tree heads in the C2SP note format.
+//! - [`journal`]: the on-disk log (segments, group commit, recovery), the
+//!   query index, reads for proofs and tailing, and `verify`.
+//!
+//! The engine sees only the [`Journal`] trait.
 
+pub mod checkpoint;
 pub mod journal;
+pub mod merkle;
+pub mod record;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 
-use crate::scoring::{Evaluation, ScoreRequest};
-
-/// Version of the record schema written into every record.
-pub const SCHEMA_VERSION: u32 = 1;
-
-/// What a record says. Versioned by [`SCHEMA_VERSION`]; new kinds are added,
-/// never changed in place.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Entry {
-    /// A Score call: the full request, what every detector found, what was
-    /// skipped, and the decision with the policy and detector versions.
-    ScoreDecision {
-        request: ScoreRequest,
-        evaluation: Evaluation,
-        approval_id: Option<String>,
-        warden_version: &'static str,
-    },
-}
+pub use record::Entry;
 
 /// Where a record landed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Appended {
     pub record_id: String,
+    /// Sequence number, which is also the record's leaf index in the tree.
     pub sequence: u64,
     /// UTC, RFC 3339 with nanoseconds.
     pub recorded_at: String,
@@ -50,8 +39,8 @@ pub enum AuditError {
     Io(String),
     #[error("journal is closed")]
     Closed,
-    #[error("journal is corrupt at line {line}: {reason}")]
-    Corrupt { line: usize, reason: String },
+    #[error("journal is corrupt: {0}")]
+    Corrupt(String),
 }
 
 pub type AppendFuture<'a> = Pin<Box<dyn Future<Output = Result<Appended, AuditError>> + Send + 'a>>;
@@ -62,7 +51,7 @@ pub trait Journal: Send + Sync + 'static {
     /// not acknowledged and the caller must not report the decision).
     fn append(&self, entry: Entry) -> AppendFuture<'_>;
 
-    /// Stops taking records, makes everything already accepted durable, and
-    /// releases the file. Safe to call more than once.
+    /// Stops taking records, makes everything already accepted durable,
+    /// signs a final checkpoint, and releases the files. Safe to call twice.
     fn close(&self) -> Result<(), AuditError>;
 }

@@ -257,7 +257,7 @@ impl Detector for InjectionDetector {
     /// (which often carry text from elsewhere). The system prompt is the
     /// operator's own, and outputs have their own checks.
     fn applies(&self, _surface: Surface, source: &Source) -> bool {
-        matches!(source, Source::Input | Source::Document { .. } | Source::Action | Source::Prompt)
+        matches!(source, Source::Input | Source::Document { .. } | Source::Action)
     }
 
     fn detect(&self, item: &ScanItem, _tool: Option<&str>) -> Result<Vec<RawFinding>, DetectError> {

@@ -26,8 +26,6 @@ pub enum Surface {
 }
 
 impl Surface {
-    pub const ALL: [Surface; 3] = [Surface::Input, Surface::Output, Surface::Action];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Surface::Input => "input",
@@ -43,13 +41,8 @@ impl Surface {
 pub enum Source {
     Input,
     SystemPrompt,
-    Document {
-        id: String,
-        trusted: bool,
-    },
+    Document { id: String, trusted: bool },
     Output,
-    /// The prompt that produced an output (ScoreOutput's `input` field).
-    Prompt,
     Action,
 }
 
@@ -60,7 +53,6 @@ impl fmt::Display for Source {
             Source::SystemPrompt => f.write_str("system_prompt"),
             Source::Document { id, .. } => write!(f, "document:{id}"),
             Source::Output => f.write_str("output"),
-            Source::Prompt => f.write_str("prompt"),
             Source::Action => f.write_str("action"),
         }
     }

@@ -185,10 +185,6 @@ impl Policy {
         &self.version
     }
 
-    pub fn skip_mode(&self) -> SkipMode {
-        self.file.skipped.mode
-    }
-
     fn effective(&self, surface: Surface, category: &str) -> Effective {
         let mut eff = Effective { severity: 1.0, min_level: None, min_score: 0.5, checks: Vec::new() };
         let tables =

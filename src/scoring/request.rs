@@ -125,7 +125,9 @@ impl ScoreRequest {
             }
             ScoreRequest::Output { input, system_prompt, documents, .. } => {
                 if !input.is_empty() {
-                    items.push(item(Source::Prompt, input));
+                    // The prompt that produced the output is attributed as `input`, the
+                    // field it came in.
+                    items.push(item(Source::Input, input));
                 }
                 if !system_prompt.is_empty() {
                     items.push(item(Source::SystemPrompt, system_prompt));

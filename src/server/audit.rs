@@ -1,24 +1,158 @@
-//! `warden.v1.AuditService`. Every Score call already writes its audit record
-//! through the engine; these RPCs (client appends, queries, tailing, signed
-//! checkpoints and proofs) answer UNIMPLEMENTED until the tamper-evident log
-//! lands behind the journal.
+//! `warden.v1.AuditService`: client appends with per-record acks, queries
+//! from the index, tailing from a sequence number, signed checkpoints and
+//! RFC 9162 proofs. Disk reads run on the blocking pool and stream through a
+//! bounded channel, so a slow reader holds no lock and no async worker.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
+use futures_util::StreamExt;
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::status_from;
+use crate::audit::checkpoint::Checkpoint;
+use crate::audit::journal::{AuditLog, Query, StoredRecord};
+use crate::audit::merkle::ProofError;
+use crate::audit::{Entry, Journal};
 use crate::error::Error;
 use crate::proto::v1 as pb;
+use crate::scoring::Context;
 
-pub struct AuditApi;
+/// Client appends pipelined per stream; acks still come back in order.
+const APPEND_PIPELINE: usize = 64;
+/// Records read from disk per blocking task while streaming.
+const READ_CHUNK: usize = 256;
+
+pub struct AuditApi {
+    log: Arc<AuditLog>,
+    /// Turns true when the server shuts down, so `Tail` streams that follow
+    /// the log end instead of holding the drain open.
+    stopping: watch::Receiver<bool>,
+}
+
+impl AuditApi {
+    pub fn new(log: Arc<AuditLog>, stopping: watch::Receiver<bool>) -> Self {
+        Self { log, stopping }
+    }
+}
 
 type RecordStream = Pin<Box<dyn Stream<Item = Result<pb::AuditRecord, Status>> + Send>>;
 type AckStream = Pin<Box<dyn Stream<Item = Result<pb::AppendAck, Status>> + Send>>;
 
-fn unimplemented(what: &'static str) -> Status {
-    status_from(Error::Unimplemented(what))
+fn audit_status(e: crate::audit::AuditError) -> Status {
+    status_from(Error::AuditUnavailable(e.to_string()))
+}
+
+fn proof_status(e: ProofError, field: &str) -> Status {
+    status_from(Error::invalid(field, &e.to_string()))
+}
+
+fn timestamp(unix_nanos: i128) -> pbjson_types::Timestamp {
+    pbjson_types::Timestamp {
+        seconds: unix_nanos.div_euclid(1_000_000_000) as i64,
+        nanos: unix_nanos.rem_euclid(1_000_000_000) as i32,
+    }
+}
+
+fn record_to_proto(r: StoredRecord) -> pb::AuditRecord {
+    pb::AuditRecord {
+        record_id: r.record_id,
+        sequence: r.sequence,
+        kind: r.kind,
+        recorded_at: Some(timestamp(r.unix_nanos)),
+        canonical_entry: r.canonical,
+        leaf_index: r.sequence,
+        leaf_hash: r.leaf.to_vec(),
+    }
+}
+
+fn checkpoint_to_proto(c: Checkpoint) -> pb::Checkpoint {
+    use base64::Engine as _;
+    let signed_note = c.signed_note();
+    pb::Checkpoint {
+        origin: c.origin,
+        tree_size: c.tree_size,
+        root_hash: c.root.to_vec(),
+        timestamp: Some(timestamp(c.unix_nanos)),
+        signature: base64::engine::general_purpose::STANDARD.decode(&c.signature).unwrap_or_default(),
+        key_id: c.key_id,
+        note: c.note.into_bytes(),
+        signed_note,
+    }
+}
+
+/// Validates one client event and turns it into a log entry.
+fn event_to_entry(i: usize, ev: pb::AuditEvent) -> Result<Entry, Error> {
+    let pb::AuditEvent { client_event_id, context, kind, attributes_json, occurred_at } = ev;
+    let field = |f: &str| format!("events[{i}].{f}");
+    let Some(ctx) = context else { return Err(Error::invalid(&field("context"), "is required")) };
+    let pb::RequestContext { tenant, application, session_id, trace_id, user_id, model, labels } = ctx;
+    if application.trim().is_empty() {
+        return Err(Error::invalid(&field("context.application"), "must name the calling application"));
+    }
+    let kind = kind.trim().to_string();
+    if kind.is_empty()
+        || kind.len() > 64
+        || !kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+    {
+        return Err(Error::invalid(
+            &field("kind"),
+            "must be a snake_case name such as model_call, tool_call, tool_result",
+        ));
+    }
+    if kind == "score_decision" {
+        return Err(Error::invalid(&field("kind"), "score_decision records are written by Warden itself"));
+    }
+    let attributes_json = if attributes_json.trim().is_empty() { "{}".to_string() } else { attributes_json };
+    let attributes: Box<RawValue> = serde_json::from_str(&attributes_json)
+        .map_err(|e| Error::invalid(&field("attributes_json"), &format!("is not valid JSON: {e}")))?;
+    if !attributes.get().trim_start().starts_with('{') {
+        return Err(Error::invalid(&field("attributes_json"), "must be a JSON object"));
+    }
+    let occurred_at = occurred_at.map(|t| {
+        time::OffsetDateTime::from_unix_timestamp_nanos(t.seconds as i128 * 1_000_000_000 + t.nanos as i128)
+            .ok()
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .ok_or_else(|| Error::invalid(&field("occurred_at"), "is not a valid timestamp"))
+    });
+    let occurred_at = occurred_at.transpose()?;
+    Ok(Entry::ClientEvent {
+        event_kind: kind,
+        client_event_id,
+        context: Context {
+            tenant,
+            application,
+            session_id,
+            trace_id: trace_id.to_ascii_lowercase(),
+            user_id,
+            model,
+            labels: labels.into_iter().collect(),
+        },
+        attributes,
+        occurred_at,
+    })
+}
+
+/// Streams records `seqs` from disk on the blocking pool.
+fn stream_records(log: Arc<AuditLog>, seqs: Vec<u64>) -> RecordStream {
+    let (tx, rx) = mpsc::channel(READ_CHUNK);
+    tokio::task::spawn_blocking(move || {
+        for seq in seqs {
+            let item = match log.record(seq) {
+                Ok(Some(r)) => Ok(record_to_proto(r)),
+                Ok(None) => continue,
+                Err(e) => Err(audit_status(e)),
+            };
+            if tx.blocking_send(item).is_err() {
+                return; // the client went away
+            }
+        }
+    });
+    Box::pin(ReceiverStream::new(rx))
 }
 
 #[tonic::async_trait]
@@ -27,33 +161,149 @@ impl pb::audit_service_server::AuditService for AuditApi {
     type QueryStream = RecordStream;
     type TailStream = RecordStream;
 
-    async fn append(&self, _: Request<Streaming<pb::AuditEvent>>) -> Result<Response<AckStream>, Status> {
-        Err(unimplemented("AuditService.Append"))
+    async fn append(&self, request: Request<Streaming<pb::AuditEvent>>) -> Result<Response<AckStream>, Status> {
+        let log = self.log.clone();
+        let acks = request
+            .into_inner()
+            .enumerate()
+            .map(move |(i, event)| {
+                let log = log.clone();
+                async move {
+                    let event = event?;
+                    let client_event_id = event.client_event_id.clone();
+                    let entry = event_to_entry(i, event).map_err(status_from)?;
+                    let a = log.append(entry).await.map_err(audit_status)?;
+                    Ok(pb::AppendAck { client_event_id, record_id: a.record_id, sequence: a.sequence })
+                }
+            })
+            .buffered(APPEND_PIPELINE);
+        Ok(Response::new(Box::pin(acks)))
     }
 
-    async fn query(&self, _: Request<pb::AuditQuery>) -> Result<Response<RecordStream>, Status> {
-        Err(unimplemented("AuditService.Query"))
+    async fn query(&self, request: Request<pb::AuditQuery>) -> Result<Response<RecordStream>, Status> {
+        let pb::AuditQuery { tenant, session_id, trace_id, from, to, decision, category, limit, tool } =
+            request.into_inner();
+        let decision = match pb::Decision::try_from(decision) {
+            Ok(pb::Decision::Unspecified) => String::new(),
+            Ok(pb::Decision::Allow) => "allow".into(),
+            Ok(pb::Decision::Review) => "review".into(),
+            Ok(pb::Decision::RequireApproval) => "require_approval".into(),
+            Ok(pb::Decision::Block) => "block".into(),
+            Err(_) => {
+                return Err(status_from(Error::invalid("decision", &format!("unknown Decision value {decision}"))))
+            }
+        };
+        let nanos = |t: pbjson_types::Timestamp| t.seconds as i128 * 1_000_000_000 + t.nanos as i128;
+        let q = Query {
+            tenant,
+            session_id,
+            trace_id: trace_id.to_ascii_lowercase(),
+            tool,
+            decision,
+            category,
+            from_unix_nanos: from.map(nanos),
+            to_unix_nanos: to.map(nanos),
+            limit: if limit == 0 { 1000 } else { limit as usize },
+        };
+        let log = self.log.clone();
+        let seqs = tokio::task::spawn_blocking({
+            let log = log.clone();
+            move || log.query(&q)
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(stream_records(log, seqs)))
     }
 
-    async fn tail(&self, _: Request<pb::TailRequest>) -> Result<Response<RecordStream>, Status> {
-        Err(unimplemented("AuditService.Tail"))
+    async fn tail(&self, request: Request<pb::TailRequest>) -> Result<Response<RecordStream>, Status> {
+        let pb::TailRequest { from_sequence, follow } = request.into_inner();
+        let log = self.log.clone();
+        let mut stopping = self.stopping.clone();
+        let (tx, rx) = mpsc::channel::<Result<pb::AuditRecord, Status>>(READ_CHUNK);
+        tokio::spawn(async move {
+            let mut sizes = log.subscribe();
+            let mut next = from_sequence;
+            loop {
+                let size = log.size();
+                while next < size {
+                    let end = size.min(next + READ_CHUNK as u64);
+                    let chunk = tokio::task::spawn_blocking({
+                        let log = log.clone();
+                        move || (next..end).map(|s| log.record(s)).collect::<Vec<_>>()
+                    })
+                    .await;
+                    let Ok(chunk) = chunk else { return };
+                    for r in chunk {
+                        let item = match r {
+                            Ok(Some(r)) => Ok(record_to_proto(r)),
+                            Ok(None) => continue,
+                            Err(e) => Err(audit_status(e)),
+                        };
+                        if tx.send(item).await.is_err() {
+                            return;
+                        }
+                    }
+                    next = end;
+                }
+                if !follow || *stopping.borrow() {
+                    return;
+                }
+                tokio::select! {
+                    changed = sizes.changed() => if changed.is_err() { return },
+                    _ = stopping.changed() => return,
+                    () = tx.closed() => return,
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
     async fn get_checkpoint(&self, _: Request<pb::GetCheckpointRequest>) -> Result<Response<pb::Checkpoint>, Status> {
-        Err(unimplemented("AuditService.GetCheckpoint"))
+        let cp = self.log.latest_checkpoint().ok_or_else(|| Status::unavailable("no checkpoint yet"))?;
+        Ok(Response::new(checkpoint_to_proto(cp)))
     }
 
     async fn get_inclusion_proof(
         &self,
-        _: Request<pb::GetInclusionProofRequest>,
+        request: Request<pb::GetInclusionProofRequest>,
     ) -> Result<Response<pb::InclusionProof>, Status> {
-        Err(unimplemented("AuditService.GetInclusionProof"))
+        let pb::GetInclusionProofRequest { leaf_index, tree_size } = request.into_inner();
+        let size = self.resolve_size(tree_size)?;
+        let hashes = self.log.inclusion_proof(leaf_index, size).map_err(|e| match e {
+            ProofError::IndexOutOfRange { .. } => proof_status(e, "leaf_index"),
+            _ => proof_status(e, "tree_size"),
+        })?;
+        Ok(Response::new(pb::InclusionProof {
+            leaf_index,
+            tree_size: size,
+            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
+        }))
     }
 
     async fn get_consistency_proof(
         &self,
-        _: Request<pb::GetConsistencyProofRequest>,
+        request: Request<pb::GetConsistencyProofRequest>,
     ) -> Result<Response<pb::ConsistencyProof>, Status> {
-        Err(unimplemented("AuditService.GetConsistencyProof"))
+        let pb::GetConsistencyProofRequest { first_size, second_size } = request.into_inner();
+        let second = self.resolve_size(second_size)?;
+        let hashes = self.log.consistency_proof(first_size, second).map_err(|e| match e {
+            ProofError::SizesReversed { .. } => proof_status(e, "first_size"),
+            _ => proof_status(e, "second_size"),
+        })?;
+        Ok(Response::new(pb::ConsistencyProof {
+            first_size,
+            second_size: second,
+            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
+        }))
+    }
+}
+
+impl AuditApi {
+    /// 0 means "the latest checkpoint"; anything else must exist in the log.
+    fn resolve_size(&self, requested: u64) -> Result<u64, Status> {
+        if requested != 0 {
+            return Ok(requested);
+        }
+        self.log.latest_checkpoint().map(|c| c.tree_size).ok_or_else(|| Status::unavailable("no checkpoint yet"))
     }
 }

@@ -9,7 +9,6 @@ pub mod metrics;
 pub mod risk;
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -18,7 +17,6 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::config::Config;
-use crate::engine::Engine;
 use crate::error::Error;
 use crate::proto::v1::approval_service_server::ApprovalServiceServer;
 use crate::proto::v1::audit_service_server::AuditServiceServer;
@@ -52,11 +50,13 @@ pub enum ServeError {
 /// and closes the journal so every acknowledged record is on disk.
 pub async fn serve(
     config: &Config,
-    engine: Arc<Engine>,
+    app: crate::App,
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let crate::App { engine, audit: audit_log } = app;
     let metrics_handle = crate::telemetry::install();
+    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<RiskServiceServer<risk::RiskApi>>().await;
     health.set_serving::<AuditServiceServer<audit::AuditApi>>().await;
@@ -75,7 +75,8 @@ pub async fn serve(
     let risk = RiskServiceServer::new(risk::RiskApi::new(engine.clone()))
         .max_decoding_message_size(max_message)
         .max_encoding_message_size(max_message * 2);
-    let audit = AuditServiceServer::new(audit::AuditApi).max_decoding_message_size(max_message);
+    let audit =
+        AuditServiceServer::new(audit::AuditApi::new(audit_log, stopping_rx)).max_decoding_message_size(max_message);
     let approval = ApprovalServiceServer::new(approval::ApprovalApi).max_decoding_message_size(max_message);
 
     let grpc_addr = listeners.grpc.local_addr().ok();
@@ -120,6 +121,9 @@ pub async fn serve(
         None => {
             tracing::info!("shutting down: finishing in-flight calls");
             health.set_not_serving::<RiskServiceServer<risk::RiskApi>>().await;
+            health.set_not_serving::<AuditServiceServer<audit::AuditApi>>().await;
+            // Following Tail streams end, so the drain below can finish.
+            let _ = stopping_tx.send(true);
             let _ = stop_grpc.send(());
             let grace = Duration::from_secs(config.shutdown_grace_seconds);
             match tokio::time::timeout(grace, &mut grpc).await {

@@ -36,10 +36,10 @@ impl TestServer {
         let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc_addr = grpc.local_addr().unwrap();
         let metrics_addr = metrics.local_addr().unwrap();
-        let engine = Arc::new(warden::build_engine(&config, extra).unwrap());
+        let app = warden::build(&config, extra).unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            warden::server::serve(&config, engine, warden::Listeners { grpc, metrics: Some(metrics) }, async {
+            warden::server::serve(&config, app, warden::Listeners { grpc, metrics: Some(metrics) }, async {
                 let _ = rx.await;
             })
             .await
@@ -183,4 +183,11 @@ impl Detector for Broken {
             None => Err(DetectError::Failed("model file missing".into())),
         }
     }
+}
+
+/// Verifies the log under `dir` with its own public key; returns the record count.
+pub fn verified_records(dir: &std::path::Path) -> u64 {
+    use warden::audit::journal::{default_key_path, read_public_key, verify};
+    let key = read_public_key(&default_key_path(dir)).unwrap();
+    verify(dir, &key).unwrap().records
 }

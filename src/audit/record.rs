@@ -1,0 +1,133 @@
+//! The record schema (version [`SCHEMA_VERSION`]) and its canonical bytes.
+//!
+//! A record is one JSON object, serialised once by Warden with a fixed field
+//! order and sorted maps, and stored byte for byte. Those bytes are the
+//! Merkle leaf (`SHA-256(0x00 || bytes)`), so a verifier hashes what it is
+//! given and never re-serialises. Attribute names follow the OpenTelemetry
+//! GenAI semantic conventions where one exists (`gen_ai.conversation.id`,
+//! `gen_ai.request.model`, `gen_ai.tool.name`, `gen_ai.tool.call.arguments`);
+//! Warden's own carry a `warden.` prefix.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::scoring::{Context, Evaluation, ScoreRequest};
+
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// What a record says. New kinds are added; existing ones never change
+/// meaning within a schema version.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Entry {
+    /// A Score call: the full request, what every detector found, what was
+    /// skipped, and the decision with the policy and detector versions.
+    ScoreDecision {
+        request: ScoreRequest,
+        evaluation: Evaluation,
+        approval_id: Option<String>,
+        warden_version: &'static str,
+    },
+    /// A record a client appended: a model call, a tool call or its result,
+    /// or anything else worth keeping.
+    ClientEvent {
+        /// `model_call`, `tool_call`, `tool_result`, `custom`, ...
+        event_kind: String,
+        client_event_id: String,
+        context: Context,
+        /// A JSON object; OpenTelemetry GenAI attribute names recommended.
+        attributes: Box<RawValue>,
+        /// When the client says it happened (RFC 3339), if it said.
+        occurred_at: Option<String>,
+    },
+}
+
+impl Entry {
+    pub fn kind(&self) -> &str {
+        match self {
+            Entry::ScoreDecision { .. } => "score_decision",
+            Entry::ClientEvent { event_kind, .. } => event_kind,
+        }
+    }
+
+    /// The indexable facts of the record, under OpenTelemetry names.
+    pub fn attributes(&self) -> BTreeMap<&'static str, String> {
+        let mut a = BTreeMap::new();
+        let mut context = |c: &Context| {
+            for (k, v) in [
+                ("warden.tenant", &c.tenant),
+                ("warden.application", &c.application),
+                ("gen_ai.conversation.id", &c.session_id),
+                ("trace_id", &c.trace_id),
+                ("user.id", &c.user_id),
+                ("gen_ai.request.model", &c.model),
+            ] {
+                if !v.is_empty() {
+                    a.insert(k, v.clone());
+                }
+            }
+        };
+        match self {
+            Entry::ScoreDecision { request, evaluation, .. } => {
+                context(request.context());
+                a.insert("warden.surface", request.surface().as_str().to_string());
+                a.insert("warden.decision", evaluation.verdict.decision.as_str().to_string());
+                a.insert("warden.level", evaluation.verdict.level.as_str().to_string());
+                if let ScoreRequest::Action { tool, .. } = request {
+                    a.insert("gen_ai.tool.name", tool.clone());
+                }
+            }
+            Entry::ClientEvent { context: c, attributes, .. } => {
+                context(c);
+                if let Ok(map) = serde_json::from_str::<BTreeMap<String, serde_json::Value>>(attributes.get()) {
+                    if let Some(serde_json::Value::String(tool)) = map.get("gen_ai.tool.name") {
+                        a.insert("gen_ai.tool.name", tool.clone());
+                    }
+                }
+            }
+        }
+        a
+    }
+
+    /// Finding categories, for the index.
+    pub fn categories(&self) -> Vec<String> {
+        match self {
+            Entry::ScoreDecision { evaluation, .. } => {
+                let mut c: Vec<String> = evaluation.findings.iter().map(|f| f.category.clone()).collect();
+                c.sort();
+                c.dedup();
+                c
+            }
+            Entry::ClientEvent { .. } => Vec::new(),
+        }
+    }
+}
+
+/// The canonical record, as hashed and stored.
+#[derive(Serialize)]
+pub(crate) struct RecordOut<'a> {
+    pub v: u32,
+    pub seq: u64,
+    pub id: &'a str,
+    pub recorded_at: &'a str,
+    pub kind: &'a str,
+    pub attributes: &'a BTreeMap<&'static str, String>,
+    pub categories: &'a [String],
+    pub body: &'a Entry,
+}
+
+/// The fields a reader needs back from a stored record.
+#[derive(Deserialize)]
+pub(crate) struct RecordIn {
+    pub v: u32,
+    pub seq: u64,
+    pub id: String,
+    pub recorded_at: String,
+    pub kind: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub categories: Vec<String>,
+}
