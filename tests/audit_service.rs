@@ -1,0 +1,209 @@
+//! AuditService through the real server: client appends with acks, queries
+//! that reconstruct a session's decision path, tailing live records, and
+//! checkpoints with proofs that verify from the RPC responses alone.
+
+mod common;
+
+use common::{context, input, TestServer};
+use tonic::Code;
+use tonic_types::StatusExt;
+use warden::audit::merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
+use warden::proto::v1 as pb;
+use warden::proto::v1::audit_service_client::AuditServiceClient;
+
+fn event(kind: &str, session: &str, attributes: &str) -> pb::AuditEvent {
+    let mut ctx = context();
+    ctx.as_mut().unwrap().session_id = session.into();
+    pb::AuditEvent {
+        client_event_id: format!("{kind}-{session}"),
+        context: ctx,
+        kind: kind.into(),
+        attributes_json: attributes.into(),
+        occurred_at: None,
+    }
+}
+
+fn hash(v: &[u8]) -> Hash {
+    v.try_into().expect("32-byte hash")
+}
+
+async fn collect(mut s: tonic::Streaming<pb::AuditRecord>) -> Vec<pb::AuditRecord> {
+    let mut out = Vec::new();
+    while let Some(r) = s.message().await.unwrap() {
+        out.push(r);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn why_did_the_agent_issue_this_refund() {
+    let mut server = TestServer::start_with(|c| c.audit.checkpoint_interval_ms = 50, vec![]).await;
+    let mut risk = server.risk().await;
+    let mut audit = AuditServiceClient::new(server.channel().await);
+
+    // The agent's run in session "refund-7": a user input with a retrieved
+    // document, a model call, the refund tool call and its result.
+    let mut req = input("Please refund order o-1, it arrived broken");
+    req.context.as_mut().unwrap().session_id = "refund-7".into();
+    risk.score_input(req).await.unwrap();
+    let events = vec![
+        event("model_call", "refund-7", r#"{"gen_ai.request.model":"gpt-4o","gen_ai.output.text":"I will refund it"}"#),
+        event(
+            "tool_call",
+            "refund-7",
+            r#"{"gen_ai.tool.name":"issueRefund","gen_ai.tool.call.arguments":"{\"amount\":950}"}"#,
+        ),
+    ];
+    let acks: Vec<pb::AppendAck> = {
+        let mut s = audit.append(tokio_stream::iter(events)).await.unwrap().into_inner();
+        let mut v = Vec::new();
+        while let Some(a) = s.message().await.unwrap() {
+            v.push(a);
+        }
+        v
+    };
+    assert_eq!(acks.len(), 2);
+    assert_eq!(acks[0].client_event_id, "model_call-refund-7");
+    assert_eq!(acks[1].sequence, acks[0].sequence + 1);
+    let mut action = pb::ScoreActionRequest {
+        context: context(),
+        tool: "issueRefund".into(),
+        arguments_json: r#"{"order_id":"o-1","amount":950,"currency":"EUR"}"#.into(),
+        rationale: "customer says it arrived broken".into(),
+    };
+    action.context.as_mut().unwrap().session_id = "refund-7".into();
+    let decision = risk.score_action(action).await.unwrap().into_inner();
+    // Unrelated traffic in another session.
+    risk.score_input(input("what time is it?")).await.unwrap();
+
+    // One query returns the decision path of the session, in order.
+    let q = pb::AuditQuery { session_id: "refund-7".into(), ..Default::default() };
+    let path = collect(audit.query(q).await.unwrap().into_inner()).await;
+    let kinds: Vec<&str> = path.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(kinds, ["score_decision", "model_call", "tool_call", "score_decision"]);
+    assert_eq!(path.last().unwrap().record_id, decision.record_id);
+    let last: serde_json::Value = serde_json::from_slice(&path.last().unwrap().canonical_entry).unwrap();
+    assert_eq!(last["attributes"]["gen_ai.tool.name"], "issueRefund");
+    assert_eq!(last["body"]["request"]["rationale"], "customer says it arrived broken");
+    assert_eq!(last["body"]["approval_id"], decision.approval_id.as_str());
+
+    // Other filters: decision, category prefix, tool.
+    let q = pb::AuditQuery { decision: pb::Decision::RequireApproval as i32, ..Default::default() };
+    assert_eq!(collect(audit.query(q).await.unwrap().into_inner()).await.len(), 1);
+    let q = pb::AuditQuery { category: "action".into(), ..Default::default() };
+    assert_eq!(collect(audit.query(q).await.unwrap().into_inner()).await.len(), 1);
+    let q = pb::AuditQuery { tool: "issueRefund".into(), ..Default::default() };
+    assert_eq!(collect(audit.query(q).await.unwrap().into_inner()).await.len(), 2);
+    let status = audit.query(pb::AuditQuery { decision: 42, ..Default::default() }).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(status.get_error_details().bad_request().unwrap().field_violations[0].field, "decision");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_and_proofs_verify_from_rpc_responses_alone() {
+    let mut server = TestServer::start_with(|c| c.audit.checkpoint_interval_ms = 20, vec![]).await;
+    let mut risk = server.risk().await;
+    let mut audit = AuditServiceClient::new(server.channel().await);
+    for i in 0..5 {
+        risk.score_input(input(&format!("first batch {i}"))).await.unwrap();
+    }
+    // Wait (bounded) for a checkpoint that covers the first batch.
+    let first = loop {
+        let cp = audit.get_checkpoint(pb::GetCheckpointRequest {}).await.unwrap().into_inner();
+        if cp.tree_size >= 5 {
+            break cp;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    for i in 0..9 {
+        risk.score_input(input(&format!("second batch {i}"))).await.unwrap();
+    }
+    let second = loop {
+        let cp = audit.get_checkpoint(pb::GetCheckpointRequest {}).await.unwrap().into_inner();
+        if cp.tree_size >= 14 {
+            break cp;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+
+    // The signature checks with the public key only.
+    let key =
+        warden::audit::journal::read_public_key(&warden::audit::journal::default_key_path(server.data_dir.path()))
+            .unwrap();
+    use ed25519_dalek::Verifier;
+    let sig = ed25519_dalek::Signature::from_slice(&second.signature).unwrap();
+    key.verify(&second.note, &sig).expect("checkpoint signature");
+    let note = String::from_utf8(second.note.clone()).unwrap();
+    assert!(note.starts_with(&format!("{}\n{}\n", second.origin, second.tree_size)));
+    assert!(second.signed_note.contains("\n\u{2014} "));
+
+    // Every record: its leaf hash is SHA-256(0x00 || canonical bytes), and
+    // its inclusion proof leads to the signed root.
+    let tail = pb::TailRequest { from_sequence: 0, follow: false };
+    let records = collect(audit.tail(tail).await.unwrap().into_inner()).await;
+    assert_eq!(records.len() as u64, second.tree_size);
+    let root = hash(&second.root_hash);
+    for r in &records {
+        assert_eq!(leaf_hash(&r.canonical_entry).to_vec(), r.leaf_hash);
+        let req = pb::GetInclusionProofRequest { leaf_index: r.leaf_index, tree_size: second.tree_size };
+        let proof = audit.get_inclusion_proof(req).await.unwrap().into_inner();
+        let hashes: Vec<Hash> = proof.hashes.iter().map(|h| hash(h)).collect();
+        verify_inclusion(&hash(&r.leaf_hash), r.leaf_index, second.tree_size, &hashes, &root).unwrap();
+    }
+    // The first checkpoint's tree is a prefix of the second's.
+    let req = pb::GetConsistencyProofRequest { first_size: first.tree_size, second_size: second.tree_size };
+    let proof = audit.get_consistency_proof(req).await.unwrap().into_inner();
+    let hashes: Vec<Hash> = proof.hashes.iter().map(|h| hash(h)).collect();
+    verify_consistency(first.tree_size, second.tree_size, &hash(&first.root_hash), &root, &hashes).unwrap();
+
+    // Out-of-range requests name the field.
+    let bad = audit
+        .get_inclusion_proof(pb::GetInclusionProofRequest { leaf_index: 99, tree_size: second.tree_size })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.get_error_details().bad_request().unwrap().field_violations[0].field, "leaf_index");
+    let bad = audit
+        .get_consistency_proof(pb::GetConsistencyProofRequest { first_size: 3, second_size: 1_000_000 })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.get_error_details().bad_request().unwrap().field_violations[0].field, "second_size");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_follows_live_records_and_ends_on_shutdown() {
+    let mut server = TestServer::start().await;
+    let mut risk = server.risk().await;
+    let mut audit = AuditServiceClient::new(server.channel().await);
+    risk.score_input(input("before the tail")).await.unwrap();
+    risk.score_input(input("also before")).await.unwrap();
+    let mut stream = audit.tail(pb::TailRequest { from_sequence: 1, follow: true }).await.unwrap().into_inner();
+    assert_eq!(stream.message().await.unwrap().unwrap().sequence, 1, "resumes from the requested sequence");
+    risk.score_input(input("after the tail started")).await.unwrap();
+    assert_eq!(stream.message().await.unwrap().unwrap().sequence, 2, "follows new records");
+    server.stop().await.unwrap();
+    // The follower's stream ends cleanly when the server stops.
+    assert!(matches!(stream.message().await, Ok(None) | Err(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_events_are_refused_naming_the_field() {
+    let mut server = TestServer::start().await;
+    let mut audit = AuditServiceClient::new(server.channel().await);
+    let cases: Vec<(pb::AuditEvent, &str)> = vec![
+        (pb::AuditEvent { context: None, ..event("tool_call", "s", "{}") }, "events[0].context"),
+        (event("Tool Call!", "s", "{}"), "events[0].kind"),
+        (event("score_decision", "s", "{}"), "events[0].kind"),
+        (event("tool_call", "s", "{not json"), "events[0].attributes_json"),
+        (event("tool_call", "s", "[1,2]"), "events[0].attributes_json"),
+    ];
+    for (ev, field) in cases {
+        let mut s = audit.append(tokio_stream::iter(vec![ev])).await.unwrap().into_inner();
+        let status = s.message().await.expect_err(field);
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}");
+        assert_eq!(status.get_error_details().bad_request().unwrap().field_violations[0].field, field);
+    }
+    server.stop().await.unwrap();
+    assert_eq!(common::verified_records(server.data_dir.path()), 0);
+}
