@@ -76,6 +76,10 @@ pub struct AuditConfig {
     pub origin: Option<String>,
     /// Ed25519 PKCS#8 PEM signing key; created under the data dir if absent.
     pub signing_key_file: Option<PathBuf>,
+    /// Seconds record content is kept, retired in whole segments (the Merkle
+    /// tree and checkpoints are kept for ever). Default 183 days (six months,
+    /// EU AI Act Art. 19 / 26(6)); 0 keeps everything.
+    pub retention_seconds: u64,
 }
 
 impl Default for Config {
@@ -123,6 +127,7 @@ impl Default for AuditConfig {
             segment_max_bytes: 64 * 1024 * 1024,
             origin: None,
             signing_key_file: None,
+            retention_seconds: 183 * 86_400,
         }
     }
 }
@@ -189,6 +194,12 @@ impl Config {
         }
         if self.audit.checkpoint_interval_ms == 0 || self.audit.segment_max_bytes < 4096 {
             return bad("audit.checkpoint_interval_ms must be at least 1 and audit.segment_max_bytes at least 4096");
+        }
+        if self.audit.retention_seconds != 0 && self.audit.retention_seconds < 183 * 86_400 {
+            tracing::warn!(
+                retention_seconds = self.audit.retention_seconds,
+                "audit retention is shorter than six months (EU AI Act Art. 19 / 26(6) asks for at least six)"
+            );
         }
         if self.audit.origin.as_deref().is_some_and(|o| o.trim().is_empty() || o.contains('\n')) {
             return bad("audit.origin must be one non-empty line");

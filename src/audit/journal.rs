@@ -130,8 +130,28 @@ struct State {
     locations: Vec<Location>,
     metas: Vec<Meta>,
     index: Index,
-    segments: Vec<Arc<File>>,
+    segments: Vec<Segment>,
     checkpoints: Vec<Checkpoint>,
+}
+
+/// One segment: its first sequence number and, unless retention has retired
+/// its content, the open file to read records from.
+struct Segment {
+    first_seq: u64,
+    file: Option<Arc<File>>,
+}
+
+/// What stays of a segment whose content retention removed: enough to keep
+/// the tree, the chain and every checkpoint verifiable.
+#[derive(Serialize, Deserialize)]
+struct Seal {
+    first_seq: u64,
+    records: u64,
+    /// Chain hash of the segment's last record (the next segment's `prev`).
+    last_chain: String,
+    first_unix_nanos: i128,
+    last_unix_nanos: i128,
+    retired_at: String,
 }
 
 struct Shared {
@@ -249,8 +269,11 @@ impl AuditLog {
         let (file, loc, leaf, unix_nanos) = {
             let state = self.shared.state.read().expect("audit state lock");
             let Some(loc) = state.locations.get(seq as usize).cloned() else { return Ok(None) };
+            // Content removed by retention: the leaf stays in the tree, the
+            // record is gone.
+            let Some(file) = state.segments[loc.segment as usize].file.clone() else { return Ok(None) };
             let leaf = state.tree.leaf(seq).expect("every located record has a leaf");
-            (state.segments[loc.segment as usize].clone(), loc, leaf, state.metas[seq as usize].unix_nanos)
+            (file, loc, leaf, state.metas[seq as usize].unix_nanos)
         };
         let mut buf = vec![0u8; loc.len as usize];
         read_exact_at(&file, &mut buf, loc.offset).map_err(|e| AuditError::Io(e.to_string()))?;
@@ -393,6 +416,8 @@ struct Writer {
     max_batch: usize,
     checkpoint_every: Duration,
     last_checkpoint: Instant,
+    /// Content older than this is retired in whole segments; `None` keeps all.
+    retention: Option<Duration>,
 }
 
 impl Writer {
@@ -418,6 +443,7 @@ impl Writer {
             max_batch: config.max_batch,
             checkpoint_every: Duration::from_millis(config.checkpoint_interval_ms),
             last_checkpoint: Instant::now(),
+            retention: (config.retention_seconds > 0).then(|| Duration::from_secs(config.retention_seconds)),
         })
     }
 
@@ -451,6 +477,9 @@ impl Writer {
             if self.last_checkpoint.elapsed() >= self.checkpoint_every {
                 if let Err(e) = self.checkpoint_if_behind() {
                     tracing::error!(error = %e, "signing a checkpoint failed");
+                }
+                if let Err(e) = self.retire_expired() {
+                    tracing::error!(error = %e, "retiring expired audit segments failed");
                 }
             }
         }
@@ -517,8 +546,9 @@ impl Writer {
         let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(&path, e))?;
         sync_dir(&segments_dir(&self.data_dir));
         let reader = File::open(&path).map_err(|e| io_err(&path, e))?;
+        let first_seq = self.head_seq_of_segment_start();
         let mut state = self.shared.state.write().expect("audit state lock");
-        state.segments.push(Arc::new(reader));
+        state.segments.push(Segment { first_seq, file: Some(Arc::new(reader)) });
         self.segment_id = (state.segments.len() - 1) as u32;
         drop(state);
         self.file = file;
@@ -530,6 +560,67 @@ impl Writer {
     /// of the batch being written (already counted into `head`).
     fn head_seq_of_segment_start(&self) -> u64 {
         self.shared.state.read().expect("audit state lock").tree.size()
+    }
+
+    /// Retires every closed segment whose newest record is older than the
+    /// retention period: its leaf hashes and a seal are written (and synced)
+    /// first, then the content is deleted. The tree, the chain and every
+    /// checkpoint stay verifiable; the records themselves are gone.
+    fn retire_expired(&mut self) -> Result<(), AuditError> {
+        let Some(retention) = self.retention else { return Ok(()) };
+        let cutoff = time::OffsetDateTime::now_utc().unix_timestamp_nanos() - retention.as_nanos() as i128;
+        let seg_dir = segments_dir(&self.data_dir);
+        let candidates: Vec<(usize, u64, u64, i128, i128, Vec<u8>)> = {
+            let state = self.shared.state.read().expect("audit state lock");
+            let mut out = Vec::new();
+            // Never the segment being written.
+            for id in 0..self.segment_id as usize {
+                let seg = &state.segments[id];
+                if seg.file.is_none() {
+                    continue;
+                }
+                let end = state.segments.get(id + 1).map_or(state.tree.size(), |s| s.first_seq);
+                if end == seg.first_seq {
+                    continue;
+                }
+                let last_time = state.metas[end as usize - 1].unix_nanos;
+                if last_time >= cutoff {
+                    break; // segments are in time order
+                }
+                let leaves: Vec<u8> =
+                    (seg.first_seq..end).flat_map(|i| state.tree.leaf(i).expect("leaf in range")).collect();
+                out.push((id, seg.first_seq, end, state.metas[seg.first_seq as usize].unix_nanos, last_time, leaves));
+            }
+            out
+        };
+        for (id, first, end, first_time, last_time, leaves) in candidates {
+            let path = seg_dir.join(segment_name(first));
+            let last_chain = last_chain_hash(&path)?;
+            let lp = leaves_path(&seg_dir, first);
+            write_synced(&lp, &leaves)?;
+            let seal = Seal {
+                first_seq: first,
+                records: end - first,
+                last_chain,
+                first_unix_nanos: first_time,
+                last_unix_nanos: last_time,
+                retired_at: time::OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+            };
+            let sp = seal_path(&seg_dir, first);
+            write_synced(&sp, &serde_json::to_vec(&seal).map_err(|e| AuditError::Io(e.to_string()))?)?;
+            sync_dir(&seg_dir);
+            self.shared.state.write().expect("audit state lock").segments[id].file = None;
+            std::fs::remove_file(&path).map_err(|e| io_err(&path, e))?;
+            sync_dir(&seg_dir);
+            tracing::info!(
+                first,
+                records = end - first,
+                "retired audit segment past retention (tree and checkpoints kept)"
+            );
+        }
+        Ok(())
     }
 
     fn checkpoint_if_behind(&mut self) -> Result<(), AuditError> {
@@ -716,17 +807,22 @@ pub fn read_public_key(path: &Path) -> Result<ed25519_dalek::VerifyingKey, Audit
 
 fn replay(data_dir: &Path, repair: bool, key: &ed25519_dalek::VerifyingKey) -> Result<Replayed, AuditError> {
     let seg_dir = segments_dir(data_dir);
-    let mut names: Vec<PathBuf> = match std::fs::read_dir(&seg_dir) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-            .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+    // Segments by first sequence number: live ones (`.jsonl`) and retired
+    // ones (`.seal` with `.leaves`).
+    let mut firsts: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
+    match std::fs::read_dir(&seg_dir) {
+        Ok(rd) => {
+            for p in rd.filter_map(|e| e.ok().map(|e| e.path())) {
+                let is_segment = p.extension().is_some_and(|x| x == "jsonl" || x == "seal");
+                if let (true, Some(first)) =
+                    (is_segment, p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse().ok()))
+                {
+                    firsts.insert(first);
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io_err(&seg_dir, e)),
-    };
-    names.sort();
-    if names.is_empty() {
-        names.push(seg_dir.join(segment_name(0)));
     }
 
     let mut state = State {
@@ -740,46 +836,35 @@ fn replay(data_dir: &Path, repair: bool, key: &ed25519_dalek::VerifyingKey) -> R
     let mut head = Head { next_seq: 0, chain: GENESIS };
     let mut torn = 0u64;
     let mut last_len = 0u64;
-    let last = names.len() - 1;
-    for (id, path) in names.iter().enumerate() {
-        let expected_first: u64 = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| AuditError::Corrupt(format!("{}: not a segment name", path.display())))?;
-        if expected_first != head.next_seq {
+    let firsts: Vec<u64> = firsts.into_iter().collect();
+    for (id, &first) in firsts.iter().enumerate() {
+        let path = seg_dir.join(segment_name(first));
+        let is_last = id + 1 == firsts.len();
+        if first != head.next_seq {
             return Err(AuditError::Corrupt(format!(
                 "segment {} should start at record {} (a segment was removed or renamed)",
                 path.display(),
                 head.next_seq
             )));
         }
-        let file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && id == last => {
-                if repair {
-                    File::create(path).map_err(|e| io_err(path, e))?;
-                }
-                last_len = 0;
-                if repair {
-                    state.segments.push(Arc::new(File::open(path).map_err(|e| io_err(path, e))?));
-                }
-                continue;
-            }
-            Err(e) => return Err(io_err(path, e)),
-        };
+        if !path.exists() {
+            load_seal(&seg_dir, first, &mut state, &mut head, id as u32)?;
+            state.segments.push(Segment { first_seq: first, file: None });
+            continue;
+        }
+        let file = File::open(&path).map_err(|e| io_err(&path, e))?;
         let mut reader = BufReader::new(file);
         let mut offset = 0u64;
         let mut buf = Vec::new();
         loop {
             buf.clear();
-            let n = reader.read_until(b'\n', &mut buf).map_err(|e| io_err(path, e))? as u64;
+            let n = reader.read_until(b'\n', &mut buf).map_err(|e| io_err(&path, e))? as u64;
             if n == 0 {
                 break;
             }
             let complete = buf.last() == Some(&b'\n');
             if !complete {
-                if id != last {
+                if !is_last {
                     return Err(AuditError::Corrupt(format!("{}: truncated record inside the log", path.display())));
                 }
                 // A last line without its newline was cut short by a crash
@@ -803,16 +888,34 @@ fn replay(data_dir: &Path, repair: bool, key: &ed25519_dalek::VerifyingKey) -> R
             state.metas.push(meta);
             offset += n;
         }
-        if id == last {
+        if is_last {
             last_len = offset;
             if torn > 0 && repair {
-                let f = OpenOptions::new().write(true).open(path).map_err(|e| io_err(path, e))?;
-                f.set_len(offset).map_err(|e| io_err(path, e))?;
-                f.sync_all().map_err(|e| io_err(path, e))?;
+                let f = OpenOptions::new().write(true).open(&path).map_err(|e| io_err(&path, e))?;
+                f.set_len(offset).map_err(|e| io_err(&path, e))?;
+                f.sync_all().map_err(|e| io_err(&path, e))?;
             }
         }
-        state.segments.push(Arc::new(File::open(path).map_err(|e| io_err(path, e))?));
+        state
+            .segments
+            .push(Segment { first_seq: first, file: Some(Arc::new(File::open(&path).map_err(|e| io_err(&path, e))?)) });
     }
+    // The segment to append to: the last live one, or a new one when there
+    // is none (a fresh log, or every segment retired).
+    let open_segment = match state.segments.last() {
+        Some(seg) if seg.file.is_some() => {
+            (seg_dir.join(segment_name(seg.first_seq)), (state.segments.len() - 1) as u32, last_len)
+        }
+        _ => {
+            let path = seg_dir.join(segment_name(head.next_seq));
+            if repair {
+                File::create(&path).map_err(|e| io_err(&path, e))?;
+                let file = Arc::new(File::open(&path).map_err(|e| io_err(&path, e))?);
+                state.segments.push(Segment { first_seq: head.next_seq, file: Some(file) });
+            }
+            (path, state.segments.len().saturating_sub(1) as u32, 0)
+        }
+    };
 
     state.checkpoints = load_checkpoints(data_dir, repair)?;
     for cp in &state.checkpoints {
@@ -833,13 +936,52 @@ fn replay(data_dir: &Path, repair: bool, key: &ed25519_dalek::VerifyingKey) -> R
     }
     let report = VerifyReport {
         records: state.tree.size(),
-        segments: names.len(),
+        segments: state.segments.len(),
         checkpoints: state.checkpoints.len(),
         root: hex::encode(state.tree.root(state.tree.size()).expect("whole tree")),
         chain_head: hex::encode(head.chain),
         torn_tail_bytes: torn,
     };
-    Ok(Replayed { state, head, open_segment: (names[last].clone(), last as u32, last_len), report })
+    Ok(Replayed { state, head, open_segment, report })
+}
+
+fn seal_path(seg_dir: &Path, first: u64) -> PathBuf {
+    seg_dir.join(format!("{first:020}.seal"))
+}
+
+fn leaves_path(seg_dir: &Path, first: u64) -> PathBuf {
+    seg_dir.join(format!("{first:020}.leaves"))
+}
+
+/// Loads a retired segment: its leaf hashes go back into the tree (so every
+/// root and proof still works) and the chain continues from its seal.
+fn load_seal(seg_dir: &Path, first: u64, state: &mut State, head: &mut Head, id: u32) -> Result<(), AuditError> {
+    let sp = seal_path(seg_dir, first);
+    let seal: Seal = serde_json::from_slice(&std::fs::read(&sp).map_err(|e| io_err(&sp, e))?)
+        .map_err(|e| AuditError::Corrupt(format!("{}: {e}", sp.display())))?;
+    let lp = leaves_path(seg_dir, first);
+    let leaves = std::fs::read(&lp).map_err(|e| io_err(&lp, e))?;
+    if seal.first_seq != first || leaves.len() as u64 != seal.records * 32 {
+        return Err(AuditError::Corrupt(format!("{}: does not match its leaves", sp.display())));
+    }
+    for (k, leaf) in leaves.chunks_exact(32).enumerate() {
+        state.tree.push(leaf.try_into().expect("32-byte chunk"));
+        state.locations.push(Location { segment: id, offset: 0, len: 0 });
+        let t = if k == 0 { seal.first_unix_nanos } else { seal.last_unix_nanos };
+        state.metas.push(Meta {
+            unix_nanos: t,
+            tenant: String::new(),
+            decision: String::new(),
+            categories: Vec::new(),
+        });
+    }
+    let chain = hex::decode(&seal.last_chain)
+        .ok()
+        .and_then(|v| <[u8; 32]>::try_from(v).ok())
+        .ok_or_else(|| AuditError::Corrupt(format!("{}: bad chain hash", sp.display())))?;
+    head.next_seq = first + seal.records;
+    head.chain = chain;
+    Ok(())
 }
 
 fn check_line(body: &[u8], head: &mut Head) -> Result<(Hash, RecordIn), String> {
@@ -922,6 +1064,24 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()
 #[cfg(not(unix))]
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     std::os::windows::fs::FileExt::seek_read(file, buf, offset).map(|_| ())
+}
+
+/// The chain hash of a segment file's last record.
+fn last_chain_hash(path: &Path) -> Result<String, AuditError> {
+    let text = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    let last = text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .next_back()
+        .ok_or_else(|| AuditError::Corrupt(format!("{}: empty segment", path.display())))?;
+    let line: Line<'_> =
+        serde_json::from_slice(last).map_err(|e| AuditError::Corrupt(format!("{}: {e}", path.display())))?;
+    Ok(line.hash)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
+    let mut f = File::create(path).map_err(|e| io_err(path, e))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| io_err(path, e))
 }
 
 fn sync_dir(dir: &Path) {
