@@ -80,6 +80,8 @@ pub struct AuditConfig {
     /// tree and checkpoints are kept for ever). Default 183 days (six months,
     /// EU AI Act Art. 19 / 26(6)); 0 keeps everything.
     pub retention_seconds: u64,
+    /// What content fields store: raw, redacted, hash or encrypt.
+    pub privacy: crate::audit::privacy::PrivacyConfig,
 }
 
 impl Default for Config {
@@ -128,6 +130,7 @@ impl Default for AuditConfig {
             origin: None,
             signing_key_file: None,
             retention_seconds: 183 * 86_400,
+            privacy: crate::audit::privacy::PrivacyConfig::default(),
         }
     }
 }

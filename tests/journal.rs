@@ -295,3 +295,81 @@ async fn retention_retires_whole_segments_and_keeps_the_tree_verifiable() {
     assert_eq!(q, vec![30, 31, 32]);
     log.close().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privacy_modes_and_crypto_shredding_keep_the_log_verifiable() {
+    use warden::audit::privacy::{FieldMode, PrivacyConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let privacy = PrivacyConfig {
+        default: FieldMode::Encrypt,
+        fields: [("system_prompt".to_string(), FieldMode::Hash), ("documents".to_string(), FieldMode::Redacted)]
+            .into_iter()
+            .collect(),
+    };
+    let config = AuditConfig { privacy, ..AuditConfig::default() };
+    let pii = warden::detect::pii::PiiDetector::new("US").unwrap();
+    let pipeline = Pipeline::new(vec![Arc::new(pii)], Arc::new(Policy::builtin()), std::time::Duration::from_secs(1));
+    let score = |user: &str, text: &str| {
+        let request = ScoreRequest::Input {
+            context: Context { application: "t".into(), user_id: user.into(), ..Context::default() },
+            text: text.into(),
+            system_prompt: "You are a bank assistant.".into(),
+            documents: vec![warden::scoring::DocumentIn {
+                id: "d1".into(),
+                source: "crm".into(),
+                text: "Customer mail: ann@example.org".into(),
+                trusted: true,
+            }],
+        };
+        let pipeline = &pipeline;
+        async move {
+            let evaluation = pipeline.evaluate(&request).await;
+            Entry::ScoreDecision { request, evaluation, approval_id: None, warden_version: "test" }
+        }
+    };
+    let log = AuditLog::open(dir.path(), &config).unwrap();
+    let a = log.append(score("u-1", "my card is 4111 1111 1111 1111").await).await.unwrap();
+    let b = log.append(score("u-2", "hello from user two").await).await.unwrap();
+    let root_before = log.root(2).unwrap();
+
+    let stored = log.record(a.sequence).unwrap().unwrap();
+    let text = String::from_utf8(stored.canonical.clone()).unwrap();
+    assert!(!text.contains("4111 1111"), "encrypted text must not be stored in the clear: {text}");
+    assert!(!text.contains("You are a bank assistant"), "hashed system prompt");
+    assert!(text.contains("\"$hash\":\"sha256:"));
+    assert!(text.contains("Customer mail: [REDACTED:pii.email]"), "redacted document: {text}");
+    assert!(text.contains("\"$enc\""));
+    // The redacted copy the assessment returns stays readable.
+    assert!(text.contains("my card is [REDACTED:pii.credit_card]"));
+
+    let revealed = log.reveal(&stored.canonical).unwrap();
+    assert_eq!(revealed["body"]["request"]["text"], "my card is 4111 1111 1111 1111");
+
+    let erased = log.erase_subject("user:u-1", "erasure request #42", Context::default()).await.unwrap();
+    assert!(erased.key_existed);
+    let revealed = log.reveal(&log.record(a.sequence).unwrap().unwrap().canonical).unwrap();
+    assert!(revealed["body"]["request"]["text"].get("$erased").is_some(), "{revealed}");
+    let other = log.reveal(&log.record(b.sequence).unwrap().unwrap().canonical).unwrap();
+    assert_eq!(other["body"]["request"]["text"], "hello from user two");
+    // Erasure changed no record: same root, and the whole log verifies.
+    assert_eq!(log.root(2).unwrap(), root_before);
+    let erasure = log.record(erased.record.sequence).unwrap().unwrap();
+    assert_eq!(erasure.kind, "subject_erased");
+    log.close().unwrap();
+    assert_eq!(check(dir.path()).unwrap().records, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_writer_per_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = AuditLog::open(dir.path(), &AuditConfig::default()).unwrap();
+    let err = AuditLog::open(dir.path(), &AuditConfig::default()).err().expect("second writer refused");
+    assert!(err.to_string().contains("in use by another Warden process"), "{err}");
+    // Readers are fine next to the writer.
+    first.append(entry("x", "s").await).await.unwrap();
+    let reader = AuditLog::open_read_only(dir.path(), &AuditConfig::default()).unwrap();
+    assert_eq!(reader.size(), 1);
+    first.close().unwrap();
+    drop(first);
+    AuditLog::open(dir.path(), &AuditConfig::default()).unwrap().close().unwrap();
+}

@@ -37,6 +37,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::checkpoint::{verify_checkpoint, Checkpoint, LogSigner};
 use super::merkle::{leaf_hash, Hash, ProofError, Tree};
+use super::privacy::{subject_of, Privacy};
 use super::record::{RecordIn, RecordOut, SCHEMA_VERSION};
 use super::{AppendFuture, Appended, AuditError, Entry, Journal};
 use crate::config::AuditConfig;
@@ -159,6 +160,7 @@ struct Shared {
     /// The durable tree size, for `Tail` followers.
     size: watch::Sender<u64>,
     signer: LogSigner,
+    privacy: Arc<Privacy>,
 }
 
 /// Where the chain stands.
@@ -169,8 +171,34 @@ struct Head {
 }
 
 struct Pending {
-    entry: Entry,
+    prepared: Prepared,
     ack: oneshot::Sender<Result<Appended, AuditError>>,
+}
+
+/// An entry ready for the writer: everything but its place in the log
+/// (sequence, id, time, hashes) is computed by the caller, so the one writer
+/// thread does as little as possible per record.
+struct Prepared {
+    kind: String,
+    attributes: BTreeMap<&'static str, String>,
+    categories: Vec<String>,
+    body: Box<RawValue>,
+}
+
+fn prepare(entry: &Entry, privacy: &Privacy) -> Result<Prepared, AuditError> {
+    let body = if privacy.is_raw() {
+        serde_json::to_string(entry).map_err(|e| AuditError::Io(format!("encoding record: {e}")))?
+    } else {
+        let mut v = serde_json::to_value(entry).map_err(|e| AuditError::Io(format!("encoding record: {e}")))?;
+        privacy.protect(&mut v, &subject_of(entry.context()))?;
+        v.to_string()
+    };
+    Ok(Prepared {
+        kind: entry.kind().to_string(),
+        attributes: entry.attributes(),
+        categories: entry.categories(),
+        body: RawValue::from_string(body).map_err(|e| AuditError::Io(e.to_string()))?,
+    })
 }
 
 /// What a verification pass found.
@@ -191,6 +219,17 @@ pub struct AuditLog {
     tx: Mutex<Option<mpsc::Sender<Pending>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     shared: Arc<Shared>,
+    /// Held (with an exclusive lock) while this process may write, so two
+    /// processes never append to one log; released by `close`.
+    lock: Mutex<Option<File>>,
+}
+
+/// The outcome of an erasure.
+#[derive(Debug, Clone)]
+pub struct Erased {
+    pub record: Appended,
+    pub subject_id: String,
+    pub key_existed: bool,
 }
 
 /// The name the rest of the crate knows the file-backed journal by.
@@ -199,6 +238,8 @@ pub type FileJournal = AuditLog;
 impl AuditLog {
     pub fn open(data_dir: &Path, config: &AuditConfig) -> Result<Self, AuditError> {
         let signer = load_signer(data_dir, config)?;
+        let lock = lock(data_dir)?;
+        let privacy = Arc::new(Privacy::open(&audit_dir(data_dir), &config.privacy)?);
 
         let replayed = replay(data_dir, true, &signer.verifying_key())?;
         if replayed.report.torn_tail_bytes > 0 {
@@ -216,7 +257,8 @@ impl AuditLog {
         let head = replayed.head;
         let (segment_path, segment_id, segment_len) = replayed.open_segment;
         let size = replayed.state.tree.size();
-        let shared = Arc::new(Shared { state: RwLock::new(replayed.state), size: watch::Sender::new(size), signer });
+        let shared =
+            Arc::new(Shared { state: RwLock::new(replayed.state), size: watch::Sender::new(size), signer, privacy });
         let mut writer = Writer::new(data_dir, shared.clone(), head, segment_path, segment_id, segment_len, config)?;
         // A log that has records beyond its last checkpoint (a crash before
         // the next one) gets one now, so every record is covered at once.
@@ -227,7 +269,43 @@ impl AuditLog {
             .name("warden-journal".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| AuditError::Io(format!("starting the journal writer: {e}")))?;
-        Ok(Self { tx: Mutex::new(Some(tx)), writer: Mutex::new(Some(handle)), shared })
+        Ok(Self { tx: Mutex::new(Some(tx)), writer: Mutex::new(Some(handle)), shared, lock: Mutex::new(Some(lock)) })
+    }
+
+    /// Opens the log for reading only (queries, exports, verification next
+    /// to a running server): no lock, no repair, no writer, no new key.
+    pub fn open_read_only(data_dir: &Path, config: &AuditConfig) -> Result<Self, AuditError> {
+        let key_path = config.signing_key_file.clone().unwrap_or_else(|| default_key_path(data_dir));
+        if !key_path.exists() {
+            return Err(AuditError::Io(format!("no audit log under {}", data_dir.display())));
+        }
+        let signer = load_signer(data_dir, config)?;
+        let privacy = Arc::new(Privacy::open(&audit_dir(data_dir), &config.privacy)?);
+        let replayed = replay(data_dir, false, &signer.verifying_key())?;
+        let size = replayed.state.tree.size();
+        let shared =
+            Arc::new(Shared { state: RwLock::new(replayed.state), size: watch::Sender::new(size), signer, privacy });
+        Ok(Self { tx: Mutex::new(None), writer: Mutex::new(None), shared, lock: Mutex::new(None) })
+    }
+
+    /// A record with its encrypted fields decrypted where the data
+    /// subject's key still exists (`{"$erased": ...}` where it does not).
+    pub fn reveal(&self, canonical: &[u8]) -> Result<serde_json::Value, AuditError> {
+        self.shared.privacy.reveal(canonical)
+    }
+
+    /// Crypto-shreds a data subject (`user:<id>`, `session:<id>` or
+    /// `tenant:<id>`) and records that it happened.
+    pub async fn erase_subject(
+        &self,
+        subject: &str,
+        reason: &str,
+        context: crate::scoring::Context,
+    ) -> Result<Erased, AuditError> {
+        let (subject_id, key_existed) = self.shared.privacy.erase(subject)?;
+        let entry =
+            Entry::SubjectErased { context, subject_id: subject_id.clone(), reason: reason.to_string(), key_existed };
+        Ok(Erased { record: self.append(entry).await?, subject_id, key_existed })
     }
 
     /// Number of durable records (the tree size).
@@ -369,12 +447,22 @@ impl AuditLog {
 impl Journal for AuditLog {
     fn append(&self, entry: Entry) -> AppendFuture<'_> {
         let tx = self.tx.lock().expect("journal lock").clone();
+        let privacy = self.shared.privacy.clone();
         Box::pin(async move {
             let started = Instant::now();
             let result = async {
                 let tx = tx.ok_or(AuditError::Closed)?;
+                // Raw records are serialised right here; protected ones may
+                // read or create key files, which is blocking work.
+                let prepared = if privacy.is_raw() {
+                    prepare(&entry, &privacy)?
+                } else {
+                    tokio::task::spawn_blocking(move || prepare(&entry, &privacy))
+                        .await
+                        .map_err(|e| AuditError::Io(e.to_string()))??
+                };
                 let (ack, done) = oneshot::channel();
-                tx.send(Pending { entry, ack }).await.map_err(|_| AuditError::Closed)?;
+                tx.send(Pending { prepared, ack }).await.map_err(|_| AuditError::Closed)?;
                 done.await.map_err(|_| AuditError::Closed)?
             }
             .await;
@@ -394,6 +482,7 @@ impl Journal for AuditLog {
         if let Some(writer) = self.writer.lock().expect("journal lock").take() {
             writer.join().map_err(|_| AuditError::Io("journal writer panicked".into()))?;
         }
+        drop(self.lock.lock().expect("journal lock").take());
         Ok(())
     }
 }
@@ -494,7 +583,7 @@ impl Writer {
         let mut buf = Vec::with_capacity(batch.len() * 2048);
         let mut encoded = Vec::with_capacity(batch.len());
         for p in &batch {
-            match encode(&p.entry, &mut self.head) {
+            match encode(&p.prepared, &mut self.head) {
                 Ok(e) => encoded.push(Ok(e)),
                 Err(e) => encoded.push(Err(e)),
             }
@@ -707,22 +796,20 @@ fn index_facts(attributes: &BTreeMap<String, String>, categories: Vec<String>, u
     )
 }
 
-fn encode(entry: &Entry, head: &mut Head) -> Result<Encoded, AuditError> {
+fn encode(p: &Prepared, head: &mut Head) -> Result<Encoded, AuditError> {
     let now = time::OffsetDateTime::now_utc();
     let recorded_at =
         now.format(&time::format_description::well_known::Rfc3339).map_err(|e| AuditError::Io(e.to_string()))?;
     let id = uuid::Uuid::now_v7().to_string();
-    let attributes = entry.attributes();
-    let categories = entry.categories();
     let record = RecordOut {
         v: SCHEMA_VERSION,
         seq: head.next_seq,
         id: &id,
         recorded_at: &recorded_at,
-        kind: entry.kind(),
-        attributes: &attributes,
-        categories: &categories,
-        body: entry,
+        kind: &p.kind,
+        attributes: &p.attributes,
+        categories: &p.categories,
+        body: &p.body,
     };
     let record_json = serde_json::to_string(&record).map_err(|e| AuditError::Io(format!("encoding record: {e}")))?;
     let leaf = leaf_hash(record_json.as_bytes());
@@ -735,8 +822,8 @@ fn encode(entry: &Entry, head: &mut Head) -> Result<Encoded, AuditError> {
         hash: hex::encode(hash),
     })
     .map_err(|e| AuditError::Io(e.to_string()))?;
-    let attrs: BTreeMap<String, String> = attributes.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    let (meta, keys) = index_facts(&attrs, categories, now.unix_timestamp_nanos());
+    let attrs: BTreeMap<String, String> = p.attributes.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let (meta, keys) = index_facts(&attrs, p.categories.clone(), now.unix_timestamp_nanos());
     let appended = Appended {
         record_id: id,
         sequence: head.next_seq,
@@ -1082,6 +1169,20 @@ fn last_chain_hash(path: &Path) -> Result<String, AuditError> {
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
     let mut f = File::create(path).map_err(|e| io_err(path, e))?;
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| io_err(path, e))
+}
+
+/// Takes the log's exclusive lock, or says who holds it.
+fn lock(data_dir: &Path) -> Result<File, AuditError> {
+    let path = audit_dir(data_dir).join("LOCK");
+    let f = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| io_err(&path, e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(AuditError::Io(format!(
+            "the audit log under {} is in use by another Warden process (stop it, or use its AuditService)",
+            data_dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err(&path, e)),
+    }
 }
 
 fn sync_dir(dir: &Path) {

@@ -4,6 +4,8 @@
 //! - [`record`]: the versioned record schema and its canonical bytes.
 //! - [`merkle`]: the RFC 9162 tree, proofs and their verification.
 //! - [`checkpoint`]: Ed25519-signed tree heads in the C2SP note format.
+//! - [`privacy`]: per-field storage (raw, redacted, hashed, encrypted) and
+//!   erasure of a data subject by crypto-shredding.
 //! - [`journal`]: the on-disk log (segments, group commit, recovery), the
 //!   query index, reads for proofs and tailing, and `verify`.
 //!
@@ -12,6 +14,7 @@
 pub mod checkpoint;
 pub mod journal;
 pub mod merkle;
+pub mod privacy;
 pub mod record;
 
 use std::future::Future;

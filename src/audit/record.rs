@@ -42,6 +42,14 @@ pub enum Entry {
         /// When the client says it happened (RFC 3339), if it said.
         occurred_at: Option<String>,
     },
+    /// A data subject's content was crypto-shredded: its key is gone.
+    SubjectErased {
+        context: Context,
+        /// The pseudonymous subject id that appears in encrypted fields.
+        subject_id: String,
+        reason: String,
+        key_existed: bool,
+    },
 }
 
 impl Entry {
@@ -49,6 +57,14 @@ impl Entry {
         match self {
             Entry::ScoreDecision { .. } => "score_decision",
             Entry::ClientEvent { event_kind, .. } => event_kind,
+            Entry::SubjectErased { .. } => "subject_erased",
+        }
+    }
+
+    pub fn context(&self) -> &Context {
+        match self {
+            Entry::ScoreDecision { request, .. } => request.context(),
+            Entry::ClientEvent { context, .. } | Entry::SubjectErased { context, .. } => context,
         }
     }
 
@@ -79,6 +95,7 @@ impl Entry {
                     a.insert("gen_ai.tool.name", tool.clone());
                 }
             }
+            Entry::SubjectErased { context: c, .. } => context(c),
             Entry::ClientEvent { context: c, attributes, .. } => {
                 context(c);
                 if let Ok(map) = serde_json::from_str::<BTreeMap<String, serde_json::Value>>(attributes.get()) {
@@ -100,7 +117,7 @@ impl Entry {
                 c.dedup();
                 c
             }
-            Entry::ClientEvent { .. } => Vec::new(),
+            Entry::ClientEvent { .. } | Entry::SubjectErased { .. } => Vec::new(),
         }
     }
 }
@@ -115,7 +132,9 @@ pub(crate) struct RecordOut<'a> {
     pub kind: &'a str,
     pub attributes: &'a BTreeMap<&'static str, String>,
     pub categories: &'a [String],
-    pub body: &'a Entry,
+    /// The entry, serialised, with content fields as the privacy settings
+    /// say (raw, redacted, hashed or encrypted).
+    pub body: &'a RawValue,
 }
 
 /// The fields a reader needs back from a stored record.

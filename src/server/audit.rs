@@ -60,6 +60,7 @@ fn timestamp(unix_nanos: i128) -> pbjson_types::Timestamp {
 
 fn record_to_proto(r: StoredRecord) -> pb::AuditRecord {
     pb::AuditRecord {
+        revealed_json: String::new(),
         record_id: r.record_id,
         sequence: r.sequence,
         kind: r.kind,
@@ -137,12 +138,17 @@ fn event_to_entry(i: usize, ev: pb::AuditEvent) -> Result<Entry, Error> {
     })
 }
 
-/// Streams records `seqs` from disk on the blocking pool.
-fn stream_records(log: Arc<AuditLog>, seqs: Vec<u64>) -> RecordStream {
+/// Streams records `seqs` from disk on the blocking pool, decrypted too
+/// when `reveal` is set.
+fn stream_records(log: Arc<AuditLog>, seqs: Vec<u64>, reveal: bool) -> RecordStream {
     let (tx, rx) = mpsc::channel(READ_CHUNK);
     tokio::task::spawn_blocking(move || {
         for seq in seqs {
             let item = match log.record(seq) {
+                Ok(Some(r)) if reveal => match log.reveal(&r.canonical) {
+                    Ok(v) => Ok(pb::AuditRecord { revealed_json: v.to_string(), ..record_to_proto(r) }),
+                    Err(e) => Err(audit_status(e)),
+                },
                 Ok(Some(r)) => Ok(record_to_proto(r)),
                 Ok(None) => continue,
                 Err(e) => Err(audit_status(e)),
@@ -181,7 +187,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
     }
 
     async fn query(&self, request: Request<pb::AuditQuery>) -> Result<Response<RecordStream>, Status> {
-        let pb::AuditQuery { tenant, session_id, trace_id, from, to, decision, category, limit, tool } =
+        let pb::AuditQuery { tenant, session_id, trace_id, from, to, decision, category, limit, tool, reveal } =
             request.into_inner();
         let decision = match pb::Decision::try_from(decision) {
             Ok(pb::Decision::Unspecified) => String::new(),
@@ -212,7 +218,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         })
         .await
         .map_err(|e| Status::internal(e.to_string()))?;
-        Ok(Response::new(stream_records(log, seqs)))
+        Ok(Response::new(stream_records(log, seqs, reveal)))
     }
 
     async fn tail(&self, request: Request<pb::TailRequest>) -> Result<Response<RecordStream>, Status> {
@@ -280,6 +286,13 @@ impl pb::audit_service_server::AuditService for AuditApi {
         }))
     }
 
+    async fn erase_subject(
+        &self,
+        request: Request<pb::EraseSubjectRequest>,
+    ) -> Result<Response<pb::EraseSubjectResponse>, Status> {
+        self.erase(request.into_inner()).await.map(Response::new).map_err(status_from)
+    }
+
     async fn get_consistency_proof(
         &self,
         request: Request<pb::GetConsistencyProofRequest>,
@@ -299,6 +312,33 @@ impl pb::audit_service_server::AuditService for AuditApi {
 }
 
 impl AuditApi {
+    async fn erase(&self, r: pb::EraseSubjectRequest) -> Result<pb::EraseSubjectResponse, Error> {
+        let pb::EraseSubjectRequest { context, subject, reason } = r;
+        let Some(ctx) = context else { return Err(Error::invalid("context", "is required")) };
+        let pb::RequestContext { tenant, application, session_id, trace_id, user_id, model, labels } = ctx;
+        let valid =
+            ["user:", "session:", "tenant:"].iter().any(|p| subject.strip_prefix(p).is_some_and(|id| !id.is_empty()));
+        if !valid {
+            return Err(Error::invalid("subject", "must be user:<id>, session:<id> or tenant:<id>"));
+        }
+        if reason.trim().is_empty() {
+            return Err(Error::invalid("reason", "must say why (e.g. the erasure request's reference)"));
+        }
+        let context =
+            Context { tenant, application, session_id, trace_id, user_id, model, labels: labels.into_iter().collect() };
+        let erased = self
+            .log
+            .erase_subject(&subject, &reason, context)
+            .await
+            .map_err(|e| Error::AuditUnavailable(e.to_string()))?;
+        Ok(pb::EraseSubjectResponse {
+            subject_id: erased.subject_id,
+            key_existed: erased.key_existed,
+            record_id: erased.record.record_id,
+            sequence: erased.record.sequence,
+        })
+    }
+
     /// 0 means "the latest checkpoint"; anything else must exist in the log.
     fn resolve_size(&self, requested: u64) -> Result<u64, Status> {
         if requested != 0 {
