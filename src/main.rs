@@ -89,6 +89,64 @@ enum AuditCommand {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// Print matching records, oldest first, one JSON object per line.
+    Query {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Decrypt encrypted fields where the data subject's key still exists.
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Write an evidence bundle (records, checkpoints, proofs, public key).
+    Export {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Directory to write the bundle into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Crypto-shred one data subject's content (the server must be stopped;
+    /// a running server offers AuditService.EraseSubject).
+    Erase {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// user:<id>, session:<id> or tenant:<id>.
+        #[arg(long)]
+        subject: String,
+        /// Why (e.g. the erasure request's reference); recorded.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Args)]
+struct FilterArgs {
+    #[arg(long)]
+    tenant: Option<String>,
+    #[arg(long)]
+    session: Option<String>,
+    #[arg(long)]
+    trace: Option<String>,
+    #[arg(long)]
+    tool: Option<String>,
+    /// allow, review, require_approval or block.
+    #[arg(long)]
+    decision: Option<String>,
+    /// A finding category or a prefix (pii matches pii.email).
+    #[arg(long)]
+    category: Option<String>,
+    /// From this time (RFC 3339, or a date: 2026-11-01).
+    #[arg(long, value_name = "TIME")]
+    from: Option<String>,
+    /// Before this time (RFC 3339, or a date).
+    #[arg(long, value_name = "TIME")]
+    to: Option<String>,
+    #[arg(long)]
+    limit: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -99,6 +157,9 @@ fn main() -> ExitCode {
         Command::Score(args) => score(args),
         Command::Audit { command: AuditCommand::Verify { common, public_key } } => verify(common, public_key),
         Command::Audit { command: AuditCommand::Pubkey { common } } => pubkey(common),
+        Command::Audit { command: AuditCommand::Query { common, filter, reveal } } => query(common, filter, reveal),
+        Command::Audit { command: AuditCommand::Export { common, filter, out } } => export(common, filter, out),
+        Command::Audit { command: AuditCommand::Erase { common, subject, reason } } => erase(common, subject, reason),
     };
     match result {
         Ok(code) => code,
@@ -235,4 +296,94 @@ fn pubkey(common: CommonArgs) -> anyhow::Result<ExitCode> {
     print!("{}", pk.pem);
     println!("{}", pk.vkey);
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_time(flag: &str, value: &str) -> anyhow::Result<i128> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(value, &Rfc3339) {
+        return Ok(t.unix_timestamp_nanos());
+    }
+    let date = time::Date::parse(value, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| anyhow!("--{flag} {value:?} is neither an RFC 3339 time nor a date like 2026-11-01"))?;
+    Ok(date.midnight().assume_utc().unix_timestamp_nanos())
+}
+
+fn to_query(f: &FilterArgs) -> anyhow::Result<warden::audit::journal::Query> {
+    if let Some(d) = &f.decision {
+        if !["allow", "review", "require_approval", "block"].contains(&d.as_str()) {
+            anyhow::bail!("--decision {d:?} is not one of allow, review, require_approval, block");
+        }
+    }
+    Ok(warden::audit::journal::Query {
+        tenant: f.tenant.clone().unwrap_or_default(),
+        session_id: f.session.clone().unwrap_or_default(),
+        trace_id: f.trace.clone().unwrap_or_default(),
+        tool: f.tool.clone().unwrap_or_default(),
+        decision: f.decision.clone().unwrap_or_default(),
+        category: f.category.clone().unwrap_or_default(),
+        from_unix_nanos: f.from.as_deref().map(|v| parse_time("from", v)).transpose()?,
+        to_unix_nanos: f.to.as_deref().map(|v| parse_time("to", v)).transpose()?,
+        limit: f.limit.unwrap_or(0),
+    })
+}
+
+fn query(common: CommonArgs, filter: FilterArgs, reveal: bool) -> anyhow::Result<ExitCode> {
+    let config = load_config(&common, Overrides::default())?;
+    let q = to_query(&filter)?;
+    let log = warden::audit::journal::AuditLog::open_read_only(&config.data_dir, &config.audit)?;
+    let mut out = std::io::stdout().lock();
+    for seq in log.query(&q) {
+        let Some(r) = log.record(seq)? else { continue };
+        let record = if reveal { log.reveal(&r.canonical)? } else { serde_json::from_slice(&r.canonical)? };
+        let line = serde_json::json!({
+            "sequence": r.sequence,
+            "record_id": r.record_id,
+            "leaf_hash": hex::encode(r.leaf),
+            "record": record,
+        });
+        use std::io::Write;
+        writeln!(out, "{line}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(common: CommonArgs, filter: FilterArgs, out: PathBuf) -> anyhow::Result<ExitCode> {
+    let config = load_config(&common, Overrides::default())?;
+    let q = to_query(&filter)?;
+    let log = warden::audit::journal::AuditLog::open_read_only(&config.data_dir, &config.audit)?;
+    let seqs = log.query(&q);
+    let filters = serde_json::json!({
+        "tenant": q.tenant, "session": q.session_id, "trace": q.trace_id, "tool": q.tool,
+        "decision": q.decision, "category": q.category, "from": filter.from, "to": filter.to,
+    });
+    let summary = warden::audit::export::export(&log, &seqs, filters, &out)?;
+    println!(
+        "wrote {} records with inclusion proofs at tree size {}, {} checkpoints and their consistency proofs to {}",
+        summary.records,
+        summary.tree_size,
+        summary.checkpoints,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn erase(common: CommonArgs, subject: String, reason: String) -> anyhow::Result<ExitCode> {
+    let config = load_config(&common, Overrides::default())?;
+    if !["user:", "session:", "tenant:"].iter().any(|p| subject.strip_prefix(p).is_some_and(|id| !id.is_empty())) {
+        anyhow::bail!("--subject must be user:<id>, session:<id> or tenant:<id>");
+    }
+    runtime()?.block_on(async move {
+        let log = warden::audit::journal::AuditLog::open(&config.data_dir, &config.audit)?;
+        let context = warden::scoring::Context { application: "warden-cli".into(), ..Default::default() };
+        let erased = log.erase_subject(&subject, &reason, context).await?;
+        warden::audit::Journal::close(&log)?;
+        println!(
+            "erased subject {} ({}); recorded as {} (sequence {})",
+            erased.subject_id,
+            if erased.key_existed { "its key was destroyed" } else { "it had no encrypted content" },
+            erased.record.record_id,
+            erased.record.sequence
+        );
+        Ok(ExitCode::SUCCESS)
+    })
 }

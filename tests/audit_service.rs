@@ -207,3 +207,33 @@ async fn bad_events_are_refused_naming_the_field() {
     server.stop().await.unwrap();
     assert_eq!(common::verified_records(server.data_dir.path()), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erase_subject_over_grpc_and_reveal_in_queries() {
+    use warden::audit::privacy::FieldMode;
+    let mut server = TestServer::start_with(|c| c.audit.privacy.default = FieldMode::Encrypt, vec![]).await;
+    let mut risk = server.risk().await;
+    let mut audit = AuditServiceClient::new(server.channel().await);
+    let mut req = input("my phone is +1 650-253-0000");
+    req.context.as_mut().unwrap().user_id = "u-9".into();
+    req.context.as_mut().unwrap().session_id = "erase-me".into();
+    risk.score_input(req).await.unwrap();
+
+    let q = pb::AuditQuery { session_id: "erase-me".into(), reveal: true, ..Default::default() };
+    let before = collect(audit.query(q.clone()).await.unwrap().into_inner()).await;
+    assert!(!String::from_utf8_lossy(&before[0].canonical_entry).contains("650-253-0000"));
+    assert!(before[0].revealed_json.contains("650-253-0000"));
+
+    let erase = pb::EraseSubjectRequest { context: context(), subject: "user:u-9".into(), reason: "ticket 12".into() };
+    let resp = audit.erase_subject(erase).await.unwrap().into_inner();
+    assert!(resp.key_existed);
+    let after = collect(audit.query(q).await.unwrap().into_inner()).await;
+    assert!(after[0].revealed_json.contains("$erased"), "{}", after[0].revealed_json);
+    assert_eq!(after[0].leaf_hash, before[0].leaf_hash, "the record itself is unchanged");
+
+    let bad = pb::EraseSubjectRequest { context: context(), subject: "u-9".into(), reason: "x".into() };
+    let status = audit.erase_subject(bad).await.unwrap_err();
+    assert_eq!(status.get_error_details().bad_request().unwrap().field_violations[0].field, "subject");
+    server.stop().await.unwrap();
+    assert_eq!(common::verified_records(server.data_dir.path()), 2);
+}

@@ -6,12 +6,14 @@
 //! - [`checkpoint`]: Ed25519-signed tree heads in the C2SP note format.
 //! - [`privacy`]: per-field storage (raw, redacted, hashed, encrypted) and
 //!   erasure of a data subject by crypto-shredding.
+//! - [`export`]: evidence bundles for auditors.
 //! - [`journal`]: the on-disk log (segments, group commit, recovery), the
 //!   query index, reads for proofs and tailing, and `verify`.
 //!
 //! The engine sees only the [`Journal`] trait.
 
 pub mod checkpoint;
+pub mod export;
 pub mod journal;
 pub mod merkle;
 pub mod privacy;
