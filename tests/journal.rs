@@ -168,6 +168,17 @@ async fn detects_every_kind_of_tampering() {
             "removed",
         ),
         (
+            "a forged record inserted",
+            |d| {
+                let seg = &segments(d)[0];
+                let mut l = lines(seg);
+                let forged = l[2].replace("call 2", "call F");
+                l.insert(3, forged);
+                write(seg, &l);
+            },
+            "record 3",
+        ),
+        (
             "two records swapped",
             |d| {
                 let seg = &segments(d)[0];
