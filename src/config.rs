@@ -28,6 +28,7 @@ pub struct Config {
     pub limits: Limits,
     pub detectors: DetectorConfig,
     pub audit: AuditConfig,
+    pub sinks: SinkConfig,
     /// How long shutdown waits for in-flight calls before giving up on them.
     pub shutdown_grace_seconds: u64,
 }
@@ -84,6 +85,33 @@ pub struct AuditConfig {
     pub privacy: crate::audit::privacy::PrivacyConfig,
 }
 
+/// Downstream stores the audit log is shipped to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SinkConfig {
+    /// `postgres://...` and `nats://...` URLs (`--audit-sink`, repeatable).
+    pub urls: Vec<String>,
+    /// Records per shipped batch.
+    pub batch_records: usize,
+    /// Records the slowest store may fall behind before new appends are
+    /// held (`block`) or refused with UNAVAILABLE (`fail_closed`).
+    pub max_backlog_records: u64,
+    pub on_backlog: BacklogMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BacklogMode {
+    Block,
+    FailClosed,
+}
+
+impl Default for SinkConfig {
+    fn default() -> Self {
+        Self { urls: Vec::new(), batch_records: 500, max_backlog_records: 1_000_000, on_backlog: BacklogMode::Block }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -94,6 +122,7 @@ impl Default for Config {
             limits: Limits::default(),
             detectors: DetectorConfig::default(),
             audit: AuditConfig::default(),
+            sinks: SinkConfig::default(),
             shutdown_grace_seconds: 25,
         }
     }
@@ -145,6 +174,9 @@ pub struct Overrides {
     pub metrics_addr: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    /// `--audit-sink` URLs; when given they replace the configured list.
+    #[serde(skip)]
+    pub audit_sinks: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,8 +203,11 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        let config: Config =
+        let mut config: Config =
             figment.merge(Serialized::defaults(overrides)).extract().map_err(|e| ConfigError::Invalid(one_line(&e)))?;
+        if !overrides.audit_sinks.is_empty() {
+            config.sinks.urls = overrides.audit_sinks.clone();
+        }
         config.validate()?;
         Ok(config)
     }
@@ -197,6 +232,12 @@ impl Config {
         }
         if self.audit.checkpoint_interval_ms == 0 || self.audit.segment_max_bytes < 4096 {
             return bad("audit.checkpoint_interval_ms must be at least 1 and audit.segment_max_bytes at least 4096");
+        }
+        if self.sinks.batch_records == 0 || self.sinks.max_backlog_records == 0 {
+            return bad("sinks.batch_records and sinks.max_backlog_records must be at least 1");
+        }
+        for url in &self.sinks.urls {
+            crate::sink::Sink::from_url(url).map_err(|e| ConfigError::Invalid(format!("sinks.urls: {e}")))?;
         }
         if self.audit.retention_seconds != 0 && self.audit.retention_seconds < 183 * 86_400 {
             tracing::warn!(

@@ -12,6 +12,8 @@
 //! - [`detect`]: the detectors (personal data, secrets, injection heuristics,
 //!   action families), normalisation and redaction. Pure functions of text.
 //! - [`policy`]: thresholds per category and surface, and the decision.
+//! - [`sink`]: shipping the log to PostgreSQL and NATS JetStream, with
+//!   cursors, retries and a backlog bound.
 //! - [`audit`]: the tamper-evident log: durable segments with a hash chain, an
 //!   RFC 9162 Merkle tree, Ed25519-signed checkpoints, proofs, an index.
 //! - [`config`], [`error`], [`telemetry`]: configuration layers, the error
@@ -32,6 +34,7 @@ pub mod policy;
 pub mod proto;
 pub mod scoring;
 pub mod server;
+pub mod sink;
 pub mod telemetry;
 
 use std::future::Future;

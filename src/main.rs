@@ -52,6 +52,10 @@ struct ServeArgs {
     /// Prometheus /metrics listen address.
     #[arg(long, value_name = "HOST:PORT")]
     metrics_addr: Option<std::net::SocketAddr>,
+    /// Ship the audit log to this store (postgres://... or nats://...);
+    /// repeatable. Replaces `sinks.urls` from the config.
+    #[arg(long = "audit-sink", value_name = "URL")]
+    audit_sinks: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -79,9 +83,13 @@ enum AuditCommand {
     Verify {
         #[command(flatten)]
         common: CommonArgs,
-        /// The log's public key (PEM); by default the key under the data dir.
+        /// The log's public key (PEM); by default the key under the data dir
+        /// (with --from: each instance's key registered in the store).
         #[arg(long, value_name = "FILE")]
         public_key: Option<PathBuf>,
+        /// Verify the central copy in a store instead (postgres://...).
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
     },
     /// Print the public key that checkpoints are signed with (PEM and the
     /// C2SP verifier key line).
@@ -155,7 +163,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Score(args) => score(args),
-        Command::Audit { command: AuditCommand::Verify { common, public_key } } => verify(common, public_key),
+        Command::Audit { command: AuditCommand::Verify { common: _, public_key, from: Some(url) } } => {
+            verify_central(&url, public_key)
+        }
+        Command::Audit { command: AuditCommand::Verify { common, public_key, from: None } } => {
+            verify(common, public_key)
+        }
         Command::Audit { command: AuditCommand::Pubkey { common } } => pubkey(common),
         Command::Audit { command: AuditCommand::Query { common, filter, reveal } } => query(common, filter, reveal),
         Command::Audit { command: AuditCommand::Export { common, filter, out } } => export(common, filter, out),
@@ -181,7 +194,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let overrides = Overrides { grpc_addr: args.grpc_addr, metrics_addr: args.metrics_addr, data_dir: None };
+    let overrides = Overrides {
+        grpc_addr: args.grpc_addr,
+        metrics_addr: args.metrics_addr,
+        data_dir: None,
+        audit_sinks: args.audit_sinks,
+    };
     let config = load_config(&args.common, overrides)?;
     runtime()?.block_on(async move {
         let grpc = TcpListener::bind(config.grpc_addr)
@@ -282,6 +300,30 @@ fn verify(common: CommonArgs, public_key: Option<PathBuf>) -> anyhow::Result<Exi
         }
         Err(e) => {
             eprintln!("warden: audit log verification FAILED: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn verify_central(url: &str, public_key: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let key = public_key.map(|p| warden::audit::journal::read_public_key(&p)).transpose()?;
+    let result = runtime()?.block_on(warden::sink::postgres::verify_central(url, key));
+    match result {
+        Ok(reports) if reports.is_empty() => {
+            eprintln!("warden: the store at {} holds no Warden instance", warden::sink::redact_url(url));
+            Ok(ExitCode::from(1))
+        }
+        Ok(reports) => {
+            for r in reports {
+                println!(
+                    "ok: instance {}: {} records, hash chain intact, {} signed checkpoints verified (latest at {})",
+                    r.instance_id, r.records, r.checkpoints, r.latest_verified_size
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("warden: central audit copy verification FAILED: {e}");
             Ok(ExitCode::from(1))
         }
     }

@@ -30,6 +30,13 @@ pub const AUDIT_APPEND_DURATION_SECONDS: &str = "warden_audit_append_duration_se
 pub const AUDIT_FSYNC_BATCH_RECORDS: &str = "warden_audit_fsync_batch_records";
 pub const AUDIT_CHECKPOINTS_TOTAL: &str = "warden_audit_checkpoints_total";
 pub const BUILD_INFO: &str = "warden_build_info";
+pub const SINK_SHIPPED_RECORDS_TOTAL: &str = "warden_sink_shipped_records_total";
+pub const SINK_SHIP_DURATION_SECONDS: &str = "warden_sink_ship_duration_seconds";
+pub const SINK_LAG_RECORDS: &str = "warden_sink_lag_records";
+pub const SINK_LAG_SECONDS: &str = "warden_sink_lag_seconds";
+pub const SINK_RETRIES_TOTAL: &str = "warden_sink_retries_total";
+pub const SINK_ERRORS_TOTAL: &str = "warden_sink_errors_total";
+pub const SINK_BACKLOG_RECORDS: &str = "warden_sink_backlog_records";
 
 /// Latency buckets from 50 µs (a short rule-only call) to 10 s.
 const LATENCY_BUCKETS: &[f64] =
@@ -91,6 +98,21 @@ fn describe() {
     describe_histogram!(AUDIT_APPEND_DURATION_SECONDS, Unit::Seconds, "Time from append to durable acknowledgement.");
     describe_histogram!(AUDIT_FSYNC_BATCH_RECORDS, Unit::Count, "Records made durable by one fsync (group commit).");
     describe_counter!(AUDIT_CHECKPOINTS_TOTAL, Unit::Count, "Signed checkpoints issued.");
+    describe_counter!(
+        SINK_SHIPPED_RECORDS_TOTAL,
+        Unit::Count,
+        "Audit records a downstream store acknowledged, by sink."
+    );
+    describe_histogram!(SINK_SHIP_DURATION_SECONDS, Unit::Seconds, "Time to ship one batch, by sink.");
+    describe_gauge!(SINK_LAG_RECORDS, Unit::Count, "Records in the local log not yet in the store, by sink.");
+    describe_gauge!(SINK_LAG_SECONDS, Unit::Seconds, "Age of the oldest record not yet in the store, by sink.");
+    describe_counter!(SINK_RETRIES_TOTAL, Unit::Count, "Shipping retries after a failure, by sink.");
+    describe_counter!(
+        SINK_ERRORS_TOTAL,
+        Unit::Count,
+        "Shipping failures, by sink and kind (connect, store, local, config)."
+    );
+    describe_gauge!(SINK_BACKLOG_RECORDS, Unit::Count, "Records the slowest store is behind, as seen by new appends.");
     describe_gauge!(BUILD_INFO, Unit::Count, "Always 1; the version label names the running build.");
 }
 
@@ -154,6 +176,28 @@ pub fn audit_checkpoint() {
 
 pub fn audit_batch(records: usize) {
     histogram!(AUDIT_FSYNC_BATCH_RECORDS).record(records as f64);
+}
+
+pub fn sink_shipped(sink: &'static str, records: usize, elapsed: Duration) {
+    counter!(SINK_SHIPPED_RECORDS_TOTAL, "sink" => sink).increment(records as u64);
+    histogram!(SINK_SHIP_DURATION_SECONDS, "sink" => sink).record(elapsed.as_secs_f64());
+}
+
+pub fn sink_lag(sink: &'static str, records: u64, seconds: f64) {
+    gauge!(SINK_LAG_RECORDS, "sink" => sink).set(records as f64);
+    gauge!(SINK_LAG_SECONDS, "sink" => sink).set(seconds);
+}
+
+pub fn sink_retry(sink: &'static str) {
+    counter!(SINK_RETRIES_TOTAL, "sink" => sink).increment(1);
+}
+
+pub fn sink_error(sink: &'static str, kind: &'static str) {
+    counter!(SINK_ERRORS_TOTAL, "sink" => sink, "kind" => kind).increment(1);
+}
+
+pub fn sink_backlog(records: u64) {
+    gauge!(SINK_BACKLOG_RECORDS).set(records as f64);
 }
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).

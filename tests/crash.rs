@@ -3,49 +3,19 @@
 //! was acknowledged before the kill must be there, unchanged, in a log that
 //! verifies.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::{Arc, Mutex};
+
+use common::start_binary as start;
 
 use warden::proto::v1 as pb;
 use warden::proto::v1::audit_service_client::AuditServiceClient;
 
 const BIN: &str = env!("CARGO_BIN_EXE_warden");
 
-/// Starts `warden serve` on ephemeral ports and returns it with its gRPC
-/// address (read from its start-up log) and the rest of its log lines.
-fn start(data_dir: &std::path::Path) -> (Child, String, std::sync::mpsc::Receiver<String>) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut seen = Vec::new();
-    let addr = loop {
-        let line = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("server start-up log");
-        if let Some(rest) = line.split("grpc=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-        seen.push(line);
-    };
-    for l in seen {
-        let _ = l;
-    }
-    (child, addr, rx)
-}
-
-fn event(stream: usize, i: usize) -> pb::AuditEvent {
+pub fn event(stream: usize, i: usize) -> pb::AuditEvent {
     pb::AuditEvent {
         client_event_id: format!("{stream}-{i}"),
         context: Some(pb::RequestContext {
@@ -62,7 +32,7 @@ fn event(stream: usize, i: usize) -> pb::AuditEvent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_stream_loses_no_acknowledged_record() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr, _log) = start(dir.path());
+    let (mut child, addr, _log) = start(BIN, dir.path(), &[]);
     let channel = tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
 
     let acked: Arc<Mutex<Vec<(String, String, u64)>>> = Arc::new(Mutex::new(Vec::new()));
@@ -96,7 +66,7 @@ async fn sigkill_mid_stream_loses_no_acknowledged_record() {
     assert!(acked.len() >= 1_000 && acked.len() < 20_000, "killed mid-stream after {} acks", acked.len());
 
     // Restart on the same data dir: it recovers and serves.
-    let (mut child, addr, _log) = start(dir.path());
+    let (mut child, addr, _log) = start(BIN, dir.path(), &[]);
     let channel = tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
     let mut client = AuditServiceClient::new(channel);
     let mut stored = std::collections::HashMap::new();

@@ -83,6 +83,9 @@ pub struct StoredRecord {
     pub unix_nanos: i128,
     pub canonical: Vec<u8>,
     pub leaf: Hash,
+    /// The chain hash of the previous record and of this one.
+    pub prev: Hash,
+    pub chain: Hash,
 }
 
 /// Filters for [`AuditLog::query`]; empty fields match everything.
@@ -222,6 +225,16 @@ pub struct AuditLog {
     /// Held (with an exclusive lock) while this process may write, so two
     /// processes never append to one log; released by `close`.
     lock: Mutex<Option<File>>,
+    /// When stores lag: how far they have caught up, and what to do past
+    /// the bound. `None` without sinks.
+    backlog: Mutex<Option<Backlog>>,
+}
+
+#[derive(Clone)]
+struct Backlog {
+    shipped: watch::Receiver<u64>,
+    limit: u64,
+    mode: crate::config::BacklogMode,
 }
 
 /// The outcome of an erasure.
@@ -269,7 +282,13 @@ impl AuditLog {
             .name("warden-journal".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| AuditError::Io(format!("starting the journal writer: {e}")))?;
-        Ok(Self { tx: Mutex::new(Some(tx)), writer: Mutex::new(Some(handle)), shared, lock: Mutex::new(Some(lock)) })
+        Ok(Self {
+            tx: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+            shared,
+            lock: Mutex::new(Some(lock)),
+            backlog: Mutex::new(None),
+        })
     }
 
     /// Opens the log for reading only (queries, exports, verification next
@@ -285,7 +304,13 @@ impl AuditLog {
         let size = replayed.state.tree.size();
         let shared =
             Arc::new(Shared { state: RwLock::new(replayed.state), size: watch::Sender::new(size), signer, privacy });
-        Ok(Self { tx: Mutex::new(None), writer: Mutex::new(None), shared, lock: Mutex::new(None) })
+        Ok(Self {
+            tx: Mutex::new(None),
+            writer: Mutex::new(None),
+            shared,
+            lock: Mutex::new(None),
+            backlog: Mutex::new(None),
+        })
     }
 
     /// A record with its encrypted fields decrypted where the data
@@ -306,6 +331,16 @@ impl AuditLog {
         let entry =
             Entry::SubjectErased { context, subject_id: subject_id.clone(), reason: reason.to_string(), key_existed };
         Ok(Erased { record: self.append(entry).await?, subject_id, key_existed })
+    }
+
+    /// Bounds how far downstream stores may lag behind new appends.
+    pub fn set_backlog(&self, shipped: watch::Receiver<u64>, limit: u64, mode: crate::config::BacklogMode) {
+        *self.backlog.lock().expect("backlog lock") = Some(Backlog { shipped, limit, mode });
+    }
+
+    /// The log's identity for downstream stores.
+    pub fn origin(&self) -> String {
+        self.shared.signer.origin().to_string()
     }
 
     /// Number of durable records (the tree size).
@@ -359,7 +394,15 @@ impl AuditLog {
             serde_json::from_slice(&buf).map_err(|e| AuditError::Corrupt(format!("record {seq}: {e}")))?;
         let rec: RecordIn =
             serde_json::from_str(line.record.get()).map_err(|e| AuditError::Corrupt(format!("record {seq}: {e}")))?;
+        let hash32 = |h: &str| -> Result<Hash, AuditError> {
+            hex::decode(h)
+                .ok()
+                .and_then(|v| <[u8; 32]>::try_from(v).ok())
+                .ok_or_else(|| AuditError::Corrupt(format!("record {seq}: bad hash")))
+        };
         Ok(Some(StoredRecord {
+            prev: hash32(&line.prev)?,
+            chain: hash32(&line.hash)?,
             sequence: rec.seq,
             record_id: rec.id,
             kind: rec.kind,
@@ -448,10 +491,15 @@ impl Journal for AuditLog {
     fn append(&self, entry: Entry) -> AppendFuture<'_> {
         let tx = self.tx.lock().expect("journal lock").clone();
         let privacy = self.shared.privacy.clone();
+        let backlog = self.backlog.lock().expect("backlog lock").clone();
+        let size = self.shared.size.subscribe();
         Box::pin(async move {
             let started = Instant::now();
             let result = async {
                 let tx = tx.ok_or(AuditError::Closed)?;
+                if let Some(b) = backlog {
+                    wait_for_backlog(b, size).await?;
+                }
                 // Raw records are serialised right here; protected ones may
                 // read or create key files, which is blocking work.
                 let prepared = if privacy.is_raw() {
@@ -735,6 +783,31 @@ impl Writer {
     }
 }
 
+/// Holds (or refuses) an append while the slowest store is `limit` records
+/// or more behind.
+async fn wait_for_backlog(mut b: Backlog, size: watch::Receiver<u64>) -> Result<(), AuditError> {
+    loop {
+        let pending = size.borrow().saturating_sub(*b.shipped.borrow());
+        crate::telemetry::sink_backlog(pending);
+        if pending < b.limit {
+            return Ok(());
+        }
+        match b.mode {
+            crate::config::BacklogMode::FailClosed => {
+                return Err(AuditError::Backlog(format!(
+                    "{pending} records are waiting to be shipped (limit {}); refusing new records",
+                    b.limit
+                )))
+            }
+            crate::config::BacklogMode::Block => {
+                if b.shipped.changed().await.is_err() {
+                    return Err(AuditError::Closed);
+                }
+            }
+        }
+    }
+}
+
 fn fail_all(batch: Vec<Pending>, err: AuditError) {
     for p in batch {
         let _ = p.ack.send(Err(err.clone()));
@@ -835,7 +908,8 @@ fn encode(p: &Prepared, head: &mut Head) -> Result<Encoded, AuditError> {
     Ok(Encoded { line, leaf, appended, meta, keys })
 }
 
-fn chain_hash(prev: &Hash, leaf: &Hash) -> Hash {
+/// `SHA-256("warden.chain.v2\0" || prev || leaf)`.
+pub fn chain_hash(prev: &Hash, leaf: &Hash) -> Hash {
     let mut h = Sha256::new();
     h.update(CHAIN_DOMAIN);
     h.update(prev);

@@ -46,6 +46,8 @@ pub enum AuditError {
     Closed,
     #[error("journal is corrupt: {0}")]
     Corrupt(String),
+    #[error("downstream stores are behind: {0}")]
+    Backlog(String),
 }
 
 pub type AppendFuture<'a> = Pin<Box<dyn Future<Output = Result<Appended, AuditError>> + Send + 'a>>;

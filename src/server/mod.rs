@@ -57,6 +57,23 @@ pub async fn serve(
     let crate::App { engine, audit: audit_log } = app;
     let metrics_handle = crate::telemetry::install();
     let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+    // Shippers stop only after the log is closed, so the final records and
+    // the final checkpoint reach the stores too.
+    let (ship_stop_tx, ship_stop_rx) = tokio::sync::watch::channel(false);
+    let shippers = if config.sinks.urls.is_empty() {
+        Vec::new()
+    } else {
+        let instance = crate::sink::Instance {
+            id: audit_log.origin(),
+            origin: audit_log.origin(),
+            public_key_pem: audit_log.public_key().pem,
+        };
+        let (progress, tasks) =
+            crate::sink::start(audit_log.clone(), &config.sinks, &config.data_dir, instance, ship_stop_rx)
+                .map_err(|e| ServeError::Task(e.to_string()))?;
+        audit_log.set_backlog(progress.subscribe(), config.sinks.max_backlog_records, config.sinks.on_backlog);
+        tasks
+    };
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<RiskServiceServer<risk::RiskApi>>().await;
     health.set_serving::<AuditServiceServer<audit::AuditApi>>().await;
@@ -147,6 +164,14 @@ pub async fn serve(
         }
     }
     engine.journal().close()?;
+    // Shippers get the grace period to catch up; whatever they could not
+    // ship stays in the log and ships after restart.
+    let _ = ship_stop_tx.send(true);
+    for task in shippers {
+        if tokio::time::timeout(Duration::from_secs(config.shutdown_grace_seconds), task).await.is_err() {
+            tracing::warn!("a shipper did not finish within the grace period");
+        }
+    }
     tracing::info!("audit journal flushed and closed");
     result
 }

@@ -191,3 +191,121 @@ pub fn verified_records(dir: &std::path::Path) -> u64 {
     let key = read_public_key(&default_key_path(dir)).unwrap();
     verify(dir, &key).unwrap().records
 }
+
+/// A TCP proxy the test controls, between Warden and a store: `cut()` drops
+/// every connection and refuses new ones until `restore()`, as a network
+/// partition would, without touching the shared server.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    open: Arc<std::sync::atomic::AtomicBool>,
+    generation: tokio::sync::watch::Sender<u64>,
+    task: JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: &str) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (generation, _) = tokio::sync::watch::channel(0u64);
+        let upstream = upstream.to_string();
+        let task = tokio::spawn({
+            let open = open.clone();
+            let generation = generation.clone();
+            async move {
+                loop {
+                    let Ok((mut inbound, _)) = listener.accept().await else { return };
+                    if !open.load(std::sync::atomic::Ordering::SeqCst) {
+                        drop(inbound);
+                        continue;
+                    }
+                    let upstream = upstream.clone();
+                    let mut cut = generation.subscribe();
+                    tokio::spawn(async move {
+                        let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {},
+                            _ = cut.changed() => {},
+                        }
+                    });
+                }
+            }
+        });
+        Proxy { addr, open, generation, task }
+    }
+
+    pub fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    pub fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Waits (bounded) until `check` holds, polling.
+pub async fn eventually<F, Fut>(what: &str, timeout: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Fails in CI when a service the tests need is missing; elsewhere too,
+/// with the reason, because a skipped sink test would pass silently.
+pub async fn require_service(name: &str, addr: &str) {
+    if tokio::net::TcpStream::connect(addr).await.is_err() {
+        panic!("{name} is not reachable at {addr}: start it (see README) — sink tests never skip");
+    }
+}
+
+/// Starts the `warden serve` binary on ephemeral ports with `extra` flags;
+/// returns it, its gRPC address (read from its start-up log) and the rest
+/// of its log lines.
+pub fn start_binary(
+    bin: &str,
+    data_dir: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(bin)
+        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let addr = loop {
+        let line = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("server start-up log");
+        if let Some(rest) = line.split("grpc=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    (child, addr, rx)
+}

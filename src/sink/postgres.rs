@@ -1,0 +1,445 @@
+//! PostgreSQL store: a schema Warden creates and migrates (versioned
+//! migrations under an advisory lock, so many sidecars can start at once),
+//! records partitioned by month for retention, indexed for investigations,
+//! and append-only by construction: a trigger rejects every UPDATE and
+//! DELETE on the record and checkpoint tables.
+//!
+//! URL: `postgres://user[:password]@host:port/db[?schema=name&...]`; `schema`
+//! is Warden's (created if missing), the rest goes to the driver.
+
+use std::collections::BTreeSet;
+
+use tokio_postgres::{Client, NoTls};
+
+use super::{redact_url, take_params, Instance, ShipRecord, SinkError};
+use crate::audit::checkpoint::Checkpoint;
+use crate::audit::merkle::{leaf_hash, Tree};
+
+/// Versioned migrations, applied in order, each once.
+const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    1,
+    "records, checkpoints, instances; append-only; indexes",
+    r#"
+CREATE TABLE IF NOT EXISTS warden_instances (
+    instance_id text PRIMARY KEY,
+    origin text NOT NULL,
+    public_key_pem text NOT NULL,
+    first_seen timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS warden_records (
+    instance_id text NOT NULL,
+    seq bigint NOT NULL,
+    record_id uuid NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    kind text NOT NULL,
+    tenant text NOT NULL DEFAULT '',
+    session_id text NOT NULL DEFAULT '',
+    trace_id text NOT NULL DEFAULT '',
+    decision text NOT NULL DEFAULT '',
+    tool text NOT NULL DEFAULT '',
+    categories text[] NOT NULL DEFAULT '{}',
+    leaf_hash bytea NOT NULL,
+    prev_hash bytea NOT NULL,
+    chain_hash bytea NOT NULL,
+    entry bytea NOT NULL,
+    PRIMARY KEY (instance_id, seq, recorded_at)
+) PARTITION BY RANGE (recorded_at);
+CREATE INDEX IF NOT EXISTS warden_records_session ON warden_records (session_id, recorded_at);
+CREATE INDEX IF NOT EXISTS warden_records_trace ON warden_records (trace_id);
+CREATE INDEX IF NOT EXISTS warden_records_time ON warden_records (recorded_at);
+CREATE INDEX IF NOT EXISTS warden_records_decision ON warden_records (decision, recorded_at);
+CREATE INDEX IF NOT EXISTS warden_records_tool ON warden_records (tool, recorded_at);
+CREATE INDEX IF NOT EXISTS warden_records_categories ON warden_records USING gin (categories);
+CREATE INDEX IF NOT EXISTS warden_records_id ON warden_records (record_id);
+CREATE TABLE IF NOT EXISTS warden_checkpoints (
+    instance_id text NOT NULL,
+    tree_size bigint NOT NULL,
+    origin text NOT NULL,
+    root_hash bytea NOT NULL,
+    checkpoint_time timestamptz NOT NULL,
+    note text NOT NULL,
+    signature bytea NOT NULL,
+    key_id text NOT NULL,
+    PRIMARY KEY (instance_id, tree_size)
+);
+CREATE OR REPLACE FUNCTION warden_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'warden audit tables are append-only: % on % is not allowed', TG_OP, TG_TABLE_NAME;
+END $$;
+CREATE TRIGGER warden_records_append_only BEFORE UPDATE OR DELETE ON warden_records
+    FOR EACH ROW EXECUTE FUNCTION warden_append_only();
+CREATE TRIGGER warden_checkpoints_append_only BEFORE UPDATE OR DELETE ON warden_checkpoints
+    FOR EACH ROW EXECUTE FUNCTION warden_append_only();
+CREATE TRIGGER warden_checkpoints_no_truncate BEFORE TRUNCATE ON warden_checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION warden_append_only();
+CREATE TRIGGER warden_instances_append_only BEFORE UPDATE OR DELETE ON warden_instances
+    FOR EACH ROW EXECUTE FUNCTION warden_append_only();
+"#,
+)];
+
+/// Serialises schema changes between sidecars starting at the same time.
+const MIGRATION_LOCK: i64 = 0x5741_5244_454e_0001;
+
+pub struct PostgresSink {
+    url: String,
+    schema: Option<String>,
+    client: Option<Client>,
+    /// Monthly partitions known to exist.
+    partitions: BTreeSet<String>,
+}
+
+impl PostgresSink {
+    pub fn new(url: &str) -> Result<Self, SinkError> {
+        let (url, ours) = take_params(url, &["schema"]);
+        let schema = ours.into_iter().find(|(k, _)| k == "schema").map(|(_, v)| v);
+        if let Some(s) = &schema {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(SinkError::Url(redact_url(&url), "schema must be letters, digits and _".into()));
+            }
+        }
+        url.parse::<tokio_postgres::Config>().map_err(|e| SinkError::Url(redact_url(&url), e.to_string()))?;
+        Ok(Self { url, schema, client: None, partitions: BTreeSet::new() })
+    }
+
+    pub async fn connect(&mut self, instance: &Instance) -> Result<(), SinkError> {
+        let mut client = connect(&self.url, self.schema.as_deref()).await?;
+        migrate(&mut client).await?;
+        client
+            .execute(
+                "INSERT INTO warden_instances (instance_id, origin, public_key_pem) VALUES ($1, $2, $3) \
+                 ON CONFLICT (instance_id) DO NOTHING",
+                &[&instance.id, &instance.origin, &instance.public_key_pem],
+            )
+            .await
+            .map_err(store)?;
+        self.client = Some(client);
+        Ok(())
+    }
+
+    pub fn disconnect(&mut self) {
+        self.client = None;
+    }
+
+    pub async fn ship(&mut self, records: &[ShipRecord]) -> Result<(), SinkError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let client = self.client.as_mut().ok_or_else(|| SinkError::Connect("postgres".into()))?;
+        // Partitions for every month the batch touches.
+        for r in records {
+            let (name, from, to) = partition_for(r.record.unix_nanos);
+            if !self.partitions.contains(&name) {
+                let tx = client.transaction().await.map_err(store)?;
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(store)?;
+                tx.batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {name} PARTITION OF warden_records FOR VALUES FROM ('{from}') TO ('{to}')"
+                ))
+                .await
+                .map_err(store)?;
+                tx.commit().await.map_err(store)?;
+                self.partitions.insert(name);
+            }
+        }
+        let tx = client.transaction().await.map_err(store)?;
+        let stmt = tx
+            .prepare(
+                "INSERT INTO warden_records (instance_id, seq, record_id, recorded_at, kind, tenant, session_id, \
+                 trace_id, decision, tool, categories, leaf_hash, prev_hash, chain_hash, entry) \
+                 VALUES ($1, $2, $3::text::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .await
+            .map_err(store)?;
+        // Pipelined on one connection, inside one transaction.
+        let mut rows = Vec::with_capacity(records.len());
+        for r in records {
+            rows.push(Row::from(r)?);
+        }
+        type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+        let params: Vec<[Param<'_>; 15]> = rows
+            .iter()
+            .map(|row| {
+                [
+                    &row.instance_id as Param<'_>,
+                    &row.seq,
+                    &row.record_id,
+                    &row.recorded_at,
+                    &row.kind,
+                    &row.tenant,
+                    &row.session_id,
+                    &row.trace_id,
+                    &row.decision,
+                    &row.tool,
+                    &row.categories,
+                    &row.leaf,
+                    &row.prev,
+                    &row.chain,
+                    &row.entry,
+                ]
+            })
+            .collect();
+        let inserts = params.iter().map(|p| tx.execute(&stmt, p));
+        for r in futures_util::future::join_all(inserts).await {
+            r.map_err(store)?;
+        }
+        tx.commit().await.map_err(store)?;
+        Ok(())
+    }
+
+    pub async fn ship_checkpoints(&mut self, instance: &Instance, cps: &[Checkpoint]) -> Result<(), SinkError> {
+        let client = self.client.as_mut().ok_or_else(|| SinkError::Connect("postgres".into()))?;
+        let tx = client.transaction().await.map_err(store)?;
+        for c in cps {
+            let time = time::OffsetDateTime::from_unix_timestamp_nanos(c.unix_nanos)
+                .map_err(|e| SinkError::Local(e.to_string()))?;
+            let signature = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &c.signature)
+                .map_err(|e| SinkError::Local(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO warden_checkpoints (instance_id, tree_size, origin, root_hash, checkpoint_time, note, \
+                 signature, key_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                &[
+                    &instance.id,
+                    &(c.tree_size as i64),
+                    &c.origin,
+                    &c.root.to_vec(),
+                    &time,
+                    &c.note,
+                    &signature,
+                    &c.key_id,
+                ],
+            )
+            .await
+            .map_err(store)?;
+        }
+        tx.commit().await.map_err(store)
+    }
+}
+
+struct Row {
+    instance_id: String,
+    seq: i64,
+    record_id: String,
+    recorded_at: time::OffsetDateTime,
+    kind: String,
+    tenant: String,
+    session_id: String,
+    trace_id: String,
+    decision: String,
+    tool: String,
+    categories: Vec<String>,
+    leaf: Vec<u8>,
+    prev: Vec<u8>,
+    chain: Vec<u8>,
+    entry: Vec<u8>,
+}
+
+impl Row {
+    fn from(r: &ShipRecord) -> Result<Row, SinkError> {
+        #[derive(serde::Deserialize)]
+        struct Facts {
+            #[serde(default)]
+            attributes: std::collections::BTreeMap<String, String>,
+            #[serde(default)]
+            categories: Vec<String>,
+        }
+        let rec = &r.record;
+        let facts: Facts = serde_json::from_slice(&rec.canonical).map_err(|e| SinkError::Local(e.to_string()))?;
+        let a = |k: &str| facts.attributes.get(k).cloned().unwrap_or_default();
+        Ok(Row {
+            instance_id: r.instance_id.clone(),
+            seq: rec.sequence as i64,
+            record_id: rec.record_id.clone(),
+            recorded_at: time::OffsetDateTime::from_unix_timestamp_nanos(rec.unix_nanos)
+                .map_err(|e| SinkError::Local(e.to_string()))?,
+            kind: rec.kind.clone(),
+            tenant: a("warden.tenant"),
+            session_id: a("gen_ai.conversation.id"),
+            trace_id: a("trace_id"),
+            decision: a("warden.decision"),
+            tool: a("gen_ai.tool.name"),
+            categories: facts.categories,
+            leaf: rec.leaf.to_vec(),
+            prev: rec.prev.to_vec(),
+            chain: rec.chain.to_vec(),
+            entry: rec.canonical.clone(),
+        })
+    }
+}
+
+/// The month partition a time falls in: name, first day, first day of the next month.
+fn partition_for(unix_nanos: i128) -> (String, String, String) {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(unix_nanos).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let (y, m) = (t.year(), t.month() as u8);
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    (format!("warden_records_y{y:04}m{m:02}"), format!("{y:04}-{m:02}-01"), format!("{ny:04}-{nm:02}-01"))
+}
+
+async fn connect(url: &str, schema: Option<&str>) -> Result<Client, SinkError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .map_err(|e| SinkError::Connect(format!("{}: {e}", redact_url(url))))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "postgres connection ended");
+        }
+    });
+    if let Some(s) = schema {
+        // Serialised with other sidecars: CREATE SCHEMA IF NOT EXISTS races.
+        client
+            .batch_execute(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({MIGRATION_LOCK}); CREATE SCHEMA IF NOT EXISTS {s}; COMMIT; \
+                 SET search_path TO {s}"
+            ))
+            .await
+            .map_err(store)?;
+    }
+    Ok(client)
+}
+
+async fn migrate(client: &mut Client) -> Result<(), SinkError> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS warden_schema_migrations (version int PRIMARY KEY, name text NOT NULL, \
+             applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await
+        .map_err(store)?;
+    for (version, name, sql) in MIGRATIONS {
+        // The advisory lock makes sidecars starting together wait for each
+        // other; the check under it makes each migration run exactly once.
+        let tx = client.transaction().await.map_err(store)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(store)?;
+        let done = tx
+            .query_opt("SELECT 1 FROM warden_schema_migrations WHERE version = $1", &[version])
+            .await
+            .map_err(store)?;
+        if done.is_none() {
+            tx.batch_execute(sql).await.map_err(store)?;
+            tx.execute("INSERT INTO warden_schema_migrations (version, name) VALUES ($1, $2)", &[version, name])
+                .await
+                .map_err(store)?;
+            tracing::info!(version, name, "applied audit store migration");
+        }
+        tx.commit().await.map_err(store)?;
+    }
+    Ok(())
+}
+
+fn store(e: tokio_postgres::Error) -> SinkError {
+    match e.as_db_error() {
+        Some(db) => SinkError::Store(format!("postgres: {}", db.message())),
+        None => SinkError::Store(format!("postgres: {e}")),
+    }
+}
+
+/// What `verify --from postgres://` found for one instance.
+#[derive(Debug, Clone)]
+pub struct InstanceReport {
+    pub instance_id: String,
+    pub records: u64,
+    pub checkpoints: usize,
+    pub latest_verified_size: u64,
+}
+
+/// Verifies the central copy without the sidecars: for every instance,
+/// records from sequence 0 without gaps, each leaf hash against its entry,
+/// the hash chain, and every stored checkpoint's root and Ed25519 signature
+/// (with `key`, or the instance's registered public key).
+pub async fn verify_central(
+    url: &str,
+    key: Option<ed25519_dalek::VerifyingKey>,
+) -> Result<Vec<InstanceReport>, SinkError> {
+    use ed25519_dalek::pkcs8::DecodePublicKey;
+    let sink = PostgresSink::new(url)?;
+    let client = connect(&sink.url, sink.schema.as_deref()).await?;
+    let instances = client
+        .query("SELECT instance_id, public_key_pem FROM warden_instances ORDER BY instance_id", &[])
+        .await
+        .map_err(store)?;
+    let mut reports = Vec::new();
+    for row in instances {
+        let id: String = row.get(0);
+        let pem: String = row.get(1);
+        let vk = match key {
+            Some(k) => k,
+            None => ed25519_dalek::VerifyingKey::from_public_key_pem(&pem)
+                .map_err(|e| SinkError::Store(format!("instance {id}: bad public key: {e}")))?,
+        };
+        let fail = |msg: String| SinkError::Store(format!("instance {id}: {msg}"));
+        let mut tree = Tree::new();
+        let mut prev = [0u8; 32];
+        let mut next: i64 = 0;
+        loop {
+            let rows = client
+                .query(
+                    "SELECT seq, leaf_hash, prev_hash, chain_hash, entry FROM warden_records \
+                     WHERE instance_id = $1 AND seq >= $2 ORDER BY seq LIMIT 10000",
+                    &[&id, &next],
+                )
+                .await
+                .map_err(store)?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in rows {
+                let seq: i64 = r.get(0);
+                if seq != next {
+                    return Err(fail(format!("record {next} is missing (next is {seq})")));
+                }
+                let leaf: Vec<u8> = r.get(1);
+                let p: Vec<u8> = r.get(2);
+                let chain: Vec<u8> = r.get(3);
+                let entry: Vec<u8> = r.get(4);
+                let computed = leaf_hash(&entry);
+                if leaf != computed {
+                    return Err(fail(format!("record {seq} was modified: its leaf hash does not match its entry")));
+                }
+                if p != prev {
+                    return Err(fail(format!("record {seq}: chain broken (prev does not match)")));
+                }
+                let expect = crate::audit::journal::chain_hash(&prev, &computed);
+                if chain != expect {
+                    return Err(fail(format!("record {seq}: chain hash does not match")));
+                }
+                prev = expect;
+                tree.push(computed);
+                next += 1;
+            }
+        }
+        let cps = client
+            .query(
+                "SELECT tree_size, origin, root_hash, checkpoint_time, note, signature, key_id FROM warden_checkpoints \
+                 WHERE instance_id = $1 ORDER BY tree_size",
+                &[&id],
+            )
+            .await
+            .map_err(store)?;
+        let mut latest = 0;
+        for c in &cps {
+            let size: i64 = c.get(0);
+            let root: Vec<u8> = c.get(2);
+            let note: String = c.get(4);
+            let sig: Vec<u8> = c.get(5);
+            let sig = ed25519_dalek::Signature::from_slice(&sig).map_err(|e| fail(e.to_string()))?;
+            use ed25519_dalek::Verifier;
+            vk.verify(note.as_bytes(), &sig)
+                .map_err(|_| fail(format!("checkpoint {size}: signature does not verify")))?;
+            let expected_root = tree
+                .root(size as u64)
+                .map_err(|_| fail(format!("checkpoint {size} covers records the store does not have")))?;
+            if root != expected_root
+                || !note.contains(&base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &root))
+            {
+                return Err(fail(format!("checkpoint {size}: the stored records do not reproduce its root")));
+            }
+            latest = size as u64;
+        }
+        reports.push(InstanceReport {
+            instance_id: id,
+            records: tree.size(),
+            checkpoints: cps.len(),
+            latest_verified_size: latest,
+        });
+    }
+    Ok(reports)
+}
