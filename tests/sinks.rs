@@ -68,6 +68,9 @@ async fn postgres_receives_every_record_and_verifies_centrally() {
     // Investigations run on indexed columns.
     let row = db.query_one("SELECT count(*) FROM warden_records WHERE session_id = 's-1'", &[]).await.unwrap();
     assert_eq!(row.get::<_, i64>(0), 10);
+    let row =
+        db.query_one("SELECT count(*) FROM warden_records WHERE categories @> ARRAY['pii.email']", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i64>(0), 40, "categories are queryable");
     // Append-only, enforced by the database.
     let err = db.execute("UPDATE warden_records SET kind = 'x' WHERE seq = 0", &[]).await.unwrap_err();
     assert!(err.as_db_error().unwrap().message().contains("append-only"), "{err}");

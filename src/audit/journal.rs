@@ -164,6 +164,9 @@ struct Shared {
     size: watch::Sender<u64>,
     signer: LogSigner,
     privacy: Arc<Privacy>,
+    /// How far every downstream store has caught up, when there are any:
+    /// retention never retires records a store has not received.
+    shipped: Mutex<Option<watch::Receiver<u64>>>,
 }
 
 /// Where the chain stands.
@@ -270,8 +273,13 @@ impl AuditLog {
         let head = replayed.head;
         let (segment_path, segment_id, segment_len) = replayed.open_segment;
         let size = replayed.state.tree.size();
-        let shared =
-            Arc::new(Shared { state: RwLock::new(replayed.state), size: watch::Sender::new(size), signer, privacy });
+        let shared = Arc::new(Shared {
+            state: RwLock::new(replayed.state),
+            size: watch::Sender::new(size),
+            signer,
+            privacy,
+            shipped: Mutex::new(None),
+        });
         let mut writer = Writer::new(data_dir, shared.clone(), head, segment_path, segment_id, segment_len, config)?;
         // A log that has records beyond its last checkpoint (a crash before
         // the next one) gets one now, so every record is covered at once.
@@ -302,8 +310,13 @@ impl AuditLog {
         let privacy = Arc::new(Privacy::open(&audit_dir(data_dir), &config.privacy)?);
         let replayed = replay(data_dir, false, &signer.verifying_key())?;
         let size = replayed.state.tree.size();
-        let shared =
-            Arc::new(Shared { state: RwLock::new(replayed.state), size: watch::Sender::new(size), signer, privacy });
+        let shared = Arc::new(Shared {
+            state: RwLock::new(replayed.state),
+            size: watch::Sender::new(size),
+            signer,
+            privacy,
+            shipped: Mutex::new(None),
+        });
         Ok(Self {
             tx: Mutex::new(None),
             writer: Mutex::new(None),
@@ -335,6 +348,7 @@ impl AuditLog {
 
     /// Bounds how far downstream stores may lag behind new appends.
     pub fn set_backlog(&self, shipped: watch::Receiver<u64>, limit: u64, mode: crate::config::BacklogMode) {
+        *self.shared.shipped.lock().expect("shipped lock") = Some(shipped.clone());
         *self.backlog.lock().expect("backlog lock") = Some(Backlog { shipped, limit, mode });
     }
 
@@ -707,6 +721,7 @@ impl Writer {
         let Some(retention) = self.retention else { return Ok(()) };
         let cutoff = time::OffsetDateTime::now_utc().unix_timestamp_nanos() - retention.as_nanos() as i128;
         let seg_dir = segments_dir(&self.data_dir);
+        let shipped = self.shared.shipped.lock().expect("shipped lock").as_ref().map_or(u64::MAX, |r| *r.borrow());
         let candidates: Vec<(usize, u64, u64, i128, i128, Vec<u8>)> = {
             let state = self.shared.state.read().expect("audit state lock");
             let mut out = Vec::new();
@@ -721,8 +736,8 @@ impl Writer {
                     continue;
                 }
                 let last_time = state.metas[end as usize - 1].unix_nanos;
-                if last_time >= cutoff {
-                    break; // segments are in time order
+                if last_time >= cutoff || end > shipped {
+                    break; // segments are in time order; unshipped content stays
                 }
                 let leaves: Vec<u8> =
                     (seg.first_seq..end).flat_map(|i| state.tree.leaf(i).expect("leaf in range")).collect();

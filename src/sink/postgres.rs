@@ -140,48 +140,58 @@ impl PostgresSink {
                 self.partitions.insert(name);
             }
         }
-        let tx = client.transaction().await.map_err(store)?;
-        let stmt = tx
-            .prepare(
-                "INSERT INTO warden_records (instance_id, seq, record_id, recorded_at, kind, tenant, session_id, \
-                 trace_id, decision, tool, categories, leaf_hash, prev_hash, chain_hash, entry) \
-                 VALUES ($1, $2, $3::text::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .await
-            .map_err(store)?;
-        // Pipelined on one connection, inside one transaction.
         let mut rows = Vec::with_capacity(records.len());
         for r in records {
             rows.push(Row::from(r)?);
         }
-        type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
-        let params: Vec<[Param<'_>; 15]> = rows
-            .iter()
-            .map(|row| {
-                [
-                    &row.instance_id as Param<'_>,
-                    &row.seq,
-                    &row.record_id,
-                    &row.recorded_at,
-                    &row.kind,
-                    &row.tenant,
-                    &row.session_id,
-                    &row.trace_id,
-                    &row.decision,
-                    &row.tool,
-                    &row.categories,
-                    &row.leaf,
-                    &row.prev,
-                    &row.chain,
-                    &row.entry,
-                ]
-            })
-            .collect();
-        let inserts = params.iter().map(|p| tx.execute(&stmt, p));
-        for r in futures_util::future::join_all(inserts).await {
-            r.map_err(store)?;
-        }
+        // One statement per batch: column arrays unnested into rows.
+        // Categories travel joined by U+001F and are split back in SQL.
+        let col = |f: fn(&Row) -> String| rows.iter().map(f).collect::<Vec<String>>();
+        let instance_ids = col(|r| r.instance_id.clone());
+        let record_ids = col(|r| r.record_id.clone());
+        let kinds = col(|r| r.kind.clone());
+        let tenants = col(|r| r.tenant.clone());
+        let sessions = col(|r| r.session_id.clone());
+        let traces = col(|r| r.trace_id.clone());
+        let decisions = col(|r| r.decision.clone());
+        let tools = col(|r| r.tool.clone());
+        let categories = col(|r| r.categories.join("\u{1f}"));
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        let times: Vec<time::OffsetDateTime> = rows.iter().map(|r| r.recorded_at).collect();
+        let leaves: Vec<&[u8]> = rows.iter().map(|r| r.leaf.as_slice()).collect();
+        let prevs: Vec<&[u8]> = rows.iter().map(|r| r.prev.as_slice()).collect();
+        let chains: Vec<&[u8]> = rows.iter().map(|r| r.chain.as_slice()).collect();
+        let entries: Vec<&[u8]> = rows.iter().map(|r| r.entry.as_slice()).collect();
+        let tx = client.transaction().await.map_err(store)?;
+        tx.execute(
+            "INSERT INTO warden_records (instance_id, seq, record_id, recorded_at, kind, tenant, session_id, \
+             trace_id, decision, tool, categories, leaf_hash, prev_hash, chain_hash, entry) \
+             SELECT i, s, r::uuid, t, k, tn, se, tr, d, tl, \
+                    CASE WHEN c = '' THEN '{}'::text[] ELSE string_to_array(c, chr(31)) END, l, p, ch, e \
+             FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], \
+                         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[], $13::bytea[], \
+                         $14::bytea[], $15::bytea[]) AS u(i, s, r, t, k, tn, se, tr, d, tl, c, l, p, ch, e) \
+             ON CONFLICT DO NOTHING",
+            &[
+                &instance_ids,
+                &seqs,
+                &record_ids,
+                &times,
+                &kinds,
+                &tenants,
+                &sessions,
+                &traces,
+                &decisions,
+                &tools,
+                &categories,
+                &leaves,
+                &prevs,
+                &chains,
+                &entries,
+            ],
+        )
+        .await
+        .map_err(store)?;
         tx.commit().await.map_err(store)?;
         Ok(())
     }
