@@ -169,6 +169,19 @@ struct Shared {
     shipped: Mutex<Option<watch::Receiver<u64>>>,
 }
 
+impl Shared {
+    fn new(state: State, signer: LogSigner, privacy: Arc<Privacy>) -> Arc<Self> {
+        let size = state.tree.size();
+        Arc::new(Shared {
+            state: RwLock::new(state),
+            size: watch::Sender::new(size),
+            signer,
+            privacy,
+            shipped: Mutex::new(None),
+        })
+    }
+}
+
 /// Where the chain stands.
 #[derive(Debug, Clone, Copy)]
 struct Head {
@@ -272,14 +285,7 @@ impl AuditLog {
         );
         let head = replayed.head;
         let (segment_path, segment_id, segment_len) = replayed.open_segment;
-        let size = replayed.state.tree.size();
-        let shared = Arc::new(Shared {
-            state: RwLock::new(replayed.state),
-            size: watch::Sender::new(size),
-            signer,
-            privacy,
-            shipped: Mutex::new(None),
-        });
+        let shared = Shared::new(replayed.state, signer, privacy);
         let mut writer = Writer::new(data_dir, shared.clone(), head, segment_path, segment_id, segment_len, config)?;
         // A log that has records beyond its last checkpoint (a crash before
         // the next one) gets one now, so every record is covered at once.
@@ -309,14 +315,7 @@ impl AuditLog {
         let signer = load_signer(data_dir, config)?;
         let privacy = Arc::new(Privacy::open(&audit_dir(data_dir), &config.privacy)?);
         let replayed = replay(data_dir, false, &signer.verifying_key())?;
-        let size = replayed.state.tree.size();
-        let shared = Arc::new(Shared {
-            state: RwLock::new(replayed.state),
-            size: watch::Sender::new(size),
-            signer,
-            privacy,
-            shipped: Mutex::new(None),
-        });
+        let shared = Shared::new(replayed.state, signer, privacy);
         Ok(Self {
             tx: Mutex::new(None),
             writer: Mutex::new(None),

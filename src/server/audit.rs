@@ -20,7 +20,6 @@ use crate::audit::merkle::ProofError;
 use crate::audit::{Entry, Journal};
 use crate::error::Error;
 use crate::proto::v1 as pb;
-use crate::scoring::Context;
 
 /// Client appends pipelined per stream; acks still come back in order.
 const APPEND_PIPELINE: usize = 64;
@@ -91,8 +90,8 @@ fn event_to_entry(i: usize, ev: pb::AuditEvent) -> Result<Entry, Error> {
     let pb::AuditEvent { client_event_id, context, kind, attributes_json, occurred_at } = ev;
     let field = |f: &str| format!("events[{i}].{f}");
     let Some(ctx) = context else { return Err(Error::invalid(&field("context"), "is required")) };
-    let pb::RequestContext { tenant, application, session_id, trace_id, user_id, model, labels } = ctx;
-    if application.trim().is_empty() {
+    let context = super::convert::context_to_domain(ctx);
+    if context.application.trim().is_empty() {
         return Err(Error::invalid(&field("context.application"), "must name the calling application"));
     }
     let kind = kind.trim().to_string();
@@ -121,21 +120,7 @@ fn event_to_entry(i: usize, ev: pb::AuditEvent) -> Result<Entry, Error> {
             .ok_or_else(|| Error::invalid(&field("occurred_at"), "is not a valid timestamp"))
     });
     let occurred_at = occurred_at.transpose()?;
-    Ok(Entry::ClientEvent {
-        event_kind: kind,
-        client_event_id,
-        context: Context {
-            tenant,
-            application,
-            session_id,
-            trace_id: trace_id.to_ascii_lowercase(),
-            user_id,
-            model,
-            labels: labels.into_iter().collect(),
-        },
-        attributes,
-        occurred_at,
-    })
+    Ok(Entry::ClientEvent { event_kind: kind, client_event_id, context, attributes, occurred_at })
 }
 
 /// Streams records `seqs` from disk on the blocking pool, decrypted too
@@ -315,7 +300,7 @@ impl AuditApi {
     async fn erase(&self, r: pb::EraseSubjectRequest) -> Result<pb::EraseSubjectResponse, Error> {
         let pb::EraseSubjectRequest { context, subject, reason } = r;
         let Some(ctx) = context else { return Err(Error::invalid("context", "is required")) };
-        let pb::RequestContext { tenant, application, session_id, trace_id, user_id, model, labels } = ctx;
+        let context = super::convert::context_to_domain(ctx);
         let valid =
             ["user:", "session:", "tenant:"].iter().any(|p| subject.strip_prefix(p).is_some_and(|id| !id.is_empty()));
         if !valid {
@@ -324,8 +309,6 @@ impl AuditApi {
         if reason.trim().is_empty() {
             return Err(Error::invalid("reason", "must say why (e.g. the erasure request's reference)"));
         }
-        let context =
-            Context { tenant, application, session_id, trace_id, user_id, model, labels: labels.into_iter().collect() };
         let erased = self
             .log
             .erase_subject(&subject, &reason, context)

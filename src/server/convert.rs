@@ -46,9 +46,13 @@ impl TryFrom<pb::ScoreActionRequest> for ScoreRequest {
 }
 
 fn context_from(c: Option<pb::RequestContext>) -> Result<Context, Error> {
-    let pb::RequestContext { tenant, application, session_id, trace_id, user_id, model, labels } =
-        c.ok_or_else(|| Error::invalid("context", "is required (at least context.application)"))?;
-    Ok(Context {
+    c.map(context_to_domain).ok_or_else(|| Error::invalid("context", "is required (at least context.application)"))
+}
+
+/// A request context as the domain keeps it (trace ids in lower case).
+pub fn context_to_domain(c: pb::RequestContext) -> Context {
+    let pb::RequestContext { tenant, application, session_id, trace_id, user_id, model, labels } = c;
+    Context {
         tenant,
         application,
         session_id,
@@ -56,7 +60,7 @@ fn context_from(c: Option<pb::RequestContext>) -> Result<Context, Error> {
         user_id,
         model,
         labels: labels.into_iter().collect(),
-    })
+    }
 }
 
 fn documents_from(docs: Vec<pb::Document>) -> Result<Vec<DocumentIn>, Error> {
