@@ -319,3 +319,36 @@ async fn sigkill_while_shipping_loses_and_duplicates_nothing() {
     let reports = warden::sink::postgres::verify_central(&url, None).await.unwrap();
     assert_eq!(reports[0].records as i64, size);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_outage_keeps_scoring_and_delivers_every_record_once() {
+    require_service("NATS", NATS).await;
+    let stream = unique("WT").to_uppercase();
+    let prefix = format!("wt.{}", uuid::Uuid::now_v7().simple());
+    let proxy = Proxy::start(NATS).await;
+    let url = format!("nats://{}?stream={stream}&subject_prefix={prefix}", proxy.addr);
+    let mut server = TestServer::start_with(|c| c.sinks.urls = vec![url.clone()], vec![]).await;
+    let mut risk = server.risk().await;
+    let js = async_nats::jetstream::new(async_nats::connect(NATS).await.unwrap());
+    let records = format!("{prefix}.*.*");
+    for i in 0..5 {
+        risk.score_input(input(&format!("before {i}"))).await.unwrap();
+    }
+    eventually("5 records", Duration::from_secs(30), || {
+        stream_messages(js.clone(), stream.clone(), records.clone(), 5)
+    })
+    .await;
+    proxy.cut();
+    for i in 0..15 {
+        risk.score_input(input(&format!("during {i}"))).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.restore();
+    eventually("20 records", Duration::from_secs(60), || {
+        stream_messages(js.clone(), stream.clone(), records.clone(), 20)
+    })
+    .await;
+    server.stop().await.unwrap();
+    // Exactly once: still 20 after the shipper caught up and stopped.
+    assert!(stream_messages(js.clone(), stream.clone(), records.clone(), 20).await);
+}

@@ -345,6 +345,11 @@ impl AuditLog {
         Ok(Erased { record: self.append(entry).await?, subject_id, key_existed })
     }
 
+    /// When record `seq` was recorded (from memory; no disk read).
+    pub fn recorded_unix_nanos(&self, seq: u64) -> Option<i128> {
+        self.shared.state.read().expect("audit state lock").metas.get(seq as usize).map(|m| m.unix_nanos)
+    }
+
     /// Bounds how far downstream stores may lag behind new appends.
     pub fn set_backlog(&self, shipped: watch::Receiver<u64>, limit: u64, mode: crate::config::BacklogMode) {
         *self.shared.shipped.lock().expect("shipped lock") = Some(shipped.clone());

@@ -320,12 +320,12 @@ impl Shipper {
         if self.cursor >= size {
             return 0.0;
         }
-        match self.log.record(self.cursor) {
-            Ok(Some(r)) => {
+        match self.log.recorded_unix_nanos(self.cursor) {
+            Some(t) => {
                 let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-                ((now - r.unix_nanos).max(0) as f64) / 1e9
+                ((now - t).max(0) as f64) / 1e9
             }
-            _ => 0.0,
+            None => 0.0,
         }
     }
 
