@@ -261,8 +261,6 @@ pub struct Erased {
     pub key_existed: bool,
 }
 
-/// The name the rest of the crate knows the file-backed journal by.
-pub type FileJournal = AuditLog;
 
 impl AuditLog {
     pub fn open(data_dir: &Path, config: &AuditConfig) -> Result<Self, AuditError> {
