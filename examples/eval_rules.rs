@@ -78,7 +78,8 @@ fn main() {
                 .filter(|s| s.entity_type == *gold_type)
                 .map(|s| s.start_position..s.end_position)
                 .collect();
-            let mine: Vec<&std::ops::Range<usize>> = found.iter().filter(|f| f.category == *cat).map(|f| &f.span).collect();
+            let mine: Vec<&std::ops::Range<usize>> =
+                found.iter().filter(|f| f.category == *cat).map(|f| &f.span).collect();
             let e = stats.entry(cat).or_default();
             e.0 += mine.iter().filter(|m| gold.iter().any(|g| overlaps(g, m))).count();
             e.1 += mine.len();
@@ -95,7 +96,8 @@ fn main() {
 
     // --- injection heuristics
     let injection = InjectionDetector::new().unwrap();
-    let flagged = |t: &str| injection.scan(t).iter().any(|f| f.category == "prompt_injection" || f.category == "jailbreak");
+    let flagged =
+        |t: &str| injection.scan(t).iter().any(|f| f.category == "prompt_injection" || f.category == "jailbreak");
     let rows: Vec<Labelled> = std::fs::read_to_string(data.join("injection/eval.jsonl"))
         .expect("injection eval set")
         .lines()
@@ -124,10 +126,7 @@ fn main() {
     println!("\n## Prompt-injection heuristics (injection/eval.jsonl, {} rows)\n", rows.len());
     println!("| precision | recall | F1 | false-positive rate | TP | FP | TN | FN |");
     println!("|---|---|---|---|---|---|---|---|");
-    println!(
-        "| {precision:.3} | {recall:.3} | {f1:.3} | {} | {tp} | {fp} | {tn} | {fn_} |",
-        ratio(fp, fp + tn)
-    );
+    println!("| {precision:.3} | {recall:.3} | {f1:.3} | {} | {tp} | {fp} | {tn} | {fn_} |", ratio(fp, fp + tn));
     println!("\n| source | rows | attacks | flagged |");
     println!("|---|---|---|---|");
     for (source, (n, flagged, positives)) in &by_source {

@@ -261,7 +261,6 @@ pub struct Erased {
     pub key_existed: bool,
 }
 
-
 impl AuditLog {
     pub fn open(data_dir: &Path, config: &AuditConfig) -> Result<Self, AuditError> {
         let signer = load_signer(data_dir, config)?;
