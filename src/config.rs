@@ -25,6 +25,14 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Risk policy file; the embedded default policy when absent.
     pub policy_file: Option<PathBuf>,
+    /// Directory of action policy files (`*.rego`, `*.json`) added to the
+    /// embedded `policy/action.rego`; watched and hot-reloaded.
+    pub action_policy_dir: Option<PathBuf>,
+    /// How often the action policy directory is checked for changes.
+    pub policy_reload_interval_ms: u64,
+    pub sessions: crate::session::SessionConfig,
+    pub approvals: ApprovalConfig,
+    pub auth: AuthConfig,
     pub limits: Limits,
     pub detectors: DetectorConfig,
     pub audit: AuditConfig,
@@ -85,6 +93,48 @@ pub struct AuditConfig {
     pub privacy: crate::audit::privacy::PrivacyConfig,
 }
 
+/// Human approval of high-risk actions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalConfig {
+    /// An approval nobody decides within this time expires, which is a deny.
+    pub ttl_seconds: u64,
+    /// Distinct reviewers who must approve a critical-level request (1 or 2).
+    pub critical_reviewers: u32,
+    /// How often expiries are checked.
+    pub sweep_interval_ms: u64,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        Self { ttl_seconds: 900, critical_reviewers: 2, sweep_interval_ms: 500 }
+    }
+}
+
+/// Who may call what. With no tokens configured, authentication is off and
+/// every caller may do everything (a local development set-up; logged as a
+/// warning at start).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// A bearer token: `Authorization: Bearer <token>` maps to `identity` with
+/// `roles`. Give the token's SHA-256 (hex) rather than the token itself, or
+/// the name of an environment variable that holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub identity: String,
+    /// `agent`, `reviewer`, `auditor`, `admin`.
+    pub roles: Vec<crate::auth::Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+}
+
 /// Downstream stores the audit log is shipped to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -119,6 +169,11 @@ impl Default for Config {
             metrics_addr: "127.0.0.1:9464".parse().expect("static address"),
             data_dir: PathBuf::from("warden-data"),
             policy_file: None,
+            action_policy_dir: None,
+            policy_reload_interval_ms: 2_000,
+            sessions: crate::session::SessionConfig::default(),
+            approvals: ApprovalConfig::default(),
+            auth: AuthConfig::default(),
             limits: Limits::default(),
             detectors: DetectorConfig::default(),
             audit: AuditConfig::default(),
@@ -248,6 +303,19 @@ impl Config {
         if self.audit.origin.as_deref().is_some_and(|o| o.trim().is_empty() || o.contains('\n')) {
             return bad("audit.origin must be one non-empty line");
         }
+        if self.policy_reload_interval_ms == 0 {
+            return bad("policy_reload_interval_ms must be at least 1");
+        }
+        if self.sessions.max_sessions == 0 || self.sessions.path_len == 0 {
+            return bad("sessions.max_sessions and sessions.path_len must be at least 1");
+        }
+        if self.approvals.ttl_seconds == 0 || self.approvals.sweep_interval_ms == 0 {
+            return bad("approvals.ttl_seconds and approvals.sweep_interval_ms must be at least 1");
+        }
+        if !(1..=2).contains(&self.approvals.critical_reviewers) {
+            return bad("approvals.critical_reviewers must be 1 or 2");
+        }
+        crate::auth::Authenticator::from_config(&self.auth).map_err(ConfigError::Invalid)?;
         crate::detect::pii::PiiDetector::new(&self.detectors.phone_region).map(|_| ()).map_err(ConfigError::Invalid)
     }
 

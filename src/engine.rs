@@ -7,11 +7,14 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use crate::approval::ApprovalStore;
 use crate::audit::{Appended, Entry, Journal};
+use crate::auth::Caller;
 use crate::config::{Config, Limits};
 use crate::error::Error;
 use crate::policy::{Decision, Policy};
 use crate::scoring::{Evaluation, Pipeline, ScoreRequest};
+use crate::session::{Observation, SessionStore, Step};
 
 /// A finished assessment: the evaluation plus where it was recorded.
 #[derive(Debug, Clone)]
@@ -24,6 +27,8 @@ pub struct Assessment {
 pub struct Engine {
     pipeline: Pipeline,
     journal: Arc<dyn Journal>,
+    sessions: Arc<SessionStore>,
+    approvals: Option<Arc<ApprovalStore>>,
     limits: Limits,
     /// Bounds concurrent Score calls; waiting is bounded by `queue_timeout`.
     permits: Arc<Semaphore>,
@@ -31,10 +36,18 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(config: &Config, pipeline: Pipeline, journal: Arc<dyn Journal>) -> Self {
+    pub fn new(
+        config: &Config,
+        pipeline: Pipeline,
+        journal: Arc<dyn Journal>,
+        sessions: Arc<SessionStore>,
+        approvals: Option<Arc<ApprovalStore>>,
+    ) -> Self {
         Self {
             pipeline,
             journal,
+            sessions,
+            approvals,
             limits: config.limits.clone(),
             permits: Arc::new(Semaphore::new(config.limits.max_concurrent_requests)),
             queue_timeout: config.queue_timeout(),
@@ -49,21 +62,86 @@ impl Engine {
         &self.journal
     }
 
-    pub async fn score(&self, request: ScoreRequest) -> Result<Assessment, Error> {
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    pub fn sessions(&self) -> &Arc<SessionStore> {
+        &self.sessions
+    }
+
+    pub fn approvals(&self) -> Option<&Arc<ApprovalStore>> {
+        self.approvals.as_ref()
+    }
+
+    /// Scores one request for `caller`: evaluate with the session's context,
+    /// record the decision durably, update the session, and open an approval
+    /// when a human must decide.
+    pub async fn score(&self, request: ScoreRequest, caller: &Caller) -> Result<Assessment, Error> {
+        caller.require("scoring", &[crate::auth::Role::Agent])?;
         request.validate(&self.limits)?;
         let _permit = self.acquire().await?;
-        let evaluation = self.pipeline.evaluate(&request).await;
-        // The approval workflow keys on this id; the record below is the
-        // request for approval until the approval service stores its own.
-        let approval_id =
-            (evaluation.verdict.decision == Decision::RequireApproval).then(|| uuid::Uuid::now_v7().to_string());
+        let ctx = request.context().clone();
+        let session = self.sessions.view(&ctx.tenant, &ctx.session_id);
+        let evaluation = self.pipeline.evaluate(&request, &session).await;
+        let verdict = &evaluation.verdict;
+        // Without an approval store (the CLI) there is nobody to ask, but the
+        // decision still names the approval it needs.
+        let approval_id = (verdict.decision == Decision::RequireApproval).then(|| uuid::Uuid::now_v7().to_string());
+        let approval = match (&approval_id, &self.approvals) {
+            (Some(_), Some(store)) => Some(store.terms(verdict.level, time::OffsetDateTime::now_utc())),
+            _ => None,
+        };
+        let path_before = self.sessions.path(&ctx.tenant, &ctx.session_id);
+        let untrusted_documents = match &request {
+            ScoreRequest::Input { documents, .. } | ScoreRequest::Output { documents, .. } => {
+                documents.iter().any(|d| !d.trusted)
+            }
+            ScoreRequest::Action { .. } => false,
+        };
+        let tool = match &request {
+            ScoreRequest::Action { tool, .. } => tool.clone(),
+            _ => String::new(),
+        };
+        let surface = request.surface();
         let entry = Entry::ScoreDecision {
             request,
             evaluation: evaluation.clone(),
             approval_id: approval_id.clone(),
             warden_version: env!("CARGO_PKG_VERSION"),
+            caller: caller.authenticated.then(|| caller.identity.clone()),
+            approval,
         };
+        let entry_for_approval = approval_id.is_some().then(|| entry.clone());
         let record = self.journal.append(entry).await.map_err(|e| Error::AuditUnavailable(e.to_string()))?;
+        let verdict = &evaluation.verdict;
+        self.sessions.observe(
+            &ctx.tenant,
+            &ctx.session_id,
+            Observation {
+                surface,
+                findings: &evaluation.findings,
+                untrusted_documents,
+                effects: &evaluation.effects,
+                step: Step {
+                    record_id: record.record_id.clone(),
+                    sequence: record.sequence,
+                    recorded_at: record.recorded_at.clone(),
+                    surface,
+                    tool,
+                    decision: verdict.decision,
+                    level: verdict.level,
+                    summary: verdict.reasons.first().cloned().unwrap_or_default(),
+                },
+            },
+        );
+        if let (Some(entry), Some(store)) = (entry_for_approval, &self.approvals) {
+            // The record is durable; if opening fails here, the approval is
+            // recovered from it at the next start.
+            if let Err(e) = store.open(&entry, &record, path_before) {
+                tracing::error!(error = %e, record = record.record_id, "could not open an approval");
+            }
+        }
         Ok(Assessment { evaluation, approval_id, record })
     }
 

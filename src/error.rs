@@ -16,6 +16,20 @@ pub enum Error {
     /// The server is shutting down and takes no new work.
     #[error("shutting down")]
     ShuttingDown,
+    /// No valid credentials.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// Valid credentials without the right role, or a forbidden act (a
+    /// reviewer approving their own request).
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// The named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request is valid but the state forbids it (an approval already
+    /// decided or expired).
+    #[error("{0}")]
+    FailedPrecondition(String),
     /// A feature that a later release implements.
     #[error("{0} is not implemented yet")]
     Unimplemented(&'static str),

@@ -25,7 +25,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod action;
+pub mod approval;
 pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod detect;
 pub mod engine;
@@ -34,6 +37,7 @@ pub mod policy;
 pub mod proto;
 pub mod scoring;
 pub mod server;
+pub mod session;
 pub mod sink;
 pub mod telemetry;
 
@@ -53,6 +57,10 @@ use crate::scoring::Pipeline;
 pub enum StartError {
     #[error("policy file {path}: {reason}")]
     Policy { path: String, reason: String },
+    #[error("action policy in {dir}: {reason}")]
+    ActionPolicy { dir: String, reason: String },
+    #[error("auth: {0}")]
+    Auth(String),
     #[error("detectors: {0}")]
     Detectors(String),
     #[error("audit journal: {0}")]
@@ -73,23 +81,44 @@ pub fn load_policy(config: &Config) -> Result<Policy, StartError> {
     }
 }
 
-/// Everything a running Warden holds: the scoring engine and the audit log
-/// it writes to (which the AuditService also reads).
+/// Loads the action policy: the embedded one plus `action_policy_dir`.
+pub fn load_action_policy(config: &Config) -> Result<action::PolicyHandle, StartError> {
+    let dir = config.action_policy_dir.clone();
+    let policy = action::ActionPolicy::load(dir.as_deref()).map_err(|e| StartError::ActionPolicy {
+        dir: dir.as_deref().map(|d| d.display().to_string()).unwrap_or_else(|| "(builtin)".into()),
+        reason: e.to_string(),
+    })?;
+    Ok(action::PolicyHandle::new(policy, dir))
+}
+
+/// Everything a running Warden holds: the scoring engine, the audit log it
+/// writes to (which the AuditService also reads), the approvals and who may
+/// call what.
 pub struct App {
     pub engine: Arc<Engine>,
     pub audit: Arc<AuditLog>,
+    pub approvals: Arc<approval::ApprovalStore>,
+    pub auth: Arc<auth::Authenticator>,
 }
 
-/// Builds the app: policy, the built-in detectors plus `extra` ones, and the
-/// audit log under `data_dir`.
+/// Builds the app: policies, the built-in detectors plus `extra` ones, the
+/// audit log under `data_dir`, and the approvals recovered from it.
 pub fn build(config: &Config, extra: Vec<Arc<dyn Detector>>) -> Result<App, StartError> {
     let policy = Arc::new(load_policy(config)?);
+    let action_policy = load_action_policy(config)?;
+    let auth = Arc::new(auth::Authenticator::from_config(&config.auth).map_err(StartError::Auth)?);
     let mut detectors = detect::rule_detectors(&config.detectors).map_err(StartError::Detectors)?;
     detectors.extend(extra);
-    let pipeline = Pipeline::new(detectors, policy, config.detector_timeout());
+    let pipeline = Pipeline::new(detectors, policy, action_policy, config.detector_timeout());
     let audit = Arc::new(AuditLog::open(&config.data_dir, &config.audit)?);
-    let engine = Arc::new(Engine::new(config, pipeline, audit.clone()));
-    Ok(App { engine, audit })
+    let approvals = Arc::new(approval::ApprovalStore::new(audit.clone(), config.approvals.clone()));
+    let recovered = approvals.recover()?;
+    if recovered > 0 {
+        tracing::info!(approvals = recovered, "approvals recovered from the audit log");
+    }
+    let sessions = Arc::new(session::SessionStore::new(config.sessions.clone()));
+    let engine = Arc::new(Engine::new(config, pipeline, audit.clone(), sessions, Some(approvals.clone())));
+    Ok(App { engine, audit, approvals, auth })
 }
 
 /// Runs Warden until `shutdown` resolves, then drains and flushes.

@@ -248,7 +248,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let request = parse_request(args.surface, &json)?;
     runtime()?.block_on(async move {
         let app = warden::build(&config, Vec::new())?;
-        let result = app.engine.score(request).await;
+        let result = app.engine.score(request, &warden::auth::Caller::local()).await;
         app.engine.journal().close()?;
         let assessment = pb::Assessment::from(result.map_err(|e| anyhow!(e))?);
         println!("{}", serde_json::to_string_pretty(&assessment)?);
@@ -366,6 +366,7 @@ fn to_query(f: &FilterArgs) -> anyhow::Result<warden::audit::journal::Query> {
         from_unix_nanos: f.from.as_deref().map(|v| parse_time("from", v)).transpose()?,
         to_unix_nanos: f.to.as_deref().map(|v| parse_time("to", v)).transpose()?,
         limit: f.limit.unwrap_or(0),
+        kind: String::new(),
     })
 }
 

@@ -37,6 +37,12 @@ pub const SINK_LAG_SECONDS: &str = "warden_sink_lag_seconds";
 pub const SINK_RETRIES_TOTAL: &str = "warden_sink_retries_total";
 pub const SINK_ERRORS_TOTAL: &str = "warden_sink_errors_total";
 pub const SINK_BACKLOG_RECORDS: &str = "warden_sink_backlog_records";
+pub const POLICY_RELOADS_TOTAL: &str = "warden_policy_reloads_total";
+pub const SESSIONS_TRACKED: &str = "warden_sessions_tracked";
+pub const APPROVALS_PENDING: &str = "warden_approvals_pending";
+pub const APPROVALS_TOTAL: &str = "warden_approvals_total";
+pub const APPROVAL_DECISION_SECONDS: &str = "warden_approval_decision_seconds";
+pub const AUTH_FAILURES_TOTAL: &str = "warden_auth_failures_total";
 
 /// Latency buckets from 50 µs (a short rule-only call) to 10 s.
 const LATENCY_BUCKETS: &[f64] =
@@ -65,6 +71,28 @@ pub fn install() -> PrometheusHandle {
 }
 
 fn describe() {
+    describe_counter!(
+        POLICY_RELOADS_TOTAL,
+        Unit::Count,
+        "Action policy reloads, by result (ok, rejected: the old policy stayed)."
+    );
+    describe_gauge!(SESSIONS_TRACKED, Unit::Count, "Sessions whose context is held in memory.");
+    describe_gauge!(APPROVALS_PENDING, Unit::Count, "Approvals waiting for a reviewer.");
+    describe_counter!(
+        APPROVALS_TOTAL,
+        Unit::Count,
+        "Approval steps, by outcome (requested, approved, denied, expired, vote)."
+    );
+    describe_histogram!(
+        APPROVAL_DECISION_SECONDS,
+        Unit::Seconds,
+        "Time from an approval request to its decision or expiry, by outcome."
+    );
+    describe_counter!(
+        AUTH_FAILURES_TOTAL,
+        Unit::Count,
+        "Calls refused by authentication or authorisation, by reason (unauthenticated, permission_denied)."
+    );
     describe_counter!(REQUESTS_TOTAL, Unit::Count, "Score calls answered, by rpc and gRPC status code.");
     describe_histogram!(REQUEST_DURATION_SECONDS, Unit::Seconds, "Time to answer a Score call, by rpc.");
     describe_counter!(DECISIONS_TOTAL, Unit::Count, "Decisions returned, by rpc and decision.");
@@ -205,4 +233,28 @@ pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+}
+
+pub fn policy_reload(result: &'static str) {
+    counter!(POLICY_RELOADS_TOTAL, "result" => result).increment(1);
+}
+
+pub fn sessions_tracked(n: usize) {
+    gauge!(SESSIONS_TRACKED).set(n as f64);
+}
+
+pub fn approvals_pending(n: usize) {
+    gauge!(APPROVALS_PENDING).set(n as f64);
+}
+
+pub fn approval_step(outcome: &'static str) {
+    counter!(APPROVALS_TOTAL, "outcome" => outcome).increment(1);
+}
+
+pub fn approval_decided(outcome: &'static str, elapsed: Duration) {
+    histogram!(APPROVAL_DECISION_SECONDS, "outcome" => outcome).record(elapsed.as_secs_f64());
+}
+
+pub fn auth_failure(reason: &'static str) {
+    counter!(AUTH_FAILURES_TOTAL, "reason" => reason).increment(1);
 }

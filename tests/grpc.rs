@@ -290,7 +290,7 @@ async fn failing_and_slow_detectors_are_skipped_never_passed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_health_reflection_and_unimplemented_approvals() {
+async fn metrics_health_reflection_and_approvals() {
     let mut server = TestServer::start().await;
     let mut risk = server.risk().await;
     risk.score_input(input("mail me at jane@example.org")).await.unwrap();
@@ -328,8 +328,10 @@ async fn metrics_health_reflection_and_unimplemented_approvals() {
     }
 
     let mut approvals = pb::approval_service_client::ApprovalServiceClient::new(server.channel().await);
-    let status = approvals.list_pending(pb::ListPendingRequest::default()).await.unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
+    let pending = approvals.list_pending(pb::ListPendingRequest::default()).await.unwrap().into_inner();
+    assert!(pending.approvals.is_empty());
+    let status = approvals.get(pb::GetApprovalRequest { approval_id: "nope".into() }).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
     server.stop().await.unwrap();
 }
 

@@ -20,9 +20,21 @@ async fn entry(text: &str, session: &str) -> Entry {
         system_prompt: String::new(),
         documents: vec![],
     };
-    let pipeline = Pipeline::new(vec![], Arc::new(Policy::builtin()), std::time::Duration::from_secs(1));
-    let evaluation = pipeline.evaluate(&request).await;
-    Entry::ScoreDecision { request, evaluation, approval_id: None, warden_version: "test" }
+    let pipeline = Pipeline::new(
+        vec![],
+        Arc::new(Policy::builtin()),
+        warden::action::PolicyHandle::new(warden::action::ActionPolicy::builtin(), None),
+        std::time::Duration::from_secs(1),
+    );
+    let evaluation = pipeline.evaluate(&request, &Default::default()).await;
+    Entry::ScoreDecision {
+        request,
+        evaluation,
+        approval_id: None,
+        warden_version: "test",
+        caller: None,
+        approval: None,
+    }
 }
 
 fn check(dir: &Path) -> Result<VerifyReport, String> {
@@ -319,7 +331,12 @@ async fn privacy_modes_and_crypto_shredding_keep_the_log_verifiable() {
     };
     let config = AuditConfig { privacy, ..AuditConfig::default() };
     let pii = warden::detect::pii::PiiDetector::new("US").unwrap();
-    let pipeline = Pipeline::new(vec![Arc::new(pii)], Arc::new(Policy::builtin()), std::time::Duration::from_secs(1));
+    let pipeline = Pipeline::new(
+        vec![Arc::new(pii)],
+        Arc::new(Policy::builtin()),
+        warden::action::PolicyHandle::new(warden::action::ActionPolicy::builtin(), None),
+        std::time::Duration::from_secs(1),
+    );
     let score = |user: &str, text: &str| {
         let request = ScoreRequest::Input {
             context: Context { application: "t".into(), user_id: user.into(), ..Context::default() },
@@ -334,8 +351,15 @@ async fn privacy_modes_and_crypto_shredding_keep_the_log_verifiable() {
         };
         let pipeline = &pipeline;
         async move {
-            let evaluation = pipeline.evaluate(&request).await;
-            Entry::ScoreDecision { request, evaluation, approval_id: None, warden_version: "test" }
+            let evaluation = pipeline.evaluate(&request, &Default::default()).await;
+            Entry::ScoreDecision {
+                request,
+                evaluation,
+                approval_id: None,
+                warden_version: "test",
+                caller: None,
+                approval: None,
+            }
         }
     };
     let log = AuditLog::open(dir.path(), &config).unwrap();

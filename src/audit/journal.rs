@@ -99,6 +99,8 @@ pub struct Query {
     pub decision: String,
     /// A category or a prefix of one (`pii` matches `pii.email`).
     pub category: String,
+    /// The record kind (`score_decision`, `approval`, a client event kind).
+    pub kind: String,
     pub from_unix_nanos: Option<i128>,
     pub to_unix_nanos: Option<i128>,
     pub limit: usize,
@@ -127,6 +129,7 @@ struct Index {
     tool: HashMap<String, Vec<u64>>,
     decision: HashMap<String, Vec<u64>>,
     category: BTreeMap<String, Vec<u64>>,
+    kind: HashMap<String, Vec<u64>>,
 }
 
 struct State {
@@ -441,6 +444,7 @@ impl AuditLog {
             (&q.trace_id, &idx.trace),
             (&q.tool, &idx.tool),
             (&q.decision, &idx.decision),
+            (&q.kind, &idx.kind),
         ] {
             if !value.is_empty() {
                 lists.push(map.get(value.as_str()).unwrap_or(&empty));
@@ -847,6 +851,7 @@ struct IndexKeys {
     session: String,
     trace: String,
     tool: String,
+    kind: String,
 }
 
 impl State {
@@ -861,9 +866,12 @@ impl State {
 
 impl Index {
     fn add(&mut self, seq: u64, keys: &IndexKeys, meta: &Meta) {
-        for (map, key) in
-            [(&mut self.session, &keys.session), (&mut self.trace, &keys.trace), (&mut self.tool, &keys.tool)]
-        {
+        for (map, key) in [
+            (&mut self.session, &keys.session),
+            (&mut self.trace, &keys.trace),
+            (&mut self.tool, &keys.tool),
+            (&mut self.kind, &keys.kind),
+        ] {
             if !key.is_empty() {
                 map.entry(key.clone()).or_default().push(seq);
             }
@@ -877,11 +885,21 @@ impl Index {
     }
 }
 
-fn index_facts(attributes: &BTreeMap<String, String>, categories: Vec<String>, unix_nanos: i128) -> (Meta, IndexKeys) {
+fn index_facts(
+    kind: &str,
+    attributes: &BTreeMap<String, String>,
+    categories: Vec<String>,
+    unix_nanos: i128,
+) -> (Meta, IndexKeys) {
     let get = |k: &str| attributes.get(k).cloned().unwrap_or_default();
     (
         Meta { unix_nanos, tenant: get("warden.tenant"), decision: get("warden.decision"), categories },
-        IndexKeys { session: get("gen_ai.conversation.id"), trace: get("trace_id"), tool: get("gen_ai.tool.name") },
+        IndexKeys {
+            session: get("gen_ai.conversation.id"),
+            trace: get("trace_id"),
+            tool: get("gen_ai.tool.name"),
+            kind: kind.to_string(),
+        },
     )
 }
 
@@ -912,7 +930,7 @@ fn encode(p: &Prepared, head: &mut Head) -> Result<Encoded, AuditError> {
     })
     .map_err(|e| AuditError::Io(e.to_string()))?;
     let attrs: BTreeMap<String, String> = p.attributes.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-    let (meta, keys) = index_facts(&attrs, p.categories.clone(), now.unix_timestamp_nanos());
+    let (meta, keys) = index_facts(&p.kind, &attrs, p.categories.clone(), now.unix_timestamp_nanos());
     let appended = Appended {
         record_id: id,
         sequence: head.next_seq,
@@ -1057,7 +1075,7 @@ fn replay(data_dir: &Path, repair: bool, key: &ed25519_dalek::VerifyingKey) -> R
                 time::OffsetDateTime::parse(&rec.recorded_at, &time::format_description::well_known::Rfc3339)
                     .map(|t| t.unix_timestamp_nanos())
                     .unwrap_or_default();
-            let (meta, keys) = index_facts(&rec.attributes, rec.categories, unix_nanos);
+            let (meta, keys) = index_facts(&rec.kind, &rec.attributes, rec.categories, unix_nanos);
             let seq = rec.seq;
             state.tree.push(leaf);
             state.locations.push(Location { segment: id as u32, offset, len: body.len() as u32 });

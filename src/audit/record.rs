@@ -17,6 +17,15 @@ use crate::scoring::{Context, Evaluation, ScoreRequest};
 
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// What a request for approval asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalTerms {
+    /// RFC 3339, UTC: an undecided approval becomes a deny then.
+    pub expires_at: String,
+    /// Distinct reviewers who must approve.
+    pub required_approvals: u32,
+}
+
 /// What a record says. New kinds are added; existing ones never change
 /// meaning within a schema version.
 #[derive(Debug, Clone, Serialize)]
@@ -29,6 +38,29 @@ pub enum Entry {
         evaluation: Evaluation,
         approval_id: Option<String>,
         warden_version: &'static str,
+        /// The authenticated caller's identity (absent with authentication off).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        caller: Option<String>,
+        /// For a decision that asks for approval: its terms.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        approval: Option<ApprovalTerms>,
+    },
+    /// A step of a human approval: shown to a reviewer, a reviewer's vote,
+    /// approved, denied, expired. The request itself is the `score_decision`
+    /// record named by `request_sequence`.
+    Approval {
+        approval_id: String,
+        /// `shown`, `vote`, `approved`, `denied`, `expired`.
+        event: String,
+        context: Context,
+        /// Who: a reviewer's identity, or `warden` for an expiry.
+        actor: String,
+        reason: String,
+        request_record_id: String,
+        request_sequence: u64,
+        /// The approval's state after this step.
+        state: String,
+        votes: Vec<crate::approval::Vote>,
     },
     /// A record a client appended: a model call, a tool call or its result,
     /// or anything else worth keeping.
@@ -58,13 +90,16 @@ impl Entry {
             Entry::ScoreDecision { .. } => "score_decision",
             Entry::ClientEvent { event_kind, .. } => event_kind,
             Entry::SubjectErased { .. } => "subject_erased",
+            Entry::Approval { .. } => "approval",
         }
     }
 
     pub fn context(&self) -> &Context {
         match self {
             Entry::ScoreDecision { request, .. } => request.context(),
-            Entry::ClientEvent { context, .. } | Entry::SubjectErased { context, .. } => context,
+            Entry::ClientEvent { context, .. }
+            | Entry::SubjectErased { context, .. }
+            | Entry::Approval { context, .. } => context,
         }
     }
 
@@ -86,8 +121,11 @@ impl Entry {
             }
         };
         match self {
-            Entry::ScoreDecision { request, evaluation, .. } => {
+            Entry::ScoreDecision { request, evaluation, approval_id, .. } => {
                 context(request.context());
+                if let Some(id) = approval_id {
+                    a.insert("warden.approval.id", id.clone());
+                }
                 a.insert("warden.surface", request.surface().as_str().to_string());
                 a.insert("warden.decision", evaluation.verdict.decision.as_str().to_string());
                 a.insert("warden.level", evaluation.verdict.level.as_str().to_string());
@@ -96,6 +134,11 @@ impl Entry {
                 }
             }
             Entry::SubjectErased { context: c, .. } => context(c),
+            Entry::Approval { context: c, approval_id, event, .. } => {
+                context(c);
+                a.insert("warden.approval.id", approval_id.clone());
+                a.insert("warden.approval.event", event.clone());
+            }
             Entry::ClientEvent { context: c, attributes, .. } => {
                 context(c);
                 if let Ok(map) = serde_json::from_str::<BTreeMap<String, serde_json::Value>>(attributes.get()) {
@@ -117,7 +160,7 @@ impl Entry {
                 c.dedup();
                 c
             }
-            Entry::ClientEvent { .. } | Entry::SubjectErased { .. } => Vec::new(),
+            Entry::ClientEvent { .. } | Entry::SubjectErased { .. } | Entry::Approval { .. } => Vec::new(),
         }
     }
 }

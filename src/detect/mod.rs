@@ -5,7 +5,6 @@
 //! with UTF-8 byte spans into exactly that text; the scoring pipeline attaches
 //! the source and decides what the findings mean.
 
-pub mod action;
 pub mod injection;
 pub mod normalise;
 pub mod pii;
@@ -127,7 +126,6 @@ pub fn rule_detectors(cfg: &crate::config::DetectorConfig) -> Result<Vec<Arc<dyn
     if cfg.injection {
         out.push(Arc::new(injection::InjectionDetector::new()?));
     }
-    out.push(Arc::new(action::ActionDetector::new()));
     Ok(out)
 }
 

@@ -158,6 +158,16 @@ pub struct Verdict {
     pub reasons: Vec<String>,
 }
 
+/// A level set directly by a stage that decides in levels (the action
+/// policy), on top of what the findings' scores say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Escalation {
+    pub level: Level,
+    pub score: f64,
+    pub reason: String,
+    pub checks: Vec<String>,
+}
+
 /// The effective rule for one category on one surface, after prefix lookup
 /// and surface overrides.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,13 +223,14 @@ impl Policy {
 
     /// Turns findings (and the names of detectors that could not run) into a
     /// verdict. `trusted(finding)` says whether a finding came from a trusted
-    /// document.
+    /// document. `escalations` raise the level to at least theirs.
     pub fn decide(
         &self,
         surface: Surface,
         findings: &[Finding],
         trusted: impl Fn(&Finding) -> bool,
         skipped: &[String],
+        escalations: &[Escalation],
     ) -> Verdict {
         let mut per_category: BTreeMap<&str, (f64, &Finding)> = BTreeMap::new();
         let mut floor = Level::Low;
@@ -259,6 +270,17 @@ impl Policy {
             .iter()
             .map(|(cat, (c, f))| (*c, format!("{cat} in {} (score {:.2}): {}", f.source, f.score, f.message)))
             .collect();
+        let mut score = score;
+        for e in escalations {
+            level = level.max(e.level);
+            score = score.max(e.score);
+            reasons.push((e.score, e.reason.clone()));
+            for c in &e.checks {
+                if !checks.contains(c) {
+                    checks.push(c.clone());
+                }
+            }
+        }
         reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut reasons: Vec<String> = reasons.into_iter().map(|(_, r)| r).collect();
         if !skipped.is_empty() {
@@ -353,13 +375,13 @@ mod tests {
             (Surface::Input, &[("prompt_injection", 0.6)], &[], Decision::Review),
             (Surface::Output, &[("secret.private_key", 0.99)], &[], Decision::Block),
             (Surface::Output, &[("pii.email", 0.95)], &[], Decision::Review),
-            (Surface::Action, &[("action.payment", 0.8)], &[], Decision::RequireApproval),
+            (Surface::Action, &[("secret.github_token", 0.75)], &[], Decision::RequireApproval),
             (Surface::Input, &[], &["pii"], Decision::Review),
         ];
         for (surface, findings, skipped, want) in table {
             let fs: Vec<Finding> = findings.iter().map(|(c, s)| finding(c, *s, "input")).collect();
             let skipped: Vec<String> = skipped.iter().map(|s| s.to_string()).collect();
-            let v = p.decide(*surface, &fs, |_| false, &skipped);
+            let v = p.decide(*surface, &fs, |_| false, &skipped, &[]);
             assert_eq!(v.decision, *want, "{surface:?} {findings:?} {skipped:?}: {v:?}");
         }
     }
@@ -368,8 +390,8 @@ mod tests {
     fn trusted_documents_weigh_less() {
         let p = Policy::builtin();
         let f = [finding("prompt_injection", 0.92, "document:a")];
-        let untrusted = p.decide(Surface::Input, &f, |_| false, &[]);
-        let trusted = p.decide(Surface::Input, &f, |_| true, &[]);
+        let untrusted = p.decide(Surface::Input, &f, |_| false, &[], &[]);
+        let trusted = p.decide(Surface::Input, &f, |_| true, &[], &[]);
         assert!(trusted.score < untrusted.score);
     }
 

@@ -12,9 +12,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::action::PolicyHandle;
 use crate::detect::redact::{is_redacted_category, redact};
 use crate::detect::{Detector, Finding, ScanSet, Source};
-use crate::policy::{Policy, Verdict};
+use crate::policy::{Escalation, Policy, Verdict};
+use crate::session::SessionView;
 use crate::telemetry;
 
 pub use request::{Context, DocumentIn, ScoreRequest};
@@ -54,31 +56,50 @@ pub struct Evaluation {
     pub policy_version: String,
     pub detector_versions: BTreeMap<String, String>,
     pub model_versions: BTreeMap<String, String>,
+    /// What an action adds to its session (`private_data_access`,
+    /// `untrusted_content`, `outbound`), as the action policy says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<String>,
 }
 
 pub struct Pipeline {
     detectors: Vec<Arc<dyn Detector>>,
     policy: Arc<Policy>,
+    action_policy: PolicyHandle,
     /// Deadline for one detector over all sources of one request.
     detector_timeout: Duration,
 }
 
 impl Pipeline {
-    pub fn new(detectors: Vec<Arc<dyn Detector>>, policy: Arc<Policy>, detector_timeout: Duration) -> Self {
-        Self { detectors, policy, detector_timeout }
+    pub fn new(
+        detectors: Vec<Arc<dyn Detector>>,
+        policy: Arc<Policy>,
+        action_policy: PolicyHandle,
+        detector_timeout: Duration,
+    ) -> Self {
+        Self { detectors, policy, action_policy, detector_timeout }
     }
 
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
 
-    pub async fn evaluate(&self, request: &ScoreRequest) -> Evaluation {
+    pub fn action_policy(&self) -> &PolicyHandle {
+        &self.action_policy
+    }
+
+    /// The versions that decide: the risk policy and the action policy.
+    pub fn policy_version(&self) -> String {
+        format!("{}; {}", self.policy.version(), self.action_policy.current().version())
+    }
+
+    pub async fn evaluate(&self, request: &ScoreRequest, session: &SessionView) -> Evaluation {
         let scan = Arc::new(request.scan_set());
         let runs = self.detectors.iter().map(|d| run_detector(d.clone(), scan.clone(), self.detector_timeout));
         let results = futures_util::future::join_all(runs).await;
 
         let mut findings = Vec::new();
-        let mut skipped = Vec::new();
+        let mut skipped: Vec<Skipped> = Vec::new();
         for (detector, result) in self.detectors.iter().zip(results) {
             match result {
                 Ok(mut f) => findings.append(&mut f),
@@ -100,8 +121,54 @@ impl Pipeline {
                 _ => None,
             })
             .collect();
+        let action_policy = self.action_policy.current();
+        let mut escalations = Vec::new();
+        let mut effects = Vec::new();
+        let mut policy_findings = Vec::new();
+        if let ScoreRequest::Action { .. } = request {
+            match run_action_policy(action_policy.clone(), request, &findings, session, self.detector_timeout).await {
+                Ok(out) => {
+                    for f in out.findings {
+                        let score = crate::action::level_score(f.level);
+                        escalations.push(Escalation {
+                            level: f.level,
+                            score,
+                            reason: format!("{} ({}, {}): {}", f.category, f.level.as_str(), f.id, f.message),
+                            checks: f.checks,
+                        });
+                        telemetry::finding(&f.category);
+                        policy_findings.push(Finding {
+                            category: f.category,
+                            score,
+                            detector: crate::action::DETECTOR,
+                            source: Source::Action.to_string(),
+                            span: 0..0,
+                            message: f.message,
+                        });
+                    }
+                    effects = out.effects;
+                }
+                Err(s) => {
+                    telemetry::detector_skipped(crate::action::DETECTOR, s.reason.as_str());
+                    skipped.push(s);
+                }
+            }
+        }
         let skipped_names: Vec<String> = skipped.iter().map(|s| s.detector.clone()).collect();
-        let verdict = self.policy.decide(scan.surface, &findings, |f| trusted_docs.contains(&f.source), &skipped_names);
+        let verdict = self.policy.decide(
+            scan.surface,
+            &findings,
+            |f| trusted_docs.contains(&f.source),
+            &skipped_names,
+            &escalations,
+        );
+        let mut findings = findings;
+        findings.extend(policy_findings);
+        let mut detector_versions: BTreeMap<String, String> =
+            self.detectors.iter().map(|d| (d.name().to_string(), d.version().to_string())).collect();
+        if scan.surface == crate::detect::Surface::Action {
+            detector_versions.insert(crate::action::DETECTOR.to_string(), action_policy.version().to_string());
+        }
 
         let main_source = request.main_source().to_string();
         let redacted_text = redact(
@@ -116,11 +183,42 @@ impl Pipeline {
             skipped,
             verdict,
             redacted_text,
-            policy_version: self.policy.version().to_string(),
-            detector_versions: self.detectors.iter().map(|d| (d.name().to_string(), d.version().to_string())).collect(),
+            policy_version: format!("{}; {}", self.policy.version(), action_policy.version()),
+            detector_versions,
             model_versions: BTreeMap::new(),
+            effects,
         }
     }
+}
+
+/// Runs the action policy on the blocking pool, with the detectors' deadline.
+async fn run_action_policy(
+    policy: Arc<crate::action::ActionPolicy>,
+    request: &ScoreRequest,
+    findings: &[Finding],
+    session: &SessionView,
+    timeout: Duration,
+) -> Result<crate::action::PolicyOutput, Skipped> {
+    let ScoreRequest::Action { context, tool, arguments_json, rationale } = request else {
+        return Ok(Default::default());
+    };
+    let started = Instant::now();
+    let (context, tool, args, rationale) = (context.clone(), tool.clone(), arguments_json.clone(), rationale.clone());
+    let arg_findings: Vec<Finding> = findings.iter().filter(|f| f.source == "action").cloned().collect();
+    let session = session.clone();
+    let worker = tokio::task::spawn_blocking(move || {
+        crate::action::assess(&policy, &tool, &args, &rationale, &context, &arg_findings, &session)
+    });
+    let name = crate::action::DETECTOR;
+    let skipped = |reason, message: String| Skipped { detector: name.to_string(), reason, message };
+    let result = match tokio::time::timeout(timeout, worker).await {
+        Err(_) => Err(skipped(SkipReason::Timeout, format!("no result within {} ms", timeout.as_millis()))),
+        Ok(Err(join)) => Err(skipped(SkipReason::Failed, format!("action policy panicked: {join}"))),
+        Ok(Ok(Err(e))) => Err(skipped(SkipReason::Failed, e.to_string())),
+        Ok(Ok(Ok(out))) => Ok(out),
+    };
+    telemetry::detector_duration(name, started.elapsed());
+    result
 }
 
 /// Runs one detector over every applicable source on the blocking pool.

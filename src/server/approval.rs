@@ -1,22 +1,132 @@
-//! `warden.v1.ApprovalService`. High-risk assessments already carry an
-//! `approval_id` and their audit record; listing, deciding and watching
-//! approvals answer UNIMPLEMENTED until the approval workflow lands.
+//! `warden.v1.ApprovalService`: list, read, decide and watch approvals. The
+//! rules (roles, separation of duties, expiry) live in [`crate::approval`].
 
 use std::pin::Pin;
+use std::sync::Arc;
 
+use time::OffsetDateTime;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::status_from;
+use super::convert::{decision_to_proto, level_to_proto};
+use super::{caller_of, status_from};
+use crate::approval::{Approval, ApprovalStore, State};
 use crate::error::Error;
 use crate::proto::v1 as pb;
 
-pub struct ApprovalApi;
+pub struct ApprovalApi {
+    store: Arc<ApprovalStore>,
+}
+
+impl ApprovalApi {
+    pub fn new(store: Arc<ApprovalStore>) -> Self {
+        Self { store }
+    }
+}
 
 type ApprovalStream = Pin<Box<dyn Stream<Item = Result<pb::Approval, Status>> + Send>>;
 
-fn unimplemented(what: &'static str) -> Status {
-    status_from(Error::Unimplemented(what))
+fn timestamp(t: OffsetDateTime) -> pbjson_types::Timestamp {
+    pbjson_types::Timestamp { seconds: t.unix_timestamp(), nanos: t.nanosecond() as i32 }
+}
+
+fn rfc3339_timestamp(s: &str) -> Option<pbjson_types::Timestamp> {
+    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok().map(timestamp)
+}
+
+fn state_to_proto(s: State) -> pb::ApprovalState {
+    match s {
+        State::Pending => pb::ApprovalState::Pending,
+        State::Approved => pb::ApprovalState::Approved,
+        State::Denied => pb::ApprovalState::Denied,
+        State::Expired => pb::ApprovalState::Expired,
+    }
+}
+
+impl From<Approval> for pb::Approval {
+    fn from(a: Approval) -> Self {
+        let (reviewer, reason) = match (a.state, a.verdict()) {
+            (_, Some(v)) => (v.reviewer.clone(), v.reason.clone()),
+            (State::Expired, None) => ("warden".to_string(), "expired without a decision".to_string()),
+            _ => (String::new(), String::new()),
+        };
+        let subject = format!("{}({})", a.tool, a.arguments_json);
+        pb::Approval {
+            approval_id: a.id.clone(),
+            state: state_to_proto(a.state) as i32,
+            context: Some(super::convert::context_to_proto(&a.context)),
+            assessment: Some(pb::Assessment {
+                record_id: a.request_record_id.clone(),
+                score: a.score,
+                level: level_to_proto(a.level) as i32,
+                decision: decision_to_proto(a.decision) as i32,
+                findings: a
+                    .findings
+                    .iter()
+                    .map(|f| pb::Finding {
+                        category: f.category.clone(),
+                        score: f.score,
+                        detector: f.detector.clone(),
+                        source: f.source.clone(),
+                        span: Some(pb::Span { start: f.span.start as u32, end: f.span.end as u32 }),
+                        message: f.message.clone(),
+                    })
+                    .collect(),
+                redacted_text: String::new(),
+                policy_version: a.policy_version.clone(),
+                detector_versions: a.detector_versions.clone().into_iter().collect(),
+                model_versions: Default::default(),
+                approval_id: a.id.clone(),
+                skipped_detectors: Vec::new(),
+                required_checks: a.required_checks.clone(),
+                sequence: a.request_sequence,
+                created_at: Some(timestamp(a.created_at)),
+                reasons: a.reasons.clone(),
+            }),
+            subject,
+            created_at: Some(timestamp(a.created_at)),
+            expires_at: Some(timestamp(a.expires_at)),
+            reviewer,
+            reason,
+            decided_at: a.decided_at.map(timestamp),
+            requested_by: a.requested_by.clone(),
+            required_approvals: a.required_approvals,
+            votes: a
+                .votes
+                .iter()
+                .map(|v| pb::ApprovalVote {
+                    reviewer: v.reviewer.clone(),
+                    approve: v.approve,
+                    reason: v.reason.clone(),
+                    at: rfc3339_timestamp(&v.at),
+                })
+                .collect(),
+            decision_path: a
+                .decision_path
+                .iter()
+                .map(|s| pb::SessionStep {
+                    record_id: s.record_id.clone(),
+                    sequence: s.sequence,
+                    recorded_at: rfc3339_timestamp(&s.recorded_at),
+                    surface: s.surface.as_str().to_string(),
+                    tool: s.tool.clone(),
+                    decision: decision_to_proto(s.decision) as i32,
+                    level: level_to_proto(s.level) as i32,
+                    summary: s.summary.clone(),
+                })
+                .collect(),
+            tool: a.tool,
+            arguments_json: a.arguments_json,
+            rationale: a.rationale,
+        }
+    }
+}
+
+fn require_id(id: &str) -> Result<(), Status> {
+    if id.trim().is_empty() {
+        return Err(status_from(Error::invalid("approval_id", "must not be empty")));
+    }
+    Ok(())
 }
 
 #[tonic::async_trait]
@@ -25,20 +135,58 @@ impl pb::approval_service_server::ApprovalService for ApprovalApi {
 
     async fn list_pending(
         &self,
-        _: Request<pb::ListPendingRequest>,
+        request: Request<pb::ListPendingRequest>,
     ) -> Result<Response<pb::ListPendingResponse>, Status> {
-        Err(unimplemented("ApprovalService.ListPending"))
+        let caller = caller_of(&request)?;
+        let pb::ListPendingRequest { tenant, limit } = request.into_inner();
+        let approvals = self.store.list_pending(&caller, &tenant, limit as usize).map_err(status_from)?;
+        Ok(Response::new(pb::ListPendingResponse { approvals: approvals.into_iter().map(Into::into).collect() }))
     }
 
-    async fn get(&self, _: Request<pb::GetApprovalRequest>) -> Result<Response<pb::Approval>, Status> {
-        Err(unimplemented("ApprovalService.Get"))
+    async fn get(&self, request: Request<pb::GetApprovalRequest>) -> Result<Response<pb::Approval>, Status> {
+        let caller = caller_of(&request)?;
+        let id = request.into_inner().approval_id;
+        require_id(&id)?;
+        let a = self.store.get(&caller, &id).await.map_err(status_from)?;
+        Ok(Response::new(a.into()))
     }
 
-    async fn decide(&self, _: Request<pb::DecideRequest>) -> Result<Response<pb::Approval>, Status> {
-        Err(unimplemented("ApprovalService.Decide"))
+    async fn decide(&self, request: Request<pb::DecideRequest>) -> Result<Response<pb::Approval>, Status> {
+        let caller = caller_of(&request)?;
+        let pb::DecideRequest { approval_id, approve, reviewer, reason } = request.into_inner();
+        require_id(&approval_id)?;
+        let a = self.store.decide(&caller, &approval_id, approve, &reviewer, &reason).await.map_err(status_from)?;
+        Ok(Response::new(a.into()))
     }
 
-    async fn watch(&self, _: Request<pb::WatchRequest>) -> Result<Response<ApprovalStream>, Status> {
-        Err(unimplemented("ApprovalService.Watch"))
+    async fn watch(&self, request: Request<pb::WatchRequest>) -> Result<Response<ApprovalStream>, Status> {
+        let caller = caller_of(&request)?;
+        let id = request.into_inner().approval_id;
+        require_id(&id)?;
+        let mut rx = self.store.watch(&caller, &id).map_err(status_from)?;
+        let stream = async_stream_from(move |tx: tokio::sync::mpsc::Sender<Result<pb::Approval, Status>>| async move {
+            loop {
+                let current = rx.borrow_and_update().clone();
+                let terminal = current.state != State::Pending;
+                if tx.send(Ok(current.into())).await.is_err() || terminal {
+                    return;
+                }
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(stream))
     }
+}
+
+/// A stream fed by a task; the task ends when the client goes away.
+fn async_stream_from<F, Fut>(f: F) -> ApprovalStream
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<pb::Approval, Status>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(f(tx));
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
 }

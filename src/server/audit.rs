@@ -13,11 +13,12 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::status_from;
+use super::{caller_of, status_from};
 use crate::audit::checkpoint::Checkpoint;
 use crate::audit::journal::{AuditLog, Query, StoredRecord};
 use crate::audit::merkle::ProofError;
 use crate::audit::{Entry, Journal};
+use crate::auth::Role;
 use crate::error::Error;
 use crate::proto::v1 as pb;
 
@@ -153,6 +154,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
     type TailStream = RecordStream;
 
     async fn append(&self, request: Request<Streaming<pb::AuditEvent>>) -> Result<Response<AckStream>, Status> {
+        caller_of(&request)?.require("Append", &[Role::Agent]).map_err(status_from)?;
         let log = self.log.clone();
         let acks = request
             .into_inner()
@@ -172,6 +174,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
     }
 
     async fn query(&self, request: Request<pb::AuditQuery>) -> Result<Response<RecordStream>, Status> {
+        caller_of(&request)?.require("Query", &[Role::Auditor]).map_err(status_from)?;
         let pb::AuditQuery { tenant, session_id, trace_id, from, to, decision, category, limit, tool, reveal } =
             request.into_inner();
         let decision = match pb::Decision::try_from(decision) {
@@ -195,6 +198,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
             from_unix_nanos: from.map(nanos),
             to_unix_nanos: to.map(nanos),
             limit: if limit == 0 { 1000 } else { limit as usize },
+            kind: String::new(),
         };
         let log = self.log.clone();
         let seqs = tokio::task::spawn_blocking({
@@ -207,6 +211,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
     }
 
     async fn tail(&self, request: Request<pb::TailRequest>) -> Result<Response<RecordStream>, Status> {
+        caller_of(&request)?.require("Tail", &[Role::Auditor]).map_err(status_from)?;
         let pb::TailRequest { from_sequence, follow } = request.into_inner();
         let log = self.log.clone();
         let mut stopping = self.stopping.clone();
@@ -275,6 +280,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::EraseSubjectRequest>,
     ) -> Result<Response<pb::EraseSubjectResponse>, Status> {
+        caller_of(&request)?.require("EraseSubject", &[Role::Admin]).map_err(status_from)?;
         self.erase(request.into_inner()).await.map(Response::new).map_err(status_from)
     }
 

@@ -63,6 +63,18 @@ pub fn context_to_domain(c: pb::RequestContext) -> Context {
     }
 }
 
+pub fn context_to_proto(c: &Context) -> pb::RequestContext {
+    pb::RequestContext {
+        tenant: c.tenant.clone(),
+        application: c.application.clone(),
+        session_id: c.session_id.clone(),
+        trace_id: c.trace_id.clone(),
+        user_id: c.user_id.clone(),
+        model: c.model.clone(),
+        labels: c.labels.clone().into_iter().collect(),
+    }
+}
+
 fn documents_from(docs: Vec<pb::Document>) -> Result<Vec<DocumentIn>, Error> {
     docs.into_iter()
         .enumerate()

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -54,7 +55,10 @@ pub async fn serve(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let crate::App { engine, audit: audit_log } = app;
+    let crate::App { engine, audit: audit_log, approvals, auth } = app;
+    if !auth.enabled() {
+        tracing::warn!("authentication is off (no auth.tokens configured): every caller may score, read the log and decide approvals");
+    }
     let metrics_handle = crate::telemetry::install();
     let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
     // Shippers stop only after the log is closed, so the final records and
@@ -89,12 +93,33 @@ pub async fn serve(
         .build_v1alpha()?;
 
     let max_message = config.limits.max_message_bytes;
-    let risk = RiskServiceServer::new(risk::RiskApi::new(engine.clone()))
-        .max_decoding_message_size(max_message)
-        .max_encoding_message_size(max_message * 2);
-    let audit =
-        AuditServiceServer::new(audit::AuditApi::new(audit_log, stopping_rx)).max_decoding_message_size(max_message);
-    let approval = ApprovalServiceServer::new(approval::ApprovalApi).max_decoding_message_size(max_message);
+    let authenticate = move |mut req: tonic::Request<()>| -> Result<tonic::Request<()>, Status> {
+        let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
+        let caller = auth.authenticate(header).map_err(status_from)?;
+        req.extensions_mut().insert(caller);
+        Ok(req)
+    };
+    let risk = InterceptedService::new(
+        RiskServiceServer::new(risk::RiskApi::new(engine.clone()))
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(max_message * 2),
+        authenticate.clone(),
+    );
+    let audit = InterceptedService::new(
+        AuditServiceServer::new(audit::AuditApi::new(audit_log, stopping_rx.clone()))
+            .max_decoding_message_size(max_message),
+        authenticate.clone(),
+    );
+    let approval = InterceptedService::new(
+        ApprovalServiceServer::new(approval::ApprovalApi::new(approvals.clone()))
+            .max_decoding_message_size(max_message),
+        authenticate,
+    );
+    let sweeper = approvals.spawn_sweeper(stopping_rx.clone());
+    let policy_watcher = engine
+        .pipeline()
+        .action_policy()
+        .spawn_watcher(Duration::from_millis(config.policy_reload_interval_ms), stopping_rx.clone());
 
     let grpc_addr = listeners.grpc.local_addr().ok();
     let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -163,6 +188,10 @@ pub async fn serve(
             tracing::warn!(error = %e, "metrics endpoint stopped with an error");
         }
     }
+    sweeper.abort();
+    if let Some(w) = policy_watcher {
+        w.abort();
+    }
     engine.journal().close()?;
     // Shippers get the grace period to catch up; whatever they could not
     // ship stays in the log and ships after restart.
@@ -174,6 +203,15 @@ pub async fn serve(
     }
     tracing::info!("audit journal flushed and closed");
     result
+}
+
+/// The caller the authentication interceptor attached to a request.
+pub fn caller_of<T>(request: &tonic::Request<T>) -> Result<crate::auth::Caller, Status> {
+    request
+        .extensions()
+        .get::<crate::auth::Caller>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("no caller identity on the request"))
 }
 
 /// The one mapping from domain errors to gRPC statuses.
@@ -192,6 +230,10 @@ pub fn status_from(e: Error) -> Status {
         ),
         Error::AuditUnavailable(_) | Error::ShuttingDown => Status::unavailable(message),
         Error::Unimplemented(_) => Status::unimplemented(message),
+        Error::Unauthenticated(_) => Status::unauthenticated(message),
+        Error::PermissionDenied(_) => Status::permission_denied(message),
+        Error::NotFound(_) => Status::not_found(message),
+        Error::FailedPrecondition(_) => Status::failed_precondition(message),
     }
 }
 
@@ -205,6 +247,10 @@ pub fn code_label(code: Code) -> &'static str {
         Code::Unimplemented => "unimplemented",
         Code::DeadlineExceeded => "deadline_exceeded",
         Code::Cancelled => "cancelled",
+        Code::Unauthenticated => "unauthenticated",
+        Code::PermissionDenied => "permission_denied",
+        Code::NotFound => "not_found",
+        Code::FailedPrecondition => "failed_precondition",
         _ => "other",
     }
 }

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
-use super::{code_label, status_from};
+use super::{caller_of, code_label, status_from};
+use crate::auth::Caller;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::proto::v1 as pb;
@@ -24,12 +25,14 @@ impl RiskApi {
     async fn handle(
         &self,
         rpc: &'static str,
+        caller: Result<Caller, Status>,
         request: Result<ScoreRequest, Error>,
     ) -> Result<Response<pb::Assessment>, Status> {
+        let caller = caller?;
         let started = Instant::now();
         telemetry::in_flight(1.0);
         let result = match request {
-            Ok(r) => self.engine.score(r).await,
+            Ok(r) => self.engine.score(r, &caller).await,
             Err(e) => Err(e),
         };
         telemetry::in_flight(-1.0);
@@ -43,7 +46,9 @@ impl RiskApi {
                     Error::InvalidArgument { .. } => Some("invalid_argument"),
                     Error::Overloaded { .. } => Some("overloaded"),
                     Error::ShuttingDown => Some("shutting_down"),
-                    Error::AuditUnavailable(_) | Error::Unimplemented(_) => None,
+                    Error::Unauthenticated(_) => Some("unauthenticated"),
+                    Error::PermissionDenied(_) => Some("permission_denied"),
+                    _ => None,
                 };
                 if let Some(reason) = reason {
                     telemetry::rejected(rpc, reason);
@@ -60,14 +65,17 @@ impl RiskApi {
 #[tonic::async_trait]
 impl pb::risk_service_server::RiskService for RiskApi {
     async fn score_input(&self, request: Request<pb::ScoreInputRequest>) -> Result<Response<pb::Assessment>, Status> {
-        self.handle("ScoreInput", ScoreRequest::try_from(request.into_inner())).await
+        let caller = caller_of(&request);
+        self.handle("ScoreInput", caller, ScoreRequest::try_from(request.into_inner())).await
     }
 
     async fn score_output(&self, request: Request<pb::ScoreOutputRequest>) -> Result<Response<pb::Assessment>, Status> {
-        self.handle("ScoreOutput", ScoreRequest::try_from(request.into_inner())).await
+        let caller = caller_of(&request);
+        self.handle("ScoreOutput", caller, ScoreRequest::try_from(request.into_inner())).await
     }
 
     async fn score_action(&self, request: Request<pb::ScoreActionRequest>) -> Result<Response<pb::Assessment>, Status> {
-        self.handle("ScoreAction", ScoreRequest::try_from(request.into_inner())).await
+        let caller = caller_of(&request);
+        self.handle("ScoreAction", caller, ScoreRequest::try_from(request.into_inner())).await
     }
 }

@@ -1,0 +1,177 @@
+//! Agent actions: what a tool call is about to do, and how risky that is.
+//!
+//! - [`analyse`]: built-in analysers turn a tool name and its arguments into
+//!   facts (family, money, SQL, shell, paths, URLs, recipients).
+//! - [`policy`]: the Rego policy turns facts, the rule detectors' findings in
+//!   the arguments and the session's context into findings with a level.
+//!
+//! The scoring pipeline runs this stage on the blocking pool after the rule
+//! detectors, for the action surface only.
+
+pub mod analyse;
+pub mod policy;
+
+use serde_json::{json, Value};
+
+use crate::detect::Finding;
+use crate::policy::Level;
+use crate::scoring::Context;
+use crate::session::SessionView;
+
+pub use policy::{ActionPolicy, PolicyFinding, PolicyHandle, PolicyOutput};
+
+/// Detector name of the action policy's findings.
+pub const DETECTOR: &str = "action_policy";
+
+/// The policy's `input` document.
+pub fn policy_input(
+    tool: &str,
+    arguments: &Value,
+    rationale: &str,
+    context: &Context,
+    facts: &analyse::Facts,
+    findings: &[Finding],
+    session: &SessionView,
+) -> Value {
+    json!({
+        "tool": tool,
+        "arguments": arguments,
+        "rationale": rationale,
+        "context": {
+            "tenant": context.tenant,
+            "application": context.application,
+            "session_id": context.session_id,
+            "user_id": context.user_id,
+            "model": context.model,
+            "labels": context.labels,
+        },
+        "facts": facts_json(facts),
+        "findings": findings.iter().map(|f| json!({"category": f.category, "score": f.score, "detector": f.detector})).collect::<Vec<_>>(),
+        "session": session,
+    })
+}
+
+fn facts_json(facts: &analyse::Facts) -> Value {
+    let mut v = serde_json::to_value(facts).unwrap_or(Value::Null);
+    // Amounts as reviewers read them: "9,800 EUR".
+    if let Some(Value::Array(money)) = v.get_mut("money") {
+        for (m, fact) in money.iter_mut().zip(&facts.money) {
+            m["display"] = Value::String(display_amount(fact.amount, &fact.currency));
+        }
+    }
+    v
+}
+
+/// 9800.0, "EUR" -> "9,800 EUR"; 12.5 -> "12.50".
+pub fn display_amount(amount: f64, currency: &str) -> String {
+    let negative = amount < 0.0;
+    let abs = amount.abs();
+    let whole = abs.trunc() as u128;
+    let cents = ((abs - abs.trunc()) * 100.0).round() as u128;
+    let (whole, cents) = if cents == 100 { (whole + 1, 0) } else { (whole, cents) };
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let mut s = if negative { format!("-{grouped}") } else { grouped };
+    if cents > 0 {
+        s.push_str(&format!(".{cents:02}"));
+    }
+    if !currency.is_empty() {
+        s.push(' ');
+        s.push_str(currency);
+    }
+    s
+}
+
+/// The score a policy level stands for in the assessment.
+pub fn level_score(level: Level) -> f64 {
+    match level {
+        Level::Low => 0.1,
+        Level::Medium => 0.5,
+        Level::High => 0.8,
+        Level::Critical => 0.97,
+    }
+}
+
+/// Runs the analysers and the policy on one call.
+pub fn assess(
+    policy: &ActionPolicy,
+    tool: &str,
+    arguments_json: &str,
+    rationale: &str,
+    context: &Context,
+    findings: &[Finding],
+    session: &SessionView,
+) -> Result<PolicyOutput, policy::ActionPolicyError> {
+    // Validated as JSON by the request; an unparsable one is still assessed
+    // on its tool name.
+    let arguments: Value = serde_json::from_str(arguments_json).unwrap_or(Value::Null);
+    let facts = analyse::analyse(tool, &arguments);
+    let input = policy_input(tool, &arguments, rationale, context, &facts, findings, session);
+    policy.evaluate(&input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_like_money() {
+        assert_eq!(display_amount(9800.0, "EUR"), "9,800 EUR");
+        assert_eq!(display_amount(1234567.5, "USD"), "1,234,567.50 USD");
+        assert_eq!(display_amount(12.0, ""), "12");
+        assert_eq!(display_amount(-5.25, "GBP"), "-5.25 GBP");
+    }
+
+    #[test]
+    fn the_refund_explains_itself() {
+        let out = assess(
+            &ActionPolicy::builtin(),
+            "issue_refund",
+            r#"{"order_id": "A-1", "amount": 9800, "currency": "EUR"}"#,
+            "",
+            &Context::default(),
+            &[],
+            &SessionView::default(),
+        )
+        .unwrap();
+        let top = &out.findings[0];
+        assert_eq!(top.level, Level::High, "{out:?}");
+        assert_eq!(top.message, "refund of 9,800 EUR is above the 500 EUR auto-approve limit");
+    }
+
+    #[test]
+    fn limits_come_from_data_per_tenant() {
+        let data =
+            r#"{"warden": {"config": {"tenants": {"acme": {"money": {"auto_approve_limit": {"EUR": 20000}}}}}}}"#;
+        let p = ActionPolicy::from_sources(&[], &[("limits.json".into(), data.into())]).unwrap();
+        let args = r#"{"amount": 9800, "currency": "EUR"}"#;
+        let ctx = |t: &str| Context { tenant: t.into(), ..Context::default() };
+        let acme = assess(&p, "issue_refund", args, "", &ctx("acme"), &[], &SessionView::default()).unwrap();
+        assert_eq!(acme.findings[0].level, Level::Low, "{acme:?}");
+        assert_eq!(acme.findings[0].message, "refund of 9,800 EUR is within the 20,000 EUR auto-approve limit");
+        let other = assess(&p, "issue_refund", args, "", &ctx("other"), &[], &SessionView::default()).unwrap();
+        assert_eq!(other.findings[0].level, Level::High);
+    }
+
+    #[test]
+    fn users_add_and_suppress_rules() {
+        let rule = r#"package warden.action
+findings contains {"id": "acme.no_friday_deploys", "category": "action.change_freeze", "level": "high",
+  "message": "deploys are frozen", "checks": ["wait for Monday"]} if {
+  some w in input.facts.tool_words
+  w == "deploy"
+}"#;
+        let data = r#"{"warden": {"config": {"suppress": ["write.call"]}}}"#;
+        let p = ActionPolicy::from_sources(&[("freeze.rego".into(), rule.into())], &[("s.json".into(), data.into())])
+            .unwrap();
+        let out = assess(&p, "deploy_service", "{}", "", &Context::default(), &[], &SessionView::default()).unwrap();
+        let ids: Vec<&str> = out.findings.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["acme.no_friday_deploys"], "{out:?}");
+    }
+}

@@ -1,0 +1,568 @@
+//! Human approval of high-risk actions: the evidence of human oversight
+//! (EU AI Act Art. 14).
+//!
+//! A decision of `require_approval` opens an approval once its audit record
+//! is durable; that record *is* the request (it names the approval id, the
+//! caller and the terms). Every later step is an `approval` record: shown to
+//! a reviewer, a vote, approved, denied, expired. The in-memory state is
+//! rebuilt from those records at start-up, so approvals survive a restart.
+//!
+//! Rules: only reviewers decide; nobody decides a request they made (the
+//! authenticated caller that scored it, or the end user it was made for);
+//! a critical request can require two distinct reviewers; a decided or
+//! expired approval cannot be decided again; an undecided one expires to a
+//! deny after `approvals.ttl_seconds`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::audit::journal::{AuditLog, Query};
+use crate::audit::record::ApprovalTerms;
+use crate::audit::{Appended, AuditError, Entry, Journal};
+use crate::auth::{Caller, Role};
+use crate::config::ApprovalConfig;
+use crate::error::Error;
+use crate::policy::{Decision, Level};
+use crate::scoring::Context;
+use crate::session::Step;
+use crate::telemetry;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Pending,
+    Approved,
+    Denied,
+    Expired,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Approved => "approved",
+            State::Denied => "denied",
+            State::Expired => "expired",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        self != State::Pending
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => State::Pending,
+            "approved" => State::Approved,
+            "denied" => State::Denied,
+            "expired" => State::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// One reviewer's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vote {
+    pub reviewer: String,
+    pub approve: bool,
+    pub reason: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+/// A finding as a reviewer sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingView {
+    pub category: String,
+    pub score: f64,
+    pub detector: String,
+    pub source: String,
+    pub span: std::ops::Range<usize>,
+    pub message: String,
+}
+
+/// Everything a reviewer needs to decide, and what was decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Approval {
+    pub id: String,
+    pub state: State,
+    pub context: Context,
+    pub tool: String,
+    pub arguments_json: String,
+    pub rationale: String,
+    /// The authenticated caller that made the request (`anonymous` with
+    /// authentication off).
+    pub requested_by: String,
+    pub request_record_id: String,
+    pub request_sequence: u64,
+    pub level: Level,
+    pub decision: Decision,
+    pub score: f64,
+    pub findings: Vec<FindingView>,
+    pub reasons: Vec<String>,
+    pub required_checks: Vec<String>,
+    pub policy_version: String,
+    pub detector_versions: BTreeMap<String, String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub required_approvals: u32,
+    pub votes: Vec<Vote>,
+    pub decided_at: Option<OffsetDateTime>,
+    /// The session's decisions before this request, oldest first.
+    pub decision_path: Vec<Step>,
+}
+
+impl Approval {
+    /// The final reviewer and reason (the deciding vote), if decided.
+    pub fn verdict(&self) -> Option<&Vote> {
+        match self.state {
+            State::Approved => self.votes.iter().rev().find(|v| v.approve),
+            State::Denied => self.votes.iter().rev().find(|v| !v.approve),
+            _ => None,
+        }
+    }
+
+    /// Builds an approval from a `score_decision` record body (as stored, or
+    /// as about to be stored: the same JSON).
+    fn from_body(body: &Value, record_id: &str, sequence: u64, recorded_at: OffsetDateTime) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        struct Stored {
+            request: StoredRequest,
+            evaluation: StoredEvaluation,
+            approval_id: Option<String>,
+            #[serde(default)]
+            caller: Option<String>,
+            #[serde(default)]
+            approval: Option<ApprovalTerms>,
+        }
+        #[derive(Deserialize)]
+        struct StoredRequest {
+            #[serde(default)]
+            context: Context,
+            #[serde(default)]
+            tool: Value,
+            #[serde(default)]
+            arguments_json: Value,
+            #[serde(default)]
+            rationale: Value,
+            #[serde(default)]
+            text: Value,
+        }
+        #[derive(Deserialize)]
+        struct StoredEvaluation {
+            findings: Vec<FindingView>,
+            verdict: StoredVerdict,
+            #[serde(default)]
+            policy_version: String,
+            #[serde(default)]
+            detector_versions: BTreeMap<String, String>,
+        }
+        #[derive(Deserialize)]
+        struct StoredVerdict {
+            score: f64,
+            level: Level,
+            decision: Decision,
+            #[serde(default)]
+            required_checks: Vec<String>,
+            #[serde(default)]
+            reasons: Vec<String>,
+        }
+        let s: Stored = serde_json::from_value(body.clone()).map_err(|e| e.to_string())?;
+        let id = s.approval_id.ok_or("the record has no approval id")?;
+        let terms = s.approval.unwrap_or(ApprovalTerms { expires_at: String::new(), required_approvals: 1 });
+        let expires_at = OffsetDateTime::parse(&terms.expires_at, &Rfc3339).unwrap_or(recorded_at);
+        // Protected fields (hashed, encrypted, erased) show as a marker.
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => format!("[protected: {other}]"),
+        };
+        let (tool, arguments_json) = match (&s.request.tool, &s.request.arguments_json) {
+            (Value::Null, Value::Null) => ("(input)".to_string(), text(&s.request.text)),
+            (t, a) => (text(t), text(a)),
+        };
+        Ok(Approval {
+            id,
+            state: State::Pending,
+            context: s.request.context,
+            tool,
+            arguments_json,
+            rationale: text(&s.request.rationale),
+            requested_by: s.caller.unwrap_or_else(|| "anonymous".into()),
+            request_record_id: record_id.to_string(),
+            request_sequence: sequence,
+            level: s.evaluation.verdict.level,
+            decision: s.evaluation.verdict.decision,
+            score: s.evaluation.verdict.score,
+            findings: s.evaluation.findings,
+            reasons: s.evaluation.verdict.reasons,
+            required_checks: s.evaluation.verdict.required_checks,
+            policy_version: s.evaluation.policy_version,
+            detector_versions: s.evaluation.detector_versions,
+            created_at: recorded_at,
+            expires_at,
+            required_approvals: terms.required_approvals.max(1),
+            votes: Vec::new(),
+            decided_at: None,
+            decision_path: Vec::new(),
+        })
+    }
+}
+
+struct Slot {
+    tx: watch::Sender<Approval>,
+}
+
+pub struct ApprovalStore {
+    log: Arc<AuditLog>,
+    config: ApprovalConfig,
+    slots: Mutex<HashMap<String, Slot>>,
+    /// (approval, reviewer) pairs already recorded as shown.
+    shown: Mutex<HashSet<(String, String)>>,
+    /// Serialises decisions and expiries, so each approval changes state once.
+    decide: tokio::sync::Mutex<()>,
+}
+
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+impl ApprovalStore {
+    pub fn new(log: Arc<AuditLog>, config: ApprovalConfig) -> Self {
+        Self {
+            log,
+            config,
+            slots: Mutex::new(HashMap::new()),
+            shown: Mutex::new(HashSet::new()),
+            decide: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The terms of a new request for approval at `level`.
+    pub fn terms(&self, level: Level, now: OffsetDateTime) -> ApprovalTerms {
+        ApprovalTerms {
+            expires_at: rfc3339(now + Duration::from_secs(self.config.ttl_seconds)),
+            required_approvals: if level == Level::Critical { self.config.critical_reviewers } else { 1 },
+        }
+    }
+
+    /// Opens an approval for a just-recorded decision. `body` is the entry as
+    /// serialised for the record.
+    pub fn open(&self, entry: &Entry, record: &Appended, decision_path: Vec<Step>) -> Result<(), String> {
+        let body = serde_json::to_value(entry).map_err(|e| e.to_string())?;
+        let created =
+            OffsetDateTime::parse(&record.recorded_at, &Rfc3339).unwrap_or_else(|_| OffsetDateTime::now_utc());
+        let mut approval = Approval::from_body(&body, &record.record_id, record.sequence, created)?;
+        approval.decision_path = decision_path;
+        self.insert(approval);
+        telemetry::approval_step("requested");
+        self.update_gauge();
+        Ok(())
+    }
+
+    fn insert(&self, approval: Approval) {
+        let id = approval.id.clone();
+        let (tx, _) = watch::channel(approval);
+        self.slots.lock().expect("approval slots").insert(id, Slot { tx });
+    }
+
+    fn snapshot(&self, id: &str) -> Option<Approval> {
+        self.slots.lock().expect("approval slots").get(id).map(|s| s.tx.borrow().clone())
+    }
+
+    fn set(&self, approval: Approval) {
+        if let Some(slot) = self.slots.lock().expect("approval slots").get(&approval.id) {
+            slot.tx.send_replace(approval);
+        }
+        self.update_gauge();
+    }
+
+    fn update_gauge(&self) {
+        let pending = self
+            .slots
+            .lock()
+            .expect("approval slots")
+            .values()
+            .filter(|s| s.tx.borrow().state == State::Pending)
+            .count();
+        telemetry::approvals_pending(pending);
+    }
+
+    /// Pending approvals, highest risk first, then newest first.
+    pub fn list_pending(&self, caller: &Caller, tenant: &str, limit: usize) -> Result<Vec<Approval>, Error> {
+        caller.require("ListPending", &[Role::Reviewer, Role::Auditor])?;
+        let mut out: Vec<Approval> = self
+            .slots
+            .lock()
+            .expect("approval slots")
+            .values()
+            .map(|s| s.tx.borrow().clone())
+            .filter(|a| a.state == State::Pending && (tenant.is_empty() || a.context.tenant == tenant))
+            .collect();
+        out.sort_by(|a, b| b.level.cmp(&a.level).then(b.created_at.cmp(&a.created_at)));
+        out.truncate(if limit == 0 { 100 } else { limit });
+        Ok(out)
+    }
+
+    /// One approval. A reviewer's first look is recorded as `shown`.
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<Approval, Error> {
+        caller.require("Get", &[Role::Reviewer, Role::Auditor, Role::Agent])?;
+        let approval = self.snapshot(id).ok_or_else(|| Error::NotFound(format!("approval {id:?}")))?;
+        if caller.has(Role::Reviewer) && approval.state == State::Pending {
+            let first = self.shown.lock().expect("shown set").insert((id.to_string(), caller.identity.clone()));
+            if first {
+                self.record(&approval, "shown", &caller.identity, "").await?;
+            }
+        }
+        Ok(approval)
+    }
+
+    /// Follows one approval: the current state first, then every change.
+    pub fn watch(&self, caller: &Caller, id: &str) -> Result<watch::Receiver<Approval>, Error> {
+        caller.require("Watch", &[Role::Agent, Role::Reviewer, Role::Auditor])?;
+        let slots = self.slots.lock().expect("approval slots");
+        let slot = slots.get(id).ok_or_else(|| Error::NotFound(format!("approval {id:?}")))?;
+        Ok(slot.tx.subscribe())
+    }
+
+    /// A reviewer approves or denies. `declared_reviewer` is the request's
+    /// `reviewer` field: with authentication off it names the reviewer; with
+    /// it on it must match the authenticated identity (or be empty).
+    pub async fn decide(
+        &self,
+        caller: &Caller,
+        id: &str,
+        approve: bool,
+        declared_reviewer: &str,
+        reason: &str,
+    ) -> Result<Approval, Error> {
+        caller.require("Decide", &[Role::Reviewer])?;
+        let reviewer = if caller.authenticated {
+            if !declared_reviewer.is_empty() && declared_reviewer != caller.identity {
+                return Err(Error::invalid(
+                    "reviewer",
+                    &format!("is {declared_reviewer:?} but the caller is authenticated as {:?}", caller.identity),
+                ));
+            }
+            caller.identity.clone()
+        } else {
+            if declared_reviewer.trim().is_empty() {
+                return Err(Error::invalid("reviewer", "must name the reviewer when authentication is off"));
+            }
+            declared_reviewer.trim().to_string()
+        };
+        if reason.trim().is_empty() {
+            return Err(Error::invalid("reason", "must say why (it is the evidence of the decision)"));
+        }
+        if reason.len() > 4096 {
+            return Err(Error::invalid("reason", "must be at most 4096 bytes"));
+        }
+        let _guard = self.decide.lock().await;
+        let mut a = self.snapshot(id).ok_or_else(|| Error::NotFound(format!("approval {id:?}")))?;
+        if a.state == State::Pending && OffsetDateTime::now_utc() >= a.expires_at {
+            self.expire_locked(a.clone()).await?;
+            return Err(Error::FailedPrecondition(format!("approval {id} expired at {}", rfc3339(a.expires_at))));
+        }
+        if a.state.is_terminal() {
+            let by = a.verdict().map(|v| format!(" by {}", v.reviewer)).unwrap_or_default();
+            return Err(Error::FailedPrecondition(format!(
+                "approval {id} is already {}{by}; a decision cannot be changed",
+                a.state.as_str()
+            )));
+        }
+        if reviewer == a.requested_by || (!a.context.user_id.is_empty() && reviewer == a.context.user_id) {
+            telemetry::auth_failure("permission_denied");
+            return Err(Error::PermissionDenied(format!(
+                "{reviewer} made this request (or it was made for them) and may not decide it"
+            )));
+        }
+        if a.votes.iter().any(|v| v.reviewer == reviewer) {
+            return Err(Error::FailedPrecondition(format!(
+                "{reviewer} has already approved; a second, different reviewer must decide"
+            )));
+        }
+        let now = OffsetDateTime::now_utc();
+        a.votes.push(Vote { reviewer: reviewer.clone(), approve, reason: reason.to_string(), at: rfc3339(now) });
+        let approvals = a.votes.iter().filter(|v| v.approve).count() as u32;
+        let (state, event) = if !approve {
+            (State::Denied, "denied")
+        } else if approvals >= a.required_approvals {
+            (State::Approved, "approved")
+        } else {
+            (State::Pending, "vote")
+        };
+        a.state = state;
+        if state.is_terminal() {
+            a.decided_at = Some(now);
+        }
+        self.record(&a, event, &reviewer, reason).await?;
+        telemetry::approval_step(event);
+        if state.is_terminal() {
+            telemetry::approval_decided(event, (now - a.created_at).try_into().unwrap_or_default());
+        }
+        self.set(a.clone());
+        Ok(a)
+    }
+
+    /// Expires every pending approval past its time; returns how many.
+    pub async fn expire_due(&self) -> Result<usize, AuditError> {
+        let now = OffsetDateTime::now_utc();
+        let due: Vec<Approval> = self
+            .slots
+            .lock()
+            .expect("approval slots")
+            .values()
+            .map(|s| s.tx.borrow().clone())
+            .filter(|a| a.state == State::Pending && a.expires_at <= now)
+            .collect();
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let _guard = self.decide.lock().await;
+        let mut n = 0;
+        for a in due {
+            // Re-read under the lock: a reviewer may have just decided.
+            if self.snapshot(&a.id).is_some_and(|cur| cur.state == State::Pending) {
+                self.expire_locked(a).await.map_err(|e| AuditError::Io(e.to_string()))?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn expire_locked(&self, mut a: Approval) -> Result<(), Error> {
+        let now = OffsetDateTime::now_utc();
+        a.state = State::Expired;
+        a.decided_at = Some(now);
+        let reason = format!("no decision within {} s; expired to a deny", self.config.ttl_seconds);
+        self.record(&a, "expired", "warden", &reason).await?;
+        telemetry::approval_step("expired");
+        telemetry::approval_decided("expired", (now - a.created_at).try_into().unwrap_or_default());
+        self.set(a);
+        Ok(())
+    }
+
+    async fn record(&self, a: &Approval, event: &str, actor: &str, reason: &str) -> Result<Appended, Error> {
+        let entry = Entry::Approval {
+            approval_id: a.id.clone(),
+            event: event.to_string(),
+            context: a.context.clone(),
+            actor: actor.to_string(),
+            reason: reason.to_string(),
+            request_record_id: a.request_record_id.clone(),
+            request_sequence: a.request_sequence,
+            state: a.state.as_str().to_string(),
+            votes: a.votes.clone(),
+        };
+        self.log.append(entry).await.map_err(|e| Error::AuditUnavailable(e.to_string()))
+    }
+
+    /// Runs expiries every `sweep_interval_ms` until `stop` turns true.
+    pub fn spawn_sweeper(self: &Arc<Self>, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        let interval = Duration::from_millis(self.config.sweep_interval_ms);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = stop.changed() => return,
+                }
+                if let Err(e) = store.expire_due().await {
+                    tracing::warn!(error = %e, "could not record approval expiries; will retry");
+                }
+            }
+        })
+    }
+
+    /// Rebuilds the approvals from the audit log: every `require_approval`
+    /// decision, then every approval step on top. Pending approvals past
+    /// their time expire at the next sweep.
+    pub fn recover(&self) -> Result<usize, AuditError> {
+        let mut steps: HashMap<String, (State, Vec<Vote>, Option<OffsetDateTime>)> = HashMap::new();
+        for seq in self.log.query(&Query { kind: "approval".into(), ..Query::default() }) {
+            let Some(rec) = self.log.record(seq)? else { continue };
+            let v: Value = serde_json::from_slice(&rec.canonical).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+            let body = &v["body"];
+            let (Some(id), Some(state)) = (body["approval_id"].as_str(), body["state"].as_str().and_then(State::parse))
+            else {
+                continue;
+            };
+            let votes: Vec<Vote> = serde_json::from_value(body["votes"].clone()).unwrap_or_default();
+            let at = OffsetDateTime::parse(&rec.recorded_at, &Rfc3339).ok();
+            steps.insert(id.to_string(), (state, votes, state.is_terminal().then_some(at).flatten()));
+        }
+        let mut n = 0;
+        for seq in self.log.query(&Query { decision: "require_approval".into(), ..Query::default() }) {
+            let Some(rec) = self.log.record(seq)? else { continue };
+            // Encrypted arguments are shown decrypted to reviewers while
+            // the subject's key exists.
+            let v = self.log.reveal(&rec.canonical)?;
+            let recorded_at =
+                OffsetDateTime::parse(&rec.recorded_at, &Rfc3339).unwrap_or_else(|_| OffsetDateTime::now_utc());
+            let mut a = match Approval::from_body(&v["body"], &rec.record_id, rec.sequence, recorded_at) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(sequence = seq, error = %e, "an approval request record could not be read back");
+                    continue;
+                }
+            };
+            a.decision_path = self.path_from_log(&a.context, a.request_sequence)?;
+            if let Some((state, votes, decided_at)) = steps.remove(&a.id) {
+                a.state = state;
+                a.votes = votes;
+                a.decided_at = decided_at;
+            }
+            self.insert(a);
+            n += 1;
+        }
+        self.update_gauge();
+        Ok(n)
+    }
+
+    /// A session's decisions before `before`, from the log (the last 50).
+    fn path_from_log(&self, context: &Context, before: u64) -> Result<Vec<Step>, AuditError> {
+        if context.session_id.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = Query {
+            session_id: context.session_id.clone(),
+            tenant: context.tenant.clone(),
+            kind: "score_decision".into(),
+            ..Query::default()
+        };
+        let seqs: Vec<u64> = self.log.query(&q).into_iter().filter(|s| *s < before).collect();
+        let mut out = Vec::new();
+        for seq in seqs.iter().rev().take(50).rev() {
+            let Some(rec) = self.log.record(*seq)? else { continue };
+            let v: Value = serde_json::from_slice(&rec.canonical).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+            let body = &v["body"];
+            let verdict = &body["evaluation"]["verdict"];
+            let (Ok(surface), Ok(decision), Ok(level)) = (
+                serde_json::from_value(body["request"]["surface"].clone()),
+                serde_json::from_value(verdict["decision"].clone()),
+                serde_json::from_value(verdict["level"].clone()),
+            ) else {
+                continue;
+            };
+            out.push(Step {
+                record_id: rec.record_id,
+                sequence: rec.sequence,
+                recorded_at: rec.recorded_at,
+                surface,
+                tool: body["request"]["tool"].as_str().unwrap_or_default().to_string(),
+                decision,
+                level,
+                summary: verdict["reasons"][0].as_str().unwrap_or_default().to_string(),
+            });
+        }
+        Ok(out)
+    }
+}

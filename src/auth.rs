@@ -1,0 +1,197 @@
+//! Who is calling, and what they may do.
+//!
+//! Callers present `Authorization: Bearer <token>`; config maps each token
+//! (by its SHA-256, so the config file holds no secret) to an identity and
+//! roles. The transport authenticates every call of Warden's own services
+//! once, in an interceptor; each handler then states the role it needs.
+//! Health and reflection stay open, as probes and tooling expect.
+//!
+//! Roles: `agent` scores and appends audit events and watches approvals;
+//! `reviewer` lists, reads and decides approvals; `auditor` reads the audit
+//! log and approvals; `admin` may do everything.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::AuthConfig;
+use crate::error::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Agent,
+    Reviewer,
+    Auditor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Reviewer => "reviewer",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// An authenticated (or, with authentication off, assumed) caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub identity: String,
+    pub roles: Vec<Role>,
+    /// False when authentication is off and the caller is assumed.
+    pub authenticated: bool,
+}
+
+impl Caller {
+    /// Authentication off: one assumed caller with every role.
+    pub fn anonymous() -> Self {
+        Self {
+            identity: "anonymous".into(),
+            roles: vec![Role::Agent, Role::Reviewer, Role::Auditor, Role::Admin],
+            authenticated: false,
+        }
+    }
+
+    /// The CLI's in-process scoring.
+    pub fn local() -> Self {
+        Self { identity: "local-cli".into(), roles: vec![Role::Agent], authenticated: false }
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role) || self.roles.contains(&Role::Admin)
+    }
+
+    /// Fails with PERMISSION_DENIED unless the caller has one of `roles`.
+    pub fn require(&self, what: &str, roles: &[Role]) -> Result<(), Error> {
+        if roles.iter().any(|r| self.has(*r)) {
+            return Ok(());
+        }
+        crate::telemetry::auth_failure("permission_denied");
+        let need: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        Err(Error::PermissionDenied(format!(
+            "{what} needs the role {}; {} has none of them",
+            need.join(" or "),
+            self.identity
+        )))
+    }
+}
+
+pub struct Authenticator {
+    tokens: HashMap<[u8; 32], Caller>,
+}
+
+impl Authenticator {
+    pub fn from_config(config: &AuthConfig) -> Result<Self, String> {
+        let mut tokens = HashMap::new();
+        for (i, t) in config.tokens.iter().enumerate() {
+            let field = format!("auth.tokens[{i}]");
+            if t.identity.trim().is_empty() {
+                return Err(format!("{field}.identity must not be empty"));
+            }
+            if t.roles.is_empty() {
+                return Err(format!("{field}.roles must name at least one of agent, reviewer, auditor, admin"));
+            }
+            let hash: [u8; 32] = match (&t.sha256, &t.token_env) {
+                (Some(hex_hash), None) => hex::decode(hex_hash.trim())
+                    .ok()
+                    .and_then(|v| <[u8; 32]>::try_from(v).ok())
+                    .ok_or_else(|| format!("{field}.sha256 must be 64 hex digits (sha256sum of the token)"))?,
+                (None, Some(var)) => {
+                    let token = std::env::var(var).map_err(|_| format!("{field}.token_env: {var} is not set"))?;
+                    if token.len() < 16 {
+                        return Err(format!("{field}.token_env: the token in {var} is shorter than 16 characters"));
+                    }
+                    Sha256::digest(token.trim().as_bytes()).into()
+                }
+                _ => return Err(format!("{field} needs exactly one of sha256 or token_env")),
+            };
+            let caller = Caller { identity: t.identity.clone(), roles: t.roles.clone(), authenticated: true };
+            if tokens.insert(hash, caller).is_some() {
+                return Err(format!("{field}: the same token is configured twice"));
+            }
+        }
+        Ok(Self { tokens })
+    }
+
+    /// Authentication is on once any token is configured.
+    pub fn enabled(&self) -> bool {
+        !self.tokens.is_empty()
+    }
+
+    /// The caller behind a request's `authorization` header.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, Error> {
+        if !self.enabled() {
+            return Ok(Caller::anonymous());
+        }
+        let fail = |why: &str| {
+            crate::telemetry::auth_failure("unauthenticated");
+            Err(Error::Unauthenticated(why.to_string()))
+        };
+        let Some(header) = authorization else { return fail("missing bearer token (authorization: Bearer <token>)") };
+        let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")) else {
+            return fail("the authorization header must be \"Bearer <token>\"");
+        };
+        let hash: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+        match self.tokens.get(&hash) {
+            Some(c) => Ok(c.clone()),
+            None => fail("unknown bearer token"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TokenConfig;
+
+    fn token(identity: &str, token: &str, roles: &[Role]) -> TokenConfig {
+        TokenConfig {
+            identity: identity.into(),
+            roles: roles.to_vec(),
+            sha256: Some(hex::encode(Sha256::digest(token.as_bytes()))),
+            token_env: None,
+        }
+    }
+
+    #[test]
+    fn tokens_map_to_identities_and_roles() {
+        let auth = Authenticator::from_config(&AuthConfig {
+            tokens: vec![
+                token("agent-1", "agent-token-0123456789", &[Role::Agent]),
+                token("alice", "alice-token-0123456789", &[Role::Reviewer]),
+            ],
+        })
+        .unwrap();
+        let alice = auth.authenticate(Some("Bearer alice-token-0123456789")).unwrap();
+        assert_eq!(alice.identity, "alice");
+        assert!(alice.has(Role::Reviewer) && !alice.has(Role::Agent));
+        assert!(alice.require("Decide", &[Role::Reviewer]).is_ok());
+        let agent = auth.authenticate(Some("Bearer agent-token-0123456789")).unwrap();
+        assert!(matches!(agent.require("Decide", &[Role::Reviewer]), Err(Error::PermissionDenied(_))));
+        assert!(matches!(auth.authenticate(None), Err(Error::Unauthenticated(_))));
+        assert!(matches!(auth.authenticate(Some("Bearer nope")), Err(Error::Unauthenticated(_))));
+        assert!(matches!(auth.authenticate(Some("Basic eA==")), Err(Error::Unauthenticated(_))));
+    }
+
+    #[test]
+    fn no_tokens_means_authentication_is_off() {
+        let auth = Authenticator::from_config(&AuthConfig::default()).unwrap();
+        assert!(!auth.enabled());
+        assert_eq!(auth.authenticate(None).unwrap(), Caller::anonymous());
+    }
+
+    #[test]
+    fn bad_token_config_names_the_field() {
+        let mut t = token("x", "t", &[Role::Agent]);
+        t.sha256 = Some("abc".into());
+        let err = Authenticator::from_config(&AuthConfig { tokens: vec![t] }).err().unwrap();
+        assert!(err.contains("auth.tokens[0].sha256"), "{err}");
+        let err = Authenticator::from_config(&AuthConfig { tokens: vec![token("x", "t", &[])] }).err().unwrap();
+        assert!(err.contains("roles"), "{err}");
+    }
+}

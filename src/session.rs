@@ -1,0 +1,316 @@
+//! Session context: what one conversation or agent run has seen so far.
+//!
+//! An injected document, untrusted web content, a read of private data: each
+//! is harmless alone and dangerous before an outbound action. The store keeps
+//! a few facts per `(tenant, session_id)` in a `DashMap`, bounded in size and
+//! evicted after `ttl_seconds` without activity, plus the session's recent
+//! decision path for reviewers. It is in memory: a restart forgets it (the
+//! audit log keeps the full history).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::detect::{Finding, Surface};
+use crate::policy::{Decision, Level};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Sessions tracked at once; the least recently active is dropped first.
+    pub max_sessions: usize,
+    /// A session idle this long is forgotten.
+    pub ttl_seconds: u64,
+    /// Steps of the decision path kept per session.
+    pub path_len: usize,
+    /// Findings at or above this score count as "seen" (injection, personal data).
+    pub min_score: f64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self { max_sessions: 100_000, ttl_seconds: 3600, path_len: 50, min_score: 0.5 }
+    }
+}
+
+/// The facts the action policy reads as `input.session`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SessionView {
+    pub injection_seen: bool,
+    /// Where: `input`, `document:<id>`.
+    pub injection_sources: Vec<String>,
+    pub untrusted_content: bool,
+    pub private_data_access: bool,
+    pub pii_seen: bool,
+    /// High or critical actions in the last 60 s, before this one.
+    pub high_risk_actions_last_minute: u32,
+    pub actions: u32,
+}
+
+/// One step of a session's decision path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub record_id: String,
+    pub sequence: u64,
+    pub recorded_at: String,
+    pub surface: Surface,
+    pub tool: String,
+    pub decision: Decision,
+    pub level: Level,
+    /// The strongest reason, in words.
+    pub summary: String,
+}
+
+/// What one scored call tells the session.
+pub struct Observation<'a> {
+    pub surface: Surface,
+    pub findings: &'a [Finding],
+    /// Untrusted documents were part of the request.
+    pub untrusted_documents: bool,
+    /// Effects the action policy named (`private_data_access`, ...).
+    pub effects: &'a [String],
+    pub step: Step,
+}
+
+struct State {
+    view: SessionView,
+    high_risk: VecDeque<Instant>,
+    path: VecDeque<Step>,
+    last_seen: Instant,
+}
+
+pub struct SessionStore {
+    map: DashMap<(String, String), State>,
+    config: SessionConfig,
+}
+
+const VELOCITY_WINDOW: Duration = Duration::from_secs(60);
+
+impl SessionStore {
+    pub fn new(config: SessionConfig) -> Self {
+        Self { map: DashMap::new(), config }
+    }
+
+    fn key(tenant: &str, session_id: &str) -> Option<(String, String)> {
+        (!session_id.is_empty()).then(|| (tenant.to_string(), session_id.to_string()))
+    }
+
+    /// The session's facts now; empty for calls without a session id.
+    pub fn view(&self, tenant: &str, session_id: &str) -> SessionView {
+        let Some(key) = Self::key(tenant, session_id) else { return SessionView::default() };
+        let now = Instant::now();
+        match self.map.get(&key) {
+            Some(s) if now.duration_since(s.last_seen) < self.ttl() => {
+                let mut v = s.view.clone();
+                v.high_risk_actions_last_minute =
+                    s.high_risk.iter().filter(|t| now.duration_since(**t) < VELOCITY_WINDOW).count() as u32;
+                v
+            }
+            _ => SessionView::default(),
+        }
+    }
+
+    /// The session's recent decision path, oldest first.
+    pub fn path(&self, tenant: &str, session_id: &str) -> Vec<Step> {
+        let Some(key) = Self::key(tenant, session_id) else { return Vec::new() };
+        self.map.get(&key).map(|s| s.path.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    pub fn observe(&self, tenant: &str, session_id: &str, o: Observation<'_>) {
+        let Some(key) = Self::key(tenant, session_id) else { return };
+        let now = Instant::now();
+        if !self.map.contains_key(&key) && self.map.len() >= self.config.max_sessions {
+            self.evict(now);
+        }
+        let ttl = self.ttl();
+        let mut entry = self.map.entry(key).or_insert_with(|| State {
+            view: SessionView::default(),
+            high_risk: VecDeque::new(),
+            path: VecDeque::new(),
+            last_seen: now,
+        });
+        let s = entry.value_mut();
+        if now.duration_since(s.last_seen) >= ttl {
+            *s = State {
+                view: SessionView::default(),
+                high_risk: VecDeque::new(),
+                path: VecDeque::new(),
+                last_seen: now,
+            };
+        }
+        s.last_seen = now;
+        let min = self.config.min_score;
+        for f in o.findings.iter().filter(|f| f.score >= min) {
+            let family = f.category.split('.').next().unwrap_or_default();
+            if matches!(family, "prompt_injection" | "jailbreak") && o.surface == Surface::Input {
+                s.view.injection_seen = true;
+                if !s.view.injection_sources.contains(&f.source) && s.view.injection_sources.len() < 16 {
+                    s.view.injection_sources.push(f.source.clone());
+                }
+            }
+            if family == "pii" {
+                s.view.pii_seen = true;
+            }
+        }
+        if o.untrusted_documents {
+            s.view.untrusted_content = true;
+        }
+        for e in o.effects {
+            match e.as_str() {
+                "private_data_access" => s.view.private_data_access = true,
+                "untrusted_content" => s.view.untrusted_content = true,
+                _ => {}
+            }
+        }
+        if o.surface == Surface::Action {
+            s.view.actions = s.view.actions.saturating_add(1);
+            if o.step.level >= Level::High {
+                s.high_risk.push_back(now);
+            }
+            while s.high_risk.front().is_some_and(|t| now.duration_since(*t) >= VELOCITY_WINDOW) {
+                s.high_risk.pop_front();
+            }
+        }
+        s.path.push_back(o.step);
+        while s.path.len() > self.config.path_len {
+            s.path.pop_front();
+        }
+    }
+
+    fn ttl(&self) -> Duration {
+        Duration::from_secs(self.config.ttl_seconds)
+    }
+
+    /// Drops idle sessions; if the store is still full, the least recently
+    /// active ones too.
+    pub fn evict(&self, now: Instant) {
+        let ttl = self.ttl();
+        self.map.retain(|_, s| now.duration_since(s.last_seen) < ttl);
+        let over = (self.map.len() + 1).saturating_sub(self.config.max_sessions);
+        if over > 0 {
+            let mut ages: Vec<(Instant, (String, String))> =
+                self.map.iter().map(|e| (e.value().last_seen, e.key().clone())).collect();
+            ages.sort();
+            for (_, k) in ages.into_iter().take(over.max(self.config.max_sessions / 100)) {
+                self.map.remove(&k);
+            }
+        }
+        crate::telemetry::sessions_tracked(self.map.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(level: Level) -> Step {
+        Step {
+            record_id: "r".into(),
+            sequence: 0,
+            recorded_at: String::new(),
+            surface: Surface::Action,
+            tool: "t".into(),
+            decision: Decision::Allow,
+            level,
+            summary: String::new(),
+        }
+    }
+
+    fn finding(category: &str, source: &str) -> Finding {
+        Finding {
+            category: category.into(),
+            score: 0.9,
+            detector: "test",
+            source: source.into(),
+            span: 0..1,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn remembers_what_a_session_saw() {
+        let store = SessionStore::new(SessionConfig::default());
+        assert_eq!(store.view("t", "s"), SessionView::default());
+        let f = [finding("prompt_injection", "document:kb-7")];
+        store.observe(
+            "t",
+            "s",
+            Observation {
+                surface: Surface::Input,
+                findings: &f,
+                untrusted_documents: true,
+                effects: &[],
+                step: step(Level::High),
+            },
+        );
+        let v = store.view("t", "s");
+        assert!(v.injection_seen && v.untrusted_content);
+        assert_eq!(v.injection_sources, ["document:kb-7"]);
+        // Other tenants and sessions are unaffected; no session id, no state.
+        assert_eq!(store.view("other", "s"), SessionView::default());
+        assert_eq!(store.view("t", ""), SessionView::default());
+        assert_eq!(store.path("t", "s").len(), 1);
+    }
+
+    #[test]
+    fn counts_high_risk_actions_and_stays_bounded() {
+        let store = SessionStore::new(SessionConfig { max_sessions: 10, ..SessionConfig::default() });
+        for _ in 0..3 {
+            store.observe(
+                "t",
+                "s",
+                Observation {
+                    surface: Surface::Action,
+                    findings: &[],
+                    untrusted_documents: false,
+                    effects: &[],
+                    step: step(Level::High),
+                },
+            );
+        }
+        assert_eq!(store.view("t", "s").high_risk_actions_last_minute, 3);
+        for i in 0..50 {
+            store.observe(
+                "t",
+                &format!("s{i}"),
+                Observation {
+                    surface: Surface::Action,
+                    findings: &[],
+                    untrusted_documents: false,
+                    effects: &[],
+                    step: step(Level::Low),
+                },
+            );
+        }
+        assert!(store.len() <= 10, "{}", store.len());
+    }
+
+    #[test]
+    fn idle_sessions_expire() {
+        let store = SessionStore::new(SessionConfig { ttl_seconds: 0, ..SessionConfig::default() });
+        store.observe(
+            "t",
+            "s",
+            Observation {
+                surface: Surface::Action,
+                findings: &[],
+                untrusted_documents: true,
+                effects: &[],
+                step: step(Level::Low),
+            },
+        );
+        assert_eq!(store.view("t", "s"), SessionView::default());
+        store.evict(Instant::now());
+        assert!(store.is_empty());
+    }
+}
