@@ -133,6 +133,8 @@ internal(domain) if {
 
 external_domains := {d | some d in input.facts.recipients.domains; not internal(d)}
 
+url_hosts := sort({u.host | some u in input.facts.urls})
+
 allowed_host(host) if {
 	some h in cfg.allowed_hosts
 	host == lower(h)
@@ -183,7 +185,7 @@ findings contains {
 	"id": "read.only",
 	"category": "action.read",
 	"level": "low",
-	"message": sprintf("tool %q only reads (%s)", [input.tool, family_evidence("read")]),
+	"message": sprintf("tool \"%s\" only reads (%s)", [input.tool, family_evidence("read")]),
 	"checks": [],
 } if {
 	input.facts.read_only_name
@@ -195,7 +197,7 @@ findings contains {
 	"id": "read.unrecognised",
 	"category": "action.unknown",
 	"level": "low",
-	"message": sprintf("tool %q matches no known family; judged on its arguments only", [input.tool]),
+	"message": sprintf("tool \"%s\" matches no known family; judged on its arguments only", [input.tool]),
 	"checks": [],
 } if {
 	count(input.facts.families) == 0
@@ -249,7 +251,7 @@ findings contains {
 	"id": "payment.no_amount",
 	"category": "action.payment",
 	"level": "high",
-	"message": sprintf("tool %q moves money (%s) but Warden found no amount in its arguments", [input.tool, family_evidence("payment")]),
+	"message": sprintf("tool \"%s\" moves money (%s) but Warden found no amount in its arguments", [input.tool, family_evidence("payment")]),
 	"checks": ["confirm the amount and the recipient"],
 } if {
 	family("payment")
@@ -413,11 +415,12 @@ findings contains {
 	"id": "code.execution",
 	"category": "action.code_execution",
 	"level": "medium",
-	"message": sprintf("tool %q runs code (%s)", [input.tool, family_evidence("code_execution")]),
+	"message": sprintf("tool \"%s\" runs code (%s)", [input.tool, family_evidence("code_execution")]),
 	"checks": ["review the code before it runs", "run it in a sandbox or as a dry run"],
 } if {
 	family("code_execution")
 	count(input.facts.shell) == 0
+	count(input.facts.sql) == 0
 	not input.facts.read_only_name
 }
 
@@ -456,6 +459,7 @@ findings contains {
 	"message": sprintf("message to %d internal recipient(s) only (%s)", [input.facts.recipients.count, concat(", ", input.facts.recipients.domains)]),
 	"checks": [],
 } if {
+	not family("payment")
 	family("external_communication")
 	count(input.facts.recipients.domains) > 0
 	count(external_domains) == 0
@@ -469,6 +473,7 @@ findings contains {
 	"message": sprintf("message to external recipients at %s", [concat(", ", sort(external_domains))]),
 	"checks": ["check the recipients and the content", "confirm with the end user"],
 } if {
+	not family("payment")
 	family("external_communication")
 	count(external_domains) > 0
 	input.facts.recipients.count <= cfg.bulk_recipients
@@ -478,12 +483,30 @@ findings contains {
 	"id": "comms.unknown_recipient",
 	"category": "action.external_communication",
 	"level": "medium",
-	"message": sprintf("tool %q sends a message (%s) to recipients Warden cannot classify", [input.tool, family_evidence("external_communication")]),
+	"message": sprintf("tool \"%s\" sends a message (%s) to recipients Warden cannot classify", [input.tool, family_evidence("external_communication")]),
 	"checks": ["check the recipients and the content"],
 } if {
+	not family("payment")
 	family("external_communication")
 	count(input.facts.recipients.domains) == 0
+	count(input.facts.urls) == 0
 	not input.facts.read_only_name
+}
+
+findings contains {
+	"id": "comms.allowed_host",
+	"category": "action.external_communication",
+	"level": "low",
+	"message": sprintf("sends to allowed host(s) only: %s", [concat(", ", url_hosts)]),
+	"checks": [],
+} if {
+	family("external_communication")
+	not family("payment")
+	count(input.facts.recipients.domains) == 0
+	count(input.facts.urls) > 0
+	every u in input.facts.urls {
+		allowed_host(u.host)
+	}
 }
 
 findings contains {
@@ -493,6 +516,7 @@ findings contains {
 	"message": sprintf("bulk send to %d recipients (more than %d)", [input.facts.recipients.count, cfg.bulk_recipients]),
 	"checks": ["check the recipient list"],
 } if {
+	not family("payment")
 	family("external_communication")
 	input.facts.recipients.count > cfg.bulk_recipients
 }
@@ -528,7 +552,7 @@ findings contains {
 	"id": "delete.call",
 	"category": "action.data_delete",
 	"level": "medium",
-	"message": sprintf("tool %q deletes (%s)", [input.tool, family_evidence("delete")]),
+	"message": sprintf("tool \"%s\" deletes (%s)", [input.tool, family_evidence("delete")]),
 	"checks": ["confirm what will be deleted and that it can be restored"],
 } if {
 	family("delete")
@@ -541,7 +565,7 @@ findings contains {
 	"id": "delete.bulk",
 	"category": "action.data_delete",
 	"level": "high",
-	"message": sprintf("tool %q deletes %d items at once (more than %d)", [input.tool, input.facts.max_list_len, cfg.bulk_items]),
+	"message": sprintf("tool \"%s\" deletes %d items at once (more than %d)", [input.tool, input.facts.max_list_len, cfg.bulk_items]),
 	"checks": ["confirm what will be deleted and that it can be restored"],
 } if {
 	family("delete")
@@ -552,7 +576,7 @@ findings contains {
 	"id": "permission.change",
 	"category": "action.permission_change",
 	"level": "high",
-	"message": sprintf("tool %q changes identities or permissions (%s)", [input.tool, family_evidence("permission_change")]),
+	"message": sprintf("tool \"%s\" changes identities or permissions (%s)", [input.tool, family_evidence("permission_change")]),
 	"checks": ["confirm the permission change with its owner", "step-up authentication"],
 } if {
 	family("permission_change")
@@ -563,7 +587,7 @@ findings contains {
 	"id": "secret.read",
 	"category": "action.sensitive_read",
 	"level": "high",
-	"message": sprintf("tool %q reads credentials (%s)", [input.tool, family_evidence("sensitive_read")]),
+	"message": sprintf("tool \"%s\" reads credentials (%s)", [input.tool, family_evidence("sensitive_read")]),
 	"checks": ["confirm the agent needs this credential"],
 } if {
 	family("sensitive_read")
@@ -573,7 +597,7 @@ findings contains {
 	"id": "write.call",
 	"category": "action.data_write",
 	"level": "medium",
-	"message": sprintf("tool %q changes data (%s)", [input.tool, family_evidence("write")]),
+	"message": sprintf("tool \"%s\" changes data (%s)", [input.tool, family_evidence("write")]),
 	"checks": ["confirm the change to the data", "dry run"],
 } if {
 	family("write")

@@ -35,6 +35,10 @@ pub struct Facts {
     pub recipients: Recipients,
     /// Largest array in the arguments (bulk operations).
     pub max_list_len: usize,
+    /// Values under recipient keys, lower-cased: a recipient's own address
+    /// or number is not personal data being sent.
+    #[serde(skip)]
+    pub recipient_values: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -264,6 +268,85 @@ const READ_VERBS: &[&str] = &[
     "peek",
 ];
 
+/// Verbs that act (as opposed to nouns like `permissions` or `payments`).
+const ACTION_VERBS: &[&str] = &[
+    "pay",
+    "transfer",
+    "charge",
+    "withdraw",
+    "wire",
+    "purchase",
+    "buy",
+    "remit",
+    "disburse",
+    "reimburse",
+    "exec",
+    "execute",
+    "eval",
+    "run",
+    "grant",
+    "revoke",
+    "promote",
+    "demote",
+    "invite",
+    "delete",
+    "remove",
+    "drop",
+    "destroy",
+    "purge",
+    "truncate",
+    "erase",
+    "wipe",
+    "unlink",
+    "rm",
+    "del",
+    "cancel",
+    "send",
+    "post",
+    "tweet",
+    "notify",
+    "publish",
+    "reply",
+    "forward",
+    "call",
+    "dm",
+    "broadcast",
+    "share",
+    "create",
+    "update",
+    "insert",
+    "write",
+    "modify",
+    "set",
+    "put",
+    "patch",
+    "upsert",
+    "edit",
+    "save",
+    "upload",
+    "store",
+    "add",
+    "change",
+    "rename",
+    "move",
+    "deploy",
+    "merge",
+    "commit",
+    "push",
+    "apply",
+    "approve",
+    "close",
+    "assign",
+    "download",
+    "reset",
+    "rotate",
+    "issue",
+    "attach",
+    "detach",
+    "disable",
+    "enable",
+];
+
 /// Keys whose string values are SQL.
 const SQL_KEYS: &[&str] = &["sql", "query_sql", "statement", "sql_query", "raw_sql"];
 /// Keys whose string values are shell commands or code.
@@ -295,7 +378,9 @@ pub fn analyse(tool: &str, arguments: &Value) -> Facts {
         }
     }
     let read_verb = words.iter().find(|w| READ_VERBS.contains(&w.as_str()));
-    let name_has_action_verb = !facts.families.is_empty();
+    // `list_permissions` and `get_refund_status` read: their family words
+    // are nouns there. Only a verb that acts makes a name more than a read.
+    let name_has_action_verb = words.iter().any(|w| ACTION_VERBS.contains(&w.as_str()));
     facts.read_only_name = read_verb.is_some() && !name_has_action_verb;
     if let Some(w) = read_verb {
         facts.families.push(FamilyFact { family: "read", evidence: format!("tool name word {w:?}"), by: "name" });
@@ -327,6 +412,7 @@ pub fn analyse(tool: &str, arguments: &Value) -> Facts {
     domains.dedup();
     facts.recipients = Recipients { count: addresses.len() + walker.opaque_recipients, addresses, domains };
     facts.max_list_len = walker.max_list_len;
+    facts.recipient_values = walker.recipient_values;
     facts
 }
 
@@ -346,6 +432,7 @@ struct Walker {
     emails: BTreeSet<String>,
     /// Recipients that are not e-mail addresses (user ids, channel names).
     opaque_recipients: usize,
+    recipient_values: Vec<String>,
     max_list_len: usize,
 }
 
@@ -414,7 +501,8 @@ impl Walker {
                 }
             }
         }
-        if RECIPIENT_KEYS.contains(&last) || last.ends_with("_email") || last.ends_with("_to") {
+        if RECIPIENT_KEYS.contains(&last) || last.ends_with("_email") || last.ends_with("_to") || last == "phone_number"
+        {
             let strings: Vec<&str> = match v {
                 Value::String(s) => s.split([',', ';']).collect(),
                 Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
@@ -425,6 +513,7 @@ impl Walker {
                 if s.is_empty() {
                     continue;
                 }
+                self.recipient_values.push(s.to_lowercase());
                 if !s.contains('@') {
                     self.opaque_recipients += 1;
                 }
@@ -615,6 +704,10 @@ pub fn analyse_sql(path: &str, text: &str) -> Vec<SqlFact> {
     for st in &statements {
         let mut tables = Vec::new();
         collect_tables(st, &mut tables);
+        // DROP names its objects outside any relation the visitor sees.
+        if let Statement::Drop { names, .. } = st {
+            tables.extend(names.iter().map(|n| table_name(&n.to_string())));
+        }
         let (statement, writes, without_where) = match st {
             Statement::Query(_) => ("select", false, false),
             Statement::Insert(_) => ("insert", true, false),
@@ -662,12 +755,17 @@ fn collect_tables(st: &sqlparser::ast::Statement, out: &mut Vec<String>) {
     impl sqlparser::ast::Visitor for V<'_> {
         type Break = ();
         fn pre_visit_relation(&mut self, relation: &sqlparser::ast::ObjectName) -> ControlFlow<()> {
-            let name = relation.to_string().replace(['"', '`', '[', ']'], "").to_lowercase();
-            self.0.push(name.rsplit('.').next().unwrap_or(&name).to_string());
+            self.0.push(table_name(&relation.to_string()));
             ControlFlow::Continue(())
         }
     }
     let _ = st.visit(&mut V(out));
+}
+
+/// `"public"."Users"` -> `users`.
+fn table_name(qualified: &str) -> String {
+    let name = qualified.replace(['"', '`', '[', ']'], "").to_lowercase();
+    name.rsplit('.').next().unwrap_or(&name).to_string()
 }
 
 /// Shell commands: the patterns that turn a command into an incident.
@@ -854,5 +952,7 @@ mod tests {
     fn read_only_names() {
         assert!(analyse("search_docs", &json!({"query": "how to delete my account"})).read_only_name);
         assert!(!analyse("delete_user", &json!({"id": 1})).read_only_name);
+        assert!(analyse("list_permissions", &json!({"user": "bob"})).read_only_name);
+        assert!(!analyse("get_and_delete", &json!({})).read_only_name);
     }
 }

@@ -112,7 +112,17 @@ pub fn assess(
     // on its tool name.
     let arguments: Value = serde_json::from_str(arguments_json).unwrap_or(Value::Null);
     let facts = analyse::analyse(tool, &arguments);
-    let input = policy_input(tool, &arguments, rationale, context, &facts, findings, session);
+    // The recipient's own address is where the message goes, not personal
+    // data in it.
+    let findings: Vec<Finding> = findings
+        .iter()
+        .filter(|f| {
+            let text = arguments_json.get(f.span.clone()).unwrap_or_default().trim().to_lowercase();
+            !(f.category.starts_with("pii.") && facts.recipient_values.iter().any(|r| r == &text))
+        })
+        .cloned()
+        .collect();
+    let input = policy_input(tool, &arguments, rationale, context, &facts, &findings, session);
     policy.evaluate(&input)
 }
 

@@ -88,7 +88,10 @@ impl ActionPolicy {
     /// JSON data documents.
     pub fn from_sources(rego: &[(String, String)], data: &[(String, String)]) -> Result<Self, ActionPolicyError> {
         let mut engine = regorus::Engine::new();
-        engine.set_strict_builtin_errors(false);
+        // A builtin that fails (a bad format string, a type error) fails the
+        // evaluation, which is reported as a skipped stage, instead of silently
+        // dropping the finding it was building.
+        engine.set_strict_builtin_errors(true);
         engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
             limit: EVAL_LIMIT,
             check_interval: NonZeroU32::new(64).expect("non-zero"),

@@ -29,7 +29,15 @@ impl TestServer {
 
     /// Starts the real server with a config tweak and extra detectors.
     pub async fn start_with(tweak: impl FnOnce(&mut Config), extra: Vec<Arc<dyn Detector>>) -> TestServer {
-        let data_dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), tweak, extra).await
+    }
+
+    /// Starts the real server on an existing data dir (a restart).
+    pub async fn start_in(
+        data_dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut Config),
+        extra: Vec<Arc<dyn Detector>>,
+    ) -> TestServer {
         let mut config = Config { data_dir: data_dir.path().to_path_buf(), ..Config::default() };
         tweak(&mut config);
         let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -72,6 +80,12 @@ impl TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+
+    /// Stops the server and hands back its data dir, for a restart.
+    pub async fn stop_keep_dir(mut self) -> tempfile::TempDir {
+        self.stop().await.unwrap();
+        self.data_dir
     }
 
     pub async fn join(&mut self) -> Result<(), warden::ServeError> {
