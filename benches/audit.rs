@@ -11,6 +11,9 @@
 //! Timings are wall-clock on whatever machine runs it; the README records
 //! the numbers and the machine.
 
+mod common;
+
+use common::{fmt, percentile};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -40,22 +43,6 @@ fn event(i: u64, sessions: u64) -> Entry {
         ))
         .unwrap(),
         occurred_at: None,
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn fmt(d: Duration) -> String {
-    let us = d.as_secs_f64() * 1e6;
-    if us < 1000.0 {
-        format!("{us:.1} µs")
-    } else {
-        format!("{:.2} ms", us / 1000.0)
     }
 }
 

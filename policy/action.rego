@@ -64,7 +64,13 @@ defaults := {
 	"velocity_high_risk_per_minute": 5,
 }
 
-base := object.union(defaults, object.get(data, ["warden", "config"], {}))
+# Operators' data, if any (data.warden.config); read directly so that no
+# other rule is evaluated to find it.
+default user_config := {}
+
+user_config := data.warden.config
+
+base := object.union(defaults, user_config)
 
 tenant_cfg := object.get(base, ["tenants", input.context.tenant], {})
 

@@ -119,6 +119,7 @@ impl Engine {
             &ctx.tenant,
             &ctx.session_id,
             Observation {
+                at: std::time::Instant::now(),
                 surface,
                 findings: &evaluation.findings,
                 untrusted_documents,

@@ -117,6 +117,10 @@ pub fn build(config: &Config, extra: Vec<Arc<dyn Detector>>) -> Result<App, Star
         tracing::info!(approvals = recovered, "approvals recovered from the audit log");
     }
     let sessions = Arc::new(session::SessionStore::new(config.sessions.clone()));
+    let resumed = sessions.recover(&audit, config.sessions.recover_max_records)?;
+    if resumed > 0 {
+        tracing::info!(records = resumed, sessions = sessions.len(), "session context rebuilt from the audit log");
+    }
     let engine = Arc::new(Engine::new(config, pipeline, audit.clone(), sessions, Some(approvals.clone())));
     Ok(App { engine, audit, approvals, auth })
 }

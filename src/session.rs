@@ -27,11 +27,14 @@ pub struct SessionConfig {
     pub path_len: usize,
     /// Findings at or above this score count as "seen" (injection, personal data).
     pub min_score: f64,
+    /// Decisions read back from the audit log at start-up to rebuild the
+    /// sessions of the last `ttl_seconds` (newest first).
+    pub recover_max_records: usize,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        Self { max_sessions: 100_000, ttl_seconds: 3600, path_len: 50, min_score: 0.5 }
+        Self { max_sessions: 100_000, ttl_seconds: 3600, path_len: 50, min_score: 0.5, recover_max_records: 200_000 }
     }
 }
 
@@ -65,6 +68,8 @@ pub struct Step {
 
 /// What one scored call tells the session.
 pub struct Observation<'a> {
+    /// When the call was scored (now, or earlier when recovering).
+    pub at: Instant,
     pub surface: Surface,
     pub findings: &'a [Finding],
     /// Untrusted documents were part of the request.
@@ -120,7 +125,7 @@ impl SessionStore {
 
     pub fn observe(&self, tenant: &str, session_id: &str, o: Observation<'_>) {
         let Some(key) = Self::key(tenant, session_id) else { return };
-        let now = Instant::now();
+        let now = o.at;
         if !self.map.contains_key(&key) && self.map.len() >= self.config.max_sessions {
             self.evict(now);
         }
@@ -132,7 +137,7 @@ impl SessionStore {
             last_seen: now,
         });
         let s = entry.value_mut();
-        if now.duration_since(s.last_seen) >= ttl {
+        if now.saturating_duration_since(s.last_seen) >= ttl {
             *s = State {
                 view: SessionView::default(),
                 high_risk: VecDeque::new(),
@@ -140,7 +145,7 @@ impl SessionStore {
                 last_seen: now,
             };
         }
-        s.last_seen = now;
+        s.last_seen = s.last_seen.max(now);
         let min = self.config.min_score;
         for f in o.findings.iter().filter(|f| f.score >= min) {
             let family = f.category.split('.').next().unwrap_or_default();
@@ -169,7 +174,7 @@ impl SessionStore {
             if o.step.level >= Level::High {
                 s.high_risk.push_back(now);
             }
-            while s.high_risk.front().is_some_and(|t| now.duration_since(*t) >= VELOCITY_WINDOW) {
+            while s.high_risk.front().is_some_and(|t| now.saturating_duration_since(*t) >= VELOCITY_WINDOW) {
                 s.high_risk.pop_front();
             }
         }
@@ -198,6 +203,86 @@ impl SessionStore {
             }
         }
         crate::telemetry::sessions_tracked(self.map.len());
+    }
+
+    /// Rebuilds the sessions active in the last `ttl_seconds` from the audit
+    /// log after a restart (at most the newest `max_records` decisions), so a
+    /// restart does not forget an injection a session has already seen.
+    pub fn recover(
+        &self,
+        log: &crate::audit::journal::AuditLog,
+        max_records: usize,
+    ) -> Result<usize, crate::audit::AuditError> {
+        use crate::audit::journal::Query;
+        use crate::audit::AuditError;
+        use serde_json::Value;
+
+        let now_nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+        let from = now_nanos - self.config.ttl_seconds as i128 * 1_000_000_000;
+        let seqs = log.query(&Query { kind: "score_decision".into(), from_unix_nanos: Some(from), ..Query::default() });
+        let start = seqs.len().saturating_sub(max_records);
+        let now = Instant::now();
+        let mut n = 0;
+        for seq in &seqs[start..] {
+            let Some(rec) = log.record(*seq)? else { continue };
+            let v: Value = serde_json::from_slice(&rec.canonical).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+            let body = &v["body"];
+            let request = &body["request"];
+            let evaluation = &body["evaluation"];
+            let verdict = &evaluation["verdict"];
+            let (Ok(context), Ok(surface), Ok(decision), Ok(level)) = (
+                serde_json::from_value::<crate::scoring::Context>(request["context"].clone()),
+                serde_json::from_value::<Surface>(request["surface"].clone()),
+                serde_json::from_value::<Decision>(verdict["decision"].clone()),
+                serde_json::from_value::<Level>(verdict["level"].clone()),
+            ) else {
+                continue;
+            };
+            let findings: Vec<Finding> = evaluation["findings"]
+                .as_array()
+                .map(|fs| {
+                    fs.iter()
+                        .map(|f| Finding {
+                            category: f["category"].as_str().unwrap_or_default().to_string(),
+                            score: f["score"].as_f64().unwrap_or_default(),
+                            detector: "recovered",
+                            source: f["source"].as_str().unwrap_or_default().to_string(),
+                            span: 0..0,
+                            message: String::new(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let effects: Vec<String> = serde_json::from_value(evaluation["effects"].clone()).unwrap_or_default();
+            let untrusted_documents = request["documents"]
+                .as_array()
+                .is_some_and(|docs| docs.iter().any(|d| d["trusted"].as_bool() == Some(false)));
+            let age_nanos = (now_nanos - log.recorded_unix_nanos(*seq).unwrap_or(now_nanos)).max(0);
+            let at = now.checked_sub(Duration::from_nanos(age_nanos as u64)).unwrap_or(now);
+            self.observe(
+                &context.tenant,
+                &context.session_id,
+                Observation {
+                    at,
+                    surface,
+                    findings: &findings,
+                    untrusted_documents,
+                    effects: &effects,
+                    step: Step {
+                        record_id: rec.record_id.clone(),
+                        sequence: rec.sequence,
+                        recorded_at: rec.recorded_at.clone(),
+                        surface,
+                        tool: request["tool"].as_str().unwrap_or_default().to_string(),
+                        decision,
+                        level,
+                        summary: verdict["reasons"][0].as_str().unwrap_or_default().to_string(),
+                    },
+                },
+            );
+            n += 1;
+        }
+        Ok(n)
     }
 
     pub fn len(&self) -> usize {
@@ -246,6 +331,7 @@ mod tests {
             "t",
             "s",
             Observation {
+                at: Instant::now(),
                 surface: Surface::Input,
                 findings: &f,
                 untrusted_documents: true,
@@ -270,6 +356,7 @@ mod tests {
                 "t",
                 "s",
                 Observation {
+                    at: Instant::now(),
                     surface: Surface::Action,
                     findings: &[],
                     untrusted_documents: false,
@@ -284,6 +371,7 @@ mod tests {
                 "t",
                 &format!("s{i}"),
                 Observation {
+                    at: Instant::now(),
                     surface: Surface::Action,
                     findings: &[],
                     untrusted_documents: false,
@@ -302,6 +390,7 @@ mod tests {
             "t",
             "s",
             Observation {
+                at: Instant::now(),
                 surface: Surface::Action,
                 findings: &[],
                 untrusted_documents: true,
