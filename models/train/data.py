@@ -1,0 +1,548 @@
+"""Data preparation for Warden's multi-head classifier.
+
+Reads ../shared/data (train / val files only for fitting; eval files are only *converted* into
+evaluation sets here and are never used to fit, tune thresholds or write templates) and writes
+jsonl files into out/data/.
+
+Every row: {"text", "task", "label"} where label is an int (injection, toxicity) or a list of 3
+ints (topic: finance, health, legal), plus "source".
+"""
+import argparse
+import csv
+import datetime
+import gzip
+import hashlib
+import json
+import os
+import random
+import re
+from collections import Counter
+
+import augment as A
+
+SEED = 20261127
+TOPICS = ["finance", "health", "legal"]
+
+
+def h(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def frac(text, salt=""):
+    """Deterministic number in [0,1) from a text (for splits)."""
+    return int(h(salt + text)[:8], 16) / 0x100000000
+
+
+def read_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def write_jsonl(path, rows):
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def split_holdout(items):
+    """every 5th item is held out (used only for validation)."""
+    return [x for i, x in enumerate(items) if i % 5 != 4], [x for i, x in enumerate(items) if i % 5 == 4]
+
+
+# ----------------------------------------------------------------------------------------------
+# generators
+
+
+def make_faker(loc):
+    from faker import Faker
+    f = Faker(loc)
+    return f
+
+
+def trigger_benign(templates, rng):
+    out = []
+    for t, xs in templates:
+        for x in xs:
+            out.append(t.format(x=x))
+    return out
+
+
+def fill_ml(text, fk):
+    return text.replace("{city}", fk.city()).replace("{name}", fk.first_name())
+
+
+def benign_multilingual(langs_templates, rng, n, seed):
+    out = []
+    fakers = {}
+    langs = sorted(langs_templates)
+    for i in range(n):
+        lang = langs[i % len(langs)]
+        tpls = langs_templates[lang]
+        if not tpls:
+            continue
+        if lang not in fakers:
+            fakers[lang] = make_faker(A.FAKER_LOCALE[lang])
+            fakers[lang].seed_instance(seed + i)
+        fk = fakers[lang]
+        r = rng.random()
+        base = fill_ml(rng.choice(tpls), fk)
+        if r < 0.45:
+            text = base
+        elif r < 0.7:
+            # two benign lines of the same language
+            text = base + " " + fill_ml(rng.choice(tpls), fk)
+        else:
+            # benign question followed by localised filler text (addresses, names, sentences)
+            try:
+                filler = fk.text(max_nb_chars=rng.choice([120, 250, 500]))
+            except Exception:
+                filler = fk.address()
+            text = base + "\n\n" + filler if rng.random() < 0.5 else filler + "\n\n" + base
+        out.append((lang, text))
+    return out
+
+
+def attacks_multilingual(frames, rng, n):
+    out = []
+    langs = sorted(frames)
+    for i in range(n):
+        lang = langs[i % len(langs)]
+        fr, ps = frames[lang]
+        if not fr:
+            continue
+        out.append((lang, rng.choice(fr).format(p=rng.choice(ps))))
+    return out
+
+
+def insert_into(host, payload, rng, max_prefix=300):
+    """Insert payload into host text at a random place, keeping at most max_prefix chars before it
+    (so that a 128-token training window still contains the payload)."""
+    if not host:
+        return payload
+    pos = rng.randint(0, len(host))
+    # snap to whitespace
+    m = host.rfind("\n", 0, pos)
+    if m == -1 or pos - m > 80:
+        m = host.rfind(" ", 0, pos)
+    pos = max(m, 0)
+    before, after = host[:pos], host[pos:]
+    if len(before) > max_prefix:
+        before = before[-max_prefix:]
+        cut = before.find(" ")
+        if 0 <= cut < 40:
+            before = before[cut + 1:]
+    sep = rng.choice(["\n", "\n\n", " "])
+    return (before + sep + payload + sep + after[:1200]).strip()
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def bipia_contexts(root, split):
+    docs = []
+    for name in ["email", "table", "code"]:
+        for r in read_jsonl(os.path.join(root, "injection/bipia", name, f"{split}.jsonl")):
+            if name == "code":
+                parts = []
+                for k in ("context", "code", "error"):
+                    v = r.get(k)
+                    if isinstance(v, list):
+                        v = "\n".join(v)
+                    if v:
+                        parts.append(v)
+                docs.append((name, "\n".join(parts)))
+            else:
+                docs.append((name, r["context"]))
+    return docs
+
+
+def bipia_attacks(root, split):
+    out = []
+    for kind in ["text", "code"]:
+        d = json.load(open(os.path.join(root, f"injection/bipia/{kind}_attack_{split}.json")))
+        for cat, xs in d.items():
+            for x in xs:
+                out.append((kind, cat, x))
+    return out
+
+
+def faker_email(fk, rng, body_lines):
+    return (f"From: {fk.name()} <{fk.email()}>\nTo: {fk.name()} <{fk.email()}>\n"
+            f"Date: {fk.date_time_between(start_date=datetime.datetime(2024, 1, 1), end_date=datetime.datetime(2025, 12, 31)):%a, %d %b %Y %H:%M}\nSubject: {fk.catch_phrase()}\n\n"
+            f"Hi {fk.first_name()},\n\n" + "\n".join(body_lines) + f"\n\nBest regards,\n{fk.name()}\n{fk.company()}")
+
+
+def build_injection(root, rng, args, tox_benign, mmlu_benign, clinc_benign):
+    train = read_jsonl(os.path.join(root, "injection/train.jsonl"))
+    hard = read_jsonl(os.path.join(root, "injection/train_hard_negatives.jsonl"))
+    val = read_jsonl(os.path.join(root, "injection/val.jsonl"))
+
+    rows = []
+
+    def add(text, label, source, dest=rows):
+        text = text.strip()
+        if text:
+            dest.append({"text": text, "task": "injection", "label": int(label), "source": source})
+
+    pos = [r for r in train if r["label"] == 1]
+    neg = [r for r in train if r["label"] == 0]
+    rng.shuffle(pos)
+    for r in pos[: args.inj_pos]:
+        add(r["text"], 1, r["source"])
+    clinc = [r for r in neg if r["source"] == "clinc150_train"]
+    other = [r for r in neg if r["source"] != "clinc150_train"]
+    rng.shuffle(clinc)
+    for r in other + clinc[: args.inj_clinc]:
+        add(r["text"], 0, r["source"])
+
+    # hard negatives: hold out 300 WildGuardMix benign rows (over-defence validation) + jbb_benign
+    wg = [r for r in hard if r["source"] == "wildguardmix_benign"]
+    wg.sort(key=lambda r: frac(r["text"], "wg"))
+    wg_hold, wg_train = wg[:300], wg[300:]
+    holdout_benign, holdout_attack = [], []
+    for r in wg_train:
+        add(r["text"], 0, "hardneg:" + r["source"])
+    for r in hard:
+        if r["source"].startswith("bipia"):
+            add(r["text"], 0, "hardneg:" + r["source"])
+    for r in wg_hold:
+        add(r["text"], 0, "holdout:wildguardmix_benign", holdout_benign)
+    for r in hard:
+        if r["source"] == "jbb_benign":
+            add(r["text"], 0, "holdout:jbb_benign", holdout_benign)
+
+    # --- augmentation: benign trigger-word text (train / held-out templates) ----------------
+    tb_train, tb_hold = split_holdout(A.TRIGGER_BENIGN)
+    tl_train, tl_hold = split_holdout(A.TRIGGER_BENIGN_LINES)
+    for t in trigger_benign(tb_train, rng):
+        add(t, 0, "aug:trigger_template")
+        add(t, 0, "aug:trigger_template")  # twice: they are few and important
+    for t in trigger_benign(tb_hold, rng):
+        add(t, 0, "holdout:trigger_template", holdout_benign)
+    # trigger lines inserted into benign questions (CLINC, MMLU, wildguard)
+    benign_hosts = [r["text"] for r in other if len(r["text"]) < 400] + clinc_benign + mmlu_benign
+    for i in range(args.aug_trigger_insert):
+        host = rng.choice(benign_hosts)
+        line = rng.choice(tl_train)
+        add(host + " " + line if rng.random() < 0.5 else line + " " + host, 0, "aug:trigger_insert")
+    # trigger-word templates combined with benign questions
+    tbt = trigger_benign(tb_train, rng)
+    for i in range(args.aug_trigger_insert // 2):
+        add(rng.choice(tbt) + " " + rng.choice(benign_hosts), 0, "aug:trigger_combo")
+    hold_hosts = [r["text"] for r in val if r["label"] == 0 and len(r["text"]) < 400]
+    for i in range(200):
+        host = rng.choice(hold_hosts)
+        add(host + " " + rng.choice(tl_hold), 0, "holdout:trigger_insert", holdout_benign)
+
+    # --- benign text from other train-side datasets (MMLU train split, toxic-but-not-injection)
+    for t in rng.sample(mmlu_benign, min(args.inj_mmlu, len(mmlu_benign))):
+        add(t, 0, "aug:mmlu_question")
+    for t in rng.sample(tox_benign, min(args.inj_tox, len(tox_benign))):
+        add(t, 0, "aug:toxicity_text_not_injection")
+
+    # --- multilingual benign and attacks ----------------------------------------------------
+    ml_b_train = {k: split_holdout(v)[0] for k, v in A.BENIGN_ML.items()}
+    ml_b_hold = {k: split_holdout(v)[1] for k, v in A.BENIGN_ML.items()}
+    for lang, t in benign_multilingual(ml_b_train, rng, args.aug_ml_benign, SEED):
+        add(t, 0, f"aug:benign_ml:{lang}")
+    for lang, t in benign_multilingual(ml_b_hold, rng, 200, SEED + 7):
+        add(t, 0, f"holdout:benign_ml:{lang}", holdout_benign)
+    # localised generator text (Faker word lists, addresses, companies, jobs) in many locales
+    locs = sorted(set(A.FAKER_LOCALE.values()) | {"en_US", "en_GB", "cs_CZ", "el_GR", "he_IL", "th_TH", "fa_IR", "sv_SE", "da_DK"})
+    fks = {}
+    for i in range(args.aug_faker_ml):
+        loc = locs[i % len(locs)]
+        if loc not in fks:
+            fks[loc] = make_faker(loc)
+            fks[loc].seed_instance(SEED + i)
+        fkl = fks[loc]
+        r = rng.random()
+        try:
+            if r < 0.4:
+                t = fkl.text(max_nb_chars=rng.choice([80, 200, 400]))
+            elif r < 0.6:
+                t = fkl.name() + "\n" + fkl.address() + "\n" + fkl.phone_number()
+            elif r < 0.8:
+                t = fkl.company() + " — " + fkl.job() + "\n" + fkl.sentence()
+            else:
+                t = fkl.sentence() + " " + fkl.sentence()
+        except Exception:
+            t = fkl.address()
+        add(t, 0, f"aug:faker_ml:{loc}")
+    for r in train:
+        if r["label"] == 0 and any(ord(c) > 127 for c in r["text"]):
+            add(r["text"], 0, "dup:non_ascii_benign")
+    ml_a_train = {k: (split_holdout(f)[0], p) for k, (f, p) in A.ATTACK_ML.items()}
+    ml_a_hold = {k: (split_holdout(f)[1], p) for k, (f, p) in A.ATTACK_ML.items()}
+    for lang, t in attacks_multilingual(ml_a_train, rng, args.aug_ml_attack):
+        # half of them wrapped in benign text of the same language
+        if rng.random() < 0.4 and A.BENIGN_ML.get(lang):
+            fk = make_faker(A.FAKER_LOCALE[lang])
+            fk.seed_instance(rng.randint(0, 10**9))
+            t = fill_ml(rng.choice(ml_b_train[lang] or A.BENIGN_ML[lang]), fk) + " " + t
+        add(t, 1, f"aug:attack_ml:{lang}")
+    for lang, t in attacks_multilingual(ml_a_hold, rng, 150):
+        add(t, 1, f"holdout:attack_ml:{lang}", holdout_attack)
+    # English train attacks preceded by benign foreign text (mixed-language attacks)
+    short_pos = [r["text"] for r in pos if len(r["text"]) < 300]
+    for lang, t in benign_multilingual(ml_b_train, rng, args.aug_ml_attack // 3, SEED + 3):
+        add(t + " " + rng.choice(short_pos), 1, f"aug:mixed_ml_attack:{lang}")
+
+    # --- long benign documents and attacks embedded in documents ------------------------------
+    fk = make_faker("en_US")
+    fk.seed_instance(SEED)
+    docs_train = [t for _, t in bipia_contexts(root, "train")] + [r["text"] for r in wg_train if len(r["text"]) > 400]
+    bipia_att_train = [x for _, _, x in bipia_attacks(root, "train")]
+    para_pool = mmlu_benign + [r["text"] for r in other if len(r["text"]) > 60]
+    for i in range(args.aug_long_benign):
+        lines = [fk.paragraph(nb_sentences=rng.randint(2, 5)) for _ in range(rng.randint(1, 3))]
+        lines.insert(rng.randint(0, len(lines)), rng.choice(tl_train))
+        if rng.random() < 0.5:
+            lines.insert(rng.randint(0, len(lines)), rng.choice(para_pool))
+        doc = faker_email(fk, rng, lines) if rng.random() < 0.5 else "\n\n".join(lines)
+        add(doc, 0, "aug:long_benign_doc")
+    for i, t in enumerate(bipia_contexts(root, "train")):
+        if t[0] == "email":
+            for j in range(3):  # random windows of the benign train e-mails
+                st = rng.randint(0, max(0, len(t[1]) - 600))
+                add(t[1][st:st + rng.choice([300, 600, 1200])], 0, "aug:bipia_email_window")
+    bipia_email_train = [t for k, t in bipia_contexts(root, "train") if k == "email"]
+    for i in range(args.aug_embed):
+        u = rng.random()
+        if u < 0.4:
+            host = rng.choice(docs_train)
+        elif u < 0.6:
+            host = rng.choice(bipia_email_train)
+        else:
+            host = faker_email(fk, rng, [fk.paragraph(nb_sentences=rng.randint(2, 4)) for _ in range(2)])
+        att = rng.choice(A.EMBED_PREFIX) + (rng.choice(bipia_att_train) if rng.random() < 0.4 else rng.choice(short_pos))
+        add(insert_into(host, att, rng), 1, "aug:embedded_attack")
+    # held-out embedded attacks: val attacks in held-out wildguard hosts / fresh emails
+    val_pos = [r["text"] for r in val if r["label"] == 1 and len(r["text"]) < 300]
+    for i in range(300):
+        host = rng.choice([r["text"] for r in wg_hold]) if rng.random() < 0.5 else faker_email(
+            fk, rng, [fk.paragraph(nb_sentences=3) for _ in range(2)])
+        add(insert_into(host, rng.choice(val_pos), rng), 1, "holdout:embedded_attack", holdout_attack)
+
+    # de-duplicate, and make sure nothing in train equals a val / holdout text
+    seen = set()
+    heldout_texts = {r["text"] for r in val} | {r["text"] for r in holdout_benign + holdout_attack}
+    dedup = []
+    for r in rows:
+        k = r["text"]
+        if k in seen or k in heldout_texts:
+            continue
+        seen.add(k)
+        dedup.append(r)
+    val_rows = [{"text": r["text"], "task": "injection", "label": r["label"], "source": r["source"]} for r in val]
+    return dedup, val_rows, holdout_benign, holdout_attack
+
+
+def build_toxicity(root, rng, args, benign_general):
+    rows = []
+    with open(os.path.join(root, "toxicity/davidson/labeled_data.csv"), encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            t = r["tweet"]
+            t = re.sub(r"&amp;", "&", t)
+            rows.append({"text": t, "task": "toxicity", "label": int(r["class"] in ("0", "1")), "source": "davidson"})
+    tdir = os.path.join(root, "toxicity/toxigen")
+    for fn in sorted(os.listdir(tdir)):
+        if not fn.endswith(".txt") or fn.startswith("LICENSE"):
+            continue
+        lab = 1 if fn.startswith("hate_") else 0
+        raw = open(os.path.join(tdir, fn), encoding="utf-8").read()
+        for part in re.split(r"\\n|\n", raw):
+            t = part.strip().lstrip("-").strip()
+            if len(t) > 8:
+                rows.append({"text": t, "task": "toxicity", "label": lab, "source": "toxigen:" + fn[:-7]})
+    # dedupe (toxigen prompts repeat a lot); a text with conflicting labels is dropped
+    by = {}
+    for r in rows:
+        by.setdefault(r["text"], []).append(r)
+    uniq = [v[0] for v in by.values() if len({x["label"] for x in v}) == 1]
+    val = [r for r in uniq if frac(r["text"], "tox") < 0.1]
+    train = [r for r in uniq if frac(r["text"], "tox") >= 0.1]
+    # balance: all non-toxic davidson + toxigen, subsample the rest to args.tox_n
+    rng.shuffle(train)
+    pos = [r for r in train if r["label"] == 1]
+    neg = [r for r in train if r["label"] == 0]
+    n_each = args.tox_n // 2
+    train = pos[:n_each] + neg[:n_each]
+    # general benign text as non-toxic (assistant questions must not look toxic)
+    for t in rng.sample(benign_general, min(args.tox_benign, len(benign_general))):
+        train.append({"text": t, "task": "toxicity", "label": 0, "source": "benign_general"})
+    val = [r for r in val][:3000]
+    return train, val
+
+
+MMLU_FIN = {"professional_accounting", "high_school_macroeconomics", "high_school_microeconomics", "econometrics"}
+MMLU_HEALTH = {"anatomy", "clinical_knowledge", "college_medicine", "professional_medicine", "medical_genetics",
+               "nutrition", "virology", "human_aging"}
+MMLU_LEGAL = {"professional_law", "international_law", "jurisprudence"}
+MMLU_EXCLUDED = {"business_ethics", "management", "marketing", "college_biology", "high_school_biology",
+                 "human_sexuality", "professional_psychology", "high_school_psychology",
+                 "high_school_government_and_politics", "us_foreign_policy", "security_studies", "moral_disputes",
+                 "public_relations"}
+CLINC_FIN_DOMAINS = {"banking", "credit_cards"}
+CLINC_FIN_INTENTS = {"payday", "taxes", "income", "rollover_401k", "w2", "direct_deposit", "exchange_rate"}
+CLINC_HEALTH_INTENTS = {"vaccines"}
+CLINC_EXCLUDED = {"insurance", "insurance_change", "calories", "nutrition_info", "international_visa"}
+
+
+def build_topics(root, rng, args):
+    """MMLU: split per question by hash into 70% train / 10% val / 20% test.
+    CLINC150: its own train / val / test splits (in-scope intents; oos rows are negatives)."""
+    splits = {"train": [], "val": [], "test": []}
+    mdir = os.path.join(root, "topics/mmlu/test")
+    for fn in sorted(os.listdir(mdir)):
+        subj = fn[: -len("_test.csv")]
+        if subj in MMLU_EXCLUDED:
+            continue
+        lab = [int(subj in MMLU_FIN), int(subj in MMLU_HEALTH), int(subj in MMLU_LEGAL)]
+        with open(os.path.join(mdir, fn), encoding="utf-8") as f:
+            for r in csv.reader(f):
+                q = r[0].strip()
+                if not q:
+                    continue
+                u = frac(q, "mmlu")
+                sp = "train" if u < 0.7 else ("val" if u < 0.8 else "test")
+                splits[sp].append({"text": q, "task": "topic", "label": lab, "source": "mmlu:" + subj})
+    dom = json.load(open(os.path.join(root, "topics/clinc150/domains.json")))
+    intent2dom = {i: d for d, xs in dom.items() for i in xs}
+    full = json.load(open(os.path.join(root, "topics/clinc150/data_full.json")))
+    for sp_src, sp in [("train", "train"), ("val", "val"), ("test", "test"), ("oos_train", "train"),
+                       ("oos_val", "val"), ("oos_test", "test")]:
+        for text, intent in full[sp_src]:
+            if intent in CLINC_EXCLUDED:
+                continue
+            d = intent2dom.get(intent, "oos")
+            lab = [int(d in CLINC_FIN_DOMAINS or intent in CLINC_FIN_INTENTS), int(intent in CLINC_HEALTH_INTENTS), 0]
+            splits[sp].append({"text": text, "task": "topic", "label": lab, "source": f"clinc:{d}:{intent}"})
+    # subsample train: keep all positives of each label (MMLU law is large: cap), negatives capped
+    tr = splits["train"]
+    rng.shuffle(tr)
+    keep, cnt = [], Counter()
+    for r in tr:
+        key = tuple(r["label"])
+        src = r["source"].split(":")[0]
+        cap = {(1, 0, 0): args.topic_cap, (0, 1, 0): args.topic_cap, (0, 0, 1): args.topic_cap,
+               (0, 0, 0): args.topic_cap * 2}.get(key, args.topic_cap)
+        if cnt[(key, src)] < cap // 2 or (src == "mmlu" and key == (0, 0, 1) and cnt[(key, src)] < cap):
+            keep.append(r)
+            cnt[(key, src)] += 1
+    splits["train"] = keep
+    return splits
+
+
+def build_evals(root, rng):
+    """Evaluation sets (measurement only)."""
+    ev = {}
+    ev["injection_eval"] = [dict(r, id=h(r["text"])[:16]) for r in read_jsonl(os.path.join(root, "injection/eval.jsonl"))]
+    # BIPIA indirect eval: test-split contexts x test-split attacks
+    ctx = bipia_contexts(root, "test")
+    att = bipia_attacks(root, "test")
+    text_att = [a for a in att if a[0] == "text"]
+    code_att = [a for a in att if a[0] == "code"]
+    r2 = random.Random(SEED + 99)
+    rows = []
+    for kind, doc in ctx:
+        rows.append({"text": doc, "label": 0, "source": f"bipia_test_clean:{kind}"})
+        pool = code_att if kind == "code" else text_att
+        for j, where in enumerate(["start", "middle", "end"]):
+            _, cat, a = r2.choice(pool)
+            if where == "start":
+                t = a + "\n" + doc
+            elif where == "end":
+                t = doc + "\n" + a
+            else:
+                lines = doc.split("\n")
+                if len(lines) > 2:
+                    k = len(lines) // 2
+                    t = "\n".join(lines[:k] + [a] + lines[k:])
+                else:
+                    k = len(doc) // 2
+                    sp = doc.rfind(" ", 0, k)
+                    k = sp if sp > 0 else k
+                    t = doc[:k] + " " + a + " " + doc[k:]
+            rows.append({"text": t, "label": 1, "source": f"bipia_test_attack:{kind}:{where}:{cat}"})
+    ev["bipia_indirect"] = [dict(r, id=h(r["text"])[:16]) for r in rows]
+    xs = []
+    with open(os.path.join(root, "overdefence/xstest/xstest_prompts.csv"), encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            xs.append({"text": r["prompt"], "label": int(r["label"] == "unsafe"), "source": "xstest:" + r["type"],
+                       "id": "xstest-" + r["id"]})
+    ev["xstest"] = xs
+    mod = []
+    with gzip.open(os.path.join(root, "toxicity/openai_moderation/samples-1680.jsonl.gz"), "rt", encoding="utf-8") as f:
+        for i, l in enumerate(f):
+            r = json.loads(l)
+            cats = {k: int(v) for k, v in r.items() if k != "prompt"}
+            mod.append({"text": r["prompt"], "label": int(any(cats.values())), "cats": cats,
+                        "source": "openai_moderation", "id": f"mod-{i}"})
+    ev["moderation"] = mod
+    return ev
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "../../../shared/data"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "out/data"))
+    ap.add_argument("--inj-pos", type=int, default=7000)
+    ap.add_argument("--inj-clinc", type=int, default=1500)
+    ap.add_argument("--inj-mmlu", type=int, default=800)
+    ap.add_argument("--inj-tox", type=int, default=600)
+    ap.add_argument("--aug-trigger-insert", type=int, default=1200)
+    ap.add_argument("--aug-ml-benign", type=int, default=1500)
+    ap.add_argument("--aug-ml-attack", type=int, default=900)
+    ap.add_argument("--aug-long-benign", type=int, default=600)
+    ap.add_argument("--aug-embed", type=int, default=2500)
+    ap.add_argument("--aug-faker-ml", type=int, default=1500)
+    ap.add_argument("--cross-neg", type=int, default=1200, help="injection-train rows added as negatives to the toxicity and topic heads")
+    ap.add_argument("--tox-n", type=int, default=5000)
+    ap.add_argument("--tox-benign", type=int, default=600)
+    ap.add_argument("--topic-cap", type=int, default=1000)
+    args = ap.parse_args()
+    rng = random.Random(SEED)
+    os.makedirs(args.out, exist_ok=True)
+    root = args.data
+
+    topics = build_topics(root, rng, args)
+    mmlu_benign = [r["text"] for r in topics["train"] if r["source"].startswith("mmlu")]
+    clinc_benign = [r["text"] for r in topics["train"] if r["source"].startswith("clinc")]
+    tox_train, tox_val = build_toxicity(root, rng, args, clinc_benign + mmlu_benign)
+    tox_texts = [r["text"] for r in tox_train if r["source"] != "benign_general"]
+    inj_train, inj_val, hold_b, hold_a = build_injection(root, rng, args, tox_texts, mmlu_benign, clinc_benign)
+    evals = build_evals(root, rng)
+    # cross-task negatives: the toxicity and topic heads must stay quiet on injection-style text
+    cross = [r for r in inj_train if not r["source"].startswith("aug:toxicity")]
+    for r in rng.sample(cross, min(args.cross_neg, len(cross))):
+        tox_train.append({"text": r["text"], "task": "toxicity", "label": 0, "source": "cross:" + r["source"]})
+    for r in rng.sample(cross, min(args.cross_neg, len(cross))):
+        topics["train"].append({"text": r["text"], "task": "topic", "label": [0, 0, 0], "source": "cross:" + r["source"]})
+    # toxicity validation: balanced, plus general benign text (held-out topic val questions)
+    tv_pos = [r for r in tox_val if r["label"] == 1]
+    tv_neg = [r for r in tox_val if r["label"] == 0]
+    gen = [r["text"] for r in topics["val"]]
+    tv_neg += [{"text": t, "task": "toxicity", "label": 0, "source": "benign_general_val"} for t in rng.sample(gen, min(500, len(gen)))]
+    tox_val = tv_pos[:len(tv_neg)] + tv_neg
+
+    files = {"injection_train": inj_train, "injection_val": inj_val, "injection_holdout_benign": hold_b,
+             "injection_holdout_attack": hold_a, "toxicity_train": tox_train, "toxicity_val": tox_val,
+             "topic_train": topics["train"], "topic_val": topics["val"], "topic_test": topics["test"]}
+    files.update({"eval_" + k: v for k, v in evals.items()})
+    stats = {}
+    for k, v in files.items():
+        write_jsonl(os.path.join(args.out, k + ".jsonl"), v)
+        c = Counter()
+        for r in v:
+            lab = r["label"]
+            c[str(lab)] += 1
+        srcs = Counter(r["source"].split(":")[0] + (":" + r["source"].split(":")[1] if r["source"].startswith(("aug", "holdout", "hardneg")) else "") for r in v)
+        stats[k] = {"rows": len(v), "labels": dict(c), "sources": dict(srcs.most_common())}
+    json.dump(stats, open(os.path.join(args.out, "stats.json"), "w"), indent=1)
+    for k, v in stats.items():
+        print(k, v["rows"], v["labels"])
+
+
+if __name__ == "__main__":
+    main()
