@@ -147,6 +147,10 @@ struct FilterArgs {
     /// A finding category or a prefix (pii matches pii.email).
     #[arg(long)]
     category: Option<String>,
+    /// Record kind: score_decision, approval, subject_erased, or a client
+    /// event kind (tool_call, model_call, ...).
+    #[arg(long)]
+    kind: Option<String>,
     /// From this time (RFC 3339, or a date: 2026-11-01).
     #[arg(long, value_name = "TIME")]
     from: Option<String>,
@@ -366,7 +370,7 @@ fn to_query(f: &FilterArgs) -> anyhow::Result<warden::audit::journal::Query> {
         from_unix_nanos: f.from.as_deref().map(|v| parse_time("from", v)).transpose()?,
         to_unix_nanos: f.to.as_deref().map(|v| parse_time("to", v)).transpose()?,
         limit: f.limit.unwrap_or(0),
-        kind: String::new(),
+        kind: f.kind.clone().unwrap_or_default(),
     })
 }
 

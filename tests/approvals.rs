@@ -183,6 +183,26 @@ async fn request_watch_show_and_approve_with_separation_of_duties() {
         assert!(metrics.contains(needle), "missing {needle}");
     }
 
+    // Auditors find the approval steps by kind; agents may not query the log.
+    let mut audit = warden::proto::v1::audit_service_client::AuditServiceClient::with_interceptor(
+        server.channel().await,
+        bearer(Some(AUDITOR)),
+    );
+    let mut steps =
+        audit.query(pb::AuditQuery { kind: "approval".into(), ..Default::default() }).await.unwrap().into_inner();
+    let mut n = 0;
+    while let Some(r) = steps.message().await.unwrap() {
+        assert_eq!(r.kind, "approval");
+        n += 1;
+    }
+    assert_eq!(n, 3);
+    let mut as_agent = warden::proto::v1::audit_service_client::AuditServiceClient::with_interceptor(
+        server.channel().await,
+        bearer(Some(AGENT)),
+    );
+    let status = as_agent.query(pb::AuditQuery::default()).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+
     // Every step is in the audit log: shown, approved, denied.
     let dir = server.stop_keep_dir().await;
     let log = AuditLog::open_read_only(dir.path(), &Config::default().audit).unwrap();

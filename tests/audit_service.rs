@@ -195,6 +195,8 @@ async fn bad_events_are_refused_naming_the_field() {
         (pb::AuditEvent { context: None, ..event("tool_call", "s", "{}") }, "events[0].context"),
         (event("Tool Call!", "s", "{}"), "events[0].kind"),
         (event("score_decision", "s", "{}"), "events[0].kind"),
+        // Clients cannot forge a human approval.
+        (event("approval", "s", "{}"), "events[0].kind"),
         (event("tool_call", "s", "{not json"), "events[0].attributes_json"),
         (event("tool_call", "s", "[1,2]"), "events[0].attributes_json"),
     ];

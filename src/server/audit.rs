@@ -105,8 +105,8 @@ fn event_to_entry(i: usize, ev: pb::AuditEvent) -> Result<Entry, Error> {
             "must be a snake_case name such as model_call, tool_call, tool_result",
         ));
     }
-    if kind == "score_decision" {
-        return Err(Error::invalid(&field("kind"), "score_decision records are written by Warden itself"));
+    if ["score_decision", "approval", "subject_erased"].contains(&kind.as_str()) {
+        return Err(Error::invalid(&field("kind"), &format!("{kind} records are written by Warden itself")));
     }
     let attributes_json = if attributes_json.trim().is_empty() { "{}".to_string() } else { attributes_json };
     let attributes: Box<RawValue> = serde_json::from_str(&attributes_json)
@@ -175,7 +175,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
 
     async fn query(&self, request: Request<pb::AuditQuery>) -> Result<Response<RecordStream>, Status> {
         caller_of(&request)?.require("Query", &[Role::Auditor]).map_err(status_from)?;
-        let pb::AuditQuery { tenant, session_id, trace_id, from, to, decision, category, limit, tool, reveal } =
+        let pb::AuditQuery { tenant, session_id, trace_id, from, to, decision, category, limit, tool, reveal, kind } =
             request.into_inner();
         let decision = match pb::Decision::try_from(decision) {
             Ok(pb::Decision::Unspecified) => String::new(),
@@ -198,7 +198,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
             from_unix_nanos: from.map(nanos),
             to_unix_nanos: to.map(nanos),
             limit: if limit == 0 { 1000 } else { limit as usize },
-            kind: String::new(),
+            kind,
         };
         let log = self.log.clone();
         let seqs = tokio::task::spawn_blocking({
