@@ -296,6 +296,14 @@ impl ApprovalStore {
         telemetry::approvals_pending(pending);
     }
 
+    /// The approval, if it exists and belongs to a tenant the caller may act
+    /// for; other tenants' approvals are NOT_FOUND, not revealed.
+    fn visible(&self, caller: &Caller, id: &str) -> Result<Approval, Error> {
+        self.snapshot(id)
+            .filter(|a| caller.may_act_for(&a.context.tenant))
+            .ok_or_else(|| Error::NotFound(format!("approval {id:?}")))
+    }
+
     /// Pending approvals, highest risk first, then newest first.
     pub fn list_pending(&self, caller: &Caller, tenant: &str, limit: usize) -> Result<Vec<Approval>, Error> {
         caller.require("ListPending", &[Role::Reviewer, Role::Auditor])?;
@@ -306,6 +314,7 @@ impl ApprovalStore {
             .values()
             .map(|s| s.tx.borrow().clone())
             .filter(|a| a.state == State::Pending && (tenant.is_empty() || a.context.tenant == tenant))
+            .filter(|a| caller.may_act_for(&a.context.tenant))
             .collect();
         out.sort_by(|a, b| b.level.cmp(&a.level).then(b.created_at.cmp(&a.created_at)));
         out.truncate(if limit == 0 { 100 } else { limit });
@@ -315,7 +324,7 @@ impl ApprovalStore {
     /// One approval. A reviewer's first look is recorded as `shown`.
     pub async fn get(&self, caller: &Caller, id: &str) -> Result<Approval, Error> {
         caller.require("Get", &[Role::Reviewer, Role::Auditor, Role::Agent])?;
-        let approval = self.snapshot(id).ok_or_else(|| Error::NotFound(format!("approval {id:?}")))?;
+        let approval = self.visible(caller, id)?;
         if caller.has(Role::Reviewer) && approval.state == State::Pending {
             let first = self.shown.lock().expect("shown set").insert((id.to_string(), caller.identity.clone()));
             if first {
@@ -328,6 +337,7 @@ impl ApprovalStore {
     /// Follows one approval: the current state first, then every change.
     pub fn watch(&self, caller: &Caller, id: &str) -> Result<watch::Receiver<Approval>, Error> {
         caller.require("Watch", &[Role::Agent, Role::Reviewer, Role::Auditor])?;
+        self.visible(caller, id)?;
         let slots = self.slots.lock().expect("approval slots");
         let slot = slots.get(id).ok_or_else(|| Error::NotFound(format!("approval {id:?}")))?;
         Ok(slot.tx.subscribe())
@@ -366,7 +376,7 @@ impl ApprovalStore {
             return Err(Error::invalid("reason", "must be at most 4096 bytes"));
         }
         let _guard = self.decide.lock().await;
-        let mut a = self.snapshot(id).ok_or_else(|| Error::NotFound(format!("approval {id:?}")))?;
+        let mut a = self.visible(caller, id)?;
         if a.state == State::Pending && OffsetDateTime::now_utc() >= a.expires_at {
             self.expire_locked(a.clone()).await?;
             return Err(Error::FailedPrecondition(format!("approval {id} expired at {}", rfc3339(a.expires_at))));

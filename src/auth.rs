@@ -43,6 +43,8 @@ impl Role {
 pub struct Caller {
     pub identity: String,
     pub roles: Vec<Role>,
+    /// Tenants the caller may act for; empty means every tenant.
+    pub tenants: Vec<String>,
     /// False when authentication is off and the caller is assumed.
     pub authenticated: bool,
 }
@@ -53,13 +55,28 @@ impl Caller {
         Self {
             identity: "anonymous".into(),
             roles: vec![Role::Agent, Role::Reviewer, Role::Auditor, Role::Admin],
+            tenants: Vec::new(),
             authenticated: false,
         }
     }
 
     /// The CLI's in-process scoring.
     pub fn local() -> Self {
-        Self { identity: "local-cli".into(), roles: vec![Role::Agent], authenticated: false }
+        Self { identity: "local-cli".into(), roles: vec![Role::Agent], tenants: Vec::new(), authenticated: false }
+    }
+
+    /// Whether the caller may act for `tenant`.
+    pub fn may_act_for(&self, tenant: &str) -> bool {
+        self.tenants.is_empty() || self.tenants.iter().any(|t| t == tenant)
+    }
+
+    /// Fails with PERMISSION_DENIED unless the caller may act for `tenant`.
+    pub fn require_tenant(&self, tenant: &str) -> Result<(), Error> {
+        if self.may_act_for(tenant) {
+            return Ok(());
+        }
+        crate::telemetry::auth_failure("permission_denied");
+        Err(Error::PermissionDenied(format!("{} may not act for tenant {tenant:?}", self.identity)))
     }
 
     pub fn has(&self, role: Role) -> bool {
@@ -110,7 +127,12 @@ impl Authenticator {
                 }
                 _ => return Err(format!("{field} needs exactly one of sha256 or token_env")),
             };
-            let caller = Caller { identity: t.identity.clone(), roles: t.roles.clone(), authenticated: true };
+            let caller = Caller {
+                identity: t.identity.clone(),
+                roles: t.roles.clone(),
+                tenants: t.tenants.clone(),
+                authenticated: true,
+            };
             if tokens.insert(hash, caller).is_some() {
                 return Err(format!("{field}: the same token is configured twice"));
             }
@@ -155,6 +177,7 @@ mod tests {
             roles: roles.to_vec(),
             sha256: Some(hex::encode(Sha256::digest(token.as_bytes()))),
             token_env: None,
+            tenants: Vec::new(),
         }
     }
 

@@ -129,6 +129,10 @@ pub struct TokenConfig {
     pub identity: String,
     /// `agent`, `reviewer`, `auditor`, `admin`.
     pub roles: Vec<crate::auth::Role>,
+    /// Tenants this caller may act for (score, see and decide approvals);
+    /// empty means every tenant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -80,6 +80,7 @@ impl Engine {
     pub async fn score(&self, request: ScoreRequest, caller: &Caller) -> Result<Assessment, Error> {
         caller.require("scoring", &[crate::auth::Role::Agent])?;
         request.validate(&self.limits)?;
+        caller.require_tenant(&request.context().tenant)?;
         let _permit = self.acquire().await?;
         let ctx = request.context().clone();
         let session = self.sessions.view(&ctx.tenant, &ctx.session_id);

@@ -23,6 +23,8 @@ const ALICE: &str = "alice-token-000000000000000000";
 const BOB: &str = "bob-token-00000000000000000000";
 const CAROL: &str = "carol-token-000000000000000000";
 const AUDITOR: &str = "auditor-token-0000000000000000";
+/// A reviewer for tenant globex only.
+const DAVE: &str = "dave-token-0000000000000000000";
 
 fn token(identity: &str, token: &str, roles: &[Role]) -> TokenConfig {
     TokenConfig {
@@ -30,6 +32,7 @@ fn token(identity: &str, token: &str, roles: &[Role]) -> TokenConfig {
         roles: roles.to_vec(),
         sha256: Some(hex::encode(Sha256::digest(token.as_bytes()))),
         token_env: None,
+        tenants: Vec::new(),
     }
 }
 
@@ -41,6 +44,7 @@ fn with_auth(c: &mut Config) {
         // Carol runs an agent and reviews: she must not approve her own calls.
         token("carol", CAROL, &[Role::Agent, Role::Reviewer]),
         token("audit-team", AUDITOR, &[Role::Auditor]),
+        TokenConfig { tenants: vec!["globex".into()], ..token("dave", DAVE, &[Role::Agent, Role::Reviewer]) },
     ];
 }
 
@@ -154,6 +158,14 @@ async fn request_watch_show_and_approve_with_separation_of_duties() {
     let verdict = tokio::time::timeout(Duration::from_secs(5), watch.message()).await.unwrap().unwrap().unwrap();
     assert_eq!(verdict.state, pb::ApprovalState::Approved as i32);
     assert!(watch.message().await.unwrap().is_none(), "the stream ends with the verdict");
+
+    // A reviewer scoped to another tenant sees nothing of acme's.
+    let mut dave = approvals_as(&server, Some(DAVE)).await;
+    assert!(dave.list_pending(pb::ListPendingRequest::default()).await.unwrap().into_inner().approvals.is_empty());
+    let status = dave.get(pb::GetApprovalRequest { approval_id: id.clone() }).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    let status = risk_as(&server, Some(DAVE)).await.score_action(refund("s-dave", 10)).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "dave may not score for acme");
 
     // Decided is final.
     let status =

@@ -174,9 +174,22 @@ impl pb::audit_service_server::AuditService for AuditApi {
     }
 
     async fn query(&self, request: Request<pb::AuditQuery>) -> Result<Response<RecordStream>, Status> {
-        caller_of(&request)?.require("Query", &[Role::Auditor]).map_err(status_from)?;
+        let caller = caller_of(&request)?;
+        caller.require("Query", &[Role::Auditor]).map_err(status_from)?;
         let pb::AuditQuery { tenant, session_id, trace_id, from, to, decision, category, limit, tool, reveal, kind } =
             request.into_inner();
+        // A caller scoped to tenants queries one of them, by name.
+        let tenant = match (caller.tenants.as_slice(), tenant.is_empty()) {
+            ([], _) => tenant,
+            ([only], true) => only.clone(),
+            (_, true) => {
+                return Err(status_from(Error::invalid("tenant", "name one of the tenants this caller may read")))
+            }
+            (_, false) => {
+                caller.require_tenant(&tenant).map_err(status_from)?;
+                tenant
+            }
+        };
         let decision = match pb::Decision::try_from(decision) {
             Ok(pb::Decision::Unspecified) => String::new(),
             Ok(pb::Decision::Allow) => "allow".into(),
@@ -211,7 +224,15 @@ impl pb::audit_service_server::AuditService for AuditApi {
     }
 
     async fn tail(&self, request: Request<pb::TailRequest>) -> Result<Response<RecordStream>, Status> {
-        caller_of(&request)?.require("Tail", &[Role::Auditor]).map_err(status_from)?;
+        let caller = caller_of(&request)?;
+        caller.require("Tail", &[Role::Auditor]).map_err(status_from)?;
+        if !caller.tenants.is_empty() {
+            // Tail streams every tenant's records, as a collector needs.
+            return Err(status_from(Error::PermissionDenied(format!(
+                "{} is scoped to tenants and may not tail the whole log",
+                caller.identity
+            ))));
+        }
         let pb::TailRequest { from_sequence, follow } = request.into_inner();
         let log = self.log.clone();
         let mut stopping = self.stopping.clone();
