@@ -217,14 +217,11 @@ impl Approval {
     }
 }
 
-struct Slot {
-    tx: watch::Sender<Approval>,
-}
-
 pub struct ApprovalStore {
     log: Arc<AuditLog>,
     config: ApprovalConfig,
-    slots: Mutex<HashMap<String, Slot>>,
+    /// Every approval's current state; watchers subscribe to its sender.
+    slots: Mutex<HashMap<String, watch::Sender<Approval>>>,
     /// (approval, reviewer) pairs already recorded as shown.
     shown: Mutex<HashSet<(String, String)>>,
     /// Serialises decisions and expiries, so each approval changes state once.
@@ -271,16 +268,16 @@ impl ApprovalStore {
     fn insert(&self, approval: Approval) {
         let id = approval.id.clone();
         let (tx, _) = watch::channel(approval);
-        self.slots.lock().expect("approval slots").insert(id, Slot { tx });
+        self.slots.lock().expect("approval slots").insert(id, tx);
     }
 
     fn snapshot(&self, id: &str) -> Option<Approval> {
-        self.slots.lock().expect("approval slots").get(id).map(|s| s.tx.borrow().clone())
+        self.slots.lock().expect("approval slots").get(id).map(|tx| tx.borrow().clone())
     }
 
     fn set(&self, approval: Approval) {
         if let Some(slot) = self.slots.lock().expect("approval slots").get(&approval.id) {
-            slot.tx.send_replace(approval);
+            slot.send_replace(approval);
         }
         self.update_gauge();
     }
@@ -291,7 +288,7 @@ impl ApprovalStore {
             .lock()
             .expect("approval slots")
             .values()
-            .filter(|s| s.tx.borrow().state == State::Pending)
+            .filter(|tx| tx.borrow().state == State::Pending)
             .count();
         telemetry::approvals_pending(pending);
     }
@@ -312,7 +309,7 @@ impl ApprovalStore {
             .lock()
             .expect("approval slots")
             .values()
-            .map(|s| s.tx.borrow().clone())
+            .map(|tx| tx.borrow().clone())
             .filter(|a| a.state == State::Pending && (tenant.is_empty() || a.context.tenant == tenant))
             .filter(|a| caller.may_act_for(&a.context.tenant))
             .collect();
@@ -340,7 +337,7 @@ impl ApprovalStore {
         self.visible(caller, id)?;
         let slots = self.slots.lock().expect("approval slots");
         let slot = slots.get(id).ok_or_else(|| Error::NotFound(format!("approval {id:?}")))?;
-        Ok(slot.tx.subscribe())
+        Ok(slot.subscribe())
     }
 
     /// A reviewer approves or denies. `declared_reviewer` is the request's
@@ -430,7 +427,7 @@ impl ApprovalStore {
             .lock()
             .expect("approval slots")
             .values()
-            .map(|s| s.tx.borrow().clone())
+            .map(|tx| tx.borrow().clone())
             .filter(|a| a.state == State::Pending && a.expires_at <= now)
             .collect();
         if due.is_empty() {

@@ -311,6 +311,17 @@ mod tests {
         }
     }
 
+    fn action(level: Level, untrusted_documents: bool) -> Observation<'static> {
+        Observation {
+            at: Instant::now(),
+            surface: Surface::Action,
+            findings: &[],
+            untrusted_documents,
+            effects: &[],
+            step: step(level),
+        }
+    }
+
     fn finding(category: &str, source: &str) -> Finding {
         Finding {
             category: category.into(),
@@ -352,33 +363,11 @@ mod tests {
     fn counts_high_risk_actions_and_stays_bounded() {
         let store = SessionStore::new(SessionConfig { max_sessions: 10, ..SessionConfig::default() });
         for _ in 0..3 {
-            store.observe(
-                "t",
-                "s",
-                Observation {
-                    at: Instant::now(),
-                    surface: Surface::Action,
-                    findings: &[],
-                    untrusted_documents: false,
-                    effects: &[],
-                    step: step(Level::High),
-                },
-            );
+            store.observe("t", "s", action(Level::High, false));
         }
         assert_eq!(store.view("t", "s").high_risk_actions_last_minute, 3);
         for i in 0..50 {
-            store.observe(
-                "t",
-                &format!("s{i}"),
-                Observation {
-                    at: Instant::now(),
-                    surface: Surface::Action,
-                    findings: &[],
-                    untrusted_documents: false,
-                    effects: &[],
-                    step: step(Level::Low),
-                },
-            );
+            store.observe("t", &format!("s{i}"), action(Level::Low, false));
         }
         assert!(store.len() <= 10, "{}", store.len());
     }
@@ -386,18 +375,7 @@ mod tests {
     #[test]
     fn idle_sessions_expire() {
         let store = SessionStore::new(SessionConfig { ttl_seconds: 0, ..SessionConfig::default() });
-        store.observe(
-            "t",
-            "s",
-            Observation {
-                at: Instant::now(),
-                surface: Surface::Action,
-                findings: &[],
-                untrusted_documents: true,
-                effects: &[],
-                step: step(Level::Low),
-            },
-        );
+        store.observe("t", "s", action(Level::Low, true));
         assert_eq!(store.view("t", "s"), SessionView::default());
         store.evict(Instant::now());
         assert!(store.is_empty());

@@ -94,7 +94,7 @@ fn decide(id: &str, approve: bool, reason: &str) -> pb::DecideRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_watch_show_and_approve_with_separation_of_duties() {
-    let mut server = TestServer::start_with(with_auth, vec![]).await;
+    let server = TestServer::start_with(with_auth, vec![]).await;
 
     // Unauthenticated and unauthorised calls are refused.
     let status = risk_as(&server, None).await.score_action(refund("s", 9800)).await.unwrap_err();

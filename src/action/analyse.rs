@@ -258,7 +258,6 @@ const READ_VERBS: &[&str] = &[
     "show",
     "count",
     "check",
-    "lookup",
     "browse",
     "summarize",
     "summarise",
@@ -463,8 +462,7 @@ impl Walker {
     }
 
     /// Facts that depend on the key a value sits under.
-    fn keyed(&mut self, key: &str, v: &Value, path: &str) {
-        let last = key;
+    fn keyed(&mut self, last: &str, v: &Value, path: &str) {
         if AMOUNT_KEYS.contains(&last) || MINOR_AMOUNT_KEYS.contains(&last) {
             let minor = MINOR_AMOUNT_KEYS.contains(&last);
             let n = match v {
@@ -682,7 +680,7 @@ fn looks_like_sql(s: &str) -> bool {
 
 /// Parses SQL with `sqlparser` (generic dialect) and classifies each statement.
 pub fn analyse_sql(path: &str, text: &str) -> Vec<SqlFact> {
-    use sqlparser::ast::{FromTable, Statement};
+    use sqlparser::ast::Statement;
     use sqlparser::dialect::GenericDialect;
     use sqlparser::parser::Parser;
 
@@ -712,10 +710,7 @@ pub fn analyse_sql(path: &str, text: &str) -> Vec<SqlFact> {
             Statement::Query(_) => ("select", false, false),
             Statement::Insert(_) => ("insert", true, false),
             Statement::Update { selection, .. } => ("update", true, selection.is_none()),
-            Statement::Delete(d) => {
-                let _ = matches!(d.from, FromTable::WithFromKeyword(_));
-                ("delete", true, d.selection.is_none())
-            }
+            Statement::Delete(d) => ("delete", true, d.selection.is_none()),
             Statement::Merge { .. } => ("merge", true, false),
             Statement::Drop { .. } => ("drop", true, false),
             Statement::Truncate { .. } => ("truncate", true, true),

@@ -145,10 +145,6 @@ impl ActionPolicy {
         &self.version
     }
 
-    pub fn files(&self) -> &[String] {
-        &self.files
-    }
-
     /// Evaluates the policy on one input document.
     pub fn evaluate(&self, input: &Value) -> Result<PolicyOutput, ActionPolicyError> {
         let mut engine = self.engine.clone();
@@ -223,8 +219,11 @@ fn first_lines(s: &str) -> String {
     s.lines().filter(|l| !l.trim().is_empty()).take(6).collect::<Vec<_>>().join(" | ")
 }
 
+/// `(file name, text)` pairs.
+type Files = Vec<(String, String)>;
+
 /// The `*.rego` and `*.json` files of a policy dir, in name order.
-fn read_dir(dir: &Path) -> Result<(Vec<(String, String)>, Vec<(String, String)>), ActionPolicyError> {
+fn read_dir(dir: &Path) -> Result<(Files, Files), ActionPolicyError> {
     let err = |file: &Path, e: std::io::Error| ActionPolicyError::File {
         file: file.display().to_string(),
         reason: e.to_string(),

@@ -88,11 +88,6 @@ impl Pipeline {
         &self.action_policy
     }
 
-    /// The versions that decide: the risk policy and the action policy.
-    pub fn policy_version(&self) -> String {
-        format!("{}; {}", self.policy.version(), self.action_policy.current().version())
-    }
-
     pub async fn evaluate(&self, request: &ScoreRequest, session: &SessionView) -> Evaluation {
         let scan = Arc::new(request.scan_set());
         let runs = self.detectors.iter().map(|d| run_detector(d.clone(), scan.clone(), self.detector_timeout));
@@ -162,7 +157,6 @@ impl Pipeline {
             &skipped_names,
             &escalations,
         );
-        let mut findings = findings;
         findings.extend(policy_findings);
         let mut detector_versions: BTreeMap<String, String> =
             self.detectors.iter().map(|d| (d.name().to_string(), d.version().to_string())).collect();
