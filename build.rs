@@ -2,8 +2,15 @@
 //! system `protoc`), generates tonic services and prost messages, proto3 JSON
 //! (serde) impls with `pbjson`, and writes the file descriptor set that the
 //! reflection service embeds.
+//!
+//! It also makes sure the ONNX Runtime library the classifiers load at run
+//! time is on this machine: the version pinned in `Cargo.toml`
+//! (`[package.metadata.onnxruntime]`) is fetched once from its PyPI wheel into
+//! a cache directory (see `scripts/fetch_onnxruntime.py`). A failed fetch is a
+//! warning, not a build error: the binary then says at start-up where it
+//! looked, and `model.allow_rules_only` can run it without the model.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const PROTOS: &[&str] = &[
     "proto/warden/v1/common.proto",
@@ -31,5 +38,80 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_fds(fds)?;
 
     pbjson_build::Builder::new().register_descriptors(&descriptor_bytes)?.build(&[".warden.v1"])?;
+
+    onnxruntime()?;
     Ok(())
+}
+
+/// Reads the pinned ONNX Runtime version, checks it against ort's `api-NN`
+/// feature, tells the crate where the cache is, and fetches the library if it
+/// is not there yet.
+fn onnxruntime() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=Cargo.toml");
+    println!("cargo:rerun-if-changed=scripts/fetch_onnxruntime.py");
+    for var in ["ORT_DYLIB_PATH", "ONNXRUNTIME_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "SKIP_ONNXRUNTIME_FETCH"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    let manifest = std::fs::read_to_string("Cargo.toml")?;
+    let version = metadata_value(&manifest, "version").ok_or("Cargo.toml: [package.metadata.onnxruntime] version")?;
+    let minor = version.split('.').nth(1).ok_or("onnxruntime version must be MAJOR.MINOR.PATCH")?;
+    let api_feature = format!("\"api-{minor}\"");
+    let ort_line = manifest.lines().find(|l| l.starts_with("ort =")).ok_or("Cargo.toml: no `ort` dependency")?;
+    if !ort_line.contains(&api_feature) {
+        return Err(format!(
+            "onnxruntime {version} needs the ort feature {api_feature}; the ort dependency says: {ort_line}"
+        )
+        .into());
+    }
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH")?;
+    let os = std::env::var("CARGO_CFG_TARGET_OS")?;
+    let sha = metadata_value(&manifest, &format!("sha256-{os}-{arch}"));
+    println!("cargo:rustc-env=BUILD_ONNXRUNTIME_VERSION={version}");
+    let cache = cache_root().join(format!("onnxruntime-{version}"));
+    println!("cargo:rustc-env=BUILD_ONNXRUNTIME_CACHE={}", cache.display());
+
+    let lib = cache.join(format!("libonnxruntime.so.{version}"));
+    let explicit = std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from).filter(|p| p.exists());
+    if lib.exists() || explicit.is_some() || std::env::var_os("SKIP_ONNXRUNTIME_FETCH").is_some() || os != "linux" {
+        return Ok(());
+    }
+    let Some(sha) = sha else {
+        println!("cargo:warning=no pinned onnxruntime sha256 for {os}-{arch}; set ORT_DYLIB_PATH to a libonnxruntime {version}");
+        return Ok(());
+    };
+    let status = std::process::Command::new("python3")
+        .arg("scripts/fetch_onnxruntime.py")
+        .args([version.as_str(), sha.as_str()])
+        .arg(&cache)
+        .stdout(std::process::Stdio::null())
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => println!("cargo:warning=fetching onnxruntime {version} into {} failed ({s})", cache.display()),
+        Err(e) => println!("cargo:warning=cannot run python3 to fetch onnxruntime {version}: {e}"),
+    }
+    Ok(())
+}
+
+/// `key = "value"` inside `[package.metadata.onnxruntime]`.
+fn metadata_value(manifest: &str, key: &str) -> Option<String> {
+    let section = manifest.split("[package.metadata.onnxruntime]").nth(1)?;
+    let section = section.split("\n[").next()?;
+    section.lines().find_map(|line| {
+        let (k, v) = line.split_once('=')?;
+        (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+/// `$ONNXRUNTIME_CACHE_DIR`, else `$XDG_CACHE_HOME/warden`, else `~/.cache/warden`
+/// (the same order `src/model/runtime.rs` searches at run time).
+fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("ONNXRUNTIME_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Path::new(&dir).join("warden");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    home.join(".cache").join("warden")
 }

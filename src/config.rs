@@ -35,6 +35,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub limits: Limits,
     pub detectors: DetectorConfig,
+    /// The ONNX classifiers (`[model]`).
+    pub model: crate::model::ModelConfig,
     pub audit: AuditConfig,
     pub sinks: SinkConfig,
     /// How long shutdown waits for in-flight calls before giving up on them.
@@ -180,6 +182,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             limits: Limits::default(),
             detectors: DetectorConfig::default(),
+            model: crate::model::ModelConfig::default(),
             audit: AuditConfig::default(),
             sinks: SinkConfig::default(),
             shutdown_grace_seconds: 25,
@@ -319,6 +322,7 @@ impl Config {
         if !(1..=2).contains(&self.approvals.critical_reviewers) {
             return bad("approvals.critical_reviewers must be 1 or 2");
         }
+        self.model.validate().map_err(ConfigError::Invalid)?;
         crate::auth::Authenticator::from_config(&self.auth).map_err(ConfigError::Invalid)?;
         crate::detect::pii::PiiDetector::new(&self.detectors.phone_region).map(|_| ()).map_err(ConfigError::Invalid)
     }

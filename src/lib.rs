@@ -9,8 +9,11 @@
 //!   the audit record, answer. Shared by the server and the CLI.
 //! - [`scoring`]: the pipeline that runs detectors over every source of a
 //!   request (off the async workers, with deadlines) and asks the policy.
-//! - [`detect`]: the detectors (personal data, secrets, injection heuristics,
-//!   action families), normalisation and redaction. Pure functions of text.
+//! - [`detect`]: the rule detectors (personal data, secrets, injection
+//!   heuristics), normalisation and redaction. Pure functions of text.
+//! - [`model`]: the ONNX classifiers (injection, toxicity, topics, embedding)
+//!   behind one encoder pass: windowing, micro-batching, a content cache.
+//! - [`action`]: facts about tool calls and the Rego action policy.
 //! - [`policy`]: thresholds per category and surface, and the decision.
 //! - [`sink`]: shipping the log to PostgreSQL and NATS JetStream, with
 //!   cursors, retries and a backlog bound.
@@ -33,6 +36,7 @@ pub mod config;
 pub mod detect;
 pub mod engine;
 pub mod error;
+pub mod model;
 pub mod policy;
 pub mod proto;
 pub mod scoring;
@@ -51,7 +55,7 @@ use crate::audit::journal::AuditLog;
 use crate::detect::Detector;
 use crate::engine::Engine;
 use crate::policy::Policy;
-use crate::scoring::Pipeline;
+use crate::scoring::{ModelStage, Pipeline};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -63,6 +67,8 @@ pub enum StartError {
     Auth(String),
     #[error("detectors: {0}")]
     Detectors(String),
+    #[error("{0} (set model.allow_rules_only = true to run with the rule detectors only)")]
+    Model(model::ModelError),
     #[error("audit journal: {0}")]
     Journal(#[from] audit::AuditError),
     #[error(transparent)]
@@ -91,6 +97,24 @@ pub fn load_action_policy(config: &Config) -> Result<action::PolicyHandle, Start
     Ok(action::PolicyHandle::new(policy, dir))
 }
 
+/// Loads the classifiers as `[model]` says: a load failure stops start-up
+/// unless `allow_rules_only`, and then every assessment says the model was
+/// skipped.
+pub fn load_model(config: &model::ModelConfig) -> Result<ModelStage, StartError> {
+    if !config.enabled {
+        tracing::warn!("model.enabled = false: scoring with the rule detectors only");
+        return Ok(ModelStage::Disabled { reason: "model.enabled = false: rule detectors only".into() });
+    }
+    match model::Model::shared(config) {
+        Ok(model) => Ok(ModelStage::Ready { model, cascade: config.cascade.then_some(config.cascade_rule_score) }),
+        Err(e) if config.allow_rules_only => {
+            tracing::error!(error = %e, "classifier model not loaded; running rules only (model.allow_rules_only)");
+            Ok(ModelStage::Disabled { reason: format!("{e}; running rules only (model.allow_rules_only)") })
+        }
+        Err(e) => Err(StartError::Model(e)),
+    }
+}
+
 /// Everything a running Warden holds: the scoring engine, the audit log it
 /// writes to (which the AuditService also reads), the approvals and who may
 /// call what.
@@ -109,7 +133,8 @@ pub fn build(config: &Config, extra: Vec<Arc<dyn Detector>>) -> Result<App, Star
     let auth = Arc::new(auth::Authenticator::from_config(&config.auth).map_err(StartError::Auth)?);
     let mut detectors = detect::rule_detectors(&config.detectors).map_err(StartError::Detectors)?;
     detectors.extend(extra);
-    let pipeline = Pipeline::new(detectors, policy, action_policy, config.detector_timeout());
+    let model = load_model(&config.model)?;
+    let pipeline = Pipeline::new(detectors, policy, action_policy, config.detector_timeout()).with_model(model);
     let audit = Arc::new(AuditLog::open(&config.data_dir, &config.audit)?);
     let approvals = Arc::new(approval::ApprovalStore::new(audit.clone(), config.approvals.clone()));
     let recovered = approvals.recover()?;

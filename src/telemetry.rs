@@ -43,6 +43,11 @@ pub const APPROVALS_PENDING: &str = "warden_approvals_pending";
 pub const APPROVALS_TOTAL: &str = "warden_approvals_total";
 pub const APPROVAL_DECISION_SECONDS: &str = "warden_approval_decision_seconds";
 pub const AUTH_FAILURES_TOTAL: &str = "warden_auth_failures_total";
+pub const MODEL_BATCH_WINDOWS: &str = "warden_model_batch_windows";
+pub const MODEL_INFERENCE_SECONDS: &str = "warden_model_inference_seconds";
+pub const MODEL_QUEUE_WAIT_SECONDS: &str = "warden_model_queue_wait_seconds";
+pub const MODEL_CACHE_LOOKUPS_TOTAL: &str = "warden_model_cache_lookups_total";
+pub const MODEL_CASCADE_TOTAL: &str = "warden_model_cascade_total";
 
 /// Latency buckets from 50 µs (a short rule-only call) to 10 s.
 const LATENCY_BUCKETS: &[f64] =
@@ -57,6 +62,7 @@ pub fn install() -> PrometheusHandle {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
                 .and_then(|b| b.set_buckets_for_metric(Matcher::Full(AUDIT_FSYNC_BATCH_RECORDS.into()), BATCH_BUCKETS))
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full(MODEL_BATCH_WINDOWS.into()), BATCH_BUCKETS))
                 .expect("static bucket lists are non-empty")
                 .build_recorder();
             let handle = recorder.handle();
@@ -71,6 +77,27 @@ pub fn install() -> PrometheusHandle {
 }
 
 fn describe() {
+    describe_histogram!(
+        MODEL_BATCH_WINDOWS,
+        Unit::Count,
+        "Windows a model worker took from the queue for one batch (micro-batching across requests)."
+    );
+    describe_histogram!(
+        MODEL_INFERENCE_SECONDS,
+        Unit::Seconds,
+        "Time of one encoder run over a group of windows of similar length."
+    );
+    describe_histogram!(MODEL_QUEUE_WAIT_SECONDS, Unit::Seconds, "Time a window waited for a model worker.");
+    describe_counter!(
+        MODEL_CACHE_LOOKUPS_TOTAL,
+        Unit::Count,
+        "Texts looked up in the model's content-hash cache, by result (hit, miss)."
+    );
+    describe_counter!(
+        MODEL_CASCADE_TOTAL,
+        Unit::Count,
+        "Texts by cascade outcome: model (the encoder ran) or rules_decided (rules were confident; encoder skipped)."
+    );
     describe_counter!(
         POLICY_RELOADS_TOTAL,
         Unit::Count,
@@ -257,4 +284,24 @@ pub fn approval_decided(outcome: &'static str, elapsed: Duration) {
 
 pub fn auth_failure(reason: &'static str) {
     counter!(AUTH_FAILURES_TOTAL, "reason" => reason).increment(1);
+}
+
+pub fn model_batch(windows: usize) {
+    histogram!(MODEL_BATCH_WINDOWS).record(windows as f64);
+}
+
+pub fn model_inference(elapsed: Duration) {
+    histogram!(MODEL_INFERENCE_SECONDS).record(elapsed.as_secs_f64());
+}
+
+pub fn model_queue_wait(waited: Duration) {
+    histogram!(MODEL_QUEUE_WAIT_SECONDS).record(waited.as_secs_f64());
+}
+
+pub fn model_cache(hit: bool) {
+    counter!(MODEL_CACHE_LOOKUPS_TOTAL, "result" => if hit { "hit" } else { "miss" }).increment(1);
+}
+
+pub fn model_cascade(outcome: &'static str) {
+    counter!(MODEL_CASCADE_TOTAL, "outcome" => outcome).increment(1);
 }

@@ -224,7 +224,7 @@ async fn concurrency_limit_answers_resource_exhausted() {
     .await;
     let mut risk = server.risk().await;
     let mut held_client = risk.clone();
-    let held = tokio::spawn(async move { held_client.score_input(input("HOLD this request")).await });
+    let held = tokio::spawn(async move { held_client.score_input(input("HOLD: what are your opening hours?")).await });
     handle.wait_entered().await;
 
     let status = risk.score_input(input("second call")).await.unwrap_err();

@@ -264,9 +264,19 @@ async fn nats_jetstream_gets_every_record_once_even_when_resent() {
 }
 
 /// Whether the stream holds exactly `n` messages on subjects matching `filter`
-/// (counted by a fresh consumer's pending count).
+/// (counted by a fresh consumer's pending count). A stream the shipper has
+/// not created yet holds nothing.
 async fn stream_messages(js: async_nats::jetstream::Context, stream: String, filter: String, n: u64) -> bool {
-    let s = js.get_stream(&stream).await.unwrap();
+    let s = match js.get_stream(&stream).await {
+        Ok(s) => s,
+        Err(e)
+            if matches!(e.kind(), async_nats::jetstream::context::GetStreamErrorKind::JetStream(ref j)
+                if j.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND) =>
+        {
+            return n == 0
+        }
+        Err(e) => panic!("stream {stream}: {e}"),
+    };
     let mut consumer = s
         .create_consumer(async_nats::jetstream::consumer::pull::Config { filter_subject: filter, ..Default::default() })
         .await

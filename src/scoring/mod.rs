@@ -6,6 +6,7 @@
 //! deadline is reported as skipped, and the policy decides whether that fails
 //! open or closed; it is never counted as a clean pass.
 
+pub mod model;
 pub mod request;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use crate::policy::{Escalation, Policy, Verdict};
 use crate::session::SessionView;
 use crate::telemetry;
 
+pub use model::ModelStage;
 pub use request::{Context, DocumentIn, ScoreRequest};
 
 /// Why a detector contributed nothing.
@@ -27,6 +29,10 @@ pub use request::{Context, DocumentIn, ScoreRequest};
 pub enum SkipReason {
     Timeout,
     Failed,
+    /// Configured off, or not loaded (`model.allow_rules_only`).
+    Disabled,
+    /// Ran on part of the text only (`model.max_windows`).
+    Partial,
 }
 
 impl SkipReason {
@@ -34,6 +40,8 @@ impl SkipReason {
         match self {
             SkipReason::Timeout => "timeout",
             SkipReason::Failed => "failed",
+            SkipReason::Disabled => "disabled",
+            SkipReason::Partial => "partial",
         }
     }
 }
@@ -68,6 +76,7 @@ pub struct Pipeline {
     action_policy: PolicyHandle,
     /// Deadline for one detector over all sources of one request.
     detector_timeout: Duration,
+    model: ModelStage,
 }
 
 impl Pipeline {
@@ -77,7 +86,18 @@ impl Pipeline {
         action_policy: PolicyHandle,
         detector_timeout: Duration,
     ) -> Self {
-        Self { detectors, policy, action_policy, detector_timeout }
+        Self { detectors, policy, action_policy, detector_timeout, model: ModelStage::Absent }
+    }
+
+    /// Adds the classifier stage, which runs after the rule detectors (the
+    /// cascade reads their findings).
+    pub fn with_model(mut self, model: ModelStage) -> Self {
+        self.model = model;
+        self
+    }
+
+    pub fn model(&self) -> &ModelStage {
+        &self.model
     }
 
     pub fn policy(&self) -> &Policy {
@@ -104,6 +124,9 @@ impl Pipeline {
                 }
             }
         }
+        let staged = model::run(&self.model, &scan, &findings, self.detector_timeout).await;
+        findings.extend(staged.findings);
+        skipped.extend(staged.skipped);
         for f in &findings {
             telemetry::finding(&f.category);
         }
@@ -150,13 +173,14 @@ impl Pipeline {
             }
         }
         let skipped_names: Vec<String> = skipped.iter().map(|s| s.detector.clone()).collect();
-        let verdict = self.policy.decide(
+        let mut verdict = self.policy.decide(
             scan.surface,
             &findings,
             |f| trusted_docs.contains(&f.source),
             &skipped_names,
             &escalations,
         );
+        verdict.reasons.extend(staged.notes);
         findings.extend(policy_findings);
         let mut detector_versions: BTreeMap<String, String> =
             self.detectors.iter().map(|d| (d.name().to_string(), d.version().to_string())).collect();
@@ -179,7 +203,7 @@ impl Pipeline {
             redacted_text,
             policy_version: format!("{}; {}", self.policy.version(), action_policy.version()),
             detector_versions,
-            model_versions: BTreeMap::new(),
+            model_versions: staged.ran.into_iter().collect(),
             effects,
         }
     }

@@ -1,0 +1,475 @@
+//! The ONNX classifiers: one shared MiniLM encoder pass per text window feeds
+//! the prompt-injection, toxicity and topic heads and yields the embedding.
+//!
+//! - [`window`]: tokenisation and overlapping windows with byte spans;
+//! - [`batch`]: micro-batching on a bounded pool of worker threads that own
+//!   the ONNX Runtime sessions;
+//! - [`cache`]: a bounded content-hash cache of per-text results;
+//! - [`runtime`]: finding and loading the ONNX Runtime library.
+//!
+//! The model files are embedded in the binary (`models/warden-minilm`), so
+//! `warden serve` needs nothing beside it but the runtime library; `model.dir`
+//! loads another build of them instead. Either way every file is checked
+//! against the sha256 in `manifest.json` before it is used.
+
+pub mod batch;
+pub mod cache;
+pub mod runtime;
+pub mod window;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use batch::HeadOutput;
+
+/// Width of the `embedding` output.
+pub const EMBEDDING_DIM: usize = 384;
+
+/// Detector name of the model stage (findings, skips, metrics).
+pub const DETECTOR: &str = "warden-minilm";
+
+const EMBEDDED_MANIFEST: &[u8] = include_bytes!("../../models/warden-minilm/manifest.json");
+const EMBEDDED_TOKENIZER: &[u8] = include_bytes!("../../models/warden-minilm/tokenizer.json");
+const EMBEDDED_MODEL: &[u8] = include_bytes!("../../models/warden-minilm/model.int8.onnx");
+
+/// `[model]` in the config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Run the classifiers. `false` runs the rule detectors only, and every
+    /// assessment lists the model as skipped (`disabled`).
+    pub enabled: bool,
+    /// Load `manifest.json`, `tokenizer.json` and the ONNX file from this
+    /// directory instead of the copies embedded in the binary.
+    pub dir: Option<PathBuf>,
+    /// If the model cannot be loaded, start anyway with the rule detectors
+    /// only (assessments list the model as skipped) instead of refusing to
+    /// start.
+    pub allow_rules_only: bool,
+    /// Worker threads, each with its own ONNX Runtime session.
+    pub workers: usize,
+    /// ONNX Runtime intra-op threads per session.
+    pub intra_threads: usize,
+    /// Windows per encoder batch, at most.
+    pub max_batch: usize,
+    /// How long a worker waits for more windows while other requests are
+    /// still enqueueing theirs.
+    pub max_wait_us: u64,
+    /// Windows waiting for a worker, at most; beyond it the model is skipped
+    /// for that request (overload), never queued without bound.
+    pub queue_capacity: usize,
+    /// Texts whose results are cached by content hash (0 turns it off).
+    pub cache_entries: usize,
+    /// Windows one request may send to the model; text beyond them is not
+    /// read by the model and the assessment says so (`partial`).
+    pub max_windows: usize,
+    /// Skip the encoder for a text the rule stage already marks as prompt
+    /// injection with at least `cascade_rule_score`.
+    pub cascade: bool,
+    pub cascade_rule_score: f64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dir: None,
+            allow_rules_only: false,
+            workers: 2,
+            intra_threads: 1,
+            max_batch: 16,
+            max_wait_us: 1_000,
+            queue_capacity: 1_024,
+            cache_entries: 4_096,
+            max_windows: 48,
+            cascade: true,
+            cascade_rule_score: 0.85,
+        }
+    }
+}
+
+impl ModelConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.workers == 0 || self.intra_threads == 0 || self.max_batch == 0 {
+            return Err("model.workers, model.intra_threads and model.max_batch must be at least 1".into());
+        }
+        if self.queue_capacity == 0 || self.max_windows == 0 {
+            return Err("model.queue_capacity and model.max_windows must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.cascade_rule_score) {
+            return Err("model.cascade_rule_score must be within [0, 1]".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model {DETECTOR}: {0}")]
+    Load(String),
+}
+
+/// `manifest.json`, as far as serving needs it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Manifest {
+    pub name: String,
+    pub version: String,
+    pub window: WindowSpec,
+    pub thresholds: Thresholds,
+    pub topic_labels: Vec<String>,
+    pub files: BTreeMap<String, FileSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WindowSpec {
+    pub content_tokens: usize,
+    pub stride_tokens: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Thresholds {
+    pub injection: InjectionThresholds,
+    pub toxicity: Flag,
+    pub topic: BTreeMap<String, f32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct InjectionThresholds {
+    pub flag: f32,
+    pub confident_benign: f32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Flag {
+    pub flag: f32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FileSpec {
+    pub sha256: String,
+}
+
+/// The model's scores for one window of a text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowScores {
+    pub span: Range<usize>,
+    pub heads: HeadOutput,
+}
+
+/// The model's scores for one text: one entry per window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextScores {
+    pub windows: Vec<WindowScores>,
+    /// Windows of the text that were not scored (over `max_windows`).
+    pub unscored_windows: usize,
+}
+
+impl TextScores {
+    /// The highest value of `head` over the windows, with that window's span.
+    pub fn max_by(&self, head: impl Fn(&HeadOutput) -> f32) -> Option<(f32, Range<usize>)> {
+        self.windows.iter().map(|w| (head(&w.heads), w.span.clone())).max_by(|a, b| a.0.total_cmp(&b.0))
+    }
+}
+
+/// The loaded model: tokenizer, thresholds, workers, cache.
+pub struct Model {
+    manifest: Manifest,
+    version: String,
+    topic_index: BTreeMap<String, usize>,
+    windower: window::Windower,
+    batcher: batch::Batcher,
+    cache: cache::ContentCache<TextScores>,
+    max_windows: usize,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model").field("version", &self.version).finish_non_exhaustive()
+    }
+}
+
+/// The files a model is made of.
+struct Files {
+    origin: String,
+    manifest: Vec<u8>,
+    tokenizer: Vec<u8>,
+    onnx_name: String,
+    onnx: Arc<[u8]>,
+}
+
+fn read_files(dir: Option<&Path>) -> Result<Files, String> {
+    let Some(dir) = dir else {
+        return Ok(Files {
+            origin: "embedded".into(),
+            manifest: EMBEDDED_MANIFEST.to_vec(),
+            tokenizer: EMBEDDED_TOKENIZER.to_vec(),
+            onnx_name: "model.int8.onnx".into(),
+            onnx: Arc::from(EMBEDDED_MODEL),
+        });
+    };
+    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()));
+    let manifest = read("manifest.json")?;
+    let parsed: Manifest =
+        serde_json::from_slice(&manifest).map_err(|e| format!("{}: {e}", dir.join("manifest.json").display()))?;
+    let onnx_name = parsed
+        .files
+        .keys()
+        .find(|k| k.ends_with(".onnx"))
+        .cloned()
+        .ok_or_else(|| format!("{}: lists no .onnx file", dir.join("manifest.json").display()))?;
+    Ok(Files {
+        origin: dir.display().to_string(),
+        tokenizer: read("tokenizer.json")?,
+        onnx: Arc::from(read(&onnx_name)?),
+        onnx_name,
+        manifest,
+    })
+}
+
+impl Model {
+    /// Loads and checks the model, starts its workers and runs one window
+    /// through it, so that a model that loads but cannot run fails here.
+    pub fn load(config: &ModelConfig) -> Result<Model, ModelError> {
+        Self::load_inner(config).map_err(ModelError::Load)
+    }
+
+    /// One loaded model per configuration per process: servers started side
+    /// by side (the tests, an embedding application) share it while any of
+    /// them holds it.
+    pub fn shared(config: &ModelConfig) -> Result<Arc<Model>, ModelError> {
+        static LOADED: std::sync::Mutex<BTreeMap<String, std::sync::Weak<Model>>> =
+            std::sync::Mutex::new(BTreeMap::new());
+        let key = serde_json::to_string(config).unwrap_or_default();
+        let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(model) = loaded.get(&key).and_then(std::sync::Weak::upgrade) {
+            return Ok(model);
+        }
+        let model = Arc::new(Self::load(config)?);
+        loaded.retain(|_, w| w.strong_count() > 0);
+        loaded.insert(key, Arc::downgrade(&model));
+        Ok(model)
+    }
+
+    fn load_inner(config: &ModelConfig) -> Result<Model, String> {
+        let files = read_files(config.dir.as_deref())?;
+        let manifest: Manifest =
+            serde_json::from_slice(&files.manifest).map_err(|e| format!("manifest.json ({}): {e}", files.origin))?;
+        for (name, bytes) in [("tokenizer.json", &files.tokenizer[..]), (files.onnx_name.as_str(), &files.onnx[..])] {
+            let want = manifest.files.get(name).ok_or_else(|| format!("manifest.json does not list {name}"))?;
+            let got = hex::encode(Sha256::digest(bytes));
+            if !got.eq_ignore_ascii_case(&want.sha256) {
+                return Err(format!(
+                    "{name} ({}) is corrupt or not the file the manifest describes: sha256 {got}, manifest says {}",
+                    files.origin, want.sha256
+                ));
+            }
+        }
+        let topic_index: BTreeMap<String, usize> =
+            manifest.topic_labels.iter().enumerate().map(|(i, l)| (l.clone(), i)).collect();
+        if topic_index.len() != 3 {
+            return Err(format!("manifest.json: expected 3 topic labels, found {:?}", manifest.topic_labels));
+        }
+        let windower = window::Windower::new(
+            &files.tokenizer,
+            window::Geometry {
+                content_tokens: manifest.window.content_tokens,
+                stride_tokens: manifest.window.stride_tokens,
+            },
+        )?;
+        let runtime = runtime::init()?;
+        let mut sessions = Vec::with_capacity(config.workers);
+        for _ in 0..config.workers {
+            let mut session = new_session(&runtime.env, &files.onnx, config.intra_threads)?;
+            // A model that loads but cannot run (wrong outputs, bad graph)
+            // fails start-up, not the first request.
+            batch::infer(&mut session, &[&[101, 102]]).map_err(|e| format!("{}: {e}", files.onnx_name))?;
+            sessions.push(session);
+        }
+        let model_sha = &manifest.files[&files.onnx_name].sha256;
+        let version = format!("{}+sha256:{}", manifest.version, &model_sha[..12.min(model_sha.len())]);
+        let batcher = batch::Batcher::start(
+            sessions,
+            batch::BatchConfig {
+                max_batch: config.max_batch,
+                max_wait: Duration::from_micros(config.max_wait_us),
+                queue_capacity: config.queue_capacity,
+            },
+        );
+        tracing::info!(
+            model = %version,
+            from = %files.origin,
+            runtime = %runtime.path.display(),
+            workers = config.workers,
+            intra_threads = config.intra_threads,
+            "classifier model loaded"
+        );
+        Ok(Model {
+            manifest,
+            version,
+            topic_index,
+            windower,
+            batcher,
+            cache: cache::ContentCache::new(config.cache_entries),
+            max_windows: config.max_windows,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    /// Manifest version plus the ONNX file's hash, as assessments report it.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.manifest.thresholds
+    }
+
+    /// Index of a topic label in `HeadOutput::topic`.
+    pub fn topic_index(&self, label: &str) -> Option<usize> {
+        self.topic_index.get(label).copied()
+    }
+
+    pub fn topic_labels(&self) -> &[String] {
+        &self.manifest.topic_labels
+    }
+
+    pub fn cached_texts(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Scores texts: cached ones from the cache, the rest windowed and
+    /// batched with other requests' windows. The windows of all texts
+    /// together are capped at `max_windows`, in order; a text cut short says
+    /// how many windows were not scored.
+    pub async fn score(self: &Arc<Self>, texts: Vec<String>) -> Result<Vec<Arc<TextScores>>, String> {
+        let model = self.clone();
+        let pending = tokio::task::spawn_blocking(move || model.submit(&texts))
+            .await
+            .map_err(|e| format!("tokeniser panicked: {e}"))??;
+        let mut out = Vec::with_capacity(pending.len());
+        for p in pending {
+            out.push(self.finish(p).await?);
+        }
+        Ok(out)
+    }
+
+    /// The same as [`Model::score`] for callers without a runtime (the
+    /// evaluation tools).
+    pub fn score_blocking(self: &Arc<Self>, texts: Vec<String>) -> Result<Vec<Arc<TextScores>>, String> {
+        let pending = self.submit(&texts)?;
+        let mut out = Vec::with_capacity(pending.len());
+        for p in pending {
+            out.push(match p {
+                Pending::Ready(s) => s,
+                Pending::Queued { key, spans, replies, unscored_windows } => {
+                    let mut windows = Vec::with_capacity(spans.len());
+                    for (span, rx) in spans.into_iter().zip(replies) {
+                        let heads = rx.blocking_recv().map_err(|_| "model worker dropped a window".to_string())??;
+                        windows.push(WindowScores { span, heads });
+                    }
+                    self.store(key, windows, unscored_windows)
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Blocking: tokenises, windows, checks the cache and queues the windows.
+    fn submit(&self, texts: &[String]) -> Result<Vec<Pending>, String> {
+        let _arriving = self.batcher.arriving();
+        let mut budget = self.max_windows;
+        let mut out = Vec::with_capacity(texts.len());
+        for text in texts {
+            let key = cache::key(text);
+            if let Some(hit) = self.cache.get(&key) {
+                crate::telemetry::model_cache(true);
+                out.push(Pending::Ready(hit));
+                continue;
+            }
+            crate::telemetry::model_cache(false);
+            let mut windows = self.windower.windows(text)?;
+            let unscored_windows = windows.len().saturating_sub(budget);
+            windows.truncate(budget);
+            budget -= windows.len();
+            let mut spans = Vec::with_capacity(windows.len());
+            let mut replies = Vec::with_capacity(windows.len());
+            for w in windows {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                self.batcher.submit(w.ids, tx)?;
+                spans.push(w.span);
+                replies.push(rx);
+            }
+            out.push(Pending::Queued { key, spans, replies, unscored_windows });
+        }
+        Ok(out)
+    }
+
+    async fn finish(&self, pending: Pending) -> Result<Arc<TextScores>, String> {
+        match pending {
+            Pending::Ready(s) => Ok(s),
+            Pending::Queued { key, spans, replies, unscored_windows } => {
+                let mut windows = Vec::with_capacity(spans.len());
+                for (span, rx) in spans.into_iter().zip(replies) {
+                    let heads = rx.await.map_err(|_| "model worker dropped a window".to_string())??;
+                    windows.push(WindowScores { span, heads });
+                }
+                Ok(self.store(key, windows, unscored_windows))
+            }
+        }
+    }
+
+    /// Only complete results are cached: a text cut short by the window
+    /// budget may be scored whole by the next request.
+    fn store(&self, key: cache::Key, windows: Vec<WindowScores>, unscored_windows: usize) -> Arc<TextScores> {
+        let scores = Arc::new(TextScores { windows, unscored_windows });
+        if unscored_windows == 0 {
+            self.cache.insert(key, scores.clone());
+        }
+        scores
+    }
+
+    /// Worker threads scoring windows.
+    pub fn workers(&self) -> usize {
+        self.batcher.workers()
+    }
+
+    /// What the workers did since start (batches, encoder runs, windows).
+    pub fn batch_stats(&self) -> &batch::BatchStats {
+        self.batcher.stats()
+    }
+}
+
+enum Pending {
+    Ready(Arc<TextScores>),
+    Queued {
+        key: cache::Key,
+        spans: Vec<Range<usize>>,
+        replies: Vec<tokio::sync::oneshot::Receiver<Result<HeadOutput, String>>>,
+        unscored_windows: usize,
+    },
+}
+
+fn new_session(
+    env: &ort::environment::Environment,
+    onnx: &[u8],
+    intra_threads: usize,
+) -> Result<ort::session::Session, String> {
+    let err = |e: ort::Error| format!("onnxruntime session: {e}");
+    let builder_err = |e: ort::Error<ort::session::builder::SessionBuilder>| format!("onnxruntime session: {e}");
+    let mut builder = ort::session::Session::builder(env)
+        .map_err(err)?
+        .with_intra_threads(intra_threads)
+        .map_err(builder_err)?
+        .with_inter_threads(1)
+        .map_err(builder_err)?;
+    builder.commit_from_memory(onnx).map_err(err)
+}
