@@ -32,7 +32,14 @@ const CASCADE: f64 = 0.85;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).ok_or("usage: classifier_eval DIR (from models/train/eval_sets.py)")?;
     let rules = InjectionDetector::new()?;
-    let model = Arc::new(Model::load(&ModelConfig { cache_entries: 0, ..Default::default() })?);
+    // `MAX_BATCH=1` scores every window alone (bit-reproducible scores); the
+    // default is the served configuration.
+    let max_batch =
+        std::env::var("MAX_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(ModelConfig::default().max_batch);
+    // Texts are scored 32 per call; every window of every text is read (the
+    // served default caps one request at `model.max_windows`).
+    let config = ModelConfig { cache_entries: 0, max_batch, max_windows: usize::MAX, ..Default::default() };
+    let model = Arc::new(Model::load(&config)?);
     let flag = model.thresholds().injection.flag;
     println!(
         "model {} (flag {flag}); rules flag >= {RULE_FLAG}; cascade: rules >= {CASCADE} skip the model\n",

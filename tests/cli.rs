@@ -110,6 +110,16 @@ fn bad_input_and_config_are_one_line_errors() {
         &warden(&["score", "input", "--config", "bad.toml"], dir.path(), Some("{}")),
         "max_concurrent_requests",
     );
+    // A model directory without the model: one line naming the file and the way out.
+    std::fs::create_dir(dir.path().join("empty-model")).unwrap();
+    std::fs::write(dir.path().join("m.toml"), "[model]\ndir = \"empty-model\"\n").unwrap();
+    let o = warden(
+        &["score", "input", "--config", "m.toml"],
+        dir.path(),
+        Some(r#"{"context":{"application":"x"},"text":"hi"}"#),
+    );
+    one_line_error(&o, "empty-model/manifest.json");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("allow_rules_only"));
     std::fs::write(dir.path().join("policy.toml"), "name = \"x\"\n").unwrap();
     std::fs::write(dir.path().join("p.toml"), "policy_file = \"policy.toml\"\n").unwrap();
     one_line_error(

@@ -215,6 +215,7 @@ async fn cascade_skips_the_encoder_when_the_rules_are_confident() {
 fn concurrent_requests_are_micro_batched() {
     let m = model(|c| {
         c.workers = 1;
+        c.max_batch = 16;
         c.max_wait_us = 20_000;
         c.cache_entries = 0;
     });

@@ -224,8 +224,9 @@ score below which at most 1% of those attacks fall.
   (baseline {pct(be['xstest']['injection_safe_pass_rate']) if be else 'n/a'}); passing both injection and toxicity heads:
   {pct(e['xstest']['any_head_safe_pass_rate'])}.
 - Cascade: {pct(casc['fraction_below'])} of injection eval traffic scores below the confident-benign threshold
-  ({casc['attacks_below']} attacks among them). The "rules alone / model alone / both" table is produced by the Rust
-  side from the per-row scores in `models/train/eval_scores/*.jsonl`.
+  ({casc['attacks_below']} attacks among them); the served cascade does not use it (a model score is needed to
+  apply it). Rules alone, the model alone, both, and the served cascade, measured through Warden's own code
+  path: [`served.md`](served.md).
 
 Per eval source (flag rate = recall for attack sources, 1 − pass rate for benign ones):
 

@@ -12,8 +12,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
+use tonic::transport::server::TcpIncoming;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -131,7 +131,9 @@ pub async fn serve(
             .add_service(risk)
             .add_service(audit)
             .add_service(approval)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), async {
+            // TCP_NODELAY: without it, Nagle's algorithm and delayed ACKs add
+            // ~40 ms to every small unary answer.
+            .serve_with_incoming_shutdown(TcpIncoming::from(listeners.grpc).with_nodelay(Some(true)), async {
                 let _ = grpc_stopped.await;
             }),
     );
