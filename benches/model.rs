@@ -23,8 +23,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{fmt, percentile};
-use tokio::net::TcpListener;
+use common::{fmt, percentile, Server};
 use warden::model::batch::infer;
 use warden::model::window::{Geometry, Windower};
 use warden::proto::v1 as pb;
@@ -142,7 +141,11 @@ fn main() {
         let max_batch = warden::model::ModelConfig::default().max_batch;
         let mut served = Vec::new();
         for batch in [max_batch, if max_batch == 1 { 16 } else { 1 }] {
-            let server = Server::start(|c| c.model.max_batch = batch).await;
+            let server = Server::start(|c| {
+                c.model.cache_entries = 0;
+                c.model.max_batch = batch;
+            })
+            .await;
             println!(
                 "\n-- Warden ScoreInput over gRPC (rules + model + audit append), max_batch {batch}{}, cascade on, cache off",
                 if batch == max_batch { " (default)" } else { "" }
@@ -181,7 +184,11 @@ fn main() {
             }
         }
         for cascade in [true, false] {
-            let server = Server::start(|c| c.model.cascade = cascade).await;
+            let server = Server::start(|c| {
+                c.model.cache_entries = 0;
+                c.model.cascade = cascade;
+            })
+            .await;
             let on = if cascade { "on" } else { "off" };
             println!("\n-- a rule-flagged injection prompt ({} chars), cascade {on}", ATTACK.len());
             for conc in [1usize, 16] {
@@ -191,43 +198,6 @@ fn main() {
             server.stop().await;
         }
     });
-}
-
-/// Warden in-process on a loopback port, with the content cache off.
-struct Server {
-    client: RiskServiceClient<tonic::transport::Channel>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), warden::ServeError>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start(tweak: impl FnOnce(&mut warden::Config)) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = warden::Config { data_dir: dir.path().to_path_buf(), ..Default::default() };
-        config.model.cache_entries = 0;
-        config.limits.max_concurrent_requests = 64;
-        config.limits.queue_timeout_ms = 10_000;
-        tweak(&mut config);
-        let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = grpc.local_addr().unwrap();
-        let app = warden::build(&config, vec![]).unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            warden::server::serve(&config, app, warden::Listeners { grpc, metrics: None }, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
-        let channel =
-            tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
-        Server { client: RiskServiceClient::new(channel), stop, task, _dir: dir }
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap().unwrap();
-    }
 }
 
 /// `conc` clients in a closed loop for `budget`; every latency and the wall time.

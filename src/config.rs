@@ -30,6 +30,9 @@ pub struct Config {
     pub action_policy_dir: Option<PathBuf>,
     /// How often the action policy directory is checked for changes.
     pub policy_reload_interval_ms: u64,
+    /// Custom content policies (`policy.<name>` findings), TOML; none when
+    /// absent.
+    pub content_policy_file: Option<PathBuf>,
     pub sessions: crate::session::SessionConfig,
     pub approvals: ApprovalConfig,
     pub auth: AuthConfig,
@@ -37,6 +40,8 @@ pub struct Config {
     pub detectors: DetectorConfig,
     /// The ONNX classifiers (`[model]`).
     pub model: crate::model::ModelConfig,
+    /// ScoreOutput's checks (`[output]`): grounding, leaks, canaries.
+    pub output: crate::output::OutputConfig,
     pub audit: AuditConfig,
     pub sinks: SinkConfig,
     /// How long shutdown waits for in-flight calls before giving up on them.
@@ -177,12 +182,14 @@ impl Default for Config {
             policy_file: None,
             action_policy_dir: None,
             policy_reload_interval_ms: 2_000,
+            content_policy_file: None,
             sessions: crate::session::SessionConfig::default(),
             approvals: ApprovalConfig::default(),
             auth: AuthConfig::default(),
             limits: Limits::default(),
             detectors: DetectorConfig::default(),
             model: crate::model::ModelConfig::default(),
+            output: crate::output::OutputConfig::default(),
             audit: AuditConfig::default(),
             sinks: SinkConfig::default(),
             shutdown_grace_seconds: 25,
@@ -323,6 +330,7 @@ impl Config {
             return bad("approvals.critical_reviewers must be 1 or 2");
         }
         self.model.validate().map_err(ConfigError::Invalid)?;
+        self.output.validate().map_err(ConfigError::Invalid)?;
         crate::auth::Authenticator::from_config(&self.auth).map_err(ConfigError::Invalid)?;
         crate::detect::pii::PiiDetector::new(&self.detectors.phone_region).map(|_| ()).map_err(ConfigError::Invalid)
     }

@@ -14,6 +14,8 @@
 //! - [`model`]: the ONNX classifiers (injection, toxicity, topics, embedding)
 //!   behind one encoder pass: windowing, micro-batching, a content cache.
 //! - [`action`]: facts about tool calls and the Rego action policy.
+//! - [`output`]: ScoreOutput's checks: ungrounded claims, system-prompt and
+//!   data leakage, canaries.
 //! - [`policy`]: thresholds per category and surface, and the decision.
 //! - [`sink`]: shipping the log to PostgreSQL and NATS JetStream, with
 //!   cursors, retries and a backlog bound.
@@ -33,10 +35,12 @@ pub mod approval;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod content;
 pub mod detect;
 pub mod engine;
 pub mod error;
 pub mod model;
+pub mod output;
 pub mod policy;
 pub mod proto;
 pub mod scoring;
@@ -63,6 +67,8 @@ pub enum StartError {
     Policy { path: String, reason: String },
     #[error("action policy in {dir}: {reason}")]
     ActionPolicy { dir: String, reason: String },
+    #[error("content policy file {path}: {reason}")]
+    ContentPolicy { path: String, reason: String },
     #[error("auth: {0}")]
     Auth(String),
     #[error("detectors: {0}")]
@@ -115,6 +121,20 @@ pub fn load_model(config: &model::ModelConfig) -> Result<ModelStage, StartError>
     }
 }
 
+/// Loads `content_policy_file`, encoding topic examples with the model.
+pub fn load_content_policies(config: &Config, model: &ModelStage) -> Result<content::ContentPolicies, StartError> {
+    let Some(path) = &config.content_policy_file else {
+        return Ok(content::ContentPolicies::none());
+    };
+    let err = |reason: String| StartError::ContentPolicy { path: path.display().to_string(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let model = match model {
+        ModelStage::Ready { model, .. } => Some(model.clone()),
+        _ => None,
+    };
+    content::ContentPolicies::load(&text, model).map_err(err)
+}
+
 /// Everything a running Warden holds: the scoring engine, the audit log it
 /// writes to (which the AuditService also reads), the approvals and who may
 /// call what.
@@ -134,7 +154,12 @@ pub fn build(config: &Config, extra: Vec<Arc<dyn Detector>>) -> Result<App, Star
     let mut detectors = detect::rule_detectors(&config.detectors).map_err(StartError::Detectors)?;
     detectors.extend(extra);
     let model = load_model(&config.model)?;
-    let pipeline = Pipeline::new(detectors, policy, action_policy, config.detector_timeout()).with_model(model);
+    let output = output::OutputChecks::new(&config.output).map_err(StartError::Detectors)?;
+    let content = load_content_policies(config, &model)?;
+    let pipeline = Pipeline::new(detectors, policy, action_policy, config.detector_timeout())
+        .with_model(model)
+        .with_output(output)
+        .with_content(content);
     let audit = Arc::new(AuditLog::open(&config.data_dir, &config.audit)?);
     let approvals = Arc::new(approval::ApprovalStore::new(audit.clone(), config.approvals.clone()));
     let recovered = approvals.recover()?;

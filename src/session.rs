@@ -249,6 +249,7 @@ impl SessionStore {
                             source: f["source"].as_str().unwrap_or_default().to_string(),
                             span: 0..0,
                             message: String::new(),
+                            evidence: None,
                         })
                         .collect()
                 })
@@ -330,6 +331,7 @@ mod tests {
             source: source.into(),
             span: 0..1,
             message: String::new(),
+            evidence: None,
         }
     }
 

@@ -85,6 +85,7 @@ async fn score_output_and_action() {
             input: "how do I deploy?".into(),
             system_prompt: String::new(),
             documents: vec![],
+            canaries: vec![],
         })
         .await
         .unwrap()

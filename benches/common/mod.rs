@@ -21,3 +21,45 @@ pub fn fmt(d: Duration) -> String {
         format!("{:.2} ms", us / 1000.0)
     }
 }
+
+/// Warden in-process on a loopback port (a temporary data dir; `tweak`
+/// adjusts the default config).
+pub struct Server {
+    pub client: warden::proto::v1::risk_service_client::RiskServiceClient<tonic::transport::Channel>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), warden::ServeError>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub async fn start(tweak: impl FnOnce(&mut warden::Config)) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = warden::Config { data_dir: dir.path().to_path_buf(), ..Default::default() };
+        config.limits.max_concurrent_requests = 64;
+        config.limits.queue_timeout_ms = 10_000;
+        tweak(&mut config);
+        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = grpc.local_addr().unwrap();
+        let app = warden::build(&config, vec![]).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            warden::server::serve(&config, app, warden::Listeners { grpc, metrics: None }, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        let channel =
+            tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+        Server {
+            client: warden::proto::v1::risk_service_client::RiskServiceClient::new(channel),
+            stop,
+            task,
+            _dir: dir,
+        }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+    }
+}

@@ -92,6 +92,19 @@ pub struct Finding {
     pub source: String,
     pub span: Range<usize>,
     pub message: String,
+    /// What the finding was checked against in another source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+/// A span of another source of the same request (the closest document
+/// passage, the reproduced part of the system prompt).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Evidence {
+    pub source: String,
+    pub span: Range<usize>,
+    /// Embedding cosine similarity, where one was computed; 0 otherwise.
+    pub similarity: f64,
 }
 
 /// Why a detector could not produce a result. Reported as a skip, never as a

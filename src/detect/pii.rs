@@ -158,8 +158,11 @@ impl Detector for PiiDetector {
         VERSION
     }
 
-    fn applies(&self, _surface: Surface, _source: &Source) -> bool {
-        true
+    /// On ScoreOutput only the output itself: the input, system prompt and
+    /// documents were judged when they came in, and the output checks
+    /// compare what the output reveals against them.
+    fn applies(&self, surface: Surface, source: &Source) -> bool {
+        surface != Surface::Output || *source == Source::Output
     }
 
     fn detect(&self, item: &ScanItem, _tool: Option<&str>) -> Result<Vec<RawFinding>, DetectError> {

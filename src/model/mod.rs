@@ -355,7 +355,7 @@ impl Model {
     /// how many windows were not scored.
     pub async fn score(self: &Arc<Self>, texts: Vec<String>) -> Result<Vec<Arc<TextScores>>, String> {
         let model = self.clone();
-        let pending = tokio::task::spawn_blocking(move || model.submit(&texts))
+        let pending = tokio::task::spawn_blocking(move || model.submit(&texts, model.max_windows, false))
             .await
             .map_err(|e| format!("tokeniser panicked: {e}"))??;
         let mut out = Vec::with_capacity(pending.len());
@@ -368,28 +368,68 @@ impl Model {
     /// The same as [`Model::score`] for callers without a runtime (the
     /// evaluation tools).
     pub fn score_blocking(self: &Arc<Self>, texts: Vec<String>) -> Result<Vec<Arc<TextScores>>, String> {
-        let pending = self.submit(&texts)?;
+        let pending = self.submit(&texts, self.max_windows, false)?;
+        pending.into_iter().map(|p| self.finish_blocking(p)).collect()
+    }
+
+    /// Sentence embeddings: the first window's embedding of each text (a
+    /// sentence fits in one), through the same cache and workers. Not bound
+    /// by `max_windows`: the caller bounds the number of texts.
+    pub async fn embed(self: &Arc<Self>, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
+        let model = self.clone();
+        let pending = tokio::task::spawn_blocking(move || model.submit(&texts, usize::MAX, true))
+            .await
+            .map_err(|e| format!("tokeniser panicked: {e}"))??;
         let mut out = Vec::with_capacity(pending.len());
         for p in pending {
-            out.push(match p {
-                Pending::Ready(s) => s,
-                Pending::Queued { key, spans, replies, unscored_windows } => {
-                    let mut windows = Vec::with_capacity(spans.len());
-                    for (span, rx) in spans.into_iter().zip(replies) {
-                        let heads = rx.blocking_recv().map_err(|_| "model worker dropped a window".to_string())??;
-                        windows.push(WindowScores { span, heads });
-                    }
-                    self.store(key, windows, unscored_windows)
-                }
-            });
+            let scores = self.finish(p).await?;
+            out.push(scores.windows.first().map(|w| w.heads.embedding.clone()).unwrap_or_default());
         }
         Ok(out)
     }
 
+    /// [`Model::embed`] for callers without a runtime (loading content
+    /// policies).
+    pub fn embed_blocking(self: &Arc<Self>, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
+        let pending = self.submit(&texts, usize::MAX, true)?;
+        let mut out = Vec::with_capacity(pending.len());
+        for p in pending {
+            let scores = self.finish_blocking(p)?;
+            out.push(scores.windows.first().map(|w| w.heads.embedding.clone()).unwrap_or_default());
+        }
+        Ok(out)
+    }
+
+    fn finish_blocking(&self, pending: Pending) -> Result<Arc<TextScores>, String> {
+        // Inside a runtime (start-up from async code) a blocking wait must
+        // not happen on the runtime's thread.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return std::thread::scope(|s| {
+                s.spawn(|| self.wait(pending)).join().unwrap_or_else(|_| Err("model wait panicked".into()))
+            });
+        }
+        self.wait(pending)
+    }
+
+    fn wait(&self, pending: Pending) -> Result<Arc<TextScores>, String> {
+        match pending {
+            Pending::Ready(s) => Ok(s),
+            Pending::Queued { key, spans, replies, unscored_windows } => {
+                let mut windows = Vec::with_capacity(spans.len());
+                for (span, rx) in spans.into_iter().zip(replies) {
+                    let heads = rx.blocking_recv().map_err(|_| "model worker dropped a window".to_string())??;
+                    windows.push(WindowScores { span, heads });
+                }
+                Ok(self.store(key, windows, unscored_windows))
+            }
+        }
+    }
+
     /// Blocking: tokenises, windows, checks the cache and queues the windows.
-    fn submit(&self, texts: &[String]) -> Result<Vec<Pending>, String> {
+    /// `budget` caps the windows of all texts together; `first_only` scores
+    /// only each text's first window.
+    fn submit(&self, texts: &[String], mut budget: usize, first_only: bool) -> Result<Vec<Pending>, String> {
         let _arriving = self.batcher.arriving();
-        let mut budget = self.max_windows;
         let mut out = Vec::with_capacity(texts.len());
         for text in texts {
             let key = cache::key(text);
@@ -400,8 +440,9 @@ impl Model {
             }
             crate::telemetry::model_cache(false);
             let mut windows = self.windower.windows(text)?;
-            let unscored_windows = windows.len().saturating_sub(budget);
-            windows.truncate(budget);
+            let keep = if first_only { budget.min(1) } else { budget };
+            let unscored_windows = windows.len().saturating_sub(keep);
+            windows.truncate(keep);
             budget -= windows.len();
             let mut spans = Vec::with_capacity(windows.len());
             let mut replies = Vec::with_capacity(windows.len());

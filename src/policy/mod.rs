@@ -354,6 +354,7 @@ mod tests {
             source: source.into(),
             span: 0..1,
             message: "m".into(),
+            evidence: None,
         }
     }
 

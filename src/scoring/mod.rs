@@ -33,6 +33,10 @@ pub enum SkipReason {
     Disabled,
     /// Ran on part of the text only (`model.max_windows`).
     Partial,
+    /// Nothing to check (grounding without documents). Reported so that it
+    /// is not mistaken for a pass, but not a degradation: the policy's
+    /// `[skipped]` rule does not apply.
+    NotApplicable,
 }
 
 impl SkipReason {
@@ -42,6 +46,7 @@ impl SkipReason {
             SkipReason::Failed => "failed",
             SkipReason::Disabled => "disabled",
             SkipReason::Partial => "partial",
+            SkipReason::NotApplicable => "not_applicable",
         }
     }
 }
@@ -77,6 +82,8 @@ pub struct Pipeline {
     /// Deadline for one detector over all sources of one request.
     detector_timeout: Duration,
     model: ModelStage,
+    output: Option<Arc<crate::output::OutputChecks>>,
+    content: Arc<crate::content::ContentPolicies>,
 }
 
 impl Pipeline {
@@ -86,7 +93,15 @@ impl Pipeline {
         action_policy: PolicyHandle,
         detector_timeout: Duration,
     ) -> Self {
-        Self { detectors, policy, action_policy, detector_timeout, model: ModelStage::Absent }
+        Self {
+            detectors,
+            policy,
+            action_policy,
+            detector_timeout,
+            model: ModelStage::Absent,
+            output: None,
+            content: Arc::new(crate::content::ContentPolicies::none()),
+        }
     }
 
     /// Adds the classifier stage, which runs after the rule detectors (the
@@ -98,6 +113,18 @@ impl Pipeline {
 
     pub fn model(&self) -> &ModelStage {
         &self.model
+    }
+
+    /// Adds the operator's content policies (ScoreInput and ScoreOutput).
+    pub fn with_content(mut self, policies: crate::content::ContentPolicies) -> Self {
+        self.content = Arc::new(policies);
+        self
+    }
+
+    /// Adds the output checks (grounding, leaks) for ScoreOutput.
+    pub fn with_output(mut self, checks: crate::output::OutputChecks) -> Self {
+        self.output = Some(Arc::new(checks));
+        self
     }
 
     pub fn policy(&self) -> &Policy {
@@ -127,6 +154,35 @@ impl Pipeline {
         let staged = model::run(&self.model, &scan, &findings, self.detector_timeout).await;
         findings.extend(staged.findings);
         skipped.extend(staged.skipped);
+        if let (Some(checks), ScoreRequest::Output { .. }) = (&self.output, request) {
+            let model = match &self.model {
+                ModelStage::Ready { model, .. } => Some(model),
+                _ => None,
+            };
+            let started = Instant::now();
+            let checked = checks.run(request, model, &mut findings, self.detector_timeout).await;
+            telemetry::detector_duration(crate::output::grounding::DETECTOR, started.elapsed());
+            for s in &checked.skipped {
+                if s.reason != SkipReason::NotApplicable {
+                    let name = match s.detector.as_str() {
+                        crate::output::leak::DETECTOR => crate::output::leak::DETECTOR,
+                        _ => crate::output::grounding::DETECTOR,
+                    };
+                    telemetry::detector_skipped(name, s.reason.as_str());
+                }
+            }
+            findings.extend(checked.findings);
+            skipped.extend(checked.skipped);
+        }
+        if !self.content.is_empty() && scan.surface != crate::detect::Surface::Action {
+            match run_content_policies(self.content.clone(), request, self.detector_timeout).await {
+                Ok(mut f) => findings.append(&mut f),
+                Err(s) => {
+                    telemetry::detector_skipped(crate::content::DETECTOR, s.reason.as_str());
+                    skipped.push(s);
+                }
+            }
+        }
         for f in &findings {
             telemetry::finding(&f.category);
         }
@@ -162,6 +218,7 @@ impl Pipeline {
                             source: Source::Action.to_string(),
                             span: 0..0,
                             message: f.message,
+                            evidence: None,
                         });
                     }
                     effects = out.effects;
@@ -172,7 +229,8 @@ impl Pipeline {
                 }
             }
         }
-        let skipped_names: Vec<String> = skipped.iter().map(|s| s.detector.clone()).collect();
+        let skipped_names: Vec<String> =
+            skipped.iter().filter(|s| s.reason != SkipReason::NotApplicable).map(|s| s.detector.clone()).collect();
         let mut verdict = self.policy.decide(
             scan.surface,
             &findings,
@@ -184,6 +242,11 @@ impl Pipeline {
         findings.extend(policy_findings);
         let mut detector_versions: BTreeMap<String, String> =
             self.detectors.iter().map(|d| (d.name().to_string(), d.version().to_string())).collect();
+        if scan.surface == crate::detect::Surface::Output && self.output.is_some() {
+            for (name, version) in crate::output::OutputChecks::detector_versions() {
+                detector_versions.insert(name.to_string(), version.to_string());
+            }
+        }
         if scan.surface == crate::detect::Surface::Action {
             detector_versions.insert(crate::action::DETECTOR.to_string(), action_policy.version().to_string());
         }
@@ -201,12 +264,53 @@ impl Pipeline {
             skipped,
             verdict,
             redacted_text,
-            policy_version: format!("{}; {}", self.policy.version(), action_policy.version()),
+            policy_version: if self.content.is_empty() {
+                format!("{}; {}", self.policy.version(), action_policy.version())
+            } else {
+                format!("{}; {}; {}", self.policy.version(), action_policy.version(), self.content.version())
+            },
             detector_versions,
             model_versions: staged.ran.into_iter().collect(),
             effects,
         }
     }
+}
+
+/// Runs the content policies over the request's main text: sentence
+/// embeddings first when a topic policy applies, the rest on the blocking pool.
+async fn run_content_policies(
+    policies: Arc<crate::content::ContentPolicies>,
+    request: &ScoreRequest,
+    timeout: Duration,
+) -> Result<Vec<Finding>, Skipped> {
+    let name = crate::content::DETECTOR;
+    let started = Instant::now();
+    let skipped = |reason, message: String| Skipped { detector: name.to_string(), reason, message };
+    let (surface, ctx, body) = (request.surface(), request.context().clone(), request.main_text().to_string());
+    let embeddings = match (policies.needs_embeddings(surface, &ctx), policies.model()) {
+        (true, Some(model)) => {
+            let sentences: Vec<String> =
+                crate::output::text::sentences(&body).iter().map(|s| s.text.to_string()).collect();
+            match tokio::time::timeout(timeout, model.embed(sentences)).await {
+                Ok(Ok(e)) => Some(e),
+                Ok(Err(e)) => return Err(skipped(SkipReason::Failed, e)),
+                Err(_) => {
+                    return Err(skipped(SkipReason::Timeout, format!("no result within {} ms", timeout.as_millis())))
+                }
+            }
+        }
+        _ => None,
+    };
+    let source = request.main_source().to_string();
+    let worker =
+        tokio::task::spawn_blocking(move || policies.check(surface, &ctx, &source, &body, embeddings.as_deref()));
+    let result = match tokio::time::timeout(timeout, worker).await {
+        Err(_) => Err(skipped(SkipReason::Timeout, format!("no result within {} ms", timeout.as_millis()))),
+        Ok(Err(join)) => Err(skipped(SkipReason::Failed, format!("content policies panicked: {join}"))),
+        Ok(Ok(findings)) => Ok(findings),
+    };
+    telemetry::detector_duration(name, started.elapsed());
+    result
 }
 
 /// Runs the action policy on the blocking pool, with the detectors' deadline.
@@ -261,6 +365,7 @@ async fn run_detector(
                         source: source.clone(),
                         span: raw.span,
                         message: raw.message,
+                        evidence: None,
                     });
                 }
             }

@@ -146,6 +146,7 @@ pub async fn run(stage: &ModelStage, scan: &ScanSet, rule_findings: &[Finding], 
                 source: source.clone(),
                 message: format!("classifier: {what} (p={score:.2}, bytes {}..{})", span.start, span.end),
                 span,
+                evidence: None,
             });
         };
         if h.injection {

@@ -29,9 +29,28 @@ pub struct DocumentIn {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "surface", rename_all = "snake_case")]
 pub enum ScoreRequest {
-    Input { context: Context, text: String, system_prompt: String, documents: Vec<DocumentIn> },
-    Output { context: Context, text: String, input: String, system_prompt: String, documents: Vec<DocumentIn> },
-    Action { context: Context, tool: String, arguments_json: String, rationale: String },
+    Input {
+        context: Context,
+        text: String,
+        system_prompt: String,
+        documents: Vec<DocumentIn>,
+    },
+    Output {
+        context: Context,
+        text: String,
+        input: String,
+        system_prompt: String,
+        documents: Vec<DocumentIn>,
+        /// Strings that must never appear in the output.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        canaries: Vec<String>,
+    },
+    Action {
+        context: Context,
+        tool: String,
+        arguments_json: String,
+        rationale: String,
+    },
 }
 
 impl ScoreRequest {
@@ -87,8 +106,19 @@ impl ScoreRequest {
                 check_len("system_prompt", system_prompt, limits.max_text_bytes)?;
                 validate_documents(documents, limits)?;
             }
-            ScoreRequest::Output { input, system_prompt, documents, .. } => {
+            ScoreRequest::Output { input, system_prompt, documents, canaries, .. } => {
                 check_len("input", input, limits.max_text_bytes)?;
+                if canaries.len() > 64 {
+                    return Err(Error::invalid("canaries", "at most 64 canaries per request"));
+                }
+                for c in canaries {
+                    if c.trim().chars().count() < 6 || c.len() > 256 {
+                        return Err(Error::invalid(
+                            "canaries",
+                            "each canary must be 6 to 256 bytes (a shorter one would match ordinary text)",
+                        ));
+                    }
+                }
                 check_len("system_prompt", system_prompt, limits.max_text_bytes)?;
                 validate_documents(documents, limits)?;
             }

@@ -70,6 +70,7 @@ impl From<Approval> for pb::Approval {
                         source: f.source.clone(),
                         span: Some(pb::Span { start: f.span.start as u32, end: f.span.end as u32 }),
                         message: f.message.clone(),
+                        evidence: None,
                     })
                     .collect(),
                 redacted_text: String::new(),

@@ -25,13 +25,14 @@ impl TryFrom<pb::ScoreOutputRequest> for ScoreRequest {
     type Error = Error;
 
     fn try_from(r: pb::ScoreOutputRequest) -> Result<Self, Error> {
-        let pb::ScoreOutputRequest { context, text, input, system_prompt, documents } = r;
+        let pb::ScoreOutputRequest { context, text, input, system_prompt, documents, canaries } = r;
         Ok(ScoreRequest::Output {
             context: context_from(context)?,
             text,
             input,
             system_prompt,
             documents: documents_from(documents)?,
+            canaries,
         })
     }
 }
@@ -134,6 +135,11 @@ impl From<Assessment> for pb::Assessment {
                     source: f.source,
                     span: Some(pb::Span { start: f.span.start as u32, end: f.span.end as u32 }),
                     message: f.message,
+                    evidence: f.evidence.map(|e| pb::Evidence {
+                        source: e.source,
+                        span: Some(pb::Span { start: e.span.start as u32, end: e.span.end as u32 }),
+                        similarity: e.similarity,
+                    }),
                 })
                 .collect(),
             redacted_text: e.redacted_text,

@@ -1,0 +1,280 @@
+//! Ungrounded claims: each sentence of an output is checked against the
+//! documents the answer was supposed to be based on.
+//!
+//! Two kinds of evidence, strongest first:
+//!
+//! 1. **Quantities** (amounts, percentages, durations, dates, counts) in the
+//!    claim must appear in the documents (or in the user's input or system
+//!    prompt). One that contradicts a quantity of the same kind in the closest
+//!    passage ("60 months" against "24 months") or appears nowhere is a
+//!    finding; equal values written differently ("two years", "24 months")
+//!    are not.
+//! 2. **Names**: capitalised words inside the claim that no document, input
+//!    or system prompt mentions.
+//! 3. **Semantic support**: the closest passage by encoder similarity; below
+//!    the threshold the claim is unsupported.
+//!
+//! One finding per claim, for its strongest reason, with the claim's span and
+//! the closest passage as evidence.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use super::quantity::{self, Quantity};
+use super::text::{self, Sentence};
+use crate::detect::{Evidence, Finding};
+
+pub const DETECTOR: &str = "grounding";
+
+/// A sentence of a document, with where it is.
+#[derive(Debug, Clone)]
+pub struct Passage<'a> {
+    /// `document:<id>`.
+    pub source: String,
+    pub doc: usize,
+    pub text: &'a str,
+    pub span: Range<usize>,
+}
+
+pub struct Claims<'a> {
+    pub output: &'a str,
+    pub claims: Vec<Sentence<'a>>,
+}
+
+/// Sentences worth checking: statements of at least four words.
+pub fn claims(output: &str) -> Claims<'_> {
+    let claims = text::sentences(output)
+        .into_iter()
+        .filter(|s| !s.text.trim_end().ends_with('?') && text::words(s.text).len() >= 4)
+        .collect();
+    Claims { output, claims }
+}
+
+pub fn passages<'a>(documents: &[(String, &'a str)]) -> Vec<Passage<'a>> {
+    let mut out = Vec::new();
+    for (doc, (source, body)) in documents.iter().enumerate() {
+        for s in text::sentences(body) {
+            out.push(Passage { source: source.clone(), doc, text: s.text, span: s.span });
+        }
+    }
+    out
+}
+
+const NOT_NAMES: &[&str] = &[
+    "i",
+    "i'm",
+    "i've",
+    "i'll",
+    "i'd",
+    "ok",
+    "okay",
+    "yes",
+    "no",
+    "please",
+    "note",
+    "however",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// Everything a claim may draw on besides the documents.
+pub struct Context<'a> {
+    pub input: &'a str,
+    pub system_prompt: &'a str,
+}
+
+pub struct Check<'a> {
+    pub claims: &'a Claims<'a>,
+    pub claim_embeddings: Option<&'a [Vec<f32>]>,
+    pub passages: &'a [Passage<'a>],
+    pub passage_embeddings: Option<&'a [Vec<f32>]>,
+    pub documents: &'a [(String, &'a str)],
+    pub context: Context<'a>,
+    /// Below this cosine similarity to every passage a claim is unsupported.
+    pub min_similarity: f32,
+}
+
+pub fn check(c: &Check<'_>) -> Vec<Finding> {
+    let doc_quantities: Vec<Quantity> = c.documents.iter().flat_map(|(_, d)| quantity::extract(d)).collect();
+    let context_quantities: Vec<Quantity> =
+        [c.context.input, c.context.system_prompt].iter().flat_map(|t| quantity::extract(t)).collect();
+    let known_words: HashSet<String> = c
+        .documents
+        .iter()
+        .map(|(_, d)| *d)
+        .chain([c.context.input, c.context.system_prompt])
+        .flat_map(|t| text::words(t).into_iter().map(|w| w.norm))
+        .collect();
+    let passage_quantities: Vec<Vec<Quantity>> = c.passages.iter().map(|p| quantity::extract(p.text)).collect();
+
+    let mut out = Vec::new();
+    for (i, claim) in c.claims.claims.iter().enumerate() {
+        // The closest passage by meaning, if the encoder ran.
+        let best = match (c.claim_embeddings, c.passage_embeddings) {
+            (Some(ce), Some(pe)) if !pe.is_empty() => {
+                pe.iter().enumerate().map(|(j, e)| (j, text::cosine(&ce[i], e))).max_by(|a, b| a.1.total_cmp(&b.1))
+            }
+            _ => None,
+        };
+        let evidence = |j: usize, sim: f32| Evidence {
+            source: c.passages[j].source.clone(),
+            span: c.passages[j].span.clone(),
+            similarity: f64::from(sim),
+        };
+        let finding = |score: f64, message: String, evidence: Option<Evidence>| Finding {
+            category: "ungrounded".into(),
+            score,
+            detector: DETECTOR,
+            source: "output".into(),
+            span: claim.span.clone(),
+            message,
+            evidence,
+        };
+
+        // 1. Quantities.
+        let neighbourhood: Vec<(usize, &Quantity)> = match best {
+            Some((j, _)) => (j.saturating_sub(1)..=(j + 1).min(c.passages.len() - 1))
+                .filter(|&k| c.passages[k].doc == c.passages[j].doc)
+                .flat_map(|k| passage_quantities[k].iter().map(move |q| (k, q)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut reported = false;
+        for q in quantity::extract(claim.text) {
+            let stated = &claim.text[q.span.clone()];
+            if doc_quantities.iter().chain(&context_quantities).any(|d| d.equals(&q)) {
+                continue;
+            }
+            if let Some((k, other)) = neighbourhood.iter().find(|(_, n)| n.same_kind(&q)) {
+                let p = &c.passages[*k];
+                let said = &p.text[other.span.clone()];
+                let sim = best.map_or(0.0, |(_, s)| s);
+                out.push(finding(
+                    0.9,
+                    format!("the claim says \"{stated}\" where {} says \"{said}\"", p.source),
+                    Some(evidence(*k, sim)),
+                ));
+            } else {
+                out.push(finding(
+                    0.8,
+                    format!("\"{stated}\" appears in no document, nor in the input or system prompt"),
+                    best.map(|(j, s)| evidence(j, s)),
+                ));
+            }
+            reported = true;
+            break;
+        }
+        if reported {
+            continue;
+        }
+
+        // 2. Names no source mentions.
+        let words = text::words(claim.text);
+        let missing: Vec<&str> = words
+            .iter()
+            .skip(1)
+            .filter(|w| {
+                let raw = &claim.text[w.span.clone()];
+                raw.chars().next().is_some_and(char::is_uppercase)
+                    && raw.chars().count() >= 2
+                    && raw.chars().all(|ch| ch.is_alphabetic() || ch == '-' || ch == '\'')
+                    && !NOT_NAMES.contains(&w.norm.as_str())
+                    && !known_words.contains(&w.norm)
+            })
+            .map(|w| &claim.text[w.span.clone()])
+            .collect();
+        if !missing.is_empty() {
+            out.push(finding(
+                0.7,
+                format!("names {} that no document, input or system prompt mentions", missing.join(", ")),
+                best.map(|(j, s)| evidence(j, s)),
+            ));
+            continue;
+        }
+
+        // 3. Semantic support.
+        if let Some((j, sim)) = best {
+            if sim < c.min_similarity {
+                let gap = f64::from((c.min_similarity - sim) / c.min_similarity);
+                out.push(finding(
+                    (0.6 + 0.4 * gap).clamp(0.6, 1.0),
+                    format!(
+                        "no document passage supports this claim (closest: {} bytes {}..{}, similarity {sim:.2})",
+                        c.passages[j].source, c.passages[j].span.start, c.passages[j].span.end
+                    ),
+                    Some(evidence(j, sim)),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(output: &str, docs: &[&str]) -> Vec<Finding> {
+        let documents: Vec<(String, &str)> =
+            docs.iter().enumerate().map(|(i, d)| (format!("document:d{i}"), *d)).collect();
+        let cl = claims(output);
+        let ps = passages(&documents);
+        check(&Check {
+            claims: &cl,
+            claim_embeddings: None,
+            passages: &ps,
+            passage_embeddings: None,
+            documents: &documents,
+            context: Context { input: "", system_prompt: "" },
+            min_similarity: 0.5,
+        })
+    }
+
+    const TERMS: &str = "Personal loans run for 24 months. The annual rate is 6.5% and the fee is €150. \
+                         Acme Bank approved 4.2 million loans in 2023.";
+
+    #[test]
+    fn numbers_that_contradict_or_do_not_appear() {
+        let f = run("Your loan runs for 60 months with no surprises.", &[TERMS]);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.contains("\"60 months\"") && f[0].message.contains("appears in no document"), "{f:?}");
+        let f = run("Acme Bank approved 6.9 million loans that year.", &[TERMS]);
+        assert!(f[0].message.contains("6.9 million"), "{f:?}");
+    }
+
+    #[test]
+    fn equal_values_written_differently_are_grounded() {
+        assert!(run("The loan runs for two years at 6.5 percent.", &[TERMS]).is_empty());
+        assert!(run("Acme Bank approved 4,200,000 loans in 2023.", &[TERMS]).is_empty());
+    }
+
+    #[test]
+    fn names_no_source_mentions() {
+        let f = run("Globex Corporation guarantees every loan for you.", &[TERMS]);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.contains("Corporation"), "{f:?}");
+        assert!(run("The Acme Bank fee is small.", &[TERMS]).is_empty());
+    }
+
+    #[test]
+    fn questions_and_fragments_are_not_claims() {
+        assert!(run("Want a loan for 60 months? Sure.", &[TERMS]).is_empty());
+    }
+}
