@@ -244,3 +244,22 @@ async fn a_bad_content_policy_file_stops_start_up() {
     let e = warden::build(&config, vec![]).err().expect("refused").to_string();
     assert!(e.contains("content policy file") && e.contains("pattern"), "{e}");
 }
+
+/// The toxicity head reads an output sentence by sentence and points at the
+/// sentence that scored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn toxicity_in_an_output_points_at_the_sentence() {
+    let mut server = TestServer::start().await;
+    let mut risk = server.risk().await;
+    let text =
+        "Thanks for waiting, your card has been unblocked. Shut up you stupid bitch, nobody cares what you think.";
+    let mut r = request(text);
+    r.documents.clear();
+    let a = risk.score_output(r).await.unwrap().into_inner();
+    let f = with(&a, "toxicity");
+    assert_eq!(f.len(), 1, "{:?}", a.findings);
+    let span = f[0].span.as_ref().unwrap();
+    assert_eq!(&text[span.start as usize..span.end as usize], "Shut up you stupid bitch, nobody cares what you think.");
+    assert_ne!(a.decision, pb::Decision::Allow as i32);
+    server.stop().await.unwrap();
+}

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | input | `input` | prompt injection, toxicity, topics |
 //! | input | `document:<id>` | prompt injection (indirect) |
-//! | output | `output` | toxicity |
+//! | output | `output`, sentence by sentence | toxicity |
 //!
 //! System prompts are the operator's own text and are not classified; tool
 //! arguments are judged by the action policy.
@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::detect::{Finding, ScanItem, ScanSet, Source, Surface};
-use crate::model::{Model, DETECTOR};
+use crate::model::{Model, TextScores, WindowScores, DETECTOR};
 use crate::telemetry;
 
 use super::{SkipReason, Skipped};
@@ -53,6 +53,42 @@ fn heads(surface: Surface, source: &Source) -> Option<Heads> {
         (Surface::Output, Source::Output) => Some(Heads { injection: false, toxicity: true, topics: false }),
         _ => None,
     }
+}
+
+/// Each text as (byte offset, segment) pairs: sentences for an output,
+/// the whole text otherwise.
+fn segment(texts: Vec<(String, bool)>) -> Vec<Vec<(usize, String)>> {
+    texts
+        .into_iter()
+        .map(|(t, by_sentence)| {
+            let sentences = if by_sentence { crate::output::text::sentences(&t) } else { Vec::new() };
+            if sentences.is_empty() {
+                vec![(0, t)]
+            } else {
+                sentences.iter().map(|s| (s.span.start, s.text.to_string())).collect()
+            }
+        })
+        .collect()
+}
+
+/// Joins segment scores back into one result per text, spans in the text.
+fn regroup(segments: &[Vec<(usize, String)>], scores: Vec<Arc<TextScores>>) -> Vec<TextScores> {
+    let mut scores = scores.into_iter();
+    segments
+        .iter()
+        .map(|segs| {
+            let mut merged = TextScores { windows: Vec::new(), unscored_windows: 0 };
+            for (offset, _) in segs {
+                let Some(s) = scores.next() else { break };
+                merged.windows.extend(s.windows.iter().map(|w| WindowScores {
+                    span: w.span.start + offset..w.span.end + offset,
+                    heads: w.heads.clone(),
+                }));
+                merged.unscored_windows += s.unscored_windows;
+            }
+            merged
+        })
+        .collect()
 }
 
 /// What the model stage adds to an evaluation.
@@ -113,11 +149,26 @@ pub async fn run(stage: &ModelStage, scan: &ScanSet, rule_findings: &[Finding], 
     }
 
     let started = Instant::now();
-    let texts: Vec<String> = work.iter().map(|(i, _)| i.text.clone()).collect();
-    let scored = tokio::time::timeout(timeout, model.score(texts)).await;
+    // An output is scored sentence by sentence: its toxicity points at a
+    // sentence, and the output checks find the same sentences in the cache.
+    // Other texts are scored whole (windowed).
+    let whole: Vec<(String, bool)> = work.iter().map(|(i, _)| (i.text.clone(), i.source == Source::Output)).collect();
+    let segments = match tokio::task::spawn_blocking(move || segment(whole)).await {
+        Ok(s) => s,
+        Err(e) => {
+            outcome.skipped.push(Skipped {
+                detector: DETECTOR.into(),
+                reason: SkipReason::Failed,
+                message: format!("sentence split panicked: {e}"),
+            });
+            return outcome;
+        }
+    };
+    let flat: Vec<String> = segments.iter().flatten().map(|(_, t)| t.clone()).collect();
+    let scored = tokio::time::timeout(timeout, model.score(flat)).await;
     telemetry::detector_duration(DETECTOR, started.elapsed());
     let scores = match scored {
-        Ok(Ok(s)) => s,
+        Ok(Ok(s)) => regroup(&segments, s),
         Ok(Err(e)) => {
             telemetry::detector_skipped(DETECTOR, SkipReason::Failed.as_str());
             outcome.skipped.push(Skipped { detector: DETECTOR.into(), reason: SkipReason::Failed, message: e });
