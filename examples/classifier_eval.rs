@@ -8,8 +8,8 @@
 //!
 //! Prints a markdown table (precision, recall, F1, false-positive rate, the
 //! NotInject, BIPIA-clean and XSTest-safe pass rates) and what the cascade
-//! saves. "Flagged" means what moves a decision: a rule finding with score
-//! >= 0.40 (the default policy's medium level at severity 1.0), a model
+//! saves. "Flagged" means what moves a decision: a rule finding scoring at
+//! least 0.40 (the default policy's medium level at severity 1.0), a model
 //! score at or above the manifest's flag threshold.
 
 use std::sync::Arc;

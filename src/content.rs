@@ -172,7 +172,7 @@ impl ContentPolicies {
                     }
                     let model =
                         model.as_ref().ok_or_else(|| err("topic policies need the model (model.enabled)".into()))?;
-                    let embeddings = model.embed_blocking(texts.clone()).map_err(|e| err(e))?;
+                    let embeddings = model.embed_blocking(texts.clone()).map_err(&err)?;
                     Some(Topic { texts, embeddings, threshold: t.threshold })
                 }
             };

@@ -35,6 +35,9 @@ pub struct Thresholds {
     pub min_share: f64,
 }
 
+/// Embeddings of the system prompt's sentences and of the output's.
+pub type SentenceEmbeddings<'a> = (&'a [Vec<f32>], &'a [Vec<f32>]);
+
 /// Compares an output with its system prompt. `embeddings`: for each
 /// system-prompt sentence (of `prompt_sentences`) and each output sentence,
 /// when the encoder ran.
@@ -43,7 +46,7 @@ pub fn reproduction(
     prompt: &str,
     prompt_sentences: &[Sentence<'_>],
     output_sentences: &[Sentence<'_>],
-    embeddings: Option<(&[Vec<f32>], &[Vec<f32>])>,
+    embeddings: Option<SentenceEmbeddings<'_>>,
     paraphrase_similarity: f32,
 ) -> Reproduction {
     let pw = text::words(prompt);
