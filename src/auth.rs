@@ -100,6 +100,7 @@ impl Caller {
 
 pub struct Authenticator {
     tokens: HashMap<[u8; 32], Caller>,
+    certificates: HashMap<String, Caller>,
 }
 
 impl Authenticator {
@@ -137,16 +138,37 @@ impl Authenticator {
                 return Err(format!("{field}: the same token is configured twice"));
             }
         }
-        Ok(Self { tokens })
+        let mut certificates = HashMap::new();
+        for (i, c) in config.certificates.iter().enumerate() {
+            let field = format!("auth.certificates[{i}]");
+            if c.subject.trim().is_empty() {
+                return Err(format!("{field}.subject must not be empty"));
+            }
+            if c.roles.is_empty() {
+                return Err(format!("{field}.roles must name at least one of agent, reviewer, auditor, admin"));
+            }
+            let caller = Caller {
+                identity: c.identity.clone().unwrap_or_else(|| c.subject.clone()),
+                roles: c.roles.clone(),
+                tenants: c.tenants.clone(),
+                authenticated: true,
+            };
+            if certificates.insert(c.subject.clone(), caller).is_some() {
+                return Err(format!("{field}: subject {:?} is configured twice", c.subject));
+            }
+        }
+        Ok(Self { tokens, certificates })
     }
 
-    /// Authentication is on once any token is configured.
+    /// Authentication is on once any token or certificate is configured.
     pub fn enabled(&self) -> bool {
-        !self.tokens.is_empty()
+        !self.tokens.is_empty() || !self.certificates.is_empty()
     }
 
-    /// The caller behind a request's `authorization` header.
-    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, Error> {
+    /// The caller behind a request: its bearer token if it sent one, else its
+    /// verified client certificate's identities (`tls::certificate_identities`,
+    /// most specific first).
+    pub fn authenticate(&self, authorization: Option<&str>, certificate: &[String]) -> Result<Caller, Error> {
         if !self.enabled() {
             return Ok(Caller::anonymous());
         }
@@ -154,7 +176,15 @@ impl Authenticator {
             crate::telemetry::auth_failure("unauthenticated");
             Err(Error::Unauthenticated(why.to_string()))
         };
-        let Some(header) = authorization else { return fail("missing bearer token (authorization: Bearer <token>)") };
+        let Some(header) = authorization else {
+            if let Some(caller) = certificate.iter().find_map(|id| self.certificates.get(id)) {
+                return Ok(caller.clone());
+            }
+            if let Some(first) = certificate.first() {
+                return fail(&format!("client certificate {first:?} is not mapped to roles (auth.certificates)"));
+            }
+            return fail("missing bearer token (authorization: Bearer <token>) or client certificate");
+        };
         let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")) else {
             return fail("the authorization header must be \"Bearer <token>\"");
         };
@@ -188,33 +218,49 @@ mod tests {
                 token("agent-1", "agent-token-0123456789", &[Role::Agent]),
                 token("alice", "alice-token-0123456789", &[Role::Reviewer]),
             ],
+            certificates: vec![crate::config::CertificateConfig {
+                subject: "spiffe://cluster.local/ns/shop/sa/agent".into(),
+                identity: None,
+                roles: vec![Role::Agent],
+                tenants: vec![],
+            }],
         })
         .unwrap();
-        let alice = auth.authenticate(Some("Bearer alice-token-0123456789")).unwrap();
+        let alice = auth.authenticate(Some("Bearer alice-token-0123456789"), &[]).unwrap();
         assert_eq!(alice.identity, "alice");
         assert!(alice.has(Role::Reviewer) && !alice.has(Role::Agent));
         assert!(alice.require("Decide", &[Role::Reviewer]).is_ok());
-        let agent = auth.authenticate(Some("Bearer agent-token-0123456789")).unwrap();
+        let agent = auth.authenticate(Some("Bearer agent-token-0123456789"), &[]).unwrap();
         assert!(matches!(agent.require("Decide", &[Role::Reviewer]), Err(Error::PermissionDenied(_))));
-        assert!(matches!(auth.authenticate(None), Err(Error::Unauthenticated(_))));
-        assert!(matches!(auth.authenticate(Some("Bearer nope")), Err(Error::Unauthenticated(_))));
-        assert!(matches!(auth.authenticate(Some("Basic eA==")), Err(Error::Unauthenticated(_))));
+        assert!(matches!(auth.authenticate(None, &[]), Err(Error::Unauthenticated(_))));
+        assert!(matches!(auth.authenticate(Some("Bearer nope"), &[]), Err(Error::Unauthenticated(_))));
+        assert!(matches!(auth.authenticate(Some("Basic eA=="), &[]), Err(Error::Unauthenticated(_))));
+        // A certificate's identities, most specific first; a token wins over it.
+        let ids = ["spiffe://cluster.local/ns/shop/sa/agent".to_string(), "agent.shop.svc".to_string()];
+        let by_cert = auth.authenticate(None, &ids).unwrap();
+        assert_eq!(by_cert.identity, "spiffe://cluster.local/ns/shop/sa/agent");
+        assert!(by_cert.has(Role::Agent) && !by_cert.has(Role::Reviewer));
+        assert_eq!(auth.authenticate(Some("Bearer alice-token-0123456789"), &ids).unwrap().identity, "alice");
+        let e = auth.authenticate(None, &["CN-unknown".to_string()]).unwrap_err().to_string();
+        assert!(e.contains("not mapped"), "{e}");
     }
 
     #[test]
     fn no_tokens_means_authentication_is_off() {
         let auth = Authenticator::from_config(&AuthConfig::default()).unwrap();
         assert!(!auth.enabled());
-        assert_eq!(auth.authenticate(None).unwrap(), Caller::anonymous());
+        assert_eq!(auth.authenticate(None, &[]).unwrap(), Caller::anonymous());
     }
 
     #[test]
     fn bad_token_config_names_the_field() {
         let mut t = token("x", "t", &[Role::Agent]);
         t.sha256 = Some("abc".into());
-        let err = Authenticator::from_config(&AuthConfig { tokens: vec![t] }).err().unwrap();
+        let err = Authenticator::from_config(&AuthConfig { tokens: vec![t], ..Default::default() }).err().unwrap();
         assert!(err.contains("auth.tokens[0].sha256"), "{err}");
-        let err = Authenticator::from_config(&AuthConfig { tokens: vec![token("x", "t", &[])] }).err().unwrap();
+        let err = Authenticator::from_config(&AuthConfig { tokens: vec![token("x", "t", &[])], ..Default::default() })
+            .err()
+            .unwrap();
         assert!(err.contains("roles"), "{err}");
     }
 }

@@ -21,6 +21,11 @@ pub struct Config {
     pub grpc_addr: SocketAddr,
     /// Address of the Prometheus `/metrics` endpoint.
     pub metrics_addr: SocketAddr,
+    /// TLS for gRPC and metrics (`[tls]`); off unless `tls.cert_file` is set.
+    pub tls: crate::tls::TlsConfig,
+    /// Serve plaintext on a non-loopback address (`--allow-plaintext`).
+    /// Without TLS, Warden otherwise refuses to listen beyond loopback.
+    pub allow_plaintext: bool,
     /// Where the audit journal lives. Mount a volume here in Kubernetes.
     pub data_dir: PathBuf,
     /// Risk policy file; the embedded default policy when absent.
@@ -125,6 +130,26 @@ impl Default for ApprovalConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     pub tokens: Vec<TokenConfig>,
+    /// Client certificates (mutual TLS, `[tls] client_ca_file`) mapped to
+    /// the same roles as tokens.
+    pub certificates: Vec<CertificateConfig>,
+}
+
+/// A client certificate identity: a SAN URI (a SPIFFE ID such as
+/// `spiffe://cluster.local/ns/shop/sa/agent`), a SAN DNS name, or the
+/// subject's common name, as the certificate carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateConfig {
+    /// The identity in the certificate.
+    pub subject: String,
+    /// The caller's identity in Warden (audit records, approvals); the
+    /// certificate's subject when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    pub roles: Vec<crate::auth::Role>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
 }
 
 /// A bearer token: `Authorization: Bearer <token>` maps to `identity` with
@@ -178,6 +203,8 @@ impl Default for Config {
         Self {
             grpc_addr: "127.0.0.1:50051".parse().expect("static address"),
             metrics_addr: "127.0.0.1:9464".parse().expect("static address"),
+            tls: crate::tls::TlsConfig::default(),
+            allow_plaintext: false,
             data_dir: PathBuf::from("warden-data"),
             policy_file: None,
             action_policy_dir: None,
@@ -246,6 +273,9 @@ pub struct Overrides {
     /// `--audit-sink` URLs; when given they replace the configured list.
     #[serde(skip)]
     pub audit_sinks: Vec<String>,
+    /// `--allow-plaintext`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_plaintext: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -329,6 +359,7 @@ impl Config {
         if !(1..=2).contains(&self.approvals.critical_reviewers) {
             return bad("approvals.critical_reviewers must be 1 or 2");
         }
+        self.tls.validate().map_err(ConfigError::Invalid)?;
         self.model.validate().map_err(ConfigError::Invalid)?;
         self.output.validate().map_err(ConfigError::Invalid)?;
         crate::auth::Authenticator::from_config(&self.auth).map_err(ConfigError::Invalid)?;

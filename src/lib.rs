@@ -48,6 +48,7 @@ pub mod server;
 pub mod session;
 pub mod sink;
 pub mod telemetry;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -56,6 +56,10 @@ struct ServeArgs {
     /// repeatable. Replaces `sinks.urls` from the config.
     #[arg(long = "audit-sink", value_name = "URL")]
     audit_sinks: Vec<String>,
+    /// Allow plaintext gRPC and metrics on a non-loopback address (without
+    /// `[tls]`); logged as a warning. Never needed on 127.0.0.1.
+    #[arg(long)]
+    allow_plaintext: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -203,6 +207,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         metrics_addr: args.metrics_addr,
         data_dir: None,
         audit_sinks: args.audit_sinks,
+        allow_plaintext: args.allow_plaintext.then_some(true),
     };
     let config = load_config(&args.common, overrides)?;
     runtime()?.block_on(async move {

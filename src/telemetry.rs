@@ -44,6 +44,8 @@ pub const APPROVALS_TOTAL: &str = "warden_approvals_total";
 pub const APPROVAL_DECISION_SECONDS: &str = "warden_approval_decision_seconds";
 pub const AUTH_FAILURES_TOTAL: &str = "warden_auth_failures_total";
 pub const MODEL_BATCH_WINDOWS: &str = "warden_model_batch_windows";
+pub const TLS_RELOADS_TOTAL: &str = "warden_tls_reloads_total";
+pub const TLS_HANDSHAKE_FAILURES_TOTAL: &str = "warden_tls_handshake_failures_total";
 pub const MODEL_INFERENCE_SECONDS: &str = "warden_model_inference_seconds";
 pub const MODEL_QUEUE_WAIT_SECONDS: &str = "warden_model_queue_wait_seconds";
 pub const MODEL_CACHE_LOOKUPS_TOTAL: &str = "warden_model_cache_lookups_total";
@@ -77,6 +79,12 @@ pub fn install() -> PrometheusHandle {
 }
 
 fn describe() {
+    describe_counter!(
+        TLS_RELOADS_TOTAL,
+        Unit::Count,
+        "Certificate reloads after the files changed, by result (ok, rejected: the previous ones stayed)."
+    );
+    describe_counter!(TLS_HANDSHAKE_FAILURES_TOTAL, Unit::Count, "TLS handshakes that failed or timed out.");
     describe_histogram!(
         MODEL_BATCH_WINDOWS,
         Unit::Count,
@@ -304,4 +312,12 @@ pub fn model_cache(hit: bool) {
 
 pub fn model_cascade(outcome: &'static str) {
     counter!(MODEL_CASCADE_TOTAL, "outcome" => outcome).increment(1);
+}
+
+pub fn tls_reload(result: &'static str) {
+    counter!(TLS_RELOADS_TOTAL, "result" => result).increment(1);
+}
+
+pub fn tls_handshake_failure() {
+    counter!(TLS_HANDSHAKE_FAILURES_TOTAL).increment(1);
 }

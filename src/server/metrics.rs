@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<crate::tls::Acceptor>,
     handle: PrometheusHandle,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -23,5 +24,10 @@ pub async fn serve(
             }
         }),
     );
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    match tls {
+        Some(acceptor) => {
+            axum::serve(crate::tls::MetricsListener { listener, acceptor }, app).with_graceful_shutdown(shutdown).await
+        }
+        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
+    }
 }

@@ -42,6 +42,8 @@ pub enum ServeError {
     Metrics(std::io::Error),
     #[error("server task: {0}")]
     Task(String),
+    #[error("{0}")]
+    Security(String),
     #[error("closing the audit journal: {0}")]
     Journal(#[from] crate::audit::AuditError),
 }
@@ -56,6 +58,22 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let crate::App { engine, audit: audit_log, approvals, auth } = app;
+    // Transport security first: nothing listens in plaintext beyond
+    // loopback unless the operator said so.
+    let (grpc_tls, metrics_tls) = if config.tls.enabled() {
+        (
+            Some(crate::tls::Acceptor::grpc(&config.tls).map_err(ServeError::Security)?),
+            Some(crate::tls::Acceptor::metrics(&config.tls).map_err(ServeError::Security)?),
+        )
+    } else {
+        let metrics_addr = listeners.metrics.as_ref().and_then(|l| l.local_addr().ok());
+        for (what, addr) in [("gRPC", listeners.grpc.local_addr().ok()), ("metrics", metrics_addr)] {
+            if let Some(addr) = addr {
+                crate::tls::check_plaintext(what, addr, config.allow_plaintext).map_err(ServeError::Security)?;
+            }
+        }
+        (None, None)
+    };
     if !auth.enabled() {
         tracing::warn!("authentication is off (no auth.tokens configured): every caller may score, read the log and decide approvals");
     }
@@ -95,7 +113,11 @@ pub async fn serve(
     let max_message = config.limits.max_message_bytes;
     let authenticate = move |mut req: tonic::Request<()>| -> Result<tonic::Request<()>, Status> {
         let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
-        let caller = auth.authenticate(header).map_err(status_from)?;
+        let certificate = req
+            .peer_certs()
+            .and_then(|certs| certs.first().map(|c| crate::tls::certificate_identities(c)))
+            .unwrap_or_default();
+        let caller = auth.authenticate(header, &certificate).map_err(status_from)?;
         req.extensions_mut().insert(caller);
         Ok(req)
     };
@@ -123,20 +145,27 @@ pub async fn serve(
 
     let grpc_addr = listeners.grpc.local_addr().ok();
     let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut grpc = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(risk)
-            .add_service(audit)
-            .add_service(approval)
-            // TCP_NODELAY: without it, Nagle's algorithm and delayed ACKs add
-            // ~40 ms to every small unary answer.
-            .serve_with_incoming_shutdown(TcpIncoming::from(listeners.grpc).with_nodelay(Some(true)), async {
-                let _ = grpc_stopped.await;
-            }),
-    );
+    let router = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(risk)
+        .add_service(audit)
+        .add_service(approval);
+    let stopped = async {
+        let _ = grpc_stopped.await;
+    };
+    let mut grpc = match &grpc_tls {
+        Some(acceptor) => {
+            acceptor.spawn_reloader(stopping_rx.clone());
+            tokio::spawn(router.serve_with_incoming_shutdown(acceptor.incoming(listeners.grpc), stopped))
+        }
+        // TCP_NODELAY: without it, Nagle's algorithm and delayed ACKs add
+        // ~40 ms to every small unary answer.
+        None => tokio::spawn(
+            router.serve_with_incoming_shutdown(TcpIncoming::from(listeners.grpc).with_nodelay(Some(true)), stopped),
+        ),
+    };
 
     let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
     let metrics_task = match listeners.metrics {
@@ -144,7 +173,10 @@ pub async fn serve(
             if let Ok(addr) = listener.local_addr() {
                 tracing::info!(metrics = %addr, "metrics endpoint listening");
             }
-            Some(tokio::spawn(metrics::serve(listener, metrics_handle, async {
+            if let Some(acceptor) = &metrics_tls {
+                acceptor.spawn_reloader(stopping_rx.clone());
+            }
+            Some(tokio::spawn(metrics::serve(listener, metrics_tls, metrics_handle, async {
                 let _ = metrics_stopped.await;
             })))
         }
