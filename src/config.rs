@@ -23,6 +23,9 @@ pub struct Config {
     pub metrics_addr: SocketAddr,
     /// TLS for gRPC and metrics (`[tls]`); off unless `tls.cert_file` is set.
     pub tls: crate::tls::TlsConfig,
+    /// A plaintext port serving only `grpc.health.v1` (Kubernetes gRPC
+    /// probes cannot use TLS); none by default.
+    pub health_addr: Option<SocketAddr>,
     /// Serve plaintext on a non-loopback address (`--allow-plaintext`).
     /// Without TLS, Warden otherwise refuses to listen beyond loopback.
     pub allow_plaintext: bool,
@@ -204,6 +207,7 @@ impl Default for Config {
             grpc_addr: "127.0.0.1:50051".parse().expect("static address"),
             metrics_addr: "127.0.0.1:9464".parse().expect("static address"),
             tls: crate::tls::TlsConfig::default(),
+            health_addr: None,
             allow_plaintext: false,
             data_dir: PathBuf::from("warden-data"),
             policy_file: None,
@@ -276,6 +280,8 @@ pub struct Overrides {
     /// `--allow-plaintext`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_plaintext: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_addr: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]

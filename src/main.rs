@@ -56,6 +56,10 @@ struct ServeArgs {
     /// repeatable. Replaces `sinks.urls` from the config.
     #[arg(long = "audit-sink", value_name = "URL")]
     audit_sinks: Vec<String>,
+    /// Serve grpc.health.v1 alone, in plaintext, on this address (for
+    /// Kubernetes gRPC probes when gRPC itself uses TLS).
+    #[arg(long, value_name = "HOST:PORT")]
+    health_addr: Option<std::net::SocketAddr>,
     /// Allow plaintext gRPC and metrics on a non-loopback address (without
     /// `[tls]`); logged as a warning. Never needed on 127.0.0.1.
     #[arg(long)]
@@ -208,6 +212,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         data_dir: None,
         audit_sinks: args.audit_sinks,
         allow_plaintext: args.allow_plaintext.then_some(true),
+        health_addr: args.health_addr,
     };
     let config = load_config(&args.common, overrides)?;
     runtime()?.block_on(async move {
@@ -217,7 +222,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let metrics = TcpListener::bind(config.metrics_addr)
             .await
             .with_context(|| format!("cannot listen for metrics on {}", config.metrics_addr))?;
-        warden::run(config, warden::Listeners { grpc, metrics: Some(metrics) }, shutdown_signal()).await?;
+        let health = match config.health_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr).await.with_context(|| format!("cannot listen for health checks on {addr}"))?,
+            ),
+            None => None,
+        };
+        warden::run(config, warden::Listeners { grpc, metrics: Some(metrics), health }, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
     })
 }

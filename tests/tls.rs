@@ -237,7 +237,7 @@ async fn plaintext_beyond_loopback_needs_the_flag() {
         let config = warden::Config { data_dir: data.path().into(), allow_plaintext, ..Default::default() };
         let grpc = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
         let app = warden::build(&config, vec![]).unwrap();
-        warden::server::serve(&config, app, warden::Listeners { grpc, metrics: None }, async {
+        warden::server::serve(&config, app, warden::Listeners { grpc, metrics: None, health: None }, async {
             tokio::time::sleep(Duration::from_millis(200)).await;
         })
         .await
@@ -245,4 +245,41 @@ async fn plaintext_beyond_loopback_needs_the_flag() {
     let e = serve(false).await.unwrap_err().to_string();
     assert!(e.contains("refusing to serve gRPC in plaintext") && e.contains("--allow-plaintext"), "{e}");
     serve(true).await.expect("allowed with the flag");
+}
+
+/// With TLS on gRPC, a plaintext port answers grpc.health.v1 only (what a
+/// Kubernetes gRPC probe can reach), and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plaintext_health_port_serves_health_only() {
+    let ca1 = ca("warden test CA");
+    let files = Files { dir: tempfile::tempdir().unwrap() };
+    let (cert, key) = server_cert(&ca1);
+    let data = tempfile::tempdir().unwrap();
+    let mut config = warden::Config { data_dir: data.path().into(), ..Default::default() };
+    config.tls.cert_file = Some(files.write("s.pem", &cert));
+    config.tls.key_file = Some(files.write("s.key", &key));
+    let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let health = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let health_addr = health.local_addr().unwrap();
+    let app = warden::build(&config, vec![]).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let listeners = warden::Listeners { grpc, metrics: None, health: Some(health) };
+        warden::server::serve(&config, app, listeners, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let channel = Channel::from_shared(format!("http://{health_addr}")).unwrap().connect().await.unwrap();
+    let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    let status = client
+        .check(tonic_health::pb::HealthCheckRequest { service: "warden.v1.RiskService".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    let e = pb::risk_service_client::RiskServiceClient::new(channel).score_input(input("hi")).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unimplemented, "only health on this port: {e:?}");
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
 }

@@ -43,7 +43,7 @@ impl Server {
         let app = warden::build(&config, vec![]).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            warden::server::serve(&config, app, warden::Listeners { grpc, metrics: None }, async {
+            warden::server::serve(&config, app, warden::Listeners { grpc, metrics: None, health: None }, async {
                 let _ = stopped.await;
             })
             .await

@@ -30,6 +30,9 @@ pub struct Listeners {
     pub grpc: TcpListener,
     /// `None` serves no metrics endpoint (the CLI's in-process scoring).
     pub metrics: Option<TcpListener>,
+    /// A plaintext listener that serves only `grpc.health.v1` (for
+    /// Kubernetes gRPC probes, which cannot speak TLS); `None`: no such port.
+    pub health: Option<TcpListener>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +100,7 @@ pub async fn serve(
         tasks
     };
     let (health, health_service) = tonic_health::server::health_reporter();
+    let health_only = health_service.clone();
     health.set_serving::<RiskServiceServer<risk::RiskApi>>().await;
     health.set_serving::<AuditServiceServer<audit::AuditApi>>().await;
     health.set_serving::<ApprovalServiceServer<approval::ApprovalApi>>().await;
@@ -167,6 +171,21 @@ pub async fn serve(
         ),
     };
 
+    // Health alone, in plaintext: it says SERVING or NOT_SERVING and nothing
+    // else, so it may listen where the kubelet can reach it.
+    let (stop_health, health_stopped) = tokio::sync::oneshot::channel::<()>();
+    let health_task = listeners.health.map(|listener| {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(health = %addr, "health endpoint listening (grpc.health.v1 only)");
+        }
+        tokio::spawn(tonic::transport::Server::builder().add_service(health_only).serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            async {
+                let _ = health_stopped.await;
+            },
+        ))
+    });
+
     let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
     let metrics_task = match listeners.metrics {
         Some(listener) => {
@@ -216,6 +235,10 @@ pub async fn serve(
             }
         }
     };
+    let _ = stop_health.send(());
+    if let Some(task) = health_task {
+        let _ = task.await;
+    }
     let _ = stop_metrics.send(());
     if let Some(task) = metrics_task {
         if let Ok(Err(e)) = task.await {

@@ -47,9 +47,14 @@ impl TestServer {
         let app = warden::build(&config, extra).unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            warden::server::serve(&config, app, warden::Listeners { grpc, metrics: Some(metrics) }, async {
-                let _ = rx.await;
-            })
+            warden::server::serve(
+                &config,
+                app,
+                warden::Listeners { grpc, metrics: Some(metrics), health: None },
+                async {
+                    let _ = rx.await;
+                },
+            )
             .await
         });
         TestServer { grpc_addr, metrics_addr, data_dir, shutdown: Some(tx), task: Some(task) }
