@@ -263,3 +263,19 @@ async fn toxicity_in_an_output_points_at_the_sentence() {
     assert_ne!(a.decision, pb::Decision::Allow as i32);
     server.stop().await.unwrap();
 }
+
+/// A long output (more sentences than the model's window budget) is read
+/// whole, window by window, not sentence by sentence: nothing is left unread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_outputs_are_read_in_windows() {
+    let mut server = TestServer::start().await;
+    let mut risk = server.risk().await;
+    let text = "Your card is on its way. ".repeat(60);
+    let mut r = request(&text);
+    r.documents.clear();
+    let a = risk.score_output(r).await.unwrap().into_inner();
+    assert!(a.skipped_detectors.iter().all(|s| s.reason != "partial"), "{:?}", a.skipped_detectors);
+    assert!(a.model_versions.contains_key("warden-minilm"));
+    assert_eq!(a.decision, pb::Decision::Allow as i32, "{:?}", a.reasons);
+    server.stop().await.unwrap();
+}

@@ -481,6 +481,11 @@ impl Model {
         scores
     }
 
+    /// Windows one request may send (`model.max_windows`).
+    pub fn max_windows(&self) -> usize {
+        self.max_windows
+    }
+
     /// Worker threads scoring windows.
     pub fn workers(&self) -> usize {
         self.batcher.workers()

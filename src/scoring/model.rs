@@ -55,14 +55,15 @@ fn heads(surface: Surface, source: &Source) -> Option<Heads> {
     }
 }
 
-/// Each text as (byte offset, segment) pairs: sentences for an output,
-/// the whole text otherwise.
-fn segment(texts: Vec<(String, bool)>) -> Vec<Vec<(usize, String)>> {
+/// Each text as (byte offset, segment) pairs: sentences for an output, the
+/// whole text otherwise, and also for an output of more sentences than the
+/// window budget (its windows cover it at a fraction of the cost).
+fn segment(texts: Vec<(String, bool)>, max_sentences: usize) -> Vec<Vec<(usize, String)>> {
     texts
         .into_iter()
         .map(|(t, by_sentence)| {
             let sentences = if by_sentence { crate::output::text::sentences(&t) } else { Vec::new() };
-            if sentences.is_empty() {
+            if sentences.is_empty() || sentences.len() > max_sentences {
                 vec![(0, t)]
             } else {
                 sentences.iter().map(|s| (s.span.start, s.text.to_string())).collect()
@@ -153,7 +154,8 @@ pub async fn run(stage: &ModelStage, scan: &ScanSet, rule_findings: &[Finding], 
     // sentence, and the output checks find the same sentences in the cache.
     // Other texts are scored whole (windowed).
     let whole: Vec<(String, bool)> = work.iter().map(|(i, _)| (i.text.clone(), i.source == Source::Output)).collect();
-    let segments = match tokio::task::spawn_blocking(move || segment(whole)).await {
+    let limit = model.max_windows();
+    let segments = match tokio::task::spawn_blocking(move || segment(whole, limit)).await {
         Ok(s) => s,
         Err(e) => {
             outcome.skipped.push(Skipped {
