@@ -217,7 +217,11 @@ async fn one_request_with_everything() {
     let advice = with(&a, "policy.no_investment_advice");
     assert_eq!(advice.len(), 1, "{:?}", a.findings);
     let span = advice[0].span.as_ref().unwrap();
-    assert!(a.findings.is_empty() || span.end > span.start);
+    let (start, end) = (span.start as usize, span.end as usize);
+    assert!(a.findings.iter().any(|f| f.category == "policy.no_investment_advice"));
+    let text = "Your loan runs for 60 months. Internal code: ESC-4471-ZETA. Unlike Globex, we are cheap. \
+                Honestly, you should buy Nvidia shares right now.";
+    assert!(text[start..end].contains("buy Nvidia shares"), "the span is the advice sentence: {:?}", &text[start..end]);
     assert!(a.policy_version.contains("content+sha256:"), "{}", a.policy_version);
     for d in ["grounding", "prompt_leak", "data_leak"] {
         assert!(a.detector_versions.contains_key(d), "{d}: {:?}", a.detector_versions);

@@ -42,6 +42,8 @@ pub fn candidates() -> Vec<PathBuf> {
         out.push(root.join(format!("onnxruntime-{ORT_VERSION}")).join(&name));
     }
     out.push(Path::new(env!("BUILD_ONNXRUNTIME_CACHE")).join(&name));
+    // The run-time cache is usually where the build put it: list it once.
+    out.dedup();
     out
 }
 
