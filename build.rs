@@ -17,6 +17,7 @@ const PROTOS: &[&str] = &[
     "proto/warden/v1/risk.proto",
     "proto/warden/v1/audit.proto",
     "proto/warden/v1/approval.proto",
+    "proto/warden/v1/compliance.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

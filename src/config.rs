@@ -52,6 +52,8 @@ pub struct Config {
     pub output: crate::output::OutputConfig,
     pub audit: AuditConfig,
     pub sinks: SinkConfig,
+    /// Compliance reports.
+    pub compliance: crate::compliance::ComplianceConfig,
     /// How long shutdown waits for in-flight calls before giving up on them.
     pub shutdown_grace_seconds: u64,
 }
@@ -221,6 +223,7 @@ impl Default for Config {
             detectors: DetectorConfig::default(),
             model: crate::model::ModelConfig::default(),
             output: crate::output::OutputConfig::default(),
+            compliance: crate::compliance::ComplianceConfig::default(),
             audit: AuditConfig::default(),
             sinks: SinkConfig::default(),
             shutdown_grace_seconds: 25,

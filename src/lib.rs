@@ -34,6 +34,7 @@ pub mod action;
 pub mod approval;
 pub mod audit;
 pub mod auth;
+pub mod compliance;
 pub mod config;
 pub mod content;
 pub mod detect;

@@ -30,6 +30,101 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Write a compliance report (report.html, report.json) and its evidence
+    /// bundle (evidence/) from the local audit log. The server must be
+    /// stopped; a running one offers ComplianceService.GenerateReport.
+    Report(ReportArgs),
+    /// The incident register (EU AI Act Art. 73): record an incident or a
+    /// later step of one, or list them.
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FrameworkArg {
+    #[value(name = "eu-ai-act")]
+    EuAiAct,
+    #[value(name = "nist-ai-rmf")]
+    NistAiRmf,
+    #[value(name = "iso-42001")]
+    Iso42001,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[arg(long, value_enum)]
+    framework: FrameworkArg,
+    /// Period start (RFC 3339, or a date: 2026-05-01).
+    #[arg(long, value_name = "DATE")]
+    from: String,
+    /// Period end (RFC 3339, exclusive; or a date, inclusive).
+    #[arg(long, value_name = "DATE")]
+    to: String,
+    #[arg(long)]
+    tenant: Option<String>,
+    #[arg(long)]
+    application: Option<String>,
+    /// Directory to write the report and evidence bundle into.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Who generates the report (recorded); $USER by default.
+    #[arg(long)]
+    actor: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum IncidentCommand {
+    /// Record an incident (--event reported, the default) or a later step of
+    /// one (--id with --event notified|updated|closed). Prints the incident
+    /// id and its audit record. The server must be stopped; a running one
+    /// offers ComplianceService.RecordIncident.
+    Record(IncidentArgs),
+    /// Print every incident step, oldest first, one JSON object per line.
+    List {
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+#[derive(Args)]
+struct IncidentArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// reported, notified, updated or closed.
+    #[arg(long, default_value = "reported")]
+    event: String,
+    /// The incident (for every event but reported).
+    #[arg(long)]
+    id: Option<String>,
+    /// death, critical_infrastructure, widespread_infringement, serious or minor.
+    #[arg(long)]
+    severity: String,
+    #[arg(long, default_value = "")]
+    title: String,
+    #[arg(long, default_value = "")]
+    description: String,
+    /// When the organisation first became aware (RFC 3339 or a date).
+    #[arg(long, value_name = "TIME")]
+    aware_at: String,
+    /// An audit record id the incident concerns; repeatable.
+    #[arg(long = "record", value_name = "RECORD_ID")]
+    records: Vec<String>,
+    /// The authority notified (for --event notified).
+    #[arg(long, default_value = "")]
+    authority: String,
+    /// When the authority was notified (default: now).
+    #[arg(long, value_name = "TIME", default_value = "")]
+    notified_at: String,
+    #[arg(long)]
+    actor: Option<String>,
+    #[arg(long, default_value = "")]
+    tenant: String,
+    #[arg(long, default_value = "")]
+    application: String,
 }
 
 #[derive(Args)]
@@ -143,6 +238,9 @@ enum AuditCommand {
 struct FilterArgs {
     #[arg(long)]
     tenant: Option<String>,
+    /// The calling application (context.application).
+    #[arg(long)]
+    application: Option<String>,
     #[arg(long)]
     session: Option<String>,
     #[arg(long)]
@@ -185,6 +283,9 @@ fn main() -> ExitCode {
         Command::Audit { command: AuditCommand::Query { common, filter, reveal } } => query(common, filter, reveal),
         Command::Audit { command: AuditCommand::Export { common, filter, out } } => export(common, filter, out),
         Command::Audit { command: AuditCommand::Erase { common, subject, reason } } => erase(common, subject, reason),
+        Command::Report(args) => report(args),
+        Command::Incident { command: IncidentCommand::Record(args) } => incident(args),
+        Command::Incident { command: IncidentCommand::List { common } } => incidents(common),
     };
     match result {
         Ok(code) => code,
@@ -378,6 +479,7 @@ fn to_query(f: &FilterArgs) -> anyhow::Result<warden::audit::journal::Query> {
     }
     Ok(warden::audit::journal::Query {
         tenant: f.tenant.clone().unwrap_or_default(),
+        application: f.application.clone().unwrap_or_default(),
         session_id: f.session.clone().unwrap_or_default(),
         trace_id: f.trace.clone().unwrap_or_default(),
         tool: f.tool.clone().unwrap_or_default(),
@@ -449,4 +551,110 @@ fn erase(common: CommonArgs, subject: String, reason: String) -> anyhow::Result<
         );
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// A field error as the flag a user typed: `--aware-at ...`.
+fn flag_error(e: warden::compliance::ReportError) -> anyhow::Error {
+    match e {
+        warden::compliance::ReportError::InvalidArgument { field, message } => {
+            let flag = match field.as_str() {
+                "incident_id" => "id".to_string(),
+                f if f.starts_with("related_records") => "record".to_string(),
+                f => f.replace('_', "-"),
+            };
+            anyhow!("--{flag}: {message}")
+        }
+        other => other.into(),
+    }
+}
+
+fn actor(flag: Option<String>) -> String {
+    flag.or_else(|| std::env::var("USER").ok()).filter(|a| !a.is_empty()).unwrap_or_else(|| "cli".into())
+}
+
+fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    use warden::compliance::{Framework, ReportRequest};
+    let config = load_config(&args.common, Overrides::default())?;
+    let framework = match args.framework {
+        FrameworkArg::EuAiAct => Framework::EuAiAct,
+        FrameworkArg::NistAiRmf => Framework::NistAiRmf,
+        FrameworkArg::Iso42001 => Framework::Iso42001,
+    };
+    let (from, to) = ReportRequest::period(&args.from, &args.to).map_err(flag_error)?;
+    let req = ReportRequest {
+        framework,
+        from,
+        to,
+        tenant: args.tenant.unwrap_or_default(),
+        application: args.application.unwrap_or_default(),
+        actor: actor(args.actor),
+    };
+    runtime()?.block_on(async move {
+        let log = std::sync::Arc::new(warden::audit::journal::AuditLog::open(&config.data_dir, &config.audit)?);
+        let lag = warden::sink::lag(&config.data_dir, &config.sinks.urls, log.size());
+        let generated = warden::compliance::generate(log.clone(), &config.compliance, req, lag).await;
+        warden::audit::Journal::close(&*log)?;
+        let generated = generated?;
+        generated.write(&args.out)?;
+        let s = &generated.report.summary;
+        println!(
+            "wrote {} report to {}: {} clauses, {} met, {} partly met, {} not evidenced; recorded as {} (sequence {})",
+            framework.as_str(),
+            args.out.display(),
+            s.clauses,
+            s.met,
+            s.partly_met,
+            s.not_evidenced,
+            generated.record.record_id,
+            generated.record.sequence
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn incident(args: IncidentArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(&args.common, Overrides::default())?;
+    let step = warden::compliance::incident::IncidentStep {
+        incident_id: args.id.unwrap_or_default(),
+        event: args.event,
+        severity: args.severity,
+        title: args.title,
+        description: args.description,
+        aware_at: args.aware_at,
+        related_records: args.records,
+        authority: args.authority,
+        notified_at: args.notified_at,
+        actor: actor(args.actor),
+        context: warden::scoring::Context { tenant: args.tenant, application: args.application, ..Default::default() },
+    };
+    // Bad input is refused before the log is opened.
+    warden::compliance::incident::validate(step.clone(), time::OffsetDateTime::now_utc()).map_err(flag_error)?;
+    runtime()?.block_on(async move {
+        let log = warden::audit::journal::AuditLog::open(&config.data_dir, &config.audit)?;
+        let recorded = warden::compliance::incident::record(&log, step, time::OffsetDateTime::now_utc()).await;
+        warden::audit::Journal::close(&log)?;
+        let recorded = recorded?;
+        println!(
+            "incident {} recorded as {} (sequence {})",
+            recorded.incident_id, recorded.record.record_id, recorded.record.sequence
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn incidents(common: CommonArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(&common, Overrides::default())?;
+    let log = warden::audit::journal::AuditLog::open_read_only(&config.data_dir, &config.audit)?;
+    let q = warden::audit::journal::Query { kind: "incident".into(), ..Default::default() };
+    let mut out = std::io::stdout().lock();
+    for seq in log.query(&q) {
+        let Some(r) = log.record(seq)? else { continue };
+        let mut record: serde_json::Value = serde_json::from_slice(&r.canonical)?;
+        let mut body = record["body"].take();
+        body["record_id"] = r.record_id.into();
+        body["recorded_at"] = r.recorded_at.into();
+        use std::io::Write;
+        writeln!(out, "{body}")?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

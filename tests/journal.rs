@@ -250,7 +250,7 @@ async fn detects_every_kind_of_tampering() {
                 let text = std::fs::read_to_string(&path).unwrap();
                 let mut l: Vec<String> = text.lines().map(String::from).collect();
                 let last: warden::audit::checkpoint::Checkpoint = serde_json::from_str(l.last().unwrap()).unwrap();
-                let forged = signer.sign(last.tree_size, last.root);
+                let forged = signer.sign(last.tree_size, last.root, time::OffsetDateTime::now_utc());
                 *l.last_mut().unwrap() = serde_json::to_string(&forged).unwrap();
                 std::fs::write(&path, l.join("\n") + "\n").unwrap();
             },

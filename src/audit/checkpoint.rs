@@ -92,8 +92,7 @@ impl LogSigner {
         self.key.verifying_key()
     }
 
-    pub fn sign(&self, tree_size: u64, root: Hash) -> Checkpoint {
-        let now = time::OffsetDateTime::now_utc();
+    pub fn sign(&self, tree_size: u64, root: Hash, now: time::OffsetDateTime) -> Checkpoint {
         let time = now.format(&time::format_description::well_known::Rfc3339).expect("RFC 3339 formats any UTC time");
         let note = format!("{}\n{}\n{}\ntime {}\n", self.origin, tree_size, B64.encode(root), time);
         let signature = self.key.sign(note.as_bytes());
@@ -193,7 +192,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("key.pem");
         let signer = LogSigner::load_or_create(&path, "warden/test".into()).unwrap();
-        let cp = signer.sign(3, [7u8; 32]);
+        let cp = signer.sign(3, [7u8; 32], time::OffsetDateTime::now_utc());
         assert!(cp.note.starts_with("warden/test\n3\n"));
         verify_checkpoint(&cp, &signer.verifying_key()).unwrap();
         assert!(cp.signed_note().contains("\n\u{2014} warden/test "));

@@ -23,6 +23,7 @@ use base64::Engine as _;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::checkpoint::Checkpoint;
 use super::journal::AuditLog;
 use super::AuditError;
 
@@ -70,21 +71,7 @@ pub fn export(
     files.push(("records.jsonl".into(), records));
     files.push(("inclusion_proofs.jsonl".into(), proofs));
 
-    let mut cps = Vec::new();
-    for c in &checkpoints {
-        writeln_json(&mut cps, &json!({ "checkpoint": c, "signed_note": c.signed_note() }));
-    }
-    files.push(("checkpoints.jsonl".into(), cps));
-    let mut cons = Vec::new();
-    for pair in checkpoints.windows(2) {
-        let (a, b) = (pair[0].tree_size, pair[1].tree_size);
-        let proof = log.consistency_proof(a, b).map_err(|e| AuditError::Io(e.to_string()))?;
-        writeln_json(
-            &mut cons,
-            &json!({ "first_size": a, "second_size": b, "hashes": proof.iter().map(hex::encode).collect::<Vec<_>>() }),
-        );
-    }
-    files.push(("consistency_proofs.jsonl".into(), cons));
+    files.extend(checkpoint_files(log, &checkpoints.iter().collect::<Vec<_>>())?);
     let pk = log.public_key();
     files.push(("public-key.pem".into(), pk.pem.into_bytes()));
     files.push(("verifier-key.txt".into(), format!("{}\n", pk.vkey).into_bytes()));
@@ -110,6 +97,26 @@ pub fn export(
     bytes.push(b'\n');
     std::fs::write(&path, bytes).map_err(|e| io_err(&path, e))?;
     Ok(ExportSummary { records: exported, tree_size: size, checkpoints: checkpoints.len() })
+}
+
+/// `checkpoints.jsonl` (each checkpoint with its C2SP signed note) and
+/// `consistency_proofs.jsonl` (an RFC 9162 proof between each successive
+/// pair) for `checkpoints`, oldest first.
+pub fn checkpoint_files(log: &AuditLog, checkpoints: &[&Checkpoint]) -> Result<[(String, Vec<u8>); 2], AuditError> {
+    let mut cps = Vec::new();
+    for c in checkpoints {
+        writeln_json(&mut cps, &json!({ "checkpoint": c, "signed_note": c.signed_note() }));
+    }
+    let mut cons = Vec::new();
+    for pair in checkpoints.windows(2) {
+        let (a, b) = (pair[0].tree_size, pair[1].tree_size);
+        let proof = log.consistency_proof(a, b).map_err(|e| AuditError::Io(e.to_string()))?;
+        writeln_json(
+            &mut cons,
+            &json!({ "first_size": a, "second_size": b, "hashes": proof.iter().map(hex::encode).collect::<Vec<_>>() }),
+        );
+    }
+    Ok([("checkpoints.jsonl".into(), cps), ("consistency_proofs.jsonl".into(), cons)])
 }
 
 fn writeln_json(buf: &mut Vec<u8>, v: &serde_json::Value) {

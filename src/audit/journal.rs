@@ -92,6 +92,7 @@ pub struct StoredRecord {
 #[derive(Debug, Clone, Default)]
 pub struct Query {
     pub tenant: String,
+    pub application: String,
     pub session_id: String,
     pub trace_id: String,
     pub tool: String,
@@ -118,6 +119,7 @@ struct Location {
 struct Meta {
     unix_nanos: i128,
     tenant: String,
+    application: String,
     decision: String,
     categories: Vec<String>,
 }
@@ -161,25 +163,65 @@ struct Seal {
     retired_at: String,
 }
 
+/// Where record and checkpoint times come from: the system clock in
+/// service, a simulated one for fixtures that lay down months of history.
+#[derive(Clone, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    /// Nanoseconds since the Unix epoch, set by whoever drives the clock.
+    Manual(Arc<std::sync::atomic::AtomicI64>),
+}
+
+impl Clock {
+    pub fn now(&self) -> time::OffsetDateTime {
+        match self {
+            Clock::System => time::OffsetDateTime::now_utc(),
+            Clock::Manual(n) => {
+                let nanos = n.load(std::sync::atomic::Ordering::SeqCst) as i128;
+                time::OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+            }
+        }
+    }
+
+    /// A manual clock and the handle that sets it.
+    pub fn manual(start: time::OffsetDateTime) -> (Self, ManualClock) {
+        let n = Arc::new(std::sync::atomic::AtomicI64::new(start.unix_timestamp_nanos() as i64));
+        (Clock::Manual(n.clone()), ManualClock(n))
+    }
+}
+
+/// Sets a [`Clock::Manual`].
+#[derive(Clone)]
+pub struct ManualClock(Arc<std::sync::atomic::AtomicI64>);
+
+impl ManualClock {
+    pub fn set(&self, t: time::OffsetDateTime) {
+        self.0.store(t.unix_timestamp_nanos() as i64, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 struct Shared {
     state: RwLock<State>,
     /// The durable tree size, for `Tail` followers.
     size: watch::Sender<u64>,
     signer: LogSigner,
     privacy: Arc<Privacy>,
+    clock: Clock,
     /// How far every downstream store has caught up, when there are any:
     /// retention never retires records a store has not received.
     shipped: Mutex<Option<watch::Receiver<u64>>>,
 }
 
 impl Shared {
-    fn new(state: State, signer: LogSigner, privacy: Arc<Privacy>) -> Arc<Self> {
+    fn new(state: State, signer: LogSigner, privacy: Arc<Privacy>, clock: Clock) -> Arc<Self> {
         let size = state.tree.size();
         Arc::new(Shared {
             state: RwLock::new(state),
             size: watch::Sender::new(size),
             signer,
             privacy,
+            clock,
             shipped: Mutex::new(None),
         })
     }
@@ -195,6 +237,14 @@ struct Head {
 struct Pending {
     prepared: Prepared,
     ack: oneshot::Sender<Result<Appended, AuditError>>,
+}
+
+/// What the writer thread is asked to do.
+enum Command {
+    Append(Pending),
+    /// Sign a checkpoint over everything durable now (none if nothing is new)
+    /// and answer with the latest one.
+    Checkpoint(oneshot::Sender<Result<Checkpoint, AuditError>>),
 }
 
 /// An entry ready for the writer: everything but its place in the log
@@ -238,7 +288,7 @@ pub struct VerifyReport {
 pub struct AuditLog {
     /// `None` once closed; dropping the sender tells the writer to drain,
     /// sign a last checkpoint and stop.
-    tx: Mutex<Option<mpsc::Sender<Pending>>>,
+    tx: Mutex<Option<mpsc::Sender<Command>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     shared: Arc<Shared>,
     /// Held (with an exclusive lock) while this process may write, so two
@@ -266,6 +316,11 @@ pub struct Erased {
 
 impl AuditLog {
     pub fn open(data_dir: &Path, config: &AuditConfig) -> Result<Self, AuditError> {
+        Self::open_with_clock(data_dir, config, Clock::System)
+    }
+
+    /// [`AuditLog::open`] with record and checkpoint times from `clock`.
+    pub fn open_with_clock(data_dir: &Path, config: &AuditConfig, clock: Clock) -> Result<Self, AuditError> {
         let signer = load_signer(data_dir, config)?;
         let lock = lock(data_dir)?;
         let privacy = Arc::new(Privacy::open(&audit_dir(data_dir), &config.privacy)?);
@@ -285,7 +340,7 @@ impl AuditLog {
         );
         let head = replayed.head;
         let (segment_path, segment_id, segment_len) = replayed.open_segment;
-        let shared = Shared::new(replayed.state, signer, privacy);
+        let shared = Shared::new(replayed.state, signer, privacy, clock);
         let mut writer = Writer::new(data_dir, shared.clone(), head, segment_path, segment_id, segment_len, config)?;
         // A log that has records beyond its last checkpoint (a crash before
         // the next one) gets one now, so every record is covered at once.
@@ -315,7 +370,7 @@ impl AuditLog {
         let signer = load_signer(data_dir, config)?;
         let privacy = Arc::new(Privacy::open(&audit_dir(data_dir), &config.privacy)?);
         let replayed = replay(data_dir, false, &signer.verifying_key())?;
-        let shared = Shared::new(replayed.state, signer, privacy);
+        let shared = Shared::new(replayed.state, signer, privacy, Clock::System);
         Ok(Self {
             tx: Mutex::new(None),
             writer: Mutex::new(None),
@@ -323,6 +378,21 @@ impl AuditLog {
             lock: Mutex::new(None),
             backlog: Mutex::new(None),
         })
+    }
+
+    /// Signs a checkpoint over every durable record now, unless the latest
+    /// one already covers them all, and returns the latest checkpoint. A
+    /// compliance report calls this so its evidence covers its own record.
+    pub async fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
+        let tx = self.tx.lock().expect("journal lock").clone().ok_or(AuditError::Closed)?;
+        let (ack, done) = oneshot::channel();
+        tx.send(Command::Checkpoint(ack)).await.map_err(|_| AuditError::Closed)?;
+        done.await.map_err(|_| AuditError::Closed)?
+    }
+
+    /// The clock records are stamped with.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.shared.clock.now()
     }
 
     /// A record with its encrypted fields decrypted where the data
@@ -474,6 +544,7 @@ impl AuditLog {
             let m = &state.metas[seq as usize];
             (seq >= lo && seq < hi)
                 && (q.tenant.is_empty() || m.tenant == q.tenant)
+                && (q.application.is_empty() || m.application == q.application)
                 && (q.decision.is_empty() || m.decision == q.decision)
                 && (q.category.is_empty()
                     || m.categories.iter().any(|c| c == &q.category || c.starts_with(&format!("{}.", q.category))))
@@ -529,7 +600,7 @@ impl Journal for AuditLog {
                         .map_err(|e| AuditError::Io(e.to_string()))??
                 };
                 let (ack, done) = oneshot::channel();
-                tx.send(Pending { prepared, ack }).await.map_err(|_| AuditError::Closed)?;
+                tx.send(Command::Append(Pending { prepared, ack })).await.map_err(|_| AuditError::Closed)?;
                 done.await.map_err(|_| AuditError::Closed)?
             }
             .await;
@@ -603,7 +674,7 @@ impl Writer {
         })
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<Pending>) {
+    fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         // A tiny runtime of its own lets this thread wait for records with a
         // timeout, so checkpoints go out on time even when traffic stops.
         let rt = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
@@ -618,14 +689,30 @@ impl Writer {
                 self.checkpoint_every.saturating_sub(self.last_checkpoint.elapsed()).max(Duration::from_millis(1));
             match rt.block_on(async { tokio::time::timeout(wait, rx.recv()).await }) {
                 Ok(Some(first)) => {
-                    let mut batch = vec![first];
-                    while batch.len() < self.max_batch {
-                        match rx.try_recv() {
-                            Ok(p) => batch.push(p),
-                            Err(_) => break,
+                    let mut batch = Vec::new();
+                    let mut next = Some(first);
+                    while let Some(command) = next.take() {
+                        match command {
+                            Command::Append(p) => batch.push(p),
+                            Command::Checkpoint(ack) => {
+                                // Everything asked for before it is written first.
+                                if !batch.is_empty() {
+                                    self.write_batch(std::mem::take(&mut batch));
+                                }
+                                let result = self.checkpoint_if_behind().and_then(|()| {
+                                    let state = self.shared.state.read().expect("audit state lock");
+                                    state.checkpoints.last().cloned().ok_or(AuditError::Io("the log is empty".into()))
+                                });
+                                let _ = ack.send(result);
+                            }
+                        }
+                        if batch.len() < self.max_batch {
+                            next = rx.try_recv().ok();
                         }
                     }
-                    self.write_batch(batch);
+                    if !batch.is_empty() {
+                        self.write_batch(batch);
+                    }
                 }
                 Ok(None) => break,
                 Err(_) => {}
@@ -650,7 +737,7 @@ impl Writer {
         let mut buf = Vec::with_capacity(batch.len() * 2048);
         let mut encoded = Vec::with_capacity(batch.len());
         for p in &batch {
-            match encode(&p.prepared, &mut self.head) {
+            match encode(&p.prepared, &mut self.head, self.shared.clock.now()) {
                 Ok(e) => encoded.push(Ok(e)),
                 Err(e) => encoded.push(Err(e)),
             }
@@ -724,7 +811,7 @@ impl Writer {
     /// checkpoint stay verifiable; the records themselves are gone.
     fn retire_expired(&mut self) -> Result<(), AuditError> {
         let Some(retention) = self.retention else { return Ok(()) };
-        let cutoff = time::OffsetDateTime::now_utc().unix_timestamp_nanos() - retention.as_nanos() as i128;
+        let cutoff = self.shared.clock.now().unix_timestamp_nanos() - retention.as_nanos() as i128;
         let seg_dir = segments_dir(&self.data_dir);
         let shipped = self.shared.shipped.lock().expect("shipped lock").as_ref().map_or(u64::MAX, |r| *r.borrow());
         let candidates: Vec<(usize, u64, u64, i128, i128, Vec<u8>)> = {
@@ -761,7 +848,10 @@ impl Writer {
                 last_chain,
                 first_unix_nanos: first_time,
                 last_unix_nanos: last_time,
-                retired_at: time::OffsetDateTime::now_utc()
+                retired_at: self
+                    .shared
+                    .clock
+                    .now()
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default(),
             };
@@ -791,7 +881,7 @@ impl Writer {
         if !behind {
             return Ok(());
         }
-        let cp = self.shared.signer.sign(size, root);
+        let cp = self.shared.signer.sign(size, root, self.shared.clock.now());
         let path = checkpoints_path(&self.data_dir);
         let mut line = serde_json::to_vec(&cp).map_err(|e| AuditError::Io(e.to_string()))?;
         line.push(b'\n');
@@ -893,7 +983,13 @@ fn index_facts(
 ) -> (Meta, IndexKeys) {
     let get = |k: &str| attributes.get(k).cloned().unwrap_or_default();
     (
-        Meta { unix_nanos, tenant: get("warden.tenant"), decision: get("warden.decision"), categories },
+        Meta {
+            unix_nanos,
+            tenant: get("warden.tenant"),
+            application: get("warden.application"),
+            decision: get("warden.decision"),
+            categories,
+        },
         IndexKeys {
             session: get("gen_ai.conversation.id"),
             trace: get("trace_id"),
@@ -903,8 +999,7 @@ fn index_facts(
     )
 }
 
-fn encode(p: &Prepared, head: &mut Head) -> Result<Encoded, AuditError> {
-    let now = time::OffsetDateTime::now_utc();
+fn encode(p: &Prepared, head: &mut Head, now: time::OffsetDateTime) -> Result<Encoded, AuditError> {
     let recorded_at =
         now.format(&time::format_description::well_known::Rfc3339).map_err(|e| AuditError::Io(e.to_string()))?;
     let id = uuid::Uuid::now_v7().to_string();
@@ -1166,6 +1261,7 @@ fn load_seal(seg_dir: &Path, first: u64, state: &mut State, head: &mut Head, id:
         state.metas.push(Meta {
             unix_nanos: t,
             tenant: String::new(),
+            application: String::new(),
             decision: String::new(),
             categories: Vec::new(),
         });

@@ -74,6 +74,48 @@ pub enum Entry {
         /// When the client says it happened (RFC 3339), if it said.
         occurred_at: Option<String>,
     },
+    /// A step of an incident's life: reported (with when the organisation
+    /// first became aware), the authority notified, updated, closed. The
+    /// first record of an incident carries its full description; later ones
+    /// repeat the facts that may change.
+    Incident {
+        incident_id: String,
+        /// `reported`, `notified`, `updated`, `closed`.
+        event: String,
+        context: Context,
+        /// Who recorded this step.
+        actor: String,
+        /// See [`crate::compliance::incident::Severity`].
+        severity: String,
+        title: String,
+        description: String,
+        /// RFC 3339 UTC: when the provider or deployer first became aware
+        /// (EU AI Act Art. 73 counts its deadlines from here).
+        aware_at: String,
+        /// Audit record ids the incident concerns.
+        related_records: Vec<String>,
+        /// The market surveillance authority told, for `notified`.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        authority: String,
+        /// RFC 3339 UTC: when the authority was told, for `notified`.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        notified_at: String,
+    },
+    /// A compliance report was generated from this log.
+    ReportGenerated {
+        context: Context,
+        actor: String,
+        framework: String,
+        mapping_version: String,
+        /// The period reported on, RFC 3339 UTC, `to` exclusive.
+        from: String,
+        to: String,
+        /// `sha256:<hex>` of the JSON and HTML reports as written.
+        report_sha256: String,
+        html_sha256: String,
+        /// Clause id to status.
+        statuses: BTreeMap<String, String>,
+    },
     /// A data subject's content was crypto-shredded: its key is gone.
     SubjectErased {
         context: Context,
@@ -91,6 +133,8 @@ impl Entry {
             Entry::ClientEvent { event_kind, .. } => event_kind,
             Entry::SubjectErased { .. } => "subject_erased",
             Entry::Approval { .. } => "approval",
+            Entry::Incident { .. } => "incident",
+            Entry::ReportGenerated { .. } => "report_generated",
         }
     }
 
@@ -99,7 +143,9 @@ impl Entry {
             Entry::ScoreDecision { request, .. } => request.context(),
             Entry::ClientEvent { context, .. }
             | Entry::SubjectErased { context, .. }
-            | Entry::Approval { context, .. } => context,
+            | Entry::Approval { context, .. }
+            | Entry::Incident { context, .. }
+            | Entry::ReportGenerated { context, .. } => context,
         }
     }
 
@@ -134,6 +180,16 @@ impl Entry {
                 }
             }
             Entry::SubjectErased { context: c, .. } => context(c),
+            Entry::Incident { context: c, incident_id, event, severity, .. } => {
+                context(c);
+                a.insert("warden.incident.id", incident_id.clone());
+                a.insert("warden.incident.event", event.clone());
+                a.insert("warden.incident.severity", severity.clone());
+            }
+            Entry::ReportGenerated { context: c, framework, .. } => {
+                context(c);
+                a.insert("warden.report.framework", framework.clone());
+            }
             Entry::Approval { context: c, approval_id, event, .. } => {
                 context(c);
                 a.insert("warden.approval.id", approval_id.clone());
@@ -160,7 +216,11 @@ impl Entry {
                 c.dedup();
                 c
             }
-            Entry::ClientEvent { .. } | Entry::SubjectErased { .. } | Entry::Approval { .. } => Vec::new(),
+            Entry::ClientEvent { .. }
+            | Entry::SubjectErased { .. }
+            | Entry::Approval { .. }
+            | Entry::Incident { .. }
+            | Entry::ReportGenerated { .. } => Vec::new(),
         }
     }
 }

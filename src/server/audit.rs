@@ -176,8 +176,20 @@ impl pb::audit_service_server::AuditService for AuditApi {
     async fn query(&self, request: Request<pb::AuditQuery>) -> Result<Response<RecordStream>, Status> {
         let caller = caller_of(&request)?;
         caller.require("Query", &[Role::Auditor]).map_err(status_from)?;
-        let pb::AuditQuery { tenant, session_id, trace_id, from, to, decision, category, limit, tool, reveal, kind } =
-            request.into_inner();
+        let pb::AuditQuery {
+            tenant,
+            session_id,
+            trace_id,
+            from,
+            to,
+            decision,
+            category,
+            limit,
+            tool,
+            reveal,
+            kind,
+            application,
+        } = request.into_inner();
         // A caller scoped to tenants queries one of them, by name.
         let tenant = match (caller.tenants.as_slice(), tenant.is_empty()) {
             ([], _) => tenant,
@@ -203,6 +215,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         let nanos = |t: pbjson_types::Timestamp| t.seconds as i128 * 1_000_000_000 + t.nanos as i128;
         let q = Query {
             tenant,
+            application,
             session_id,
             trace_id: trace_id.to_ascii_lowercase(),
             tool,

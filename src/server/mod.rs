@@ -4,6 +4,7 @@
 
 pub mod approval;
 pub mod audit;
+pub mod compliance;
 pub mod convert;
 pub mod metrics;
 pub mod risk;
@@ -21,6 +22,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::proto::v1::approval_service_server::ApprovalServiceServer;
 use crate::proto::v1::audit_service_server::AuditServiceServer;
+use crate::proto::v1::compliance_service_server::ComplianceServiceServer;
 use crate::proto::v1::risk_service_server::RiskServiceServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
 
@@ -104,6 +106,7 @@ pub async fn serve(
     health.set_serving::<RiskServiceServer<risk::RiskApi>>().await;
     health.set_serving::<AuditServiceServer<audit::AuditApi>>().await;
     health.set_serving::<ApprovalServiceServer<approval::ApprovalApi>>().await;
+    health.set_serving::<ComplianceServiceServer<compliance::ComplianceApi>>().await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -131,6 +134,12 @@ pub async fn serve(
             .max_encoding_message_size(max_message * 2),
         authenticate.clone(),
     );
+    let compliance = InterceptedService::new(
+        ComplianceServiceServer::new(compliance::ComplianceApi::new(audit_log.clone(), config))
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(usize::MAX),
+        authenticate.clone(),
+    );
     let audit = InterceptedService::new(
         AuditServiceServer::new(audit::AuditApi::new(audit_log, stopping_rx.clone()))
             .max_decoding_message_size(max_message),
@@ -155,7 +164,8 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(risk)
         .add_service(audit)
-        .add_service(approval);
+        .add_service(approval)
+        .add_service(compliance);
     let stopped = async {
         let _ = grpc_stopped.await;
     };

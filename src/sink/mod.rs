@@ -187,6 +187,12 @@ pub fn cursor_path(data_dir: &Path, url: &str) -> PathBuf {
     data_dir.join("audit").join("sinks").join(format!("{key}.cursor"))
 }
 
+/// How many records each configured store is behind a log of `size`
+/// records, from the persisted cursors (credentials redacted from the URLs).
+pub fn lag(data_dir: &Path, urls: &[String], size: u64) -> std::collections::BTreeMap<String, u64> {
+    urls.iter().map(|u| (redact_url(u), size.saturating_sub(read_cursor(&cursor_path(data_dir, u))))).collect()
+}
+
 fn read_cursor(path: &Path) -> u64 {
     std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
 }

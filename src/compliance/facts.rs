@@ -1,0 +1,294 @@
+//! One pass over the audit log for a report's period and scope: the facts
+//! every indicator is computed from. Reading is blocking work (segment
+//! files); callers run it off the async workers.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::ReportError;
+use crate::audit::checkpoint::Checkpoint;
+use crate::audit::journal::{AuditLog, Query};
+
+/// A Score decision, as far as reports care.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub seq: u64,
+    pub at: i128,
+    pub surface: String,
+    pub level: String,
+    pub decision: String,
+    pub categories: Vec<String>,
+    /// (detector, reason) of every skip that counts (not `not_applicable`).
+    pub skipped: Vec<(String, String)>,
+    pub policy_version: String,
+    pub detector_versions: BTreeMap<String, String>,
+    pub model_versions: BTreeMap<String, String>,
+    pub approval_id: Option<String>,
+    /// When the approval this decision asked for expires.
+    pub approval_expires: Option<i128>,
+    pub documents: Vec<Document>,
+    /// Required fields the record lacks.
+    pub missing_fields: Vec<&'static str>,
+    pub redacted_text: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub seq: u64,
+    pub id: String,
+    pub source: String,
+    /// `sha256:<hex>` of the text as given; a salted hash or `encrypted`
+    /// where the privacy settings stored no plain text.
+    pub digest: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApprovalStep {
+    pub seq: u64,
+    pub at: i128,
+    pub event: String,
+    pub actor: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct IncidentStep {
+    pub seq: u64,
+    pub at: i128,
+    pub event: String,
+    pub severity: String,
+    pub title: String,
+    pub aware_at: String,
+    pub related_records: Vec<String>,
+    pub authority: String,
+    pub notified_at: String,
+}
+
+/// What the period holds.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub from: i128,
+    pub to: i128,
+    /// When the report was made (the log's clock).
+    pub now: i128,
+    pub decisions: Vec<Decision>,
+    /// Approval steps by approval id, for approvals asked for in the period
+    /// (steps up to now, so a decision made after the period still counts).
+    pub approvals: BTreeMap<String, Vec<ApprovalStep>>,
+    /// Incident steps by incident id.
+    pub incidents: BTreeMap<String, Vec<IncidentStep>>,
+    /// Client event counts by kind.
+    pub client_events: BTreeMap<String, u64>,
+    /// Every record's time and sequence in the period (ascending).
+    pub record_times: Vec<i128>,
+    pub record_seqs: Vec<u64>,
+    /// Records in the period whose content retention already removed.
+    pub retired_in_period: u64,
+    /// Record ids seen in the period, to resolve incident links.
+    pub ids: BTreeMap<String, u64>,
+    pub checkpoints: Vec<Checkpoint>,
+    /// The oldest record the log has (content kept or not).
+    pub oldest_record: Option<i128>,
+    /// The oldest record whose content is still held.
+    pub oldest_readable: Option<i128>,
+    pub log_size: u64,
+    /// The checkpoints that bear on the period (the last before it, those
+    /// in it, the first after it), each checked.
+    pub checked: Vec<CheckedCheckpoint>,
+    /// Records in the period that no checkpoint covers yet.
+    pub uncovered: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckedCheckpoint {
+    pub tree_size: u64,
+    pub at: i128,
+    pub signature_ok: bool,
+    /// Against the previous checked checkpoint (`None` for the first).
+    pub consistent: Option<bool>,
+}
+
+pub struct Scope<'a> {
+    pub from: i128,
+    pub to: i128,
+    pub now: i128,
+    pub tenant: &'a str,
+    pub application: &'a str,
+}
+
+pub fn scan(log: &AuditLog, scope: &Scope<'_>) -> Result<Facts, ReportError> {
+    let mut f = Facts { from: scope.from, to: scope.to, now: scope.now, ..Facts::default() };
+    let base = Query { tenant: scope.tenant.into(), application: scope.application.into(), ..Query::default() };
+    let in_period =
+        log.query(&Query { from_unix_nanos: Some(scope.from), to_unix_nanos: Some(scope.to), ..base.clone() });
+    for seq in in_period {
+        let at = log.recorded_unix_nanos(seq).unwrap_or_default();
+        f.record_times.push(at);
+        f.record_seqs.push(seq);
+        let Some(r) = log.record(seq)? else {
+            f.retired_in_period += 1;
+            continue;
+        };
+        f.ids.insert(r.record_id.clone(), seq);
+        let v: Value = serde_json::from_slice(&r.canonical).map_err(|e| ReportError::Audit(e.to_string()))?;
+        let body = &v["body"];
+        match r.kind.as_str() {
+            "score_decision" => f.decisions.push(decision(seq, at, &r.record_id, &r.recorded_at, body)),
+            "approval" | "incident" | "report_generated" | "subject_erased" => {}
+            other => *f.client_events.entry(other.to_string()).or_default() += 1,
+        }
+    }
+    // Approval and incident steps up to now: what happened to the period's
+    // requests, and incidents still open in it.
+    for seq in log.query(&Query { kind: "approval".into(), from_unix_nanos: Some(scope.from), ..base }) {
+        let Some((at, body)) = read(log, seq)? else { continue };
+        let step = ApprovalStep { seq, at, event: s(&body["event"]), actor: s(&body["actor"]) };
+        f.approvals.entry(s(&body["approval_id"])).or_default().push(step);
+    }
+    // An incident recorded without a tenant or application concerns the
+    // whole organisation: it belongs in every scope's register.
+    for seq in
+        log.query(&Query { kind: "incident".into(), to_unix_nanos: Some(scope.now.max(scope.to)), ..Query::default() })
+    {
+        let Some((at, b)) = read(log, seq)? else { continue };
+        let in_scope = |key: &str, want: &str| {
+            let got = b["context"][key].as_str().unwrap_or_default();
+            want.is_empty() || got.is_empty() || got == want
+        };
+        if !in_scope("tenant", scope.tenant) || !in_scope("application", scope.application) {
+            continue;
+        }
+        let step = IncidentStep {
+            seq,
+            at,
+            event: s(&b["event"]),
+            severity: s(&b["severity"]),
+            title: s(&b["title"]),
+            aware_at: s(&b["aware_at"]),
+            related_records: b["related_records"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                .unwrap_or_default(),
+            authority: s(&b["authority"]),
+            notified_at: s(&b["notified_at"]),
+        };
+        f.incidents.entry(s(&b["incident_id"])).or_default().push(step);
+    }
+    f.checkpoints = log.checkpoints();
+    check_checkpoints(log, &mut f);
+    f.log_size = log.size();
+    f.oldest_record = log.recorded_unix_nanos(0);
+    f.oldest_readable = (0..f.log_size).find_map(|seq| log.record(seq).ok().flatten().map(|r| r.unix_nanos));
+    Ok(f)
+}
+
+fn check_checkpoints(log: &AuditLog, f: &mut Facts) {
+    use crate::audit::checkpoint::verify_checkpoint;
+    use crate::audit::merkle::verify_consistency;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&log.public_key().raw).ok();
+    let all = &f.checkpoints;
+    let start = all.iter().rposition(|c| c.unix_nanos < f.from).unwrap_or(0);
+    let end = all.iter().position(|c| c.unix_nanos >= f.to).map_or(all.len(), |i| i + 1);
+    let mut prev: Option<&Checkpoint> = None;
+    for c in all.get(start..end).unwrap_or_default() {
+        let signature_ok = key.as_ref().is_some_and(|k| verify_checkpoint(c, k).is_ok());
+        let consistent = prev.map(|p| {
+            p.tree_size == c.tree_size && p.root == c.root
+                || log
+                    .consistency_proof(p.tree_size, c.tree_size)
+                    .is_ok_and(|proof| verify_consistency(p.tree_size, c.tree_size, &p.root, &c.root, &proof).is_ok())
+        });
+        f.checked.push(CheckedCheckpoint { tree_size: c.tree_size, at: c.unix_nanos, signature_ok, consistent });
+        prev = Some(c);
+    }
+    let covered = f.checked.iter().map(|c| c.tree_size).max().unwrap_or(0);
+    f.uncovered = f.record_seqs.iter().filter(|&&seq| seq >= covered).count() as u64;
+}
+
+fn read(log: &AuditLog, seq: u64) -> Result<Option<(i128, Value)>, ReportError> {
+    let Some(r) = log.record(seq)? else { return Ok(None) };
+    let mut v: Value = serde_json::from_slice(&r.canonical).map_err(|e| ReportError::Audit(e.to_string()))?;
+    Ok(Some((r.unix_nanos, v["body"].take())))
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+fn decision(seq: u64, at: i128, id: &str, recorded_at: &str, body: &Value) -> Decision {
+    let request = &body["request"];
+    let evaluation = &body["evaluation"];
+    let verdict = &evaluation["verdict"];
+    let strings = |v: &Value| -> BTreeMap<String, String> {
+        v.as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default()
+    };
+    let mut categories: Vec<String> = evaluation["findings"]
+        .as_array()
+        .map(|a| a.iter().map(|f| s(&f["category"])).filter(|c| !c.is_empty()).collect())
+        .unwrap_or_default();
+    categories.sort();
+    categories.dedup();
+    let skipped = evaluation["skipped"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| (s(&x["detector"]), s(&x["reason"])))
+                .filter(|(_, reason)| reason != "not_applicable")
+                .collect()
+        })
+        .unwrap_or_default();
+    let documents = request["documents"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|d| Document { seq, id: s(&d["id"]), source: s(&d["source"]), digest: digest(&d["text"]) })
+                .collect()
+        })
+        .unwrap_or_default();
+    let d = Decision {
+        seq,
+        at,
+        surface: s(&request["surface"]),
+        level: s(&verdict["level"]),
+        decision: s(&verdict["decision"]),
+        categories,
+        skipped,
+        policy_version: s(&evaluation["policy_version"]),
+        detector_versions: strings(&evaluation["detector_versions"]),
+        model_versions: strings(&evaluation["model_versions"]),
+        approval_id: body["approval_id"].as_str().map(String::from),
+        approval_expires: body["approval"]["expires_at"]
+            .as_str()
+            .and_then(|t| super::incident::parse_time(t).ok())
+            .map(|t| t.unix_timestamp_nanos()),
+        documents,
+        missing_fields: Vec::new(),
+        redacted_text: evaluation.get("redacted_text").is_some(),
+    };
+    let missing = [
+        ("record_id", id.is_empty()),
+        ("recorded_at", recorded_at.is_empty()),
+        ("request.surface", d.surface.is_empty()),
+        ("verdict.level", d.level.is_empty()),
+        ("verdict.decision", d.decision.is_empty()),
+        ("policy_version", d.policy_version.is_empty()),
+        ("detector_versions", d.detector_versions.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(name, missing)| missing.then_some(name))
+    .collect();
+    Decision { missing_fields: missing, ..d }
+}
+
+fn digest(text: &Value) -> String {
+    match text {
+        Value::String(t) => format!("sha256:{}", hex::encode(Sha256::digest(t.as_bytes()))),
+        Value::Object(m) if m.contains_key("$hash") => format!("salted {}", s(&m["$hash"])),
+        Value::Object(m) if m.contains_key("$enc") => "encrypted".into(),
+        Value::Object(m) if m.contains_key("$erased") => "erased".into(),
+        _ => "absent".into(),
+    }
+}

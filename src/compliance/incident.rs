@@ -1,0 +1,237 @@
+//! The incident register: incidents recorded against the audit log, and the
+//! EU AI Act Art. 73 reporting deadlines they start.
+//!
+//! An incident is a series of `incident` records sharing an id: `reported`
+//! (what happened, how serious, when the organisation first became aware,
+//! which audit records it concerns), then `notified` when the market
+//! surveillance authority was told, `updated`, `closed`.
+
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::ReportError;
+use crate::audit::{Appended, Entry, Journal};
+use crate::scoring::Context;
+
+/// How serious an incident is, which fixes its Art. 73 deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Death of a person (Art. 73(4)): 10 days.
+    Death,
+    /// Serious and irreversible disruption of critical infrastructure
+    /// (Art. 3(49)(b), Art. 73(3)): 2 days.
+    CriticalInfrastructure,
+    /// A widespread infringement (Art. 73(3)): 2 days.
+    WidespreadInfringement,
+    /// Any other serious incident (Art. 73(2)): 15 days.
+    Serious,
+    /// Tracked, but not a serious incident: no reporting deadline.
+    Minor,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Death,
+        Severity::CriticalInfrastructure,
+        Severity::WidespreadInfringement,
+        Severity::Serious,
+        Severity::Minor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Death => "death",
+            Severity::CriticalInfrastructure => "critical_infrastructure",
+            Severity::WidespreadInfringement => "widespread_infringement",
+            Severity::Serious => "serious",
+            Severity::Minor => "minor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Days from first awareness to the report to the authority, and the
+    /// provision that sets them; `None` for incidents with no duty to report.
+    pub fn deadline(self) -> Option<(i64, &'static str)> {
+        match self {
+            Severity::Death => Some((10, "EU AI Act Art. 73(4)")),
+            Severity::CriticalInfrastructure | Severity::WidespreadInfringement => Some((2, "EU AI Act Art. 73(3)")),
+            Severity::Serious => Some((15, "EU AI Act Art. 73(2)")),
+            Severity::Minor => None,
+        }
+    }
+}
+
+/// A step of an incident, as asked for by the CLI or the RPC.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentStep {
+    /// Empty for a new incident (an id is made); set for a later step.
+    pub incident_id: String,
+    /// `reported`, `notified`, `updated`, `closed`.
+    pub event: String,
+    pub severity: String,
+    pub title: String,
+    pub description: String,
+    /// RFC 3339 or a date.
+    pub aware_at: String,
+    pub related_records: Vec<String>,
+    pub authority: String,
+    /// RFC 3339 or a date; for `notified`, now when empty.
+    pub notified_at: String,
+    pub actor: String,
+    pub context: Context,
+}
+
+pub const EVENTS: [&str; 4] = ["reported", "notified", "updated", "closed"];
+
+/// What was recorded.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub incident_id: String,
+    pub record: Appended,
+}
+
+/// Validates a step and appends it to the log.
+pub async fn record(journal: &dyn Journal, step: IncidentStep, now: OffsetDateTime) -> Result<Recorded, ReportError> {
+    let entry = validate(step, now)?;
+    let Entry::Incident { incident_id, .. } = &entry else { unreachable!("validate builds an incident") };
+    let incident_id = incident_id.clone();
+    let record = journal.append(entry).await?;
+    Ok(Recorded { incident_id, record })
+}
+
+/// Checks a step and builds its record; every error names the field.
+pub fn validate(step: IncidentStep, now: OffsetDateTime) -> Result<Entry, ReportError> {
+    let invalid = |field: &str, message: String| ReportError::InvalidArgument { field: field.into(), message };
+    if !EVENTS.contains(&step.event.as_str()) {
+        return Err(invalid("event", format!("{:?} is not one of {}", step.event, EVENTS.join(", "))));
+    }
+    let new = step.event == "reported";
+    if new && !step.incident_id.is_empty() {
+        return Err(invalid("incident_id", "a new incident gets its id from Warden; leave it empty".into()));
+    }
+    if !new && step.incident_id.trim().is_empty() {
+        return Err(invalid("incident_id", format!("required for event {:?}", step.event)));
+    }
+    let severity = Severity::parse(&step.severity).ok_or_else(|| {
+        invalid(
+            "severity",
+            format!(
+                "{:?} is not one of {}",
+                step.severity,
+                Severity::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    if new && step.title.trim().is_empty() {
+        return Err(invalid("title", "required for a new incident".into()));
+    }
+    if step.title.len() > 500 {
+        return Err(invalid("title", "longer than 500 bytes".into()));
+    }
+    if step.description.len() > 64 * 1024 {
+        return Err(invalid("description", "longer than 64 KiB".into()));
+    }
+    let aware_at = parse_time(&step.aware_at).map_err(|m| invalid("aware_at", m))?;
+    if aware_at > now {
+        return Err(invalid("aware_at", "lies in the future".into()));
+    }
+    for (i, id) in step.related_records.iter().enumerate() {
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(invalid(&format!("related_records[{i}]"), format!("{id:?} is not an audit record id")));
+        }
+    }
+    let notified_at = if step.event == "notified" {
+        if step.authority.trim().is_empty() {
+            return Err(invalid("authority", "required for event \"notified\"".into()));
+        }
+        let t = if step.notified_at.is_empty() {
+            now
+        } else {
+            parse_time(&step.notified_at).map_err(|m| invalid("notified_at", m))?
+        };
+        if t < aware_at {
+            return Err(invalid("notified_at", "is before aware_at".into()));
+        }
+        format_time(t)
+    } else {
+        String::new()
+    };
+    let actor = if step.actor.is_empty() { "unknown".to_string() } else { step.actor };
+    Ok(Entry::Incident {
+        incident_id: if new { uuid::Uuid::now_v7().to_string() } else { step.incident_id },
+        event: step.event,
+        context: step.context,
+        actor,
+        severity: severity.as_str().to_string(),
+        title: step.title,
+        description: step.description,
+        aware_at: format_time(aware_at),
+        related_records: step.related_records,
+        authority: step.authority,
+        notified_at,
+    })
+}
+
+/// RFC 3339, or a bare date (midnight UTC).
+pub fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("is required (RFC 3339 or a date such as 2026-11-01)".into());
+    }
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(t.to_offset(time::UtcOffset::UTC));
+    }
+    let date = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| format!("{s:?} is neither RFC 3339 nor a date such as 2026-11-01"))?;
+    Ok(date.midnight().assume_utc())
+}
+
+pub fn format_time(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC).format(&Rfc3339).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step() -> IncidentStep {
+        IncidentStep {
+            event: "reported".into(),
+            severity: "serious".into(),
+            title: "Refund agent paid a fraudulent claim".into(),
+            aware_at: "2026-10-02T09:00:00Z".into(),
+            ..IncidentStep::default()
+        }
+    }
+
+    #[test]
+    fn deadlines_follow_article_73() {
+        assert_eq!(Severity::Death.deadline().unwrap().0, 10);
+        assert_eq!(Severity::CriticalInfrastructure.deadline().unwrap().0, 2);
+        assert_eq!(Severity::WidespreadInfringement.deadline().unwrap().0, 2);
+        assert_eq!(Severity::Serious.deadline().unwrap().0, 15);
+        assert_eq!(Severity::Minor.deadline(), None);
+    }
+
+    #[test]
+    fn bad_steps_name_their_field() {
+        let now = OffsetDateTime::now_utc();
+        let field = |s: IncidentStep| match validate(s, now) {
+            Err(ReportError::InvalidArgument { field, .. }) => field,
+            other => panic!("expected an invalid argument, got {other:?}"),
+        };
+        assert_eq!(field(IncidentStep { severity: "bad".into(), ..step() }), "severity");
+        assert_eq!(field(IncidentStep { title: " ".into(), ..step() }), "title");
+        assert_eq!(field(IncidentStep { aware_at: "yesterday".into(), ..step() }), "aware_at");
+        assert_eq!(field(IncidentStep { aware_at: "2999-01-01".into(), ..step() }), "aware_at");
+        assert_eq!(field(IncidentStep { event: "notified".into(), ..step() }), "incident_id");
+        assert_eq!(field(IncidentStep { event: "notified".into(), incident_id: "x".into(), ..step() }), "authority");
+        assert_eq!(field(IncidentStep { related_records: vec!["nope".into()], ..step() }), "related_records[0]");
+        assert!(matches!(validate(step(), now), Ok(Entry::Incident { .. })));
+    }
+}

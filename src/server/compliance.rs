@@ -1,0 +1,223 @@
+//! `warden.v1.ComplianceService`: reports and the incident register over
+//! gRPC. The work is in [`crate::compliance`]; this maps messages and
+//! errors.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use tonic::{Request, Response, Status};
+
+use super::{caller_of, status_from};
+use crate::audit::journal::{AuditLog, Query};
+use crate::auth::Role;
+use crate::compliance::incident::{self, IncidentStep, Severity};
+use crate::compliance::{ComplianceConfig, Framework, ReportError, ReportRequest};
+use crate::error::Error;
+use crate::proto::v1 as pb;
+
+pub struct ComplianceApi {
+    log: Arc<AuditLog>,
+    config: ComplianceConfig,
+    data_dir: PathBuf,
+    sink_urls: Vec<String>,
+}
+
+impl ComplianceApi {
+    pub fn new(log: Arc<AuditLog>, config: &crate::config::Config) -> Self {
+        Self {
+            log,
+            config: config.compliance.clone(),
+            data_dir: config.data_dir.clone(),
+            sink_urls: config.sinks.urls.clone(),
+        }
+    }
+}
+
+fn report_status(e: ReportError) -> Status {
+    status_from(match e {
+        ReportError::InvalidArgument { field, message } => Error::InvalidArgument { field, reason: message },
+        ReportError::Mapping(m) => Error::FailedPrecondition(format!("clause mapping: {m}")),
+        ReportError::Audit(m) => Error::AuditUnavailable(m),
+        ReportError::Io(m) => Error::FailedPrecondition(m),
+    })
+}
+
+fn to_time(t: Option<pbjson_types::Timestamp>, field: &str) -> Result<Option<OffsetDateTime>, Status> {
+    t.map(|t| {
+        OffsetDateTime::from_unix_timestamp_nanos(t.seconds as i128 * 1_000_000_000 + t.nanos as i128)
+            .map_err(|_| status_from(Error::invalid(field, "out of range")))
+    })
+    .transpose()
+}
+
+fn timestamp(s: &str) -> Option<pbjson_types::Timestamp> {
+    incident::parse_time(s)
+        .ok()
+        .map(|t| pbjson_types::Timestamp { seconds: t.unix_timestamp(), nanos: t.nanosecond() as i32 })
+}
+
+const SEVERITIES: [(pb::IncidentSeverity, Severity); 5] = [
+    (pb::IncidentSeverity::Death, Severity::Death),
+    (pb::IncidentSeverity::CriticalInfrastructure, Severity::CriticalInfrastructure),
+    (pb::IncidentSeverity::WidespreadInfringement, Severity::WidespreadInfringement),
+    (pb::IncidentSeverity::Serious, Severity::Serious),
+    (pb::IncidentSeverity::Minor, Severity::Minor),
+];
+
+const EVENTS: [(pb::IncidentEvent, &str); 4] = [
+    (pb::IncidentEvent::Reported, "reported"),
+    (pb::IncidentEvent::Notified, "notified"),
+    (pb::IncidentEvent::Updated, "updated"),
+    (pb::IncidentEvent::Closed, "closed"),
+];
+
+#[tonic::async_trait]
+impl pb::compliance_service_server::ComplianceService for ComplianceApi {
+    async fn generate_report(
+        &self,
+        request: Request<pb::GenerateReportRequest>,
+    ) -> Result<Response<pb::GenerateReportResponse>, Status> {
+        let caller = caller_of(&request)?;
+        caller.require("GenerateReport", &[Role::Auditor]).map_err(status_from)?;
+        let r = request.into_inner();
+        let framework = match pb::Framework::try_from(r.framework) {
+            Ok(pb::Framework::EuAiAct) => Framework::EuAiAct,
+            Ok(pb::Framework::NistAiRmf) => Framework::NistAiRmf,
+            Ok(pb::Framework::Iso42001) => Framework::Iso42001,
+            _ => return Err(status_from(Error::invalid("framework", "required: EU_AI_ACT, NIST_AI_RMF or ISO_42001"))),
+        };
+        let from = to_time(r.from, "from")?.ok_or_else(|| status_from(Error::invalid("from", "required")))?;
+        let to = to_time(r.to, "to")?.ok_or_else(|| status_from(Error::invalid("to", "required")))?;
+        if to <= from {
+            return Err(status_from(Error::invalid("to", "must be after from")));
+        }
+        if !caller.tenants.is_empty() {
+            // A tenant-bound auditor reports on its own tenant only.
+            caller.require_tenant(&r.tenant).map_err(status_from)?;
+        }
+        let req = ReportRequest {
+            framework,
+            from,
+            to,
+            tenant: r.tenant,
+            application: r.application,
+            actor: caller.identity.clone(),
+        };
+        let lag = crate::sink::lag(&self.data_dir, &self.sink_urls, self.log.size());
+        let g = crate::compliance::generate(self.log.clone(), &self.config, req, lag).await.map_err(report_status)?;
+        let s = &g.report.summary;
+        Ok(Response::new(pb::GenerateReportResponse {
+            report_json: g.json.clone(),
+            report_html: g.html.clone(),
+            evidence: g
+                .bundle
+                .iter()
+                .map(|(name, content)| pb::ReportFile { name: name.clone(), content: content.clone() })
+                .collect(),
+            report_sha256: g.report_sha256.clone(),
+            record_id: g.record.record_id.clone(),
+            sequence: g.record.sequence,
+            clauses: s.clauses as u32,
+            met: s.met as u32,
+            partly_met: s.partly_met as u32,
+            not_evidenced: s.not_evidenced as u32,
+        }))
+    }
+
+    async fn record_incident(
+        &self,
+        request: Request<pb::RecordIncidentRequest>,
+    ) -> Result<Response<pb::RecordIncidentResponse>, Status> {
+        let caller = caller_of(&request)?;
+        caller.require("RecordIncident", &[Role::Auditor]).map_err(status_from)?;
+        let r = request.into_inner();
+        caller.require_tenant(&r.tenant).map_err(status_from)?;
+        let event =
+            EVENTS.iter().find(|(p, _)| *p as i32 == r.event).map(|(_, e)| e.to_string()).ok_or_else(|| {
+                status_from(Error::invalid("event", "required: REPORTED, NOTIFIED, UPDATED or CLOSED"))
+            })?;
+        let severity = SEVERITIES
+            .iter()
+            .find(|(p, _)| *p as i32 == r.severity)
+            .map(|(_, s)| s.as_str().to_string())
+            .ok_or_else(|| status_from(Error::invalid("severity", "required")))?;
+        let aware_at =
+            to_time(r.aware_at, "aware_at")?.ok_or_else(|| status_from(Error::invalid("aware_at", "required")))?;
+        let notified_at = to_time(r.notified_at, "notified_at")?.map(incident::format_time).unwrap_or_default();
+        let step = IncidentStep {
+            incident_id: r.incident_id,
+            event,
+            severity,
+            title: r.title,
+            description: r.description,
+            aware_at: incident::format_time(aware_at),
+            related_records: r.related_record_ids,
+            authority: r.authority,
+            notified_at,
+            actor: caller.identity.clone(),
+            context: crate::scoring::Context { tenant: r.tenant, application: r.application, ..Default::default() },
+        };
+        let recorded = incident::record(&*self.log, step, self.log.now()).await.map_err(|e| match e {
+            ReportError::InvalidArgument { field, message } => {
+                let field = field.replace("related_records", "related_record_ids");
+                status_from(Error::InvalidArgument { field, reason: message })
+            }
+            other => report_status(other),
+        })?;
+        Ok(Response::new(pb::RecordIncidentResponse {
+            incident_id: recorded.incident_id,
+            record_id: recorded.record.record_id,
+            sequence: recorded.record.sequence,
+        }))
+    }
+
+    async fn list_incidents(
+        &self,
+        request: Request<pb::ListIncidentsRequest>,
+    ) -> Result<Response<pb::ListIncidentsResponse>, Status> {
+        let caller = caller_of(&request)?;
+        caller.require("ListIncidents", &[Role::Auditor]).map_err(status_from)?;
+        let log = self.log.clone();
+        let incidents = tokio::task::spawn_blocking(move || -> Result<Vec<pb::IncidentRecord>, Status> {
+            let mut out = Vec::new();
+            for seq in log.query(&Query { kind: "incident".into(), ..Query::default() }) {
+                let Some(r) = log.record(seq).map_err(|e| status_from(Error::AuditUnavailable(e.to_string())))? else {
+                    continue;
+                };
+                let v: serde_json::Value =
+                    serde_json::from_slice(&r.canonical).map_err(|e| Status::internal(e.to_string()))?;
+                let b = &v["body"];
+                let s = |k: &str| b[k].as_str().unwrap_or_default().to_string();
+                if !caller.may_act_for(b["context"]["tenant"].as_str().unwrap_or_default()) {
+                    continue;
+                }
+                out.push(pb::IncidentRecord {
+                    incident_id: s("incident_id"),
+                    event: EVENTS.iter().find(|(_, e)| *e == s("event")).map_or(0, |(p, _)| *p as i32),
+                    severity: SEVERITIES
+                        .iter()
+                        .find(|(_, v)| v.as_str() == s("severity"))
+                        .map_or(0, |(p, _)| *p as i32),
+                    title: s("title"),
+                    description: s("description"),
+                    aware_at: timestamp(&s("aware_at")),
+                    related_record_ids: b["related_records"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                        .unwrap_or_default(),
+                    authority: s("authority"),
+                    notified_at: timestamp(&s("notified_at")),
+                    actor: s("actor"),
+                    record_id: r.record_id.clone(),
+                    recorded_at: timestamp(&r.recorded_at),
+                    sequence: seq,
+                });
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))??;
+        Ok(Response::new(pb::ListIncidentsResponse { incidents }))
+    }
+}
