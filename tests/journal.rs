@@ -408,3 +408,33 @@ async fn one_writer_per_log() {
     drop(first);
     AuditLog::open(dir.path(), &AuditConfig::default()).unwrap().close().unwrap();
 }
+
+#[tokio::test]
+async fn a_period_is_evidenced_by_the_last_checkpoint_of_each_day() {
+    use time::macros::datetime;
+    use time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let start = datetime!(2026-05-01 00:00 UTC);
+    let (clock, hand) = warden::audit::journal::Clock::manual(start);
+    let log = AuditLog::open_with_clock(dir.path(), &AuditConfig::default(), clock).unwrap();
+    for day in 0..4 {
+        for hour in [1, 8, 16] {
+            hand.set(start + Duration::days(day) + Duration::hours(hour));
+            let appended = log.append(entry("where is my parcel?", "s").await).await.unwrap();
+            assert!(appended.recorded_at.starts_with(&format!("2026-05-0{}T", day + 1)), "{}", appended.recorded_at);
+            let cp = log.checkpoint().await.unwrap();
+            assert_eq!(cp.tree_size, appended.sequence + 1, "the checkpoint covers the record just written");
+            // Asking again signs nothing new.
+            assert_eq!(log.checkpoint().await.unwrap(), cp);
+        }
+    }
+    assert_eq!(log.checkpoints().len(), 12);
+    let nanos = |t: time::OffsetDateTime| t.unix_timestamp_nanos();
+    let period = log.checkpoints_for_period(nanos(start + Duration::days(1)), nanos(start + Duration::days(3)));
+    let sizes: Vec<u64> = period.iter().map(|c| c.tree_size).collect();
+    // The last before the period, the last of each of its two days, the
+    // first after it.
+    assert_eq!(sizes, [3, 6, 9, 10]);
+    log.close().unwrap();
+    check(dir.path()).unwrap();
+}

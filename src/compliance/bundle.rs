@@ -6,7 +6,8 @@
 //!   `report.json` and `report.html`, the report's own audit record
 //!   (sequence, id), the tree head, and the SHA-256 of every other file;
 //! - `checkpoints.jsonl`: the signed checkpoints that bear on the period
-//!   (the last before it, all in it, the first after it) and the latest,
+//!   (the last before it, the last of each day in it, the first after it)
+//!   and the latest,
 //!   each with its C2SP signed note;
 //! - `consistency_proofs.jsonl`: RFC 9162 proofs between successive ones;
 //! - `report_record.json`: the `report_generated` record's exact bytes
@@ -35,10 +36,8 @@ pub fn build(
 ) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     let parse = |s: &str| super::incident::parse_time(s).map(|t| t.unix_timestamp_nanos()).unwrap_or_default();
     let (from, to) = (parse(&report.period.from), parse(&report.period.to));
-    let all = log.checkpoints();
-    let start = all.iter().rposition(|c| c.unix_nanos < from).unwrap_or(0);
-    let end = all.iter().position(|c| c.unix_nanos >= to).map_or(all.len(), |i| i + 1);
-    let mut chosen: Vec<&Checkpoint> = all.get(start..end).unwrap_or_default().iter().collect();
+    let period = log.checkpoints_for_period(from, to);
+    let mut chosen: Vec<&Checkpoint> = period.iter().collect();
     if chosen.last().is_none_or(|c| c.tree_size < latest.tree_size) {
         chosen.push(latest);
     }

@@ -87,14 +87,15 @@ pub struct Facts {
     pub retired_in_period: u64,
     /// Record ids seen in the period, to resolve incident links.
     pub ids: BTreeMap<String, u64>,
+    /// The checkpoints that bear on the period (see
+    /// [`AuditLog::checkpoints_for_period`]).
     pub checkpoints: Vec<Checkpoint>,
     /// The oldest record the log has (content kept or not).
     pub oldest_record: Option<i128>,
     /// The oldest record whose content is still held.
     pub oldest_readable: Option<i128>,
     pub log_size: u64,
-    /// The checkpoints that bear on the period (the last before it, those
-    /// in it, the first after it), each checked.
+    /// Those checkpoints, each checked.
     pub checked: Vec<CheckedCheckpoint>,
     /// Records in the period that no checkpoint covers yet.
     pub uncovered: u64,
@@ -175,7 +176,7 @@ pub fn scan(log: &AuditLog, scope: &Scope<'_>) -> Result<Facts, ReportError> {
         };
         f.incidents.entry(s(&b["incident_id"])).or_default().push(step);
     }
-    f.checkpoints = log.checkpoints();
+    f.checkpoints = log.checkpoints_for_period(scope.from, scope.to);
     check_checkpoints(log, &mut f);
     f.log_size = log.size();
     f.oldest_record = log.recorded_unix_nanos(0);
@@ -187,11 +188,8 @@ fn check_checkpoints(log: &AuditLog, f: &mut Facts) {
     use crate::audit::checkpoint::verify_checkpoint;
     use crate::audit::merkle::verify_consistency;
     let key = ed25519_dalek::VerifyingKey::from_bytes(&log.public_key().raw).ok();
-    let all = &f.checkpoints;
-    let start = all.iter().rposition(|c| c.unix_nanos < f.from).unwrap_or(0);
-    let end = all.iter().position(|c| c.unix_nanos >= f.to).map_or(all.len(), |i| i + 1);
     let mut prev: Option<&Checkpoint> = None;
-    for c in all.get(start..end).unwrap_or_default() {
+    for c in &f.checkpoints {
         let signature_ok = key.as_ref().is_some_and(|k| verify_checkpoint(c, k).is_ok());
         let consistent = prev.map(|p| {
             p.tree_size == c.tree_size && p.root == c.root
