@@ -226,6 +226,8 @@ pub struct ApprovalStore {
     shown: Mutex<HashSet<(String, String)>>,
     /// Serialises decisions and expiries, so each approval changes state once.
     decide: tokio::sync::Mutex<()>,
+    /// Bumped on every change to any approval (the console's live queue).
+    changes: watch::Sender<u64>,
 }
 
 pub fn rfc3339(t: OffsetDateTime) -> String {
@@ -240,6 +242,7 @@ impl ApprovalStore {
             slots: Mutex::new(HashMap::new()),
             shown: Mutex::new(HashSet::new()),
             decide: tokio::sync::Mutex::new(()),
+            changes: watch::Sender::new(0),
         }
     }
 
@@ -282,7 +285,13 @@ impl ApprovalStore {
         self.update_gauge();
     }
 
+    /// Changes whenever an approval is opened, voted on, decided or expires.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
     fn update_gauge(&self) {
+        self.changes.send_modify(|n| *n += 1);
         let pending = self
             .slots
             .lock()
@@ -304,17 +313,30 @@ impl ApprovalStore {
     /// Pending approvals, highest risk first, then newest first.
     pub fn list_pending(&self, caller: &Caller, tenant: &str, limit: usize) -> Result<Vec<Approval>, Error> {
         caller.require("ListPending", &[Role::Reviewer, Role::Auditor])?;
-        let mut out: Vec<Approval> = self
-            .slots
+        let mut out = self
+            .all_visible(caller, |a| a.state == State::Pending && (tenant.is_empty() || a.context.tenant == tenant));
+        out.sort_by(|a, b| b.level.cmp(&a.level).then(b.created_at.cmp(&a.created_at)));
+        out.truncate(if limit == 0 { 100 } else { limit });
+        Ok(out)
+    }
+
+    /// Every approval the caller may see that `keep` keeps.
+    fn all_visible(&self, caller: &Caller, keep: impl Fn(&Approval) -> bool) -> Vec<Approval> {
+        self.slots
             .lock()
             .expect("approval slots")
             .values()
             .map(|tx| tx.borrow().clone())
-            .filter(|a| a.state == State::Pending && (tenant.is_empty() || a.context.tenant == tenant))
-            .filter(|a| caller.may_act_for(&a.context.tenant))
-            .collect();
-        out.sort_by(|a, b| b.level.cmp(&a.level).then(b.created_at.cmp(&a.created_at)));
-        out.truncate(if limit == 0 { 100 } else { limit });
+            .filter(|a| keep(a) && caller.may_act_for(&a.context.tenant))
+            .collect()
+    }
+
+    /// Approvals decided or expired, most recent first.
+    pub fn list_recent(&self, caller: &Caller, limit: usize) -> Result<Vec<Approval>, Error> {
+        caller.require("ListPending", &[Role::Reviewer, Role::Auditor])?;
+        let mut out = self.all_visible(caller, |a| a.state.is_terminal());
+        out.sort_by(|a, b| b.decided_at.cmp(&a.decided_at).then(b.created_at.cmp(&a.created_at)));
+        out.truncate(limit);
         Ok(out)
     }
 

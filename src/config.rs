@@ -26,6 +26,11 @@ pub struct Config {
     /// A plaintext port serving only `grpc.health.v1` (Kubernetes gRPC
     /// probes cannot use TLS); none by default.
     pub health_addr: Option<SocketAddr>,
+    /// The reviewer and investigator web console; off when absent. Uses
+    /// `[tls]` when configured; plaintext only on loopback unless
+    /// `allow_plaintext`.
+    pub admin_addr: Option<SocketAddr>,
+    pub console: crate::console::ConsoleConfig,
     /// Serve plaintext on a non-loopback address (`--allow-plaintext`).
     /// Without TLS, Warden otherwise refuses to listen beyond loopback.
     pub allow_plaintext: bool,
@@ -210,6 +215,8 @@ impl Default for Config {
             metrics_addr: "127.0.0.1:9464".parse().expect("static address"),
             tls: crate::tls::TlsConfig::default(),
             health_addr: None,
+            admin_addr: None,
+            console: crate::console::ConsoleConfig::default(),
             allow_plaintext: false,
             data_dir: PathBuf::from("warden-data"),
             policy_file: None,
@@ -285,6 +292,8 @@ pub struct Overrides {
     pub allow_plaintext: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_addr: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_addr: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -36,6 +36,7 @@ pub mod audit;
 pub mod auth;
 pub mod compliance;
 pub mod config;
+pub mod console;
 pub mod content;
 pub mod detect;
 pub mod engine;

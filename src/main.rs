@@ -155,6 +155,9 @@ struct ServeArgs {
     /// Kubernetes gRPC probes when gRPC itself uses TLS).
     #[arg(long, value_name = "HOST:PORT")]
     health_addr: Option<std::net::SocketAddr>,
+    /// Serve the reviewer and investigator web console on this address.
+    #[arg(long, value_name = "HOST:PORT")]
+    admin_addr: Option<std::net::SocketAddr>,
     /// Allow plaintext gRPC and metrics on a non-loopback address (without
     /// `[tls]`); logged as a warning. Never needed on 127.0.0.1.
     #[arg(long)]
@@ -241,6 +244,9 @@ struct FilterArgs {
     /// The calling application (context.application).
     #[arg(long)]
     application: Option<String>,
+    /// The pseudonymous end user (context.user_id).
+    #[arg(long)]
+    user: Option<String>,
     #[arg(long)]
     session: Option<String>,
     #[arg(long)]
@@ -314,6 +320,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         audit_sinks: args.audit_sinks,
         allow_plaintext: args.allow_plaintext.then_some(true),
         health_addr: args.health_addr,
+        admin_addr: args.admin_addr,
     };
     let config = load_config(&args.common, overrides)?;
     runtime()?.block_on(async move {
@@ -329,7 +336,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             ),
             None => None,
         };
-        warden::run(config, warden::Listeners { grpc, metrics: Some(metrics), health }, shutdown_signal()).await?;
+        let admin = match config.admin_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr).await.with_context(|| format!("cannot listen for the console on {addr}"))?,
+            ),
+            None => None,
+        };
+        warden::run(config, warden::Listeners { grpc, metrics: Some(metrics), health, admin }, shutdown_signal())
+            .await?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -480,6 +494,7 @@ fn to_query(f: &FilterArgs) -> anyhow::Result<warden::audit::journal::Query> {
     Ok(warden::audit::journal::Query {
         tenant: f.tenant.clone().unwrap_or_default(),
         application: f.application.clone().unwrap_or_default(),
+        user_id: f.user.clone().unwrap_or_default(),
         session_id: f.session.clone().unwrap_or_default(),
         trace_id: f.trace.clone().unwrap_or_default(),
         tool: f.tool.clone().unwrap_or_default(),

@@ -6,7 +6,6 @@ mod common;
 use std::time::Duration;
 
 use common::TestServer;
-use sha2::{Digest, Sha256};
 use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -26,15 +25,7 @@ const AUDITOR: &str = "auditor-token-0000000000000000";
 /// A reviewer for tenant globex only.
 const DAVE: &str = "dave-token-0000000000000000000";
 
-fn token(identity: &str, token: &str, roles: &[Role]) -> TokenConfig {
-    TokenConfig {
-        identity: identity.into(),
-        roles: roles.to_vec(),
-        sha256: Some(hex::encode(Sha256::digest(token.as_bytes()))),
-        token_env: None,
-        tenants: Vec::new(),
-    }
-}
+use common::token;
 
 fn with_auth(c: &mut Config) {
     c.auth.tokens = vec![
@@ -73,20 +64,7 @@ async fn risk_as(
     RiskServiceClient::with_interceptor(server.channel().await, bearer(token))
 }
 
-fn refund(session: &str, amount: u32) -> pb::ScoreActionRequest {
-    pb::ScoreActionRequest {
-        context: Some(pb::RequestContext {
-            tenant: "acme".into(),
-            application: "support-bot".into(),
-            session_id: session.into(),
-            user_id: "customer-7".into(),
-            ..Default::default()
-        }),
-        tool: "issue_refund".into(),
-        arguments_json: format!(r#"{{"order_id": "A-1", "amount": {amount}, "currency": "EUR"}}"#),
-        rationale: "the customer says the parcel never arrived".into(),
-    }
-}
+use common::refund;
 
 fn decide(id: &str, approve: bool, reason: &str) -> pb::DecideRequest {
     pb::DecideRequest { approval_id: id.into(), approve, reviewer: String::new(), reason: reason.into() }

@@ -237,9 +237,14 @@ async fn plaintext_beyond_loopback_needs_the_flag() {
         let config = warden::Config { data_dir: data.path().into(), allow_plaintext, ..Default::default() };
         let grpc = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
         let app = warden::build(&config, vec![]).unwrap();
-        warden::server::serve(&config, app, warden::Listeners { grpc, metrics: None, health: None }, async {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        })
+        warden::server::serve(
+            &config,
+            app,
+            warden::Listeners { grpc, metrics: None, health: None, admin: None },
+            async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            },
+        )
         .await
     };
     let e = serve(false).await.unwrap_err().to_string();
@@ -264,7 +269,7 @@ async fn a_plaintext_health_port_serves_health_only() {
     let app = warden::build(&config, vec![]).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let listeners = warden::Listeners { grpc, metrics: None, health: Some(health) };
+        let listeners = warden::Listeners { grpc, metrics: None, health: Some(health), admin: None };
         warden::server::serve(&config, app, listeners, async {
             let _ = stopped.await;
         })

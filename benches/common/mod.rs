@@ -43,9 +43,14 @@ impl Server {
         let app = warden::build(&config, vec![]).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            warden::server::serve(&config, app, warden::Listeners { grpc, metrics: None, health: None }, async {
-                let _ = stopped.await;
-            })
+            warden::server::serve(
+                &config,
+                app,
+                warden::Listeners { grpc, metrics: None, health: None, admin: None },
+                async {
+                    let _ = stopped.await;
+                },
+            )
             .await
         });
         let channel =

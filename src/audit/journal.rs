@@ -93,6 +93,8 @@ pub struct StoredRecord {
 pub struct Query {
     pub tenant: String,
     pub application: String,
+    /// The pseudonymous end user (`context.user_id`).
+    pub user_id: String,
     pub session_id: String,
     pub trace_id: String,
     pub tool: String,
@@ -120,6 +122,7 @@ struct Meta {
     unix_nanos: i128,
     tenant: String,
     application: String,
+    user: String,
     decision: String,
     categories: Vec<String>,
 }
@@ -573,6 +576,7 @@ impl AuditLog {
             (seq >= lo && seq < hi)
                 && (q.tenant.is_empty() || m.tenant == q.tenant)
                 && (q.application.is_empty() || m.application == q.application)
+                && (q.user_id.is_empty() || m.user == q.user_id)
                 && (q.decision.is_empty() || m.decision == q.decision)
                 && (q.category.is_empty()
                     || m.categories.iter().any(|c| c == &q.category || c.starts_with(&format!("{}.", q.category))))
@@ -1015,6 +1019,7 @@ fn index_facts(
             unix_nanos,
             tenant: get("warden.tenant"),
             application: get("warden.application"),
+            user: get("user.id"),
             decision: get("warden.decision"),
             categories,
         },
@@ -1290,6 +1295,7 @@ fn load_seal(seg_dir: &Path, first: u64, state: &mut State, head: &mut Head, id:
             unix_nanos: t,
             tenant: String::new(),
             application: String::new(),
+            user: String::new(),
             decision: String::new(),
             categories: Vec::new(),
         });

@@ -116,6 +116,24 @@ pub enum Entry {
         /// Clause id to status.
         statuses: BTreeMap<String, String>,
     },
+    /// Something a person did in the web console: signed in (or was
+    /// refused), searched, opened a timeline or a report, decided an
+    /// approval, generated a report.
+    ConsoleAction {
+        context: Context,
+        /// The signed-in identity (or the identity refused).
+        actor: String,
+        /// `sign_in`, `sign_in_refused`, `sign_out`, `search`,
+        /// `view_approval`, `decide`, `view_timeline`, `view_proof`,
+        /// `generate_report`, `open_report`.
+        action: String,
+        /// What it was done to (an approval, session or record id, a query).
+        target: String,
+        /// The outcome: `ok`, or why it was refused.
+        outcome: String,
+        /// The client address as the console saw it.
+        client: String,
+    },
     /// A data subject's content was crypto-shredded: its key is gone.
     SubjectErased {
         context: Context,
@@ -135,6 +153,7 @@ impl Entry {
             Entry::Approval { .. } => "approval",
             Entry::Incident { .. } => "incident",
             Entry::ReportGenerated { .. } => "report_generated",
+            Entry::ConsoleAction { .. } => "console_action",
         }
     }
 
@@ -145,7 +164,8 @@ impl Entry {
             | Entry::SubjectErased { context, .. }
             | Entry::Approval { context, .. }
             | Entry::Incident { context, .. }
-            | Entry::ReportGenerated { context, .. } => context,
+            | Entry::ReportGenerated { context, .. }
+            | Entry::ConsoleAction { context, .. } => context,
         }
     }
 
@@ -190,6 +210,11 @@ impl Entry {
                 context(c);
                 a.insert("warden.report.framework", framework.clone());
             }
+            Entry::ConsoleAction { context: c, actor, action, .. } => {
+                context(c);
+                a.insert("warden.console.actor", actor.clone());
+                a.insert("warden.console.action", action.clone());
+            }
             Entry::Approval { context: c, approval_id, event, .. } => {
                 context(c);
                 a.insert("warden.approval.id", approval_id.clone());
@@ -220,7 +245,8 @@ impl Entry {
             | Entry::SubjectErased { .. }
             | Entry::Approval { .. }
             | Entry::Incident { .. }
-            | Entry::ReportGenerated { .. } => Vec::new(),
+            | Entry::ReportGenerated { .. }
+            | Entry::ConsoleAction { .. } => Vec::new(),
         }
     }
 }

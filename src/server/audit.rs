@@ -189,6 +189,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
             reveal,
             kind,
             application,
+            user_id,
         } = request.into_inner();
         // A caller scoped to tenants queries one of them, by name.
         let tenant = match (caller.tenants.as_slice(), tenant.is_empty()) {
@@ -216,6 +217,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         let q = Query {
             tenant,
             application,
+            user_id,
             session_id,
             trace_id: trace_id.to_ascii_lowercase(),
             tool,

@@ -35,6 +35,8 @@ pub struct Listeners {
     /// A plaintext listener that serves only `grpc.health.v1` (for
     /// Kubernetes gRPC probes, which cannot speak TLS); `None`: no such port.
     pub health: Option<TcpListener>,
+    /// The web console (`admin_addr`); `None`: no console.
+    pub admin: Option<TcpListener>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +65,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let crate::App { engine, audit: audit_log, approvals, auth } = app;
+    let console_auth = auth.clone();
+    let console_log = audit_log.clone();
     // Transport security first: nothing listens in plaintext beyond
     // loopback unless the operator said so.
     let (grpc_tls, metrics_tls) = if config.tls.enabled() {
@@ -72,7 +76,10 @@ pub async fn serve(
         )
     } else {
         let metrics_addr = listeners.metrics.as_ref().and_then(|l| l.local_addr().ok());
-        for (what, addr) in [("gRPC", listeners.grpc.local_addr().ok()), ("metrics", metrics_addr)] {
+        let admin_addr = listeners.admin.as_ref().and_then(|l| l.local_addr().ok());
+        for (what, addr) in
+            [("gRPC", listeners.grpc.local_addr().ok()), ("metrics", metrics_addr), ("console", admin_addr)]
+        {
             if let Some(addr) = addr {
                 crate::tls::check_plaintext(what, addr, config.allow_plaintext).map_err(ServeError::Security)?;
             }
@@ -211,6 +218,31 @@ pub async fn serve(
         }
         None => None,
     };
+    let (stop_console, console_stopped) = tokio::sync::oneshot::channel::<()>();
+    let console_task = match listeners.admin {
+        Some(listener) => {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(console = %addr, "web console listening");
+            }
+            let tls = if config.tls.enabled() {
+                let acceptor = crate::tls::Acceptor::metrics(&config.tls).map_err(ServeError::Security)?;
+                acceptor.spawn_reloader(stopping_rx.clone());
+                Some(acceptor)
+            } else {
+                None
+            };
+            let console = std::sync::Arc::new(crate::console::Console::new(
+                config,
+                approvals.clone(),
+                console_log.clone(),
+                console_auth.clone(),
+            ));
+            Some(tokio::spawn(crate::console::serve(listener, tls, console, async {
+                let _ = console_stopped.await;
+            })))
+        }
+        None => None,
+    };
     match grpc_addr {
         Some(addr) => tracing::info!(grpc = %addr, policy = engine.policy().version(), "warden serving"),
         None => tracing::info!(policy = engine.policy().version(), "warden serving"),
@@ -250,6 +282,12 @@ pub async fn serve(
         let _ = task.await;
     }
     let _ = stop_metrics.send(());
+    let _ = stop_console.send(());
+    if let Some(task) = console_task {
+        if let Ok(Err(e)) = task.await {
+            tracing::warn!(error = %e, "web console stopped with an error");
+        }
+    }
     if let Some(task) = metrics_task {
         if let Ok(Err(e)) = task.await {
             tracing::warn!(error = %e, "metrics endpoint stopped with an error");

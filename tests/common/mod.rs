@@ -17,6 +17,8 @@ use warden::proto::v1::risk_service_client::RiskServiceClient;
 pub struct TestServer {
     pub grpc_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
+    /// The web console, when the config asked for one.
+    pub admin_addr: Option<SocketAddr>,
     pub data_dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), warden::ServeError>>>,
@@ -44,20 +46,25 @@ impl TestServer {
         let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc_addr = grpc.local_addr().unwrap();
         let metrics_addr = metrics.local_addr().unwrap();
+        let admin = match config.admin_addr {
+            Some(addr) => Some(TcpListener::bind(addr).await.unwrap()),
+            None => None,
+        };
+        let admin_addr = admin.as_ref().map(|l| l.local_addr().unwrap());
         let app = warden::build(&config, extra).unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             warden::server::serve(
                 &config,
                 app,
-                warden::Listeners { grpc, metrics: Some(metrics), health: None },
+                warden::Listeners { grpc, metrics: Some(metrics), health: None, admin },
                 async {
                     let _ = rx.await;
                 },
             )
             .await
         });
-        TestServer { grpc_addr, metrics_addr, data_dir, shutdown: Some(tx), task: Some(task) }
+        TestServer { grpc_addr, metrics_addr, admin_addr, data_dir, shutdown: Some(tx), task: Some(task) }
     }
 
     pub async fn channel(&self) -> Channel {
@@ -327,4 +334,34 @@ pub fn start_binary(
         }
     };
     (child, addr, rx)
+}
+
+/// A bearer token entry for `auth.tokens` (the token stored as its SHA-256).
+#[allow(dead_code)]
+pub fn token(identity: &str, token: &str, roles: &[warden::auth::Role]) -> warden::config::TokenConfig {
+    use sha2::Digest as _;
+    warden::config::TokenConfig {
+        identity: identity.into(),
+        roles: roles.to_vec(),
+        sha256: Some(hex::encode(sha2::Sha256::digest(token.as_bytes()))),
+        token_env: None,
+        tenants: Vec::new(),
+    }
+}
+
+/// An `issue_refund` call in tenant acme (large amounts need approval).
+#[allow(dead_code)]
+pub fn refund(session: &str, amount: u32) -> warden::proto::v1::ScoreActionRequest {
+    warden::proto::v1::ScoreActionRequest {
+        context: Some(warden::proto::v1::RequestContext {
+            tenant: "acme".into(),
+            application: "support-bot".into(),
+            session_id: session.into(),
+            user_id: "customer-7".into(),
+            ..Default::default()
+        }),
+        tool: "issue_refund".into(),
+        arguments_json: format!(r#"{{"order_id": "A-1", "amount": {amount}, "currency": "EUR"}}"#),
+        rationale: "the customer says the parcel never arrived".into(),
+    }
 }

@@ -1,0 +1,397 @@
+//! The console's pages (maud: every value is escaped). Accessible by
+//! construction: real forms and links, labels on every input, headings in
+//! order, status in words as well as colour, focus styles kept.
+
+use maud::{html, Markup, DOCTYPE};
+use serde_json::Value;
+
+use super::{Row, Search};
+use crate::approval::{Approval, State};
+use crate::auth::{Caller, Role};
+
+/// Who is signed in, for the header.
+pub struct Nav<'a> {
+    pub who: &'a str,
+    pub csrf: &'a str,
+    pub reviewer: bool,
+    pub auditor: bool,
+}
+
+impl<'a> Nav<'a> {
+    pub fn of(who: &'a str, csrf: &'a str, caller: &Caller) -> Self {
+        Self { who, csrf, reviewer: caller.has(Role::Reviewer), auditor: caller.has(Role::Auditor) }
+    }
+}
+
+fn page(title: &str, nav: Option<&Nav<'_>>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Warden console" }
+                link rel="stylesheet" href="/assets/console.css";
+                script src="/assets/console.js" defer {}
+            }
+            body {
+                a class="skip" href="#main" { "Skip to content" }
+                header {
+                    span class="brand" { "Warden" }
+                    @if let Some(n) = nav {
+                        nav aria-label="Main" {
+                            @if n.reviewer || n.auditor { a href="/approvals" { "Approvals" } }
+                            @if n.auditor { a href="/investigate" { "Investigate" } a href="/reports" { "Reports" } }
+                        }
+                        form method="post" action="/logout" class="signout" {
+                            input type="hidden" name="csrf" value=(n.csrf);
+                            span { "Signed in as " strong data-testid="who" { (n.who) } }
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main id="main" { (body) }
+            }
+        }
+    }
+}
+
+pub fn message(title: &str, text: &str) -> Markup {
+    page(
+        title,
+        None,
+        html! { h1 { (title) } p role="alert" { (text) } p { a href="/approvals" { "Back to the console" } } },
+    )
+}
+
+pub fn login(open: bool, note: Option<&str>, error: Option<&str>) -> Markup {
+    page(
+        "Sign in",
+        None,
+        html! {
+            h1 { "Sign in" }
+            @if let Some(n) = note { p class="note" { (n) } }
+            @if let Some(e) = error { p class="error" role="alert" data-testid="login-error" { (e) } }
+            form method="post" action="/login" class="card" {
+                @if open {
+                    p class="note" { "Authentication is off on this server: anyone who reaches this address may review. Give your name; it is recorded with every action." }
+                    label for="name" { "Your name" }
+                    input id="name" name="name" autocomplete="username" required;
+                } @else {
+                    label for="token" { "Access token" }
+                    input id="token" name="token" type="password" autocomplete="current-password" required;
+                    p class="hint" { "The bearer token your administrator issued (roles reviewer or auditor)." }
+                }
+                button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+fn level_badge(level: &str) -> Markup {
+    html! { span class={ "level " (level) } { (level) } }
+}
+
+fn time_left(a: &Approval) -> String {
+    let left = (a.expires_at - time::OffsetDateTime::now_utc()).whole_seconds().max(0);
+    format!("{}m {:02}s", left / 60, left % 60)
+}
+
+pub fn queue(list: &[Approval], recent: &[Approval]) -> Markup {
+    html! {
+        h2 { "Waiting for a decision (" span data-testid="pending-count" { (list.len()) } ")" }
+        @if list.is_empty() {
+            p class="empty" { "Nothing is waiting for a decision." }
+        } @else {
+            table {
+                caption class="sr" { "Pending approvals, highest risk first, then newest" }
+                thead { tr { th scope="col" { "Risk" } th scope="col" { "Action" } th scope="col" { "Application" } th scope="col" { "Requested by" } th scope="col" { "Expires in" } } }
+                tbody {
+                    @for a in list {
+                        tr data-approval=(a.id) {
+                            td { (level_badge(a.level.as_str())) }
+                            td { a href={ "/approvals/" (a.id) } { code { (a.tool) } } " " span class="hint" { (truncate(&a.arguments_json, 80)) } }
+                            td { (a.context.application) }
+                            td { (a.requested_by) }
+                            td { (time_left(a)) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Recently closed" }
+        @if recent.is_empty() {
+            p class="empty" { "None yet." }
+        } @else {
+            ul class="recent" {
+                @for a in recent {
+                    li data-closed=(a.id) data-state=(a.state.as_str()) {
+                        span class={ "state " (a.state.as_str()) } { (a.state.as_str()) } " "
+                        code { (a.tool) } " "
+                        @if let Some(v) = a.verdict() { "by " (v.reviewer) ": " (v.reason) }
+                        @if a.state == State::Expired { "nobody decided before " (crate::approval::rfc3339(a.expires_at)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn approvals(nav: &Nav<'_>, list: &[Approval], recent: &[Approval]) -> Markup {
+    page(
+        "Approvals",
+        Some(nav),
+        html! {
+            h1 { "Approvals" }
+            p class="live" aria-live="polite" data-testid="live" { "Live: the list updates when approvals arrive, are decided or expire." }
+            div id="queue" data-live="/approvals/list" { (queue(list, recent)) }
+        },
+    )
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+pub fn approval(nav: &Nav<'_>, a: &Approval, error: Option<&str>) -> Markup {
+    let args = serde_json::from_str::<Value>(&a.arguments_json)
+        .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
+        .unwrap_or_else(|_| a.arguments_json.clone());
+    page(
+        "Approval",
+        Some(nav),
+        html! {
+            h1 { "Approve or deny " code { (a.tool) } }
+            @if let Some(e) = error { p class="error" role="alert" data-testid="decide-error" { (e) } }
+            dl class="facts" {
+                dt { "Risk" } dd { (level_badge(a.level.as_str())) " score " (format!("{:.2}", a.score)) }
+                dt { "State" } dd data-testid="state" { (a.state.as_str()) }
+                dt { "Requested by" } dd { (a.requested_by) }
+                dt { "Application / session" } dd { (a.context.application) " / " a href={ "/sessions/" (a.context.session_id) } { (a.context.session_id) } }
+                dt { "End user" } dd { (a.context.user_id) }
+                dt { "Expires" } dd { (crate::approval::rfc3339(a.expires_at)) " (in " (time_left(a)) ")" }
+                dt { "Reviewers needed" } dd { (a.required_approvals) }
+                dt { "Policy" } dd { code { (a.policy_version) } }
+            }
+            h2 { "The action" }
+            pre class="args" { (args) }
+            @if !a.rationale.is_empty() { p { "The agent's reason: " em { (a.rationale) } } }
+            h2 { "Why it needs a human" }
+            ul {
+                @for r in &a.reasons { li { (r) } }
+                @for f in &a.findings { li { code { (f.category) } " (" (format!("{:.2}", f.score)) "): " (f.message) } }
+                @for c in &a.required_checks { li { "Check: " (c) } }
+            }
+            h2 { "The session so far" }
+            @if a.decision_path.is_empty() {
+                p class="empty" { "This is the session's first scored call." }
+            } @else {
+                ol class="path" {
+                    @for s in &a.decision_path {
+                        li { span class="hint" { (s.recorded_at) } " " (s.surface.as_str()) " " @if !s.tool.is_empty() { code { (s.tool) } " " } (level_badge(s.level.as_str())) " " (s.decision.as_str()) ": " @if s.summary.is_empty() { "no findings" } @else { (s.summary) } }
+                    }
+                }
+            }
+            @if !a.votes.is_empty() {
+                h2 { "Votes" }
+                ul { @for v in &a.votes { li { (v.reviewer) " " (if v.approve { "approved" } else { "denied" }) " at " (v.at) ": " (v.reason) } } }
+            }
+            @if a.state == State::Pending && nav.reviewer {
+                form method="post" action={ "/approvals/" (a.id) "/decide" } class="card decide" {
+                    input type="hidden" name="csrf" value=(nav.csrf);
+                    label for="reason" { "Reason (recorded with your decision)" }
+                    textarea id="reason" name="reason" rows="3" required {}
+                    div class="buttons" {
+                        button type="submit" name="verdict" value="approve" class="approve" { "Approve" }
+                        button type="submit" name="verdict" value="deny" class="deny" { "Deny" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// One line about a record, from its stored body.
+pub fn summary(body: &Value) -> String {
+    let s = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Object(m) if m.contains_key("$erased") => "[erased]".into(),
+        Value::Object(m) if m.contains_key("$enc") => "[encrypted]".into(),
+        Value::Object(m) if m.contains_key("$hash") => "[hashed]".into(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    match body["kind"].as_str().unwrap_or_default() {
+        "score_decision" => {
+            let r = &body["request"];
+            let v = &body["evaluation"]["verdict"];
+            let what = match r["surface"].as_str().unwrap_or_default() {
+                "action" => format!("action {}({})", s(&r["tool"]), truncate(&s(&r["arguments_json"]), 60)),
+                "input" => format!("input \"{}\"", truncate(&s(&r["text"]), 60)),
+                "output" => format!("output \"{}\"", truncate(&s(&r["text"]), 60)),
+                other => other.to_string(),
+            };
+            let mut cats: Vec<String> = body["evaluation"]["findings"]
+                .as_array()
+                .map(|a| a.iter().map(|f| s(&f["category"])).collect())
+                .unwrap_or_default();
+            cats.dedup();
+            let docs = r["documents"].as_array().map_or(0, |d| d.len());
+            format!(
+                "{what}: {} ({}){}{}",
+                s(&v["decision"]),
+                s(&v["level"]),
+                if cats.is_empty() { String::new() } else { format!("; found {}", cats.join(", ")) },
+                if docs > 0 { format!("; {docs} retrieved document(s)") } else { String::new() }
+            )
+        }
+        "approval" => format!(
+            "approval {}: {} by {} {}",
+            s(&body["approval_id"]),
+            s(&body["event"]),
+            s(&body["actor"]),
+            s(&body["reason"])
+        ),
+        "incident" => format!("incident {}: {} ({})", s(&body["title"]), s(&body["event"]), s(&body["severity"])),
+        "report_generated" => {
+            format!("{} report for {} to {}", s(&body["framework"]), s(&body["from"]), s(&body["to"]))
+        }
+        "console_action" => format!("console: {} {} {}", s(&body["actor"]), s(&body["action"]), s(&body["target"])),
+        "subject_erased" => format!("subject {} erased", s(&body["subject_id"])),
+        kind => {
+            let attrs = &body["attributes"];
+            let tool = attrs.get("gen_ai.tool.name").map(s).unwrap_or_default();
+            format!("{kind} {tool}")
+        }
+    }
+}
+
+fn row_table(rows: &[Row], with_session: bool) -> Markup {
+    html! {
+        table class="records" {
+            thead { tr {
+                th scope="col" { "#" } th scope="col" { "Time (UTC)" } th scope="col" { "Kind" }
+                @if with_session { th scope="col" { "Session" } }
+                th scope="col" { "What happened" } th scope="col" { "In the log" }
+            } }
+            tbody {
+                @for r in rows {
+                    tr data-seq=(r.seq) {
+                        td { (r.seq) }
+                        td { (r.at.get(..19).unwrap_or(&r.at).replace('T', " ")) }
+                        td { (r.kind) }
+                        @if with_session { td { @if !r.session.is_empty() { a href={ "/sessions/" (r.session) } { (r.session) } } } }
+                        td {
+                            (r.summary)
+                            details { summary { "Record " (r.id) } pre { (serde_json::to_string_pretty(&r.body).unwrap_or_default()) } }
+                        }
+                        td class="proof" data-proof=(r.seq) data-status="pending" { "checking…" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn investigate(nav: &Nav<'_>, q: &Search, found: Option<&[Row]>, error: Option<&str>) -> Markup {
+    let field = |id: &str, label: &str, value: &str, hint: &str| {
+        html! { div class="field" { label for=(id) { (label) } input id=(id) name=(id) value=(value) placeholder=(hint); } }
+    };
+    page(
+        "Investigate",
+        Some(nav),
+        html! {
+            h1 { "Investigate" }
+            form method="get" action="/investigate" class="card search" {
+                (field("session", "Session", &q.session, "refund-7"))
+                (field("trace", "Trace id", &q.trace, "32 hex digits"))
+                (field("user", "End user", &q.user, "pseudonymous id"))
+                (field("tool", "Tool", &q.tool, "issue_refund"))
+                div class="field" {
+                    label for="decision" { "Decision" }
+                    select id="decision" name="decision" {
+                        @for (v, l) in [("", "any"), ("allow", "allow"), ("review", "review"), ("require_approval", "require approval"), ("block", "block")] {
+                            option value=(v) selected[q.decision == v] { (l) }
+                        }
+                    }
+                }
+                (field("from", "From", &q.from, "2026-11-01"))
+                (field("to", "Before", &q.to, "2026-11-30"))
+                button type="submit" { "Search" }
+            }
+            @if let Some(e) = error { p class="error" role="alert" { (e) } }
+            @if let Some(rows) = found {
+                h2 { (rows.len()) " records" @if rows.len() >= 200 { " (the first 200; narrow the search)" } }
+                (row_table(rows, true))
+            }
+        },
+    )
+}
+
+pub fn timeline(nav: &Nav<'_>, session: &str, rows: &[Row]) -> Markup {
+    page(
+        "Session timeline",
+        Some(nav),
+        html! {
+            h1 { "Session " code { (session) } }
+            p {
+                (rows.len()) " records, oldest first. Each record's inclusion in the signed log is checked in this page: "
+                "its exact bytes are hashed here, folded with its Merkle inclusion proof, compared with the root of the latest checkpoint, "
+                "and the checkpoint's Ed25519 signature is verified against the log's public key. "
+                span data-testid="proof-summary" class="proof-summary" { "" }
+            }
+            @if rows.is_empty() { p class="empty" { "No records for this session." } } @else { (row_table(rows, false)) }
+        },
+    )
+}
+
+pub fn reports(nav: &Nav<'_>, list: &[(Row, bool)], error: Option<&str>) -> Markup {
+    page(
+        "Reports",
+        Some(nav),
+        html! {
+            h1 { "Compliance reports" }
+            form method="post" action="/reports" class="card search" {
+                input type="hidden" name="csrf" value=(nav.csrf);
+                div class="field" {
+                    label for="framework" { "Framework" }
+                    select id="framework" name="framework" {
+                        option value="eu-ai-act" { "EU AI Act" }
+                        option value="nist-ai-rmf" { "NIST AI RMF" }
+                        option value="iso-42001" { "ISO/IEC 42001" }
+                    }
+                }
+                div class="field" { label for="from" { "From (date)" } input id="from" name="from" required placeholder="2026-05-01"; }
+                div class="field" { label for="to" { "To (date, inclusive)" } input id="to" name="to" required placeholder="2026-10-31"; }
+                div class="field" { label for="tenant" { "Tenant (optional)" } input id="tenant" name="tenant"; }
+                button type="submit" { "Generate" }
+            }
+            @if let Some(e) = error { p class="error" role="alert" data-testid="report-error" { (e) } }
+            @if list.is_empty() {
+                p class="empty" { "No report has been generated from this log." }
+            } @else {
+                table {
+                    thead { tr { th scope="col" { "Generated" } th scope="col" { "Framework" } th scope="col" { "Period" } th scope="col" { "By" } th scope="col" { "Clauses" } th scope="col" { "" } } }
+                    tbody {
+                        @for (r, kept) in list {
+                            @let statuses = r.body["statuses"].as_object().cloned().unwrap_or_default();
+                            @let met = statuses.values().filter(|v| v.as_str() == Some("met")).count();
+                            tr data-report=(r.id) {
+                                td { (r.at.get(..19).unwrap_or(&r.at).replace('T', " ")) }
+                                td { (r.body["framework"].as_str().unwrap_or_default()) }
+                                td { (r.body["from"].as_str().unwrap_or_default().get(..10).unwrap_or_default()) " to " (r.body["to"].as_str().unwrap_or_default().get(..10).unwrap_or_default()) }
+                                td { (r.body["actor"].as_str().unwrap_or_default()) }
+                                td { (met) " of " (statuses.len()) " met" }
+                                td { @if *kept { a href={ "/reports/" (r.id) "/report.html" } { "Open" } } @else { span class="hint" { "files not kept here" } } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,322 @@
+//! The web console in a real browser: `tests/e2e/console.mjs` drives
+//! Debian's Chromium with playwright-core (installed by
+//! `scripts/install-test-deps.sh`) against the real server started here.
+//! Screenshots of each screen land in `target/e2e-artifacts/`.
+//! Also: the console's own refusals without a browser (CSRF, cookies).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use common::TestServer;
+use tonic::metadata::MetadataValue;
+use warden::audit::journal::{AuditLog, Query};
+use warden::auth::Role;
+use warden::config::Config;
+use warden::proto::v1 as pb;
+use warden::proto::v1::risk_service_client::RiskServiceClient;
+
+const AGENT: &str = "agent-token-000000000000000000";
+const ALICE: &str = "alice-token-000000000000000000";
+const BOB: &str = "bob-token-00000000000000000000";
+const CAROL: &str = "carol-token-000000000000000000";
+
+use common::token;
+
+fn setup(c: &mut Config, ttl: u64) {
+    c.admin_addr = Some("127.0.0.1:0".parse().unwrap());
+    c.approvals.ttl_seconds = ttl;
+    c.approvals.sweep_interval_ms = 200;
+    c.auth.tokens = vec![
+        token("support-agent", AGENT, &[Role::Agent]),
+        token("alice", ALICE, &[Role::Reviewer]),
+        // Bob runs an agent and reviews: he must not approve his own calls.
+        token("bob", BOB, &[Role::Agent, Role::Reviewer]),
+        token("carol", CAROL, &[Role::Auditor]),
+    ];
+}
+
+use common::refund;
+
+async fn score_as(server: &TestServer, token: &str, req: pb::ScoreActionRequest) -> pb::Assessment {
+    let mut risk = RiskServiceClient::new(server.channel().await);
+    let mut r = tonic::Request::new(req);
+    r.metadata_mut().insert("authorization", MetadataValue::try_from(format!("Bearer {token}")).unwrap());
+    risk.score_action(r).await.unwrap().into_inner()
+}
+
+async fn input_as(server: &TestServer, token: &str, session: &str, text: &str) {
+    let mut risk = RiskServiceClient::new(server.channel().await);
+    let mut req = common::input(text);
+    if let Some(c) = req.context.as_mut() {
+        c.session_id = session.into();
+        c.tenant = "acme".into();
+        c.user_id = "customer-7".into();
+    }
+    req.documents.push(pb::Document {
+        id: "kb-refunds".into(),
+        source: "confluence".into(),
+        text: "Refunds are issued when the carrier confirms a lost parcel.".into(),
+        trusted: false,
+        content: Vec::new(),
+    });
+    let mut r = tonic::Request::new(req);
+    r.metadata_mut().insert("authorization", MetadataValue::try_from(format!("Bearer {token}")).unwrap());
+    risk.score_input(r).await.unwrap();
+}
+
+fn e2e_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e")
+}
+
+fn artifacts() -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("e2e-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The browser test needs Debian's Chromium and `npm ci` in tests/e2e; in
+/// CI both are installed by the set-up script and a missing one fails.
+fn browser_ready() -> bool {
+    let ready = PathBuf::from("/usr/bin/chromium").exists() && e2e_dir().join("node_modules/playwright-core").exists();
+    if !ready && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("Chromium or playwright-core is missing: run scripts/install-test-deps.sh (CI never skips this)");
+    }
+    ready
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviewers_and_auditors_use_the_console_in_chromium() {
+    if !browser_ready() {
+        eprintln!("skipping: Chromium or tests/e2e/node_modules missing (scripts/install-test-deps.sh installs them)");
+        return;
+    }
+    let server = TestServer::start_with(|c| setup(c, 45), vec![]).await;
+    let session = "refund-7";
+    input_as(&server, AGENT, session, "My parcel never arrived, please refund order A-1").await;
+    let approve = score_as(&server, AGENT, refund(session, 9800)).await.approval_id;
+    let deny = score_as(&server, AGENT, refund("refund-8", 9700)).await.approval_id;
+    let expire = score_as(&server, AGENT, refund("refund-9", 9600)).await.approval_id;
+    let own = score_as(&server, BOB, refund("refund-10", 9500)).await.approval_id;
+    for id in [&approve, &deny, &expire, &own] {
+        assert!(!id.is_empty(), "a refund needs approval");
+    }
+    let url = format!("http://{}", server.admin_addr.unwrap());
+    let out = tokio::task::spawn_blocking({
+        let (approve, deny, expire, own) = (approve.clone(), deny.clone(), expire.clone(), own.clone());
+        move || {
+            Command::new("node")
+                .arg("console.mjs")
+                .current_dir(e2e_dir())
+                .env("CONSOLE_URL", &url)
+                .env("ARTIFACTS", artifacts())
+                .env("AGENT_TOKEN", AGENT)
+                .env("REVIEWER_TOKEN", ALICE)
+                .env("SELF_TOKEN", BOB)
+                .env("AUDITOR_TOKEN", CAROL)
+                .env("APPROVE_ID", approve)
+                .env("DENY_ID", deny)
+                .env("EXPIRE_ID", expire)
+                .env("OWN_ID", own)
+                .env("SESSION", "refund-7")
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "console e2e failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("console e2e: ok"), "{stdout}");
+    for shot in [
+        "login-refused",
+        "approvals",
+        "approval",
+        "own-request-refused",
+        "approvals-after-expiry",
+        "investigate",
+        "timeline",
+        "reports",
+        "report",
+    ] {
+        let p = artifacts().join(format!("{shot}.png"));
+        assert!(std::fs::metadata(&p).map(|m| m.len() > 5_000).unwrap_or(false), "screenshot {}", p.display());
+    }
+
+    // Every console action is in the audit log.
+    let log = AuditLog::open_read_only(server.data_dir.path(), &Default::default()).unwrap();
+    let mut actions = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for seq in log.query(&Query { kind: "console_action".into(), ..Query::default() }) {
+        let r = log.record(seq).unwrap().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&r.canonical).unwrap();
+        let b = &v["body"];
+        actions.entry(b["action"].as_str().unwrap().into()).or_default().push(format!(
+            "{} {} {}",
+            b["actor"].as_str().unwrap(),
+            b["target"].as_str().unwrap(),
+            b["outcome"].as_str().unwrap()
+        ));
+    }
+    let has = |action: &str, needle: &str| {
+        assert!(
+            actions.get(action).is_some_and(|v| v.iter().any(|x| x.contains(needle))),
+            "no {action} record with {needle:?}: {actions:#?}"
+        )
+    };
+    has("sign_in_refused", "support-agent");
+    has("sign_in", "alice");
+    has("sign_in", "carol");
+    has("decide", &format!("alice {approve} approved"));
+    has("decide", &format!("alice {deny} denied"));
+    has("decide", &format!("bob {own} refused"));
+    has("view_approval", "alice");
+    has("search", "carol");
+    has("view_timeline", "carol refund-7");
+    has("generate_report", "carol");
+    has("open_report", "carol");
+    has("sign_out", "carol");
+    // The approvals themselves, as the gRPC API records them.
+    let steps: Vec<String> = log
+        .query(&Query { kind: "approval".into(), ..Query::default() })
+        .into_iter()
+        .map(|seq| {
+            let r = log.record(seq).unwrap().unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&r.canonical).unwrap();
+            format!("{} {}", v["body"]["approval_id"].as_str().unwrap(), v["body"]["event"].as_str().unwrap())
+        })
+        .collect();
+    for want in [
+        format!("{approve} shown"),
+        format!("{approve} approved"),
+        format!("{deny} denied"),
+        format!("{expire} expired"),
+    ] {
+        assert!(steps.contains(&want), "{want} missing from {steps:?}");
+    }
+}
+
+/// Requests a browser would never make: no cookie, a forged form, another
+/// site's form post.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_cross_site_requests_are_refused() {
+    let server = TestServer::start_with(|c| setup(c, 600), vec![]).await;
+    let id = score_as(&server, AGENT, refund("s-1", 9800)).await.approval_id;
+    let base = format!("http://{}", server.admin_addr.unwrap());
+    let http = reqwest_like::Client::new(&base);
+
+    // Not signed in: every page sends you to sign in.
+    let r = http.get("/approvals", None).await;
+    assert_eq!((r.status, r.location.as_deref()), (303, Some("/login")));
+    // An agent's token is refused, and says why.
+    let r = http.post("/login", None, &format!("token={AGENT}"), None).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("cannot use the console"), "{}", r.body);
+    // Alice signs in: a Secure, HttpOnly, SameSite=Strict cookie.
+    let r = http.post("/login", None, &format!("token={ALICE}"), None).await;
+    assert_eq!(r.status, 303);
+    let cookie = r.set_cookie.expect("a session cookie");
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attr), "{attr} missing from {cookie}");
+    }
+    let session = cookie.split(';').next().unwrap().to_string();
+    let page = http.get("/approvals", Some(&session)).await;
+    assert_eq!(page.status, 200);
+    assert!(page
+        .csp
+        .as_deref()
+        .is_some_and(|c| c.contains("script-src 'self'") && c.contains("frame-ancestors 'none'")));
+    // A decision without the page's CSRF token is refused and changes nothing.
+    let r = http
+        .post(&format!("/approvals/{id}/decide"), Some(&session), "verdict=approve&reason=x&csrf=forged", None)
+        .await;
+    assert_eq!(r.status, 403);
+    // ...and so is one posted from another site, even with the token.
+    let detail = http.get(&format!("/approvals/{id}"), Some(&session)).await;
+    let csrf = detail.body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let form = format!("verdict=approve&reason=x&csrf={csrf}");
+    let r = http.post(&format!("/approvals/{id}/decide"), Some(&session), &form, Some("cross-site")).await;
+    assert_eq!(r.status, 403);
+    assert!(http.get(&format!("/approvals/{id}"), Some(&session)).await.body.contains("data-testid=\"state\">pending"));
+    // With the token, from the page itself, it goes through.
+    let r = http.post(&format!("/approvals/{id}/decide"), Some(&session), &form, Some("same-origin")).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(http
+        .get(&format!("/approvals/{id}"), Some(&session))
+        .await
+        .body
+        .contains("data-testid=\"state\">approved"));
+    // A reviewer's session cannot read proofs (auditor only).
+    assert_eq!(http.get("/records/0/proof", Some(&session)).await.status, 403);
+}
+
+/// A few lines of HTTP/1.1 over a TCP stream: enough to send exactly the
+/// requests a browser would not.
+mod reqwest_like {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    pub struct Client {
+        addr: String,
+    }
+
+    pub struct Reply {
+        pub status: u16,
+        pub location: Option<String>,
+        pub set_cookie: Option<String>,
+        pub csp: Option<String>,
+        pub body: String,
+    }
+
+    impl Client {
+        pub fn new(base: &str) -> Self {
+            Self { addr: base.trim_start_matches("http://").to_string() }
+        }
+
+        async fn send(&self, request: String) -> Reply {
+            let mut s = tokio::net::TcpStream::connect(&self.addr).await.unwrap();
+            s.write_all(request.as_bytes()).await.unwrap();
+            let mut raw = Vec::new();
+            s.read_to_end(&mut raw).await.unwrap();
+            let text = String::from_utf8_lossy(&raw).to_string();
+            let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+            let header = |name: &str| {
+                head.lines().find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+                })
+            };
+            Reply {
+                status: head.split_whitespace().nth(1).unwrap().parse().unwrap(),
+                location: header("location"),
+                set_cookie: header("set-cookie"),
+                csp: header("content-security-policy"),
+                body: body.to_string(),
+            }
+        }
+
+        pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+            let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+            self.send(format!("GET {path} HTTP/1.1\r\nHost: {}\r\n{cookie}Connection: close\r\n\r\n", self.addr)).await
+        }
+
+        pub async fn post(&self, path: &str, cookie: Option<&str>, form: &str, fetch_site: Option<&str>) -> Reply {
+            let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+            let site = fetch_site.map(|s| format!("Sec-Fetch-Site: {s}\r\n")).unwrap_or_default();
+            self.send(format!(
+                "POST {path} HTTP/1.1\r\nHost: {}\r\n{cookie}{site}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+                self.addr,
+                form.len()
+            ))
+            .await
+        }
+    }
+}
