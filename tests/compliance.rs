@@ -253,6 +253,14 @@ async fn the_evidence_bundle_lets_an_outsider_check_the_report_and_its_period() 
     assert_eq!(record["body"]["actor"], "auditor@test");
     // And the log as a whole still verifies with the report recorded in it.
     assert!(common::verified_records(dir.path()) > 1000);
+    // The independent Python verifier (written from the RFCs, not from this
+    // code) agrees.
+    let python = std::env::var("WARDEN_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/verifier/verify_report.py");
+    let run = Command::new(&python).arg(script).arg(out.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }
 
 fn chromium() -> Option<PathBuf> {
