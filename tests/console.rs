@@ -320,3 +320,72 @@ mod reqwest_like {
         }
     }
 }
+
+/// The timeline shows records as stored: encrypted content stays encrypted
+/// for the investigator, and an erased subject's content shows as erased.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timelines_keep_protected_fields_protected_and_show_erasure() {
+    use warden::audit::privacy::FieldMode;
+    use warden::proto::v1::audit_service_client::AuditServiceClient;
+    const ERIN: &str = "erin-token-0000000000000000000";
+    let server = TestServer::start_with(
+        |c| {
+            setup(c, 600);
+            c.audit.privacy.default = FieldMode::Encrypt;
+            c.auth.tokens.push(token("erin", ERIN, &[Role::Admin]));
+        },
+        vec![],
+    )
+    .await;
+    input_as(&server, AGENT, "erase-me", "my phone is +1 650-253-0000, call me about order A-1").await;
+    let http = reqwest_like::Client::new(&format!("http://{}", server.admin_addr.unwrap()));
+    let r = http.post("/login", None, &format!("token={CAROL}"), None).await;
+    let session = r.set_cookie.unwrap().split(';').next().unwrap().to_string();
+    let before = http.get("/sessions/erase-me", Some(&session)).await;
+    assert_eq!(before.status, 200);
+    assert!(before.body.contains("[encrypted]"), "{}", before.body);
+    assert!(!before.body.contains("650-253-0000"), "the console must not decrypt");
+
+    let mut audit = AuditServiceClient::new(server.channel().await);
+    let mut req = tonic::Request::new(pb::EraseSubjectRequest {
+        context: Some(pb::RequestContext { application: "dpo-tool".into(), ..Default::default() }),
+        subject: "user:customer-7".into(),
+        reason: "erasure request 42".into(),
+    });
+    req.metadata_mut().insert("authorization", MetadataValue::try_from(format!("Bearer {ERIN}")).unwrap());
+    assert!(audit.erase_subject(req).await.unwrap().into_inner().key_existed);
+    let after = http.get("/sessions/erase-me", Some(&session)).await;
+    assert!(after.body.contains("[erased]"), "{}", after.body);
+    assert!(after.body.contains("$erased"));
+    assert!(!after.body.contains("650-253-0000"));
+}
+
+/// A reviewer's open tab (a live event stream) must not hold up shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_live_stream_does_not_hold_up_shutdown() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut server = TestServer::start_with(|c| setup(c, 600), vec![]).await;
+    let addr = server.admin_addr.unwrap();
+    let http = reqwest_like::Client::new(&format!("http://{addr}"));
+    let r = http.post("/login", None, &format!("token={ALICE}"), None).await;
+    let session = r.set_cookie.unwrap().split(';').next().unwrap().to_string();
+    let mut events = tokio::net::TcpStream::connect(addr).await.unwrap();
+    events
+        .write_all(format!("GET /events HTTP/1.1\r\nHost: {addr}\r\nCookie: {session}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    // A change arrives on the stream...
+    score_as(&server, AGENT, refund("s-live", 9800)).await;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("event: approvals") {
+        let n = tokio::time::timeout(Duration::from_secs(30), events.read(&mut buf)).await.unwrap().unwrap();
+        assert!(n > 0, "stream closed early: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // ...and with the stream still open, the server stops.
+    tokio::time::timeout(Duration::from_secs(60), server.stop())
+        .await
+        .expect("shutdown hung on the open stream")
+        .unwrap();
+}

@@ -398,6 +398,12 @@ impl AuditLog {
         self.shared.clock.now()
     }
 
+    /// A record as stored, with encrypted fields of erased subjects marked
+    /// `{"$erased": ...}` and nothing decrypted (what the console shows).
+    pub fn mark_erased(&self, canonical: &[u8]) -> Result<serde_json::Value, AuditError> {
+        self.shared.privacy.mark_erased(canonical)
+    }
+
     /// A record with its encrypted fields decrypted where the data
     /// subject's key still exists (`{"$erased": ...}` where it does not).
     pub fn reveal(&self, canonical: &[u8]) -> Result<serde_json::Value, AuditError> {

@@ -223,6 +223,21 @@ impl Privacy {
 
     /// The record with every encrypted field decrypted where the subject's
     /// key still exists, and `{"$erased": "<subject>"}` where it does not.
+    /// The record as stored, except that encrypted fields whose subject was
+    /// erased read `{"$erased": "<subject>"}`. Nothing is decrypted.
+    pub fn mark_erased(&self, record: &[u8]) -> Result<Value, AuditError> {
+        let mut v: Value = serde_json::from_slice(record).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+        self.mark_value(&mut v)?;
+        Ok(v)
+    }
+
+    fn mark_value(&self, v: &mut Value) -> Result<(), AuditError> {
+        walk_encrypted(v, &mut |enc| {
+            let sid = enc.get("subject").and_then(Value::as_str).unwrap_or_default().to_string();
+            Ok(self.key(&sid, false)?.is_none().then(|| json!({ "$erased": sid })))
+        })
+    }
+
     pub fn reveal(&self, record: &[u8]) -> Result<Value, AuditError> {
         let mut v: Value = serde_json::from_slice(record).map_err(|e| AuditError::Corrupt(e.to_string()))?;
         self.reveal_value(&mut v)?;
@@ -230,46 +245,32 @@ impl Privacy {
     }
 
     fn reveal_value(&self, v: &mut Value) -> Result<(), AuditError> {
-        match v {
-            Value::Object(map) => {
-                if let Some(Value::Object(enc)) = map.get("$enc") {
-                    let get = |k: &str| enc.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-                    let sid = get("subject");
-                    let revealed = match self.key(&sid, false)? {
-                        None => json!({ "$erased": sid }),
-                        Some(key) => {
-                            let cipher =
-                                XChaCha20Poly1305::new_from_slice(&key).map_err(|e| AuditError::Io(e.to_string()))?;
-                            let nonce = B64.decode(get("nonce")).map_err(|e| AuditError::Corrupt(e.to_string()))?;
-                            let ct = B64.decode(get("ct")).map_err(|e| AuditError::Corrupt(e.to_string()))?;
-                            if nonce.len() != 24 {
-                                return Err(AuditError::Corrupt("bad nonce".into()));
-                            }
-                            let pt = cipher
-                                .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad: sid.as_bytes() })
-                                .map_err(|_| {
-                                    AuditError::Corrupt(format!("content of subject {sid} does not decrypt"))
-                                })?;
-                            let s = String::from_utf8(pt).map_err(|e| AuditError::Corrupt(e.to_string()))?;
-                            // Attributes were a JSON object; strings were strings.
-                            serde_json::from_str::<Value>(&s).ok().filter(Value::is_object).unwrap_or(Value::String(s))
-                        }
-                    };
-                    *v = revealed;
-                    return Ok(());
+        walk_encrypted(v, &mut |enc| self.decrypt_field(enc).map(Some))
+    }
+
+    /// The plain value of one `{"$enc": ...}` field, or `{"$erased": ...}`
+    /// when its subject's key is gone.
+    fn decrypt_field(&self, enc: &serde_json::Map<String, Value>) -> Result<Value, AuditError> {
+        let get = |k: &str| enc.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let sid = get("subject");
+        let revealed = match self.key(&sid, false)? {
+            None => json!({ "$erased": sid }),
+            Some(key) => {
+                let cipher = XChaCha20Poly1305::new_from_slice(&key).map_err(|e| AuditError::Io(e.to_string()))?;
+                let nonce = B64.decode(get("nonce")).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+                let ct = B64.decode(get("ct")).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+                if nonce.len() != 24 {
+                    return Err(AuditError::Corrupt("bad nonce".into()));
                 }
-                for child in map.values_mut() {
-                    self.reveal_value(child)?;
-                }
+                let pt = cipher
+                    .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad: sid.as_bytes() })
+                    .map_err(|_| AuditError::Corrupt(format!("content of subject {sid} does not decrypt")))?;
+                let s = String::from_utf8(pt).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+                // Attributes were a JSON object; strings were strings.
+                serde_json::from_str::<Value>(&s).ok().filter(Value::is_object).unwrap_or(Value::String(s))
             }
-            Value::Array(items) => {
-                for child in items {
-                    self.reveal_value(child)?;
-                }
-            }
-            _ => {}
-        }
-        Ok(())
+        };
+        Ok(revealed)
     }
 
     /// Crypto-shreds a subject: deletes its key, durably. Returns the subject
@@ -335,4 +336,32 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
 
 fn io_err(path: &Path, e: std::io::Error) -> AuditError {
     AuditError::Io(format!("{}: {e}", path.display()))
+}
+
+/// Replaces every `{"$enc": {...}}` object in `v` for which `f` returns a
+/// value; everything else is walked into.
+fn walk_encrypted(
+    v: &mut Value,
+    f: &mut dyn FnMut(&serde_json::Map<String, Value>) -> Result<Option<Value>, AuditError>,
+) -> Result<(), AuditError> {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Object(enc)) = map.get("$enc") {
+                if let Some(new) = f(enc)? {
+                    *v = new;
+                }
+                return Ok(());
+            }
+            for child in map.values_mut() {
+                walk_encrypted(child, f)?;
+            }
+        }
+        Value::Array(items) => {
+            for child in items {
+                walk_encrypted(child, f)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }

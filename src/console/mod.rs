@@ -78,6 +78,9 @@ pub struct Console {
     compliance: crate::compliance::ComplianceConfig,
     data_dir: PathBuf,
     sink_urls: Vec<String>,
+    /// Turns true when the server starts shutting down: live streams end,
+    /// so graceful shutdown never waits on an open browser tab.
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 type Shared = Arc<Console>;
@@ -104,6 +107,7 @@ impl Console {
         approvals: Arc<ApprovalStore>,
         log: Arc<AuditLog>,
         auth: Arc<Authenticator>,
+        stopping: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         Self {
             approvals,
@@ -114,6 +118,7 @@ impl Console {
             compliance: config.compliance.clone(),
             data_dir: config.data_dir.clone(),
             sink_urls: config.sinks.urls.clone(),
+            stopping,
         }
     }
 
@@ -459,10 +464,17 @@ async fn events(
 ) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, StatusCode> {
     session(&c, &headers).map_err(|_| StatusCode::UNAUTHORIZED)?;
     let rx = c.approvals.changes();
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.changed().await.ok()?;
+    let stop = c.stopping.clone();
+    let stream = futures_util::stream::unfold((rx, stop), |(mut rx, mut stop)| async move {
+        if *stop.borrow() {
+            return None;
+        }
+        tokio::select! {
+            changed = rx.changed() => changed.ok()?,
+            _ = stop.changed() => return None,
+        }
         let n = *rx.borrow_and_update();
-        Some((Ok(Event::default().event("approvals").data(n.to_string())), rx))
+        Some((Ok(Event::default().event("approvals").data(n.to_string())), (rx, stop)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
@@ -502,7 +514,9 @@ fn rows(log: &AuditLog, seqs: &[u64]) -> Vec<Row> {
     seqs.iter()
         .filter_map(|&seq| {
             let r = log.record(seq).ok().flatten()?;
-            let v: serde_json::Value = serde_json::from_slice(&r.canonical).ok()?;
+            // As stored (redacted, hashed and encrypted fields stay so),
+            // with erased subjects' fields shown as erased.
+            let v = log.mark_erased(&r.canonical).ok()?;
             let body = v["body"].clone();
             Some(Row {
                 seq,

@@ -236,6 +236,7 @@ pub async fn serve(
                 approvals.clone(),
                 console_log.clone(),
                 console_auth.clone(),
+                stopping_rx.clone(),
             ));
             Some(tokio::spawn(crate::console::serve(listener, tls, console, async {
                 let _ = console_stopped.await;
@@ -283,9 +284,13 @@ pub async fn serve(
     }
     let _ = stop_metrics.send(());
     let _ = stop_console.send(());
-    if let Some(task) = console_task {
-        if let Ok(Err(e)) = task.await {
-            tracing::warn!(error = %e, "web console stopped with an error");
+    if let Some(mut task) = console_task {
+        // Live streams end on `stopping`; a client that never lets go of a
+        // connection does not hold up shutdown past a few seconds.
+        match tokio::time::timeout(Duration::from_secs(5), &mut task).await {
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "web console stopped with an error"),
+            Ok(_) => {}
+            Err(_) => task.abort(),
         }
     }
     if let Some(task) = metrics_task {
