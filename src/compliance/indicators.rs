@@ -572,43 +572,47 @@ fn stop(ctx: &Ctx<'_>) -> Computed {
 fn retention(ctx: &Ctx<'_>) -> Computed {
     let f = ctx.facts;
     let Some(oldest) = f.oldest_record else { return none("record") };
-    let need = ctx.settings.retention_days as i128 * DAY;
-    let reference = f.to.min(f.now);
-    let held_days = ((reference - f.oldest_readable.unwrap_or(reference)) / DAY) as i64;
-    let log_days = ((reference - oldest) / DAY) as i64;
-    let enough = f.oldest_readable.is_some_and(|t| reference - t >= need);
-    let (status, summary) = if enough && f.retired_in_period == 0 {
+    let required = ctx.settings.retention_days as i64;
+    // Judged at the report's making: does the log hold content back at
+    // least the required time? Content is retired in whole segments, so a
+    // day's tolerance.
+    let held_now = f.oldest_readable.map_or(0, |t| ((f.now - t) / DAY) as i64);
+    let log_days = ((f.now - oldest) / DAY) as i64;
+    let lost = f.oldest_readable != Some(oldest);
+    let (status, summary) = if held_now + 1 >= required {
+        let retired = if f.retired_in_period > 0 {
+            format!(
+                "; {} records of the period are past retention: their content is gone, their hashes stay in the tree",
+                f.retired_in_period
+            )
+        } else {
+            String::new()
+        };
         (
             Status::Met,
             format!(
-                "Records are held back to {} ({held_days} days before the period end; {} required).",
-                time(f.oldest_readable.unwrap_or(oldest)),
-                ctx.settings.retention_days
+                "Content is held back to {}, {held_now} days before this report ({required} required){retired}.",
+                time(f.oldest_readable.unwrap_or(oldest))
             ),
         )
-    } else if log_days < ctx.settings.retention_days as i64 && f.retired_in_period == 0 {
+    } else if !lost {
         (
             Status::PartlyMet,
-            format!(
-                "The log is only {log_days} days old: nothing was lost, but {} days of retention cannot be shown yet.",
-                ctx.settings.retention_days
-            ),
+            format!("The log is {log_days} days old and has lost nothing, but {required} days of retention cannot be shown yet."),
         )
     } else {
         (
             Status::PartlyMet,
-            format!(
-                "Only {held_days} days of content are held ({} required); {} records of the period were retired.",
-                ctx.settings.retention_days, f.retired_in_period
-            ),
+            format!("Only {held_now} days of content are held ({required} required): retention is set shorter than required."),
         )
     };
+    let before_end = f.oldest_readable.map_or(0, |t| ((f.to - t) / DAY).max(0) as i64);
     (
         status,
         summary,
         json!({
-            "required_days": ctx.settings.retention_days, "oldest_record": time(oldest),
-            "oldest_held": f.oldest_readable.map(time), "days_held": held_days, "retired_in_period": f.retired_in_period,
+            "required_days": required, "oldest_record": time(oldest), "oldest_held": f.oldest_readable.map(time),
+            "days_held_before_period_end": before_end, "retired_in_period": f.retired_in_period,
         }),
         Vec::new(),
     )
@@ -788,6 +792,36 @@ mod tests {
         assert_eq!(Status::combine([Met, NotEvidenced]), PartlyMet);
         assert_eq!(Status::combine([NotEvidenced, NotEvidenced]), NotEvidenced);
         assert_eq!(Status::combine([]), NotEvidenced);
+    }
+
+    #[test]
+    fn retention_is_judged_when_the_report_is_made() {
+        let now = 400 * DAY;
+        let settings = Settings { max_gap_hours: 24, retention_days: 183 };
+        let status = |oldest: i128, held: i128| {
+            let facts = Facts {
+                from: 100 * DAY,
+                to: 280 * DAY,
+                now,
+                oldest_record: Some(oldest),
+                oldest_readable: Some(held),
+                ..Facts::default()
+            };
+            let r = retention(&Ctx { facts: &facts, settings: &settings, scope_args: String::new() });
+            (r.0, r.1)
+        };
+        // Retention working: content from 190 days ago still held.
+        assert_eq!(status(now - 300 * DAY, now - 190 * DAY).0, Status::Met);
+        // Retired in whole segments: a few hours short of 183 days is fine.
+        assert_eq!(status(now - 300 * DAY, now - 183 * DAY + 3 * HOUR).0, Status::Met);
+        // Content gone after 100 days: retention set too short.
+        let (s, summary) = status(now - 300 * DAY, now - 100 * DAY);
+        assert_eq!(s, Status::PartlyMet);
+        assert!(summary.contains("shorter than required"), "{summary}");
+        // A young log that lost nothing cannot show six months yet.
+        let (s, summary) = status(now - 50 * DAY, now - 50 * DAY);
+        assert_eq!(s, Status::PartlyMet);
+        assert!(summary.contains("cannot be shown yet"), "{summary}");
     }
 
     #[test]
