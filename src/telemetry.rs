@@ -50,6 +50,10 @@ pub const MODEL_INFERENCE_SECONDS: &str = "warden_model_inference_seconds";
 pub const MODEL_QUEUE_WAIT_SECONDS: &str = "warden_model_queue_wait_seconds";
 pub const MODEL_CACHE_LOOKUPS_TOTAL: &str = "warden_model_cache_lookups_total";
 pub const MODEL_CASCADE_TOTAL: &str = "warden_model_cascade_total";
+pub const REPORTS_TOTAL: &str = "warden_reports_total";
+pub const REPORT_DURATION_SECONDS: &str = "warden_report_duration_seconds";
+pub const INCIDENT_STEPS_TOTAL: &str = "warden_incident_steps_total";
+pub const CONSOLE_ACTIONS_TOTAL: &str = "warden_console_actions_total";
 
 /// Latency buckets from 50 µs (a short rule-only call) to 10 s.
 const LATENCY_BUCKETS: &[f64] =
@@ -79,6 +83,18 @@ pub fn install() -> PrometheusHandle {
 }
 
 fn describe() {
+    describe_counter!(REPORTS_TOTAL, Unit::Count, "Compliance reports generated, by framework.");
+    describe_histogram!(
+        REPORT_DURATION_SECONDS,
+        Unit::Seconds,
+        "Time to generate a compliance report (read the period, compute, render, record), by framework."
+    );
+    describe_counter!(INCIDENT_STEPS_TOTAL, Unit::Count, "Incident steps recorded, by severity and event.");
+    describe_counter!(
+        CONSOLE_ACTIONS_TOTAL,
+        Unit::Count,
+        "Web console actions recorded, by action and outcome (ok or refused)."
+    );
     describe_counter!(
         TLS_RELOADS_TOTAL,
         Unit::Count,
@@ -280,6 +296,20 @@ pub fn sessions_tracked(n: usize) {
 
 pub fn approvals_pending(n: usize) {
     gauge!(APPROVALS_PENDING).set(n as f64);
+}
+
+pub fn report_generated(framework: &'static str, elapsed: Duration) {
+    counter!(REPORTS_TOTAL, "framework" => framework).increment(1);
+    histogram!(REPORT_DURATION_SECONDS, "framework" => framework).record(elapsed.as_secs_f64());
+}
+
+pub fn incident_step(severity: &'static str, event: &'static str) {
+    counter!(INCIDENT_STEPS_TOTAL, "severity" => severity, "event" => event).increment(1);
+}
+
+pub fn console_action(action: &'static str, refused: bool) {
+    counter!(CONSOLE_ACTIONS_TOTAL, "action" => action, "outcome" => if refused { "refused" } else { "ok" })
+        .increment(1);
 }
 
 pub fn approval_step(outcome: &'static str) {

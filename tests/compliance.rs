@@ -553,4 +553,12 @@ async fn the_rpc_generates_reports_and_keeps_the_incident_register() {
     assert_eq!(report["indicators"]["incidents.register"]["value"]["incidents"][0]["state"], "open_within_deadline");
     assert_eq!(report["generated_by"], "anonymous");
     assert_eq!(r.clauses, r.met + r.partly_met + r.not_evidenced);
+    let metrics = server.metrics().await;
+    for needle in [
+        r#"warden_reports_total{framework="eu-ai-act"}"#,
+        r#"warden_report_duration_seconds_bucket{framework="eu-ai-act""#,
+        r#"warden_incident_steps_total{severity="critical_infrastructure",event="reported"}"#,
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing from /metrics");
+    }
 }

@@ -257,6 +257,13 @@ async fn forged_and_cross_site_requests_are_refused() {
         .contains("data-testid=\"state\">approved"));
     // A reviewer's session cannot read proofs (auditor only).
     assert_eq!(http.get("/records/0/proof", Some(&session)).await.status, 403);
+    let metrics = server.metrics().await;
+    for needle in [
+        r#"warden_console_actions_total{action="sign_in_refused",outcome="refused"}"#,
+        r#"warden_console_actions_total{action="decide",outcome="ok"}"#,
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing from /metrics");
+    }
 }
 
 /// A few lines of HTTP/1.1 over a TCP stream: enough to send exactly the

@@ -98,9 +98,15 @@ pub struct Recorded {
 /// Validates a step and appends it to the log.
 pub async fn record(journal: &dyn Journal, step: IncidentStep, now: OffsetDateTime) -> Result<Recorded, ReportError> {
     let entry = validate(step, now)?;
-    let Entry::Incident { incident_id, .. } = &entry else { unreachable!("validate builds an incident") };
+    let Entry::Incident { incident_id, severity, event, .. } = &entry else {
+        unreachable!("validate builds an incident")
+    };
     let incident_id = incident_id.clone();
+    // Both come from closed sets (validated above).
+    let severity = Severity::parse(severity).map_or("unknown", Severity::as_str);
+    let event = EVENTS.iter().copied().find(|e| e == event).unwrap_or("unknown");
     let record = journal.append(entry).await?;
+    crate::telemetry::incident_step(severity, event);
     Ok(Recorded { incident_id, record })
 }
 

@@ -256,6 +256,7 @@ pub async fn generate(
     req: ReportRequest,
     sink_lag: BTreeMap<String, u64>,
 ) -> Result<Generated, ReportError> {
+    let started = std::time::Instant::now();
     let mapping = Mapping::load(req.framework, config.mapping_dir.as_deref())?;
     let now = log.now();
     let facts = {
@@ -294,6 +295,7 @@ pub async fn generate(
     let record = log.append(entry).await?;
     let checkpoint = log.checkpoint().await?;
     let bundle = bundle::build(&log, &report, &json, &html, &record, &checkpoint)?;
+    crate::telemetry::report_generated(req.framework.as_str(), started.elapsed());
     Ok(Generated { report, json, html, bundle, record, report_sha256 })
 }
 

@@ -126,7 +126,8 @@ impl Console {
         self.data_dir.join("reports")
     }
 
-    async fn record(&self, who: &str, action: &str, target: &str, outcome: &str, client: SocketAddr) {
+    async fn record(&self, who: &str, action: &'static str, target: &str, outcome: &str, client: SocketAddr) {
+        crate::telemetry::console_action(action, outcome.starts_with("refused") || action == "sign_in_refused");
         let entry = Entry::ConsoleAction {
             context: crate::scoring::Context { application: "warden-console".into(), ..Default::default() },
             actor: who.to_string(),
