@@ -259,33 +259,34 @@ pub async fn generate(
     let started = std::time::Instant::now();
     let mapping = Mapping::load(req.framework, config.mapping_dir.as_deref())?;
     let now = log.now();
-    let facts = {
-        let log = log.clone();
-        let (from, to, tenant, application) = (
-            req.from.unix_timestamp_nanos(),
-            req.to.unix_timestamp_nanos(),
-            req.tenant.clone(),
-            req.application.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            facts::scan(
-                &log,
-                &facts::Scope { from, to, now: now.unix_timestamp_nanos(), tenant: &tenant, application: &application },
-            )
+    // Reading the period, computing and rendering are blocking work: off
+    // the async workers.
+    let (report, json, html, report_sha256) = {
+        let (log, config, req) = (log.clone(), config.clone(), req.clone());
+        tokio::task::spawn_blocking(move || -> Result<_, ReportError> {
+            let scope = facts::Scope {
+                from: req.from.unix_timestamp_nanos(),
+                to: req.to.unix_timestamp_nanos(),
+                now: now.unix_timestamp_nanos(),
+                tenant: &req.tenant,
+                application: &req.application,
+            };
+            let facts = facts::scan(&log, &scope)?;
+            let report = assemble(&log, &mapping, &config, &req, &facts, now, sink_lag);
+            let mut json = serde_json::to_vec_pretty(&report).map_err(|e| ReportError::Io(e.to_string()))?;
+            json.push(b'\n');
+            let report_sha256 = sha256(&json);
+            let html = html::render(&report, &report_sha256).into_bytes();
+            Ok((report, json, html, report_sha256))
         })
         .await
         .map_err(|e| ReportError::Io(e.to_string()))??
     };
-    let report = assemble(&log, &mapping, config, &req, &facts, now, sink_lag);
-    let mut json = serde_json::to_vec_pretty(&report).map_err(|e| ReportError::Io(e.to_string()))?;
-    json.push(b'\n');
-    let report_sha256 = sha256(&json);
-    let html = html::render(&report, &report_sha256).into_bytes();
     let entry = Entry::ReportGenerated {
         context: Context { tenant: req.tenant.clone(), application: req.application.clone(), ..Context::default() },
         actor: req.actor.clone(),
         framework: req.framework.as_str().into(),
-        mapping_version: mapping.version.clone(),
+        mapping_version: report.framework.mapping_version.clone(),
         from: report.period.from.clone(),
         to: report.period.to.clone(),
         report_sha256: report_sha256.clone(),
