@@ -8,7 +8,8 @@
 //! report, sign a checkpoint, build the bundle) against a baseline in the
 //! same run: reading and parsing every record of the period, which any
 //! report over it has to do. Also prints the report sizes and the process's
-//! peak resident memory.
+//! peak resident memory, before and after the reports (the log's own index
+//! is in memory too). `WARDEN_BENCH_RUNS` (default 7) sets runs per case.
 
 mod common;
 
@@ -22,8 +23,6 @@ use warden::compliance::fixture::{seed, Options};
 use warden::compliance::{ComplianceConfig, Framework, ReportRequest};
 use warden::config::AuditConfig;
 
-const RUNS: usize = 7;
-
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -36,6 +35,7 @@ fn peak_rss_mib() -> f64 {
 
 fn main() {
     let per_day: u32 = std::env::var("WARDEN_BENCH_PER_DAY").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let runs: usize = std::env::var("WARDEN_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(7);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = AuditConfig { origin: Some("warden/bench".into()), retention_seconds: 0, ..AuditConfig::default() };
@@ -51,13 +51,14 @@ fn main() {
         opts.days,
         started.elapsed().as_secs_f64()
     );
+    println!("peak resident memory after seeding: {:.0} MiB", peak_rss_mib());
     let log = Arc::new(AuditLog::open(dir.path(), &config).unwrap());
     let (from, to) = ReportRequest::period("2026-05-01", "2026-10-31").unwrap();
     let (f, t) = (from.unix_timestamp_nanos(), to.unix_timestamp_nanos());
 
     let mut baseline = Vec::new();
     let mut read = 0;
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let s = Instant::now();
         let seqs = log.query(&Query {
             tenant: "acme".into(),
@@ -85,7 +86,7 @@ fn main() {
     for framework in Framework::ALL {
         let mut times: Vec<Duration> = Vec::new();
         let mut sizes = (0, 0, 0);
-        for _ in 0..RUNS {
+        for _ in 0..runs {
             let req = ReportRequest {
                 framework,
                 from,

@@ -2,7 +2,8 @@
 //! every indicator is computed from. Reading is blocking work (segment
 //! files); callers run it off the async workers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -22,9 +23,9 @@ pub struct Decision {
     pub categories: Vec<String>,
     /// (detector, reason) of every skip that counts (not `not_applicable`).
     pub skipped: Vec<(String, String)>,
-    pub policy_version: String,
-    pub detector_versions: BTreeMap<String, String>,
-    pub model_versions: BTreeMap<String, String>,
+    /// Shared between decisions made under the same versions (most of
+    /// them): a report holds every decision of its period.
+    pub versions: Arc<Versions>,
     pub approval_id: Option<String>,
     /// When the approval this decision asked for expires.
     pub approval_expires: Option<i128>,
@@ -32,6 +33,14 @@ pub struct Decision {
     /// Required fields the record lacks.
     pub missing_fields: Vec<&'static str>,
     pub redacted_text: bool,
+}
+
+/// The policy, detector and model versions a decision was made with.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Versions {
+    pub policy: String,
+    pub detectors: BTreeMap<String, String>,
+    pub models: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -121,6 +130,7 @@ pub struct Scope<'a> {
 pub fn scan(log: &AuditLog, scope: &Scope<'_>) -> Result<Facts, ReportError> {
     let mut f = Facts { from: scope.from, to: scope.to, now: scope.now, ..Facts::default() };
     let base = Query { tenant: scope.tenant.into(), application: scope.application.into(), ..Query::default() };
+    let mut versions: HashMap<String, Arc<Versions>> = HashMap::new();
     let in_period =
         log.query(&Query { from_unix_nanos: Some(scope.from), to_unix_nanos: Some(scope.to), ..base.clone() });
     for seq in in_period {
@@ -135,7 +145,7 @@ pub fn scan(log: &AuditLog, scope: &Scope<'_>) -> Result<Facts, ReportError> {
         let v: Value = serde_json::from_slice(&r.canonical).map_err(|e| ReportError::Audit(e.to_string()))?;
         let body = &v["body"];
         match r.kind.as_str() {
-            "score_decision" => f.decisions.push(decision(seq, at, &r.record_id, &r.recorded_at, body)),
+            "score_decision" => f.decisions.push(decision(seq, at, &r.record_id, &r.recorded_at, body, &mut versions)),
             "approval" | "incident" | "report_generated" | "subject_erased" => {}
             other => *f.client_events.entry(other.to_string()).or_default() += 1,
         }
@@ -214,7 +224,14 @@ fn s(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
-fn decision(seq: u64, at: i128, id: &str, recorded_at: &str, body: &Value) -> Decision {
+fn decision(
+    seq: u64,
+    at: i128,
+    id: &str,
+    recorded_at: &str,
+    body: &Value,
+    interned: &mut HashMap<String, Arc<Versions>>,
+) -> Decision {
     let request = &body["request"];
     let evaluation = &body["evaluation"];
     let verdict = &evaluation["verdict"];
@@ -254,9 +271,14 @@ fn decision(seq: u64, at: i128, id: &str, recorded_at: &str, body: &Value) -> De
         decision: s(&verdict["decision"]),
         categories,
         skipped,
-        policy_version: s(&evaluation["policy_version"]),
-        detector_versions: strings(&evaluation["detector_versions"]),
-        model_versions: strings(&evaluation["model_versions"]),
+        versions: {
+            let (p, d, m) =
+                (&evaluation["policy_version"], &evaluation["detector_versions"], &evaluation["model_versions"]);
+            interned
+                .entry(format!("{p}\u{0}{d}\u{0}{m}"))
+                .or_insert_with(|| Arc::new(Versions { policy: s(p), detectors: strings(d), models: strings(m) }))
+                .clone()
+        },
         approval_id: body["approval_id"].as_str().map(String::from),
         approval_expires: body["approval"]["expires_at"]
             .as_str()
@@ -272,8 +294,8 @@ fn decision(seq: u64, at: i128, id: &str, recorded_at: &str, body: &Value) -> De
         ("request.surface", d.surface.is_empty()),
         ("verdict.level", d.level.is_empty()),
         ("verdict.decision", d.decision.is_empty()),
-        ("policy_version", d.policy_version.is_empty()),
-        ("detector_versions", d.detector_versions.is_empty()),
+        ("policy_version", d.versions.policy.is_empty()),
+        ("detector_versions", d.versions.detectors.is_empty()),
     ]
     .into_iter()
     .filter_map(|(name, missing)| missing.then_some(name))

@@ -364,26 +364,41 @@ fn policy_history(ctx: &Ctx<'_>) -> Computed {
     if d.is_empty() {
         return none("Score decision");
     }
+    // Decisions share their versions: group by the shared set first, then
+    // note each component's version with the group's first and last
+    // sighting and count.
+    let mut groups: Vec<(&super::facts::Versions, i128, i128, u64)> = Vec::new();
+    let mut index: std::collections::HashMap<*const super::facts::Versions, usize> = std::collections::HashMap::new();
+    for x in d {
+        let i = *index.entry(std::sync::Arc::as_ptr(&x.versions)).or_insert_with(|| {
+            groups.push((&x.versions, x.at, x.at, 0));
+            groups.len() - 1
+        });
+        let g = &mut groups[i];
+        g.1 = g.1.min(x.at);
+        g.2 = g.2.max(x.at);
+        g.3 += 1;
+    }
     // For each versioned component: each version's first and last sighting.
     let mut seen: BTreeMap<String, BTreeMap<String, (i128, i128, u64)>> = BTreeMap::new();
-    let mut note = |component: String, version: &str, at: i128| {
-        let e = seen.entry(component).or_default().entry(version.to_string()).or_insert((at, at, 0));
-        e.0 = e.0.min(at);
-        e.1 = e.1.max(at);
-        e.2 += 1;
+    let mut note = |component: String, version: &str, first: i128, last: i128, n: u64| {
+        let e = seen.entry(component).or_default().entry(version.to_string()).or_insert((first, last, 0));
+        e.0 = e.0.min(first);
+        e.1 = e.1.max(last);
+        e.2 += n;
     };
-    for x in d {
-        if !x.policy_version.is_empty() {
-            note("policy".into(), &x.policy_version, x.at);
+    for (v, first, last, n) in groups {
+        if !v.policy.is_empty() {
+            note("policy".into(), &v.policy, first, last, n);
         }
-        for (k, v) in &x.detector_versions {
-            note(format!("detector:{k}"), v, x.at);
+        for (k, ver) in &v.detectors {
+            note(format!("detector:{k}"), ver, first, last, n);
         }
-        for (k, v) in &x.model_versions {
-            note(format!("model:{k}"), v, x.at);
+        for (k, ver) in &v.models {
+            note(format!("model:{k}"), ver, first, last, n);
         }
     }
-    let unversioned: Vec<u64> = d.iter().filter(|x| x.policy_version.is_empty()).map(|x| x.seq).collect();
+    let unversioned: Vec<u64> = d.iter().filter(|x| x.versions.policy.is_empty()).map(|x| x.seq).collect();
     let history: BTreeMap<&String, Vec<Value>> = seen
         .iter()
         .map(|(component, versions)| {
