@@ -332,6 +332,8 @@ fn assemble(
             evidence: c.evidence.clone(),
         })
         .collect();
+    // Charts come from every indicator, mapped by this framework or not.
+    let charts = charts(facts, &all, sink_lag);
     let used: std::collections::BTreeSet<&String> = mapping.clauses.iter().flat_map(|c| c.evidence.iter()).collect();
     let indicators: BTreeMap<String, Indicator> = all.into_iter().filter(|(k, _)| used.contains(k)).collect();
     let count = |s: Status| clauses.iter().filter(|c| c.status == s).count();
@@ -368,7 +370,7 @@ fn assemble(
         log: LogInfo { origin: log.origin(), tree_size: facts.log_size, public_key_vkey: pk.vkey },
         summary,
         clauses,
-        charts: charts(facts, &indicators, sink_lag),
+        charts,
         indicators,
     }
 }

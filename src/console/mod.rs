@@ -19,7 +19,6 @@
 
 mod pages;
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,7 +38,7 @@ use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use crate::approval::ApprovalStore;
+use crate::approval::{Approval, ApprovalStore};
 use crate::audit::journal::{AuditLog, Query as LogQuery};
 use crate::audit::{Entry, Journal};
 use crate::auth::{Authenticator, Caller, Role};
@@ -321,6 +320,9 @@ async fn login(
         )
         .await;
     }
+    // Abandoned sessions go when anyone signs in.
+    let now = Instant::now();
+    c.sessions.retain(|_, s| s.expires > now);
     let id = random_token();
     let s = Session { caller, name, csrf: random_token(), expires: Instant::now() + c.ttl };
     let who = who(&s);
@@ -354,16 +356,21 @@ async fn logout(
     ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
 }
 
+/// The pending approvals and the recently closed ones the caller may see.
+fn queue(c: &Console, caller: &Caller) -> Result<(Vec<Approval>, Vec<Approval>), Error> {
+    Ok((c.approvals.list_pending(caller, "", 200)?, c.approvals.list_recent(caller, 10)?))
+}
+
 async fn approvals_page(State(c): State<Shared>, SignedIn(s): SignedIn) -> Response {
     if let Err(r) = need(&s, "the approvals queue", &[Role::Reviewer, Role::Auditor]) {
         return r;
     }
-    match (c.approvals.list_pending(&s.caller, "", 200), c.approvals.list_recent(&s.caller, 10)) {
-        (Ok(list), Ok(recent)) => {
+    match queue(&c, &s.caller) {
+        Ok((list, recent)) => {
             Html(pages::approvals(&pages::Nav::of(&who(&s), &s.csrf, &s.caller), &list, &recent).into_string())
                 .into_response()
         }
-        (Err(e), _) | (_, Err(e)) => error_page(StatusCode::FORBIDDEN, &e.to_string()),
+        Err(e) => error_page(StatusCode::FORBIDDEN, &e.to_string()),
     }
 }
 
@@ -372,9 +379,9 @@ async fn approvals_list(State(c): State<Shared>, headers: HeaderMap) -> Response
         Ok(s) => s,
         Err(_) => return StatusCode::UNAUTHORIZED.into_response(),
     };
-    match (c.approvals.list_pending(&s.caller, "", 200), c.approvals.list_recent(&s.caller, 10)) {
-        (Ok(list), Ok(recent)) => Html(pages::queue(&list, &recent).into_string()).into_response(),
-        (Err(e), _) | (_, Err(e)) => error_page(StatusCode::FORBIDDEN, &e.to_string()),
+    match queue(&c, &s.caller) {
+        Ok((list, recent)) => Html(pages::queue(&list, &recent).into_string()).into_response(),
+        Err(e) => error_page(StatusCode::FORBIDDEN, &e.to_string()),
     }
 }
 
@@ -805,13 +812,4 @@ async fn open_report(
         }
         Err(_) => StatusCode::NOT_FOUND.into_response(),
     }
-}
-
-/// Figures for tests and the timeline: how many records each kind has.
-pub fn kinds(rows: &[Row]) -> BTreeMap<&str, usize> {
-    let mut m = BTreeMap::new();
-    for r in rows {
-        *m.entry(r.kind.as_str()).or_default() += 1;
-    }
-    m
 }
