@@ -649,6 +649,18 @@ findings contains {
 }
 
 findings contains {
+	"id": "session.personal_data_outbound",
+	"category": "action.personal_data_outbound",
+	"level": "medium",
+	"message": sprintf("outbound to %s in a session that has handled personal data", [concat(", ", sort(external_domains))]),
+	"checks": ["confirm with the end user that their personal data may leave the organisation"],
+} if {
+	outbound
+	input.session.pii_seen
+	count(external_domains) > 0
+}
+
+findings contains {
 	"id": "session.velocity",
 	"category": "action.velocity",
 	"level": "high",

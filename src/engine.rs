@@ -11,6 +11,7 @@ use crate::approval::ApprovalStore;
 use crate::audit::{Appended, Entry, Journal};
 use crate::auth::Caller;
 use crate::config::{Config, Limits};
+use crate::detect::Surface;
 use crate::error::Error;
 use crate::policy::{Decision, Policy};
 use crate::scoring::{Evaluation, Pipeline, ScoreRequest};
@@ -83,6 +84,10 @@ impl Engine {
         caller.require_tenant(&request.context().tenant)?;
         let _permit = self.acquire().await?;
         let ctx = request.context().clone();
+        let _turn = match request.surface() {
+            Surface::Action => self.sessions.turn(&ctx.tenant, &ctx.session_id).await,
+            _ => None,
+        };
         let session = self.sessions.view(&ctx.tenant, &ctx.session_id);
         let evaluation = self.pipeline.evaluate(&request, &session).await;
         let verdict = &evaluation.verdict;

@@ -8,6 +8,7 @@
 //! audit log keeps the full history).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -88,14 +89,43 @@ struct State {
 
 pub struct SessionStore {
     map: DashMap<(String, String), State>,
+    /// One turn at a time per session for actions, so that concurrent calls
+    /// cannot all read the velocity count from before any of them.
+    turns: DashMap<(String, String), Arc<tokio::sync::Mutex<()>>>,
     config: SessionConfig,
+}
+
+/// Held while one action of a session is scored and observed.
+pub struct Turn<'a> {
+    store: &'a SessionStore,
+    key: (String, String),
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        // Forget the lock once nobody holds or waits for it (clones are
+        // taken under the same shard lock, so this cannot race with one).
+        self.store.turns.remove_if(&self.key, |_, m| Arc::strong_count(m) == 1);
+    }
 }
 
 const VELOCITY_WINDOW: Duration = Duration::from_secs(60);
 
 impl SessionStore {
     pub fn new(config: SessionConfig) -> Self {
-        Self { map: DashMap::new(), config }
+        Self { map: DashMap::new(), turns: DashMap::new(), config }
+    }
+
+    /// Waits for the session's turn: actions of one session are scored one
+    /// after another (the velocity limit counts the ones before). `None` for
+    /// calls without a session id.
+    pub async fn turn(&self, tenant: &str, session_id: &str) -> Option<Turn<'_>> {
+        let key = Self::key(tenant, session_id)?;
+        let lock = self.turns.entry(key.clone()).or_default().clone();
+        let guard = lock.lock_owned().await;
+        Some(Turn { store: self, key, guard: Some(guard) })
     }
 
     fn key(tenant: &str, session_id: &str) -> Option<(String, String)> {
@@ -149,7 +179,10 @@ impl SessionStore {
         let min = self.config.min_score;
         for f in o.findings.iter().filter(|f| f.score >= min) {
             let family = f.category.split('.').next().unwrap_or_default();
-            if matches!(family, "prompt_injection" | "jailbreak") && o.surface == Surface::Input {
+            // Injection anywhere the agent reads (input, documents, tool
+            // arguments and results); not the model's own answer, which may
+            // explain what an injection is.
+            if matches!(family, "prompt_injection" | "jailbreak") && f.source != "output" {
                 s.view.injection_seen = true;
                 if !s.view.injection_sources.contains(&f.source) && s.view.injection_sources.len() < 16 {
                     s.view.injection_sources.push(f.source.clone());

@@ -211,7 +211,7 @@ async fn request_watch_show_and_approve_with_separation_of_duties() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undecided_approval_expires_to_a_deny() {
-    let mut server = TestServer::start_with(
+    let server = TestServer::start_with(
         |c| {
             c.approvals.ttl_seconds = 1;
             c.approvals.sweep_interval_ms = 50;
@@ -238,7 +238,30 @@ async fn an_undecided_approval_expires_to_a_deny() {
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert!(approvals.list_pending(pb::ListPendingRequest::default()).await.unwrap().into_inner().approvals.is_empty());
-    server.stop().await.unwrap();
+    let metrics = server.metrics().await;
+    assert!(metrics.contains(r#"warden_approvals_total{outcome="expired"}"#), "{metrics}");
+    // The assessment names the action policy's version, and so does the
+    // stored decision; the expiry is a step of its own, by Warden.
+    assert!(a.policy_version.contains("warden-action+sha256:"), "{}", a.policy_version);
+    let dir = server.stop_keep_dir().await;
+    let log = AuditLog::open_read_only(dir.path(), &Config::default().audit).unwrap();
+    let body = |seq| {
+        let rec = log.record(seq).unwrap().unwrap();
+        serde_json::from_slice::<serde_json::Value>(&rec.canonical).unwrap()["body"].clone()
+    };
+    let decisions = log.query(&Query { kind: "score_decision".into(), ..Query::default() });
+    let decision = body(decisions[0]);
+    assert_eq!(decision["evaluation"]["policy_version"].as_str(), Some(a.policy_version.as_str()));
+    assert_eq!(decision["approval_id"].as_str(), Some(a.approval_id.as_str()));
+    let steps: Vec<String> = log
+        .query(&Query { kind: "approval".into(), ..Query::default() })
+        .into_iter()
+        .map(|seq| {
+            let b = body(seq);
+            format!("{}:{}", b["event"].as_str().unwrap(), b["actor"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(steps.last().map(String::as_str), Some("expired:warden"), "{steps:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

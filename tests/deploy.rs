@@ -46,9 +46,114 @@ fn every_overlay_renders_and_validates() {
             &format!("kubernetes-validate {name}"),
         );
         assert!(!report.contains("ERROR"), "{name}: {report}");
+        // kubernetes-validate has no schema for custom resources (it warns
+        // and passes them); the ServiceMonitor is checked below instead. Any
+        // other warning fails.
+        for line in report.lines().filter(|l| l.contains("WARN")) {
+            assert!(line.contains("ServiceMonitor"), "{name}: {line}");
+        }
+        check_service_monitors(&name, &render(&overlay));
         count += 1;
     }
     assert!(count >= 2, "dev and production overlays");
+}
+
+/// The rendered manifests as JSON documents (PyYAML reads the YAML).
+fn render(overlay: &Path) -> Vec<serde_json::Value> {
+    let name = overlay.file_name().unwrap().to_string_lossy().to_string();
+    let rendered = run(Command::new("kubectl").arg("kustomize").arg(overlay), &format!("kubectl kustomize {name}"));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), rendered).unwrap();
+    let json = run(
+        Command::new("python3")
+            .args(["-c", "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))"])
+            .arg(file.path()),
+        "reading the rendered manifests (PyYAML)",
+    );
+    serde_json::from_str(&json).unwrap()
+}
+
+/// A ServiceMonitor scrapes something only if its selector matches a
+/// Service's labels, its endpoint names a port of that Service, and that port
+/// leads to the sidecar's metrics port; the operator's own schema checks none
+/// of that.
+fn check_service_monitors(name: &str, docs: &[serde_json::Value]) {
+    for sm in docs.iter().filter(|d| d["kind"] == "ServiceMonitor") {
+        assert_eq!(sm["apiVersion"], "monitoring.coreos.com/v1", "{name}");
+        let selector = sm["spec"]["selector"]["matchLabels"].as_object().expect("matchLabels");
+        let service = docs
+            .iter()
+            .filter(|d| d["kind"] == "Service")
+            .find(|svc| selector.iter().all(|(k, v)| &svc["metadata"]["labels"][k] == v))
+            .unwrap_or_else(|| panic!("{name}: the ServiceMonitor's selector matches no Service"));
+        for ep in sm["spec"]["endpoints"].as_array().expect("endpoints") {
+            let port = ep["port"].as_str().expect("endpoint port name");
+            let svc_port = service["spec"]["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == port)
+                .unwrap_or_else(|| panic!("{name}: the Service has no port {port}"));
+            assert_eq!(svc_port["targetPort"], "metrics", "{name}: {port} leads to the metrics port");
+            assert_eq!(ep["path"], "/metrics", "{name}");
+            assert!(["http", "https"].contains(&ep["scheme"].as_str().unwrap_or("http")), "{name}");
+            let interval = ep["interval"].as_str().unwrap_or("30s");
+            assert!(interval.ends_with('s') || interval.ends_with('m'), "{name}: interval {interval}");
+        }
+    }
+}
+
+/// What the sidecar would do at start-up with the overlay's config file and
+/// the environment its container gets: the config loads (an environment
+/// variable named `WARDEN_*` that is not a config key would stop it), every
+/// token's variable is provided by the manifest, and the authenticator
+/// accepts them. Reviewers have tokens of their own.
+#[test]
+fn every_overlay_config_loads_with_its_container_environment() {
+    let overlays = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes/overlays");
+    for entry in std::fs::read_dir(&overlays).unwrap() {
+        let overlay = entry.unwrap().path();
+        let name = overlay.file_name().unwrap().to_string_lossy().to_string();
+        let docs = render(&overlay);
+        let deployment = docs.iter().find(|d| d["kind"] == "Deployment").expect("a Deployment");
+        let warden = deployment["spec"]["template"]["spec"]["initContainers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "warden")
+            .expect("the warden sidecar");
+        let env: Vec<String> = warden["env"]
+            .as_array()
+            .map(|e| e.iter().map(|v| v["name"].as_str().unwrap().to_string()).collect())
+            .unwrap_or_default();
+        let config_file = overlay.join("config.toml");
+        figment::Jail::expect_with(|jail| {
+            for (i, var) in env.iter().enumerate() {
+                jail.set_env(var, format!("token-for-{name}-{i}-0123456789abcdef"));
+            }
+            let config = warden::Config::load(Some(&config_file), &warden::config::Overrides::default())
+                .map_err(|e| format!("{name}: {e}"))?;
+            let auth = warden::auth::Authenticator::from_config(&config.auth).map_err(|e| format!("{name}: {e}"))?;
+            drop(auth);
+            let reviewers: Vec<&str> = config
+                .auth
+                .tokens
+                .iter()
+                .filter(|t| t.roles.contains(&warden::auth::Role::Reviewer))
+                .map(|t| t.identity.as_str())
+                .collect();
+            assert!(reviewers.len() >= 2, "{name}: one token per reviewer, got {reviewers:?}");
+            let distinct: std::collections::BTreeSet<&&str> = reviewers.iter().collect();
+            assert_eq!(distinct.len(), reviewers.len(), "{name}: reviewers share an identity");
+            let period = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].as_u64().unwrap();
+            assert!(
+                config.shutdown_grace_seconds + 1 + 10 <= period,
+                "{name}: Warden's shutdown ({} s + 1) leaves the app at least 10 s of the {period} s",
+                config.shutdown_grace_seconds
+            );
+            Ok(())
+        });
+    }
 }
 
 #[test]

@@ -47,7 +47,12 @@ async fn ungrounded_claims_table() {
         ("You can repay early without any charge, and the loan lasts two years.", false, ""),
         ("Last year's figure was 4,200,000 loans approved by Acme Bank in 2023.", false, ""),
         // Numbers the document contradicts or never states.
-        ("Personal loans at Acme Bank run for 60 months.", true, "60 months"),
+        // The contradiction path: the passage about the term says 24 months.
+        (
+            "Personal loans at Acme Bank run for 60 months.",
+            true,
+            "\"60 months\" where document:terms says \"24 months\"",
+        ),
         ("In 2023 Acme Bank approved 6.9 million personal loans across Europe.", true, "6.9 million"),
         ("The annual interest rate is 3.9% for every customer.", true, "3.9%"),
         // Names no source mentions.

@@ -234,6 +234,28 @@ def build_injection(root, rng, args, tox_benign, mmlu_benign, clinc_benign):
         host = rng.choice(hold_hosts)
         add(host + " " + rng.choice(tl_hold), 0, "holdout:trigger_insert", holdout_benign)
 
+    # run 3: compositional benign requests (trigger phrase x request frame); held-out phrases in
+    # held-out frames are validation only, mixed pairs are used nowhere
+    if args.aug_trigger_request:
+        ph_train, ph_hold = split_holdout(A.TRIGGER_PHRASES)
+        fr_train, fr_hold = split_holdout(A.TRIGGER_FRAMES)
+        combos = [f.format(v=v) for v in ph_train for f in fr_train]
+        rng.shuffle(combos)
+        for t in combos[: args.aug_trigger_request]:
+            add(t[0].upper() + t[1:], 0, "aug:trigger_request")
+        for v in ph_hold:
+            for f in fr_hold:
+                add(f.format(v=v), 0, "holdout:trigger_request", holdout_benign)
+        for lang, texts in sorted(A.TRIGGER_BENIGN_ML.items()):
+            tr, ho = split_holdout(texts)
+            for t in tr:
+                add(t, 0, f"aug:trigger_ml:{lang}")
+                hosts_ml = [x for x in split_holdout(A.BENIGN_ML.get(lang, []))[0] if "{" not in x]
+                if hosts_ml:
+                    add(t + " " + rng.choice(hosts_ml), 0, f"aug:trigger_ml:{lang}")
+            for t in ho:
+                add(t, 0, f"holdout:trigger_ml:{lang}", holdout_benign)
+
     # --- benign text from other train-side datasets (MMLU train split, toxic-but-not-injection)
     for t in rng.sample(mmlu_benign, min(args.inj_mmlu, len(mmlu_benign))):
         add(t, 0, "aug:mmlu_question")
@@ -492,6 +514,8 @@ def main():
     ap.add_argument("--inj-mmlu", type=int, default=800)
     ap.add_argument("--inj-tox", type=int, default=600)
     ap.add_argument("--aug-trigger-insert", type=int, default=1200)
+    ap.add_argument("--aug-trigger-request", type=int, default=2000,
+                    help="run 3: compositional benign trigger-word requests (0 reproduces run 2's data)")
     ap.add_argument("--aug-ml-benign", type=int, default=1500)
     ap.add_argument("--aug-ml-attack", type=int, default=900)
     ap.add_argument("--aug-long-benign", type=int, default=600)

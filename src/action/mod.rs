@@ -170,6 +170,53 @@ mod tests {
     }
 
     #[test]
+    fn application_values_override_the_tenant_and_suppress_per_tenant() {
+        let data = r#"{"warden": {"config": {"tenants": {"acme": {
+            "money": {"auto_approve_limit": {"EUR": 20000}},
+            "suppress": ["write.call"],
+            "applications": {"kiosk": {"money": {"auto_approve_limit": {"EUR": 50}}}}}}}}}"#;
+        let p = ActionPolicy::from_sources(&[], &[("limits.json".into(), data.into())]).unwrap();
+        let args = r#"{"amount": 120, "currency": "EUR"}"#;
+        let ctx = |t: &str, a: &str| Context { tenant: t.into(), application: a.into(), ..Context::default() };
+        let none = SessionView::default();
+        let bot = assess(&p, "issue_refund", args, "", &ctx("acme", "support-bot"), &[], &none).unwrap();
+        assert_eq!(bot.findings[0].level, Level::Low, "{bot:?}");
+        let kiosk = assess(&p, "issue_refund", args, "", &ctx("acme", "kiosk"), &[], &none).unwrap();
+        assert_eq!(kiosk.findings[0].level, Level::High, "{kiosk:?}");
+        assert!(kiosk.findings[0].message.contains("50 EUR auto-approve limit"), "{kiosk:?}");
+        let write = |t: &str| {
+            assess(&p, "update_ticket", r#"{"id": 7, "status": "closed"}"#, "", &ctx(t, ""), &[], &none).unwrap()
+        };
+        assert!(write("acme").findings.iter().all(|f| f.id != "write.call"), "suppressed for acme");
+        assert!(write("other").findings.iter().any(|f| f.id == "write.call"), "not for other tenants");
+    }
+
+    #[test]
+    fn data_with_unknown_keys_or_wrong_types_is_refused_at_load() {
+        let load = |data: &str| {
+            ActionPolicy::from_sources(&[], &[("d.json".into(), data.into())]).err().map(|e| e.to_string())
+        };
+        let err = load(r#"{"warden": {"config": {"internal_domain": ["x.com"]}}}"#).expect("misspelt key");
+        assert!(err.starts_with("d.json: warden.config.internal_domain is not a setting"), "{err}");
+        let err = load(r#"{"warden": {"config": {"internal_domains": "x.com"}}}"#).expect("string for a list");
+        assert!(err.contains("internal_domains must be a list of strings"), "{err}");
+        let err = load(r#"{"warden": {"config": {"tenants": {"acme": {"bulk_recipients": "20"}}}}}"#)
+            .expect("string for a number, per tenant");
+        assert!(err.contains("warden.config.tenants.acme.bulk_recipients must be a whole number"), "{err}");
+        let err = load(
+            r#"{"warden": {"config": {"tenants": {"acme": {"applications": {"kiosk":
+            {"money": {"auto_approve_limit": {"EUR": "lots"}}}}}}}}}"#,
+        )
+        .expect("per application");
+        assert!(err.contains("tenants.acme.applications.kiosk.money.auto_approve_limit.EUR"), "{err}");
+        let err = load(r#"{"warden": {"config": {"tenants": {"acme": {"tenants": {}}}}}}"#).expect("nested tenants");
+        assert!(err.contains("tenants.acme.tenants is not a setting"), "{err}");
+        assert!(
+            load(r#"{"warden": {"config": {"bulk_items": 5, "money": {"block_limit": {"default": 1000}}}}}"#).is_none()
+        );
+    }
+
+    #[test]
     fn users_add_and_suppress_rules() {
         let rule = r#"package warden.action
 findings contains {"id": "acme.no_friday_deploys", "category": "action.change_freeze", "level": "high",

@@ -112,9 +112,16 @@ impl ActionPolicy {
             hash_file(&mut hasher, name, text);
             files.push(name.clone());
         }
+        let mut scopes: Vec<(String, String)> = Vec::new();
         for (name, text) in data {
             let value = regorus::Value::from_json_str(text)
                 .map_err(|e| ActionPolicyError::File { file: name.clone(), reason: first_lines(&e.to_string()) })?;
+            if let Ok(json) = serde_json::from_str::<Value>(text) {
+                if let Some(config) = json.get("warden").and_then(|w| w.get("config")) {
+                    check_config(config, Scope::Global, "warden.config", &mut scopes)
+                        .map_err(|reason| ActionPolicyError::File { file: name.clone(), reason })?;
+                }
+            }
             if value.as_object().is_err() {
                 return Err(ActionPolicyError::File {
                     file: name.clone(),
@@ -136,7 +143,12 @@ impl ActionPolicy {
             .eval_rule(RULE.to_string())
             .map_err(|e| ActionPolicyError::Eval(format!("on an empty input: {}", first_lines(&e.to_string()))))?;
         let policy = Self { engine, version: format!("warden-action+sha256:{}", &hash[..12]), files };
-        policy.self_test()?;
+        policy.self_test("selftest", "")?;
+        // Every tenant and application the data configures, so that a value
+        // only one of them reads cannot fail at request time instead.
+        for (tenant, application) in &scopes {
+            policy.self_test(tenant, application)?;
+        }
         Ok(policy)
     }
 
@@ -178,7 +190,7 @@ impl ActionPolicy {
 
     /// Evaluates the policy on sample calls, so a policy that compiles but
     /// fails at run time (a type error, a bad data file) is refused at load.
-    fn self_test(&self) -> Result<(), ActionPolicyError> {
+    fn self_test(&self, tenant: &str, application: &str) -> Result<(), ActionPolicyError> {
         for (tool, args) in [
             ("issue_refund", json!({"amount": 9800, "currency": "EUR"})),
             ("send_email", json!({"to": "someone@example.com", "body": "hello"})),
@@ -190,15 +202,104 @@ impl ActionPolicy {
                 tool,
                 &args,
                 "",
-                &crate::scoring::Context { tenant: "selftest".into(), ..Default::default() },
+                &crate::scoring::Context {
+                    tenant: tenant.into(),
+                    application: application.into(),
+                    ..Default::default()
+                },
                 &super::analyse::analyse(tool, &args),
                 &[],
                 &crate::session::SessionView::default(),
             );
-            self.evaluate(&input).map_err(|e| ActionPolicyError::Eval(format!("on a sample {tool} call: {e}")))?;
+            self.evaluate(&input).map_err(|e| {
+                let scope = match (tenant, application) {
+                    ("selftest", _) => String::new(),
+                    (t, "") => format!(" for tenant {t}"),
+                    (t, a) => format!(" for tenant {t}, application {a}"),
+                };
+                ActionPolicyError::Eval(format!("on a sample {tool} call{scope}: {e}"))
+            })?;
         }
         Ok(())
     }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Scope {
+    Global,
+    Tenant,
+    Application,
+}
+
+/// Checks `warden.config` (and each tenant's and application's part) against
+/// the keys and types `action.rego` reads: a misspelt key or a string where a
+/// number belongs is refused at load, not discovered at request time.
+/// Collects the `(tenant, application)` pairs it configures.
+fn check_config(v: &Value, scope: Scope, at: &str, scopes: &mut Vec<(String, String)>) -> Result<(), String> {
+    let obj = v.as_object().ok_or_else(|| format!("{at} must be an object"))?;
+    let strings = |key: &str, v: &Value| -> Result<(), String> {
+        match v.as_array() {
+            Some(items) if items.iter().all(Value::is_string) => Ok(()),
+            _ => Err(format!("{at}.{key} must be a list of strings")),
+        }
+    };
+    let count = |key: &str, v: &Value| -> Result<(), String> {
+        match v.as_u64() {
+            Some(_) => Ok(()),
+            None => Err(format!("{at}.{key} must be a whole number of at least 0")),
+        }
+    };
+    for (key, value) in obj {
+        match key.as_str() {
+            "money" => {
+                let kinds = value.as_object().ok_or_else(|| format!("{at}.money must be an object"))?;
+                for (kind, limits) in kinds {
+                    if !["auto_approve_limit", "block_limit"].contains(&kind.as_str()) {
+                        return Err(format!("{at}.money.{kind} is not a setting (auto_approve_limit, block_limit)"));
+                    }
+                    let limits = limits
+                        .as_object()
+                        .ok_or_else(|| format!("{at}.money.{kind} must map currencies (or \"default\") to amounts"))?;
+                    for (currency, amount) in limits {
+                        if !amount.as_f64().is_some_and(|a| a >= 0.0) {
+                            return Err(format!("{at}.money.{kind}.{currency} must be a number of at least 0"));
+                        }
+                    }
+                }
+            }
+            "internal_domains" | "allowed_hosts" | "sensitive_tables" | "private_nouns" | "untrusted_nouns"
+            | "suppress" => strings(key, value)?,
+            "bulk_recipients" | "bulk_items" | "velocity_high_risk_per_minute" => count(key, value)?,
+            "tenants" if scope == Scope::Global => {
+                let tenants = value.as_object().ok_or_else(|| format!("{at}.tenants must be an object"))?;
+                for (tenant, t) in tenants {
+                    scopes.push((tenant.clone(), String::new()));
+                    check_config(t, Scope::Tenant, &format!("{at}.tenants.{tenant}"), scopes)?;
+                }
+            }
+            "applications" if scope == Scope::Tenant => {
+                let tenant = at.rsplit('.').next().unwrap_or_default().to_string();
+                let apps = value.as_object().ok_or_else(|| format!("{at}.applications must be an object"))?;
+                for (app, a) in apps {
+                    scopes.push((tenant.clone(), app.clone()));
+                    check_config(a, Scope::Application, &format!("{at}.applications.{app}"), scopes)?;
+                }
+            }
+            other => {
+                return Err(format!(
+                    "{at}.{other} is not a setting (money, internal_domains, allowed_hosts, sensitive_tables, \
+                     private_nouns, untrusted_nouns, bulk_recipients, bulk_items, velocity_high_risk_per_minute, \
+                     suppress{})",
+                    match scope {
+                        Scope::Global => ", tenants",
+                        Scope::Tenant => ", applications",
+                        Scope::Application => "",
+                    }
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 fn valid_category(c: &str) -> bool {

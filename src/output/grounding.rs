@@ -157,12 +157,40 @@ pub fn check(c: &Check<'_>) -> Vec<Finding> {
             None => Vec::new(),
         };
         let mut reported = false;
-        for q in quantity::extract(claim.text) {
+        let claim_quantities = quantity::extract(claim.text);
+        // The closest passage supports the claim only if the encoder says so.
+        let supported_by_best = best.is_some_and(|(_, sim)| sim >= c.min_similarity);
+        for q in &claim_quantities {
             let stated = &claim.text[q.span.clone()];
-            if doc_quantities.iter().chain(&context_quantities).any(|d| d.equals(&q)) {
+            if doc_quantities.iter().chain(&context_quantities).any(|d| d.equals(q)) {
+                // Present somewhere, but the passage this claim paraphrases
+                // says something else of the same kind, and the claim repeats
+                // none of its values: a value moved from another passage
+                // ("personal loans run 60 months" where 60 months is the
+                // business loans' term).
+                let same_kind: Vec<&(usize, &Quantity)> =
+                    neighbourhood.iter().filter(|(_, n)| n.same_kind(q)).collect();
+                let repeats_one = same_kind.iter().any(|(_, n)| claim_quantities.iter().any(|cq| cq.equals(n)));
+                if supported_by_best && !same_kind.is_empty() && !repeats_one {
+                    let (k, other) = same_kind[0];
+                    let p = &c.passages[*k];
+                    let said = &p.text[other.span.clone()];
+                    let sim = best.map_or(0.0, |(_, s)| s);
+                    out.push(finding(
+                        0.75,
+                        format!(
+                            "the claim says \"{stated}\" where {} says \"{said}\" (\"{stated}\" is stated elsewhere, \
+                             not in the passage this claim matches)",
+                            p.source
+                        ),
+                        Some(evidence(*k, sim)),
+                    ));
+                    reported = true;
+                    break;
+                }
                 continue;
             }
-            if let Some((k, other)) = neighbourhood.iter().find(|(_, n)| n.same_kind(&q)) {
+            if let Some((k, other)) = neighbourhood.iter().find(|(_, n)| n.same_kind(q)) {
                 let p = &c.passages[*k];
                 let said = &p.text[other.span.clone()];
                 let sim = best.map_or(0.0, |(_, s)| s);
@@ -257,6 +285,53 @@ mod tests {
         assert!(f[0].message.contains("\"60 months\"") && f[0].message.contains("appears in no document"), "{f:?}");
         let f = run("Acme Bank approved 6.9 million loans that year.", &[TERMS]);
         assert!(f[0].message.contains("6.9 million"), "{f:?}");
+    }
+
+    /// Like `run`, with chosen embeddings: claim `i` is closest to passage
+    /// `closest[i]` (similarity 0.9), orthogonal to the others.
+    fn run_embedded(output: &str, docs: &[&str], closest: &[usize]) -> Vec<Finding> {
+        let documents: Vec<(String, &str)> =
+            docs.iter().enumerate().map(|(i, d)| (format!("document:d{i}"), *d)).collect();
+        let cl = claims(output);
+        let ps = passages(&documents);
+        let dim = ps.len() + 1;
+        let unit = |i: usize, w: f32| {
+            let mut v = vec![0.0f32; dim];
+            v[i] = w;
+            v[dim - 1] = (1.0 - w * w).sqrt();
+            v
+        };
+        let pe: Vec<Vec<f32>> = (0..ps.len()).map(|j| unit(j, 1.0)).collect();
+        let ce: Vec<Vec<f32>> = closest.iter().map(|&j| unit(j, 0.9)).collect();
+        assert_eq!(ce.len(), cl.claims.len());
+        check(&Check {
+            claims: &cl,
+            claim_embeddings: Some(&ce),
+            passages: &ps,
+            passage_embeddings: Some(&pe),
+            documents: &documents,
+            context: Context { input: "", system_prompt: "" },
+            min_similarity: 0.5,
+        })
+    }
+
+    const BUSINESS: &str = "Business loans run for 60 months. Their fee is €400.";
+
+    #[test]
+    fn a_value_from_another_passage_contradicts_the_matching_one() {
+        // The claim paraphrases TERMS' first sentence (24 months) but carries
+        // the business loans' 60 months.
+        let f = run_embedded("Personal loans run for 60 months.", &[TERMS, BUSINESS], &[0]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("\"60 months\" where document:d0 says \"24 months\""), "{f:?}");
+        assert_eq!(f[0].evidence.as_ref().unwrap().source, "document:d0");
+        // A value absent from every document, next to a contradicting passage.
+        let f = run_embedded("Personal loans run for 36 months.", &[TERMS, BUSINESS], &[0]);
+        assert!(f[0].message.contains("\"36 months\" where document:d0 says \"24 months\""), "{f:?}");
+        // Values that match their passage, and a claim combining two passages,
+        // are grounded.
+        assert!(run_embedded("Business loans run for five years.", &[TERMS, BUSINESS], &[3]).is_empty());
+        assert!(run_embedded("The fee is €150, or €400 for business loans.", &[TERMS, BUSINESS], &[1]).is_empty());
     }
 
     #[test]

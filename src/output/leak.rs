@@ -28,6 +28,9 @@ pub struct Reproduction {
     pub sentences_reproduced: usize,
     /// Share of the system prompt's words covered by the longest run.
     pub run_share: f64,
+    /// The closest paraphrase the encoder found: output sentence span,
+    /// system-prompt sentence span, cosine similarity.
+    pub paraphrase: Option<(Range<usize>, Range<usize>, f32)>,
 }
 
 pub struct Thresholds {
@@ -91,6 +94,7 @@ pub fn reproduction(
     // an output sentence that says the same.
     let mut counted = 0;
     let mut reproduced = 0;
+    let mut paraphrase: Option<(Range<usize>, Range<usize>, f32)> = None;
     for (k, s) in prompt_sentences.iter().enumerate() {
         let w = text::words(s.text);
         if w.len() < 5 {
@@ -104,11 +108,21 @@ pub fn reproduction(
         } else {
             text::normalised(output).contains(&text::normalised(s.text))
         };
-        let paraphrased = embeddings.is_some_and(|(pe, oe)| {
-            oe.iter()
-                .zip(output_sentences)
-                .any(|(e, os)| text::words(os.text).len() >= 4 && text::cosine(&pe[k], e) >= paraphrase_similarity)
-        });
+        let mut paraphrased = false;
+        if let Some((pe, oe)) = embeddings {
+            for (e, os) in oe.iter().zip(output_sentences) {
+                if text::words(os.text).len() < 4 {
+                    continue;
+                }
+                let sim = text::cosine(&pe[k], e);
+                if sim >= paraphrase_similarity {
+                    paraphrased = true;
+                    if paraphrase.as_ref().is_none_or(|p| sim > p.2) {
+                        paraphrase = Some((os.span.clone(), s.span.clone(), sim));
+                    }
+                }
+            }
+        }
         if verbatim || paraphrased {
             reproduced += 1;
         }
@@ -120,6 +134,7 @@ pub fn reproduction(
         sentence_share: if counted == 0 { 0.0 } else { reproduced as f64 / counted as f64 },
         sentences_reproduced: reproduced,
         run_share: if pw.is_empty() { 0.0 } else { run_words as f64 / pw.len() as f64 },
+        paraphrase,
     }
 }
 
@@ -132,23 +147,32 @@ pub fn leak_finding(r: &Reproduction, t: &Thresholds) -> Option<Finding> {
         return None;
     }
     let share = r.sentence_share.max(r.run_share).min(1.0);
+    // Where: the longest verbatim run, or, when the leak is reworded (no run
+    // of six words), the closest paraphrased sentence pair.
+    let (span, evidence) = match (&r.paraphrase, r.run_words) {
+        (_, n) if n > 0 => (
+            r.output_span.clone(),
+            Evidence { source: "system_prompt".into(), span: r.prompt_span.clone(), similarity: 1.0 },
+        ),
+        (Some((out, prompt, sim)), _) => (
+            out.clone(),
+            Evidence { source: "system_prompt".into(), span: prompt.clone(), similarity: f64::from(*sim) },
+        ),
+        (None, _) => (0..0, Evidence { source: "system_prompt".into(), span: 0..0, similarity: 0.0 }),
+    };
     Some(Finding {
         category: "system_prompt_leak".into(),
         score: (0.6 + 0.4 * share).min(1.0),
         detector: DETECTOR,
         source: "output".into(),
-        span: r.output_span.clone(),
+        span,
         message: format!(
             "the output reproduces the system prompt: {} of its sentences ({:.0}%), longest verbatim run {} words",
             r.sentences_reproduced,
             100.0 * r.sentence_share,
             r.run_words
         ),
-        evidence: (r.run_words > 0).then(|| Evidence {
-            source: "system_prompt".into(),
-            span: r.prompt_span.clone(),
-            similarity: 0.0,
-        }),
+        evidence: (!evidence.span.is_empty()).then_some(evidence),
     })
 }
 
@@ -244,6 +268,34 @@ mod tests {
         let r = repro(out);
         assert!(r.sentences_reproduced >= 3, "{r:?}");
         assert!(leak_finding(&r, &t()).is_some());
+    }
+
+    #[test]
+    fn a_reworded_leak_points_at_the_closest_paraphrase() {
+        // No six words in a row from the prompt; the encoder (here: chosen
+        // vectors) says three output sentences mean three prompt sentences.
+        let out = "I am called Ava and I help Acme Bank clients. My remit is limited to their accounts and \
+                   cards. Fraud goes straight to the dedicated desk.";
+        let ps = text::sentences(PROMPT);
+        let os = text::sentences(out);
+        assert_eq!((ps.len(), os.len()), (5, 3));
+        let unit = |i: usize, w: f32| {
+            let mut v = vec![0.0f32; 8];
+            v[i] = w;
+            v[7] = (1.0 - w * w).sqrt();
+            v
+        };
+        let pe: Vec<Vec<f32>> = (0..5).map(|i| unit(i, 1.0)).collect();
+        // Output sentence 2 is the closest match (to prompt sentence 3).
+        let oe = vec![unit(0, 0.90), unit(1, 0.88), unit(3, 0.97)];
+        let r = reproduction(out, PROMPT, &ps, &os, Some((&pe, &oe)), 0.85);
+        assert_eq!(r.run_words, 0, "{r:?}");
+        assert_eq!(r.sentences_reproduced, 3, "{r:?}");
+        let f = leak_finding(&r, &t()).expect("a reworded leak is still a leak");
+        assert_eq!(&out[f.span.clone()], "Fraud goes straight to the dedicated desk.");
+        let e = f.evidence.expect("evidence");
+        assert_eq!(&PROMPT[e.span], "Escalate fraud reports to the fraud desk at once.");
+        assert!((e.similarity - 0.97).abs() < 1e-3, "{}", e.similarity);
     }
 
     #[test]

@@ -206,12 +206,25 @@ impl Job {
             texts.extend(passages.iter().map(|p| p.text));
         }
         if !self.system_prompt.trim().is_empty() {
-            texts.extend(text::sentences(&self.text).iter().map(|s| s.text));
-            texts.extend(text::sentences(&self.system_prompt).iter().map(|s| s.text));
+            let (output_sentences, prompt_sentences) = self.leak_sentences();
+            texts.extend(output_sentences.iter().map(|s| s.text));
+            texts.extend(prompt_sentences.iter().map(|s| s.text));
         }
         texts.sort_unstable();
         texts.dedup();
         texts.into_iter().map(str::to_string).collect()
+    }
+
+    /// The sentences the paraphrase check compares: at most
+    /// `output.max_claims` of the output and `output.max_passages` of the
+    /// system prompt (a long streamed output does not re-encode without
+    /// bound).
+    fn leak_sentences(&self) -> (Vec<text::Sentence<'_>>, Vec<text::Sentence<'_>>) {
+        let mut output_sentences = text::sentences(&self.text);
+        output_sentences.truncate(self.config.max_claims);
+        let mut prompt_sentences = text::sentences(&self.system_prompt);
+        prompt_sentences.truncate(self.config.max_passages);
+        (output_sentences, prompt_sentences)
     }
 
     /// `problems`: why embeddings are missing, if they are.
@@ -268,8 +281,25 @@ impl Job {
 
         let lookup = |t: &str| embeddings.and_then(|e| e.get(t).cloned());
         let all = |v: Vec<Option<Vec<f32>>>| v.into_iter().collect::<Option<Vec<Vec<f32>>>>();
-        let output_sentences = text::sentences(&self.text);
-        let prompt_sentences = text::sentences(&self.system_prompt);
+        let (output_sentences, prompt_sentences) = self.leak_sentences();
+        if has_prompt {
+            let (all_out, all_prompt) = (text::sentences(&self.text).len(), text::sentences(&self.system_prompt).len());
+            if all_out > output_sentences.len() || all_prompt > prompt_sentences.len() {
+                out.skipped.push(Skipped {
+                    detector: leak::DETECTOR.into(),
+                    reason: SkipReason::Partial,
+                    message: format!(
+                        "paraphrases checked for the first {} of {} output sentences against the first {} of {} \
+                         system-prompt sentences (output.max_claims, output.max_passages); verbatim runs checked \
+                         in full",
+                        output_sentences.len(),
+                        all_out,
+                        prompt_sentences.len(),
+                        all_prompt
+                    ),
+                });
+            }
+        }
 
         if !docs.is_empty() {
             let claim_emb = all(claims.claims.iter().map(|c| lookup(c.text)).collect());

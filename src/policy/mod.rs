@@ -109,6 +109,10 @@ struct Skipped {
     level: Level,
     #[serde(default)]
     checks: Vec<String>,
+    /// A higher floor for particular detectors (`action_policy = "high"`:
+    /// when the action policy cannot run, a human decides).
+    #[serde(default)]
+    detectors: BTreeMap<String, Level>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -285,8 +289,12 @@ impl Policy {
         let mut reasons: Vec<String> = reasons.into_iter().map(|(_, r)| r).collect();
         if !skipped.is_empty() {
             reasons.push(format!("detectors skipped: {}", skipped.join(", ")));
-            if self.file.skipped.mode == SkipMode::FailClosed && level < self.file.skipped.level {
-                level = self.file.skipped.level;
+            if self.file.skipped.mode == SkipMode::FailClosed {
+                let floor = skipped
+                    .iter()
+                    .filter_map(|d| self.file.skipped.detectors.get(d))
+                    .fold(self.file.skipped.level, |a, b| a.max(*b));
+                level = level.max(floor);
             }
             for c in &self.file.skipped.checks {
                 if !checks.contains(c) {
@@ -378,6 +386,9 @@ mod tests {
             (Surface::Output, &[("pii.email", 0.95)], &[], Decision::Review),
             (Surface::Action, &[("secret.github_token", 0.75)], &[], Decision::RequireApproval),
             (Surface::Input, &[], &["pii"], Decision::Review),
+            // An action policy that could not run sends the action to a human.
+            (Surface::Action, &[], &["action_policy"], Decision::RequireApproval),
+            (Surface::Action, &[], &["pii"], Decision::Review),
         ];
         for (surface, findings, skipped, want) in table {
             let fs: Vec<Finding> = findings.iter().map(|(c, s)| finding(c, *s, "input")).collect();

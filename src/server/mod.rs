@@ -250,6 +250,10 @@ pub async fn serve(
     }
 
     tokio::pin!(shutdown);
+    // One deadline for every phase of shutdown (draining calls, the console,
+    // the shippers), so the whole stop fits in `shutdown_grace_seconds` and
+    // Kubernetes' terminationGracePeriodSeconds can be set from it.
+    let mut deadline = None;
     let early = tokio::select! {
         () = &mut shutdown => None,
         r = &mut grpc => Some(r),
@@ -263,8 +267,9 @@ pub async fn serve(
             // Following Tail streams end, so the drain below can finish.
             let _ = stopping_tx.send(true);
             let _ = stop_grpc.send(());
-            let grace = Duration::from_secs(config.shutdown_grace_seconds);
-            match tokio::time::timeout(grace, &mut grpc).await {
+            let until = tokio::time::Instant::now() + Duration::from_secs(config.shutdown_grace_seconds);
+            deadline = Some(until);
+            match tokio::time::timeout_at(until, &mut grpc).await {
                 Ok(Ok(r)) => r.map_err(ServeError::from),
                 Ok(Err(join)) => Err(ServeError::Task(join.to_string())),
                 Err(_) => {
@@ -278,6 +283,8 @@ pub async fn serve(
             }
         }
     };
+    let deadline =
+        deadline.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(config.shutdown_grace_seconds));
     let _ = stop_health.send(());
     if let Some(task) = health_task {
         let _ = task.await;
@@ -287,7 +294,8 @@ pub async fn serve(
     if let Some(mut task) = console_task {
         // Live streams end on `stopping`; a client that never lets go of a
         // connection does not hold up shutdown past a few seconds.
-        match tokio::time::timeout(Duration::from_secs(5), &mut task).await {
+        let until = deadline.min(tokio::time::Instant::now() + Duration::from_secs(5));
+        match tokio::time::timeout_at(until, &mut task).await {
             Ok(Ok(Err(e))) => tracing::warn!(error = %e, "web console stopped with an error"),
             Ok(_) => {}
             Err(_) => task.abort(),
@@ -303,11 +311,13 @@ pub async fn serve(
         w.abort();
     }
     engine.journal().close()?;
-    // Shippers get the grace period to catch up; whatever they could not
-    // ship stays in the log and ships after restart.
+    // Shippers get what is left of the grace period (at least a second) to
+    // catch up; whatever they could not ship stays in the log and ships
+    // after restart.
     let _ = ship_stop_tx.send(true);
+    let ship_until = deadline.max(tokio::time::Instant::now() + Duration::from_secs(1));
     for task in shippers {
-        if tokio::time::timeout(Duration::from_secs(config.shutdown_grace_seconds), task).await.is_err() {
+        if tokio::time::timeout_at(ship_until, task).await.is_err() {
             tracing::warn!("a shipper did not finish within the grace period");
         }
     }
