@@ -30,7 +30,9 @@ package warden.action
 
 defaults := {
 	"money": {
-		# Payments at or below this are allowed; above needs approval.
+		# Payments at or below this are allowed; above needs approval. A kind of
+		# payment may have its own: "refund": {"EUR": 200}, "transfer": {...},
+		# "charge", "payment" (the kinds findings name).
 		"auto_approve_limit": {"default": 500, "EUR": 500, "USD": 500, "GBP": 450, "CHF": 500, "JPY": 75000},
 		# Above this a payment is blocked outright.
 		"block_limit": {"default": 50000, "EUR": 50000, "USD": 50000, "GBP": 45000, "CHF": 50000, "JPY": 7500000},
@@ -96,7 +98,13 @@ name_word(w) if {
 	x == w
 }
 
+# A limit for this kind of payment (refund, transfer, charge, payment) in
+# this currency, then its "default"; then the limit of every payment.
 limit(kind, currency) := v if {
+	v := cfg.money[kind][pay_verb][currency]
+} else := v if {
+	v := cfg.money[kind][pay_verb]["default"]
+} else := v if {
 	v := cfg.money[kind][currency]
 } else := cfg.money[kind]["default"]
 

@@ -225,7 +225,7 @@ impl SessionStore {
     /// active ones too.
     pub fn evict(&self, now: Instant) {
         let ttl = self.ttl();
-        self.map.retain(|_, s| now.duration_since(s.last_seen) < ttl);
+        self.map.retain(|_, s| now.saturating_duration_since(s.last_seen) < ttl);
         let over = (self.map.len() + 1).saturating_sub(self.config.max_sessions);
         if over > 0 {
             let mut ages: Vec<(Instant, (String, String))> =
@@ -235,6 +235,31 @@ impl SessionStore {
                 self.map.remove(&k);
             }
         }
+        crate::telemetry::sessions_tracked(self.map.len());
+    }
+
+    /// Forgets idle sessions every minute (and keeps the
+    /// `warden_sessions_tracked` gauge current) until `stopping`.
+    pub fn spawn_sweeper(
+        self: &std::sync::Arc<Self>,
+        mut stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        let every = Duration::from_secs(60).min(self.ttl().max(Duration::from_secs(1)));
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => store.sweep(Instant::now()),
+                    _ = stopping.changed() => return,
+                }
+            }
+        })
+    }
+
+    /// Drops sessions idle for `ttl_seconds`.
+    pub fn sweep(&self, now: Instant) {
+        let ttl = self.ttl();
+        self.map.retain(|_, s| now.saturating_duration_since(s.last_seen) < ttl);
         crate::telemetry::sessions_tracked(self.map.len());
     }
 
@@ -413,6 +438,17 @@ mod tests {
         store.observe("t", "s", action(Level::Low, true));
         assert_eq!(store.view("t", "s"), SessionView::default());
         store.evict(Instant::now());
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn the_sweeper_forgets_idle_sessions_without_waiting_for_a_full_store() {
+        let store = SessionStore::new(SessionConfig { ttl_seconds: 60, ..SessionConfig::default() });
+        store.observe("t", "old", action(Level::Low, false));
+        store.observe("t", "new", action(Level::Low, false));
+        store.sweep(Instant::now() + Duration::from_secs(30));
+        assert_eq!(store.len(), 2, "not idle long enough");
+        store.sweep(Instant::now() + Duration::from_secs(61));
         assert!(store.is_empty());
     }
 }

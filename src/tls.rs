@@ -179,6 +179,17 @@ impl Acceptor {
         &self,
         listener: TcpListener,
     ) -> tokio_stream::wrappers::ReceiverStream<Result<TlsStream<TcpStream>, std::io::Error>> {
+        tokio_stream::wrappers::ReceiverStream::new(self.accept_loop(listener, |stream, _| Ok(stream)))
+    }
+
+    /// The accept loop: every handshake runs in its own task, so a slow or
+    /// silent client never holds up the next connection. Ends when the
+    /// receiver is dropped.
+    fn accept_loop<T: Send + 'static>(
+        &self,
+        listener: TcpListener,
+        wrap: fn(TlsStream<TcpStream>, SocketAddr) -> T,
+    ) -> tokio::sync::mpsc::Receiver<T> {
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let acceptor = self.clone();
         tokio::spawn(async move {
@@ -200,7 +211,7 @@ impl Acceptor {
                 tokio::spawn(async move {
                     match tokio::time::timeout(Duration::from_secs(10), tls.accept(tcp)).await {
                         Ok(Ok(stream)) => {
-                            let _ = tx.send(Ok(stream)).await;
+                            let _ = tx.send(wrap(stream, peer)).await;
                         }
                         Ok(Err(e)) => handshake_failed(peer, &e.to_string()),
                         Err(_) => handshake_failed(peer, "timed out"),
@@ -208,14 +219,22 @@ impl Acceptor {
                 });
             }
         });
-        tokio_stream::wrappers::ReceiverStream::new(rx)
+        rx
     }
 }
 
-/// A listener for axum (`/metrics`) that yields TLS streams.
+/// A listener for axum (`/metrics`, the console) that yields TLS streams,
+/// handshaken concurrently by [`Acceptor`]'s accept loop.
 pub struct MetricsListener {
-    pub listener: TcpListener,
-    pub acceptor: Acceptor,
+    local_addr: SocketAddr,
+    streams: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+}
+
+impl MetricsListener {
+    pub fn new(listener: TcpListener, acceptor: &Acceptor) -> std::io::Result<Self> {
+        let local_addr = listener.local_addr()?;
+        Ok(Self { local_addr, streams: acceptor.accept_loop(listener, |stream, peer| (stream, peer)) })
+    }
 }
 
 impl axum::serve::Listener for MetricsListener {
@@ -223,26 +242,15 @@ impl axum::serve::Listener for MetricsListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let (tcp, peer) = match self.listener.accept().await {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let tls = tokio_rustls::TlsAcceptor::from(self.acceptor.current());
-            match tokio::time::timeout(Duration::from_secs(10), tls.accept(tcp)).await {
-                Ok(Ok(stream)) => return (stream, peer),
-                Ok(Err(e)) => handshake_failed(peer, &e.to_string()),
-                Err(_) => handshake_failed(peer, "timed out"),
-            }
+        match self.streams.recv().await {
+            Some(accepted) => accepted,
+            // The accept loop only ends when this listener is dropped.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.listener.local_addr()
+        Ok(self.local_addr)
     }
 }
 

@@ -252,6 +252,27 @@ async fn shutdown_finishes_in_flight_calls_and_flushes_the_journal() {
     handle.wait_entered().await;
 
     server.begin_shutdown();
+    // Readiness turns NOT_SERVING at once (the kubelet stops sending
+    // traffic), while the call is still held.
+    let health = tonic::transport::Channel::from_shared(format!("http://{}", server.health_addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let health = tonic_health::pb::health_client::HealthClient::new(health);
+    common::eventually("readiness NOT_SERVING during the drain", Duration::from_secs(5), || {
+        let mut health = health.clone();
+        async move {
+            health
+                .check(tonic_health::pb::HealthCheckRequest { service: "warden.v1.RiskService".into() })
+                .await
+                .is_ok_and(|r| {
+                    r.into_inner().status == tonic_health::pb::health_check_response::ServingStatus::NotServing as i32
+                })
+        }
+    })
+    .await;
+    assert!(!held.is_finished(), "the in-flight call is still held");
     // New connections are refused once the server stops accepting; the
     // in-flight call still completes.
     let release = handle.release.clone();

@@ -228,7 +228,7 @@ async fn one_request_with_everything() {
                 Honestly, you should buy Nvidia shares right now.";
     assert!(text[start..end].contains("buy Nvidia shares"), "the span is the advice sentence: {:?}", &text[start..end]);
     assert!(a.policy_version.contains("content+sha256:"), "{}", a.policy_version);
-    for d in ["grounding", "prompt_leak", "data_leak"] {
+    for d in ["grounding", "prompt_leak", "data_leak", "content_policy"] {
         assert!(a.detector_versions.contains_key(d), "{d}: {:?}", a.detector_versions);
     }
     assert!(a.decision >= pb::Decision::RequireApproval as i32);

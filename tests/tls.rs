@@ -141,11 +141,29 @@ async fn mtls_handshakes_succeed_and_fail_as_they_should() {
     assert!(score(&server, &ca1.pem, Some(&stranger)).await.is_err(), "client certificate from an untrusted CA");
     // The client does not trust the server's CA.
     assert!(score(&server, &other.pem, Some(&agent)).await.is_err(), "server certificate from an untrusted CA");
+    // A server certificate (serverAuth only) offered as a client certificate.
+    let server_as_client = server_cert(&ca1);
+    assert!(score(&server, &ca1.pem, Some(&server_as_client)).await.is_err(), "server-only certificate as a client");
     // A valid certificate nobody mapped to roles: unauthenticated, named.
     let unmapped = client_cert(&ca1, "spiffe://cluster.local/ns/x/sa/unknown");
     let e = score(&server, &ca1.pem, Some(&unmapped)).await.unwrap_err();
     assert!(e.contains("Unauthenticated") && e.contains("not mapped"), "{e}");
     server.stop().await.unwrap();
+}
+
+#[test]
+fn a_key_that_does_not_match_the_certificate_stops_start_up() {
+    let ca1 = ca("warden test CA");
+    let files = Files { dir: tempfile::tempdir().unwrap() };
+    let (cert, _) = server_cert(&ca1);
+    let (_, other_key) = server_cert(&ca1);
+    let data = tempfile::tempdir().unwrap();
+    let mut config = warden::Config { data_dir: data.path().into(), ..Default::default() };
+    config.tls.cert_file = Some(files.write("s.pem", &cert));
+    config.tls.key_file = Some(files.write("s.key", &other_key));
+    let e = warden::tls::server_config(&config.tls, &[b"h2"]).unwrap_err();
+    assert!(e.starts_with("tls: certificate and key:"), "{e}");
+    assert!(!e.contains('\n'), "one line: {e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,8 +232,14 @@ async fn metrics_are_served_over_tls_too() {
         .with_root_certificates(roots)
         .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    // A client that connects and never says a word must not hold up the
+    // scrape behind it (handshakes run concurrently; each may take 10 s).
+    let _silent = tokio::net::TcpStream::connect(server.metrics_addr).await.unwrap();
     let tcp = tokio::net::TcpStream::connect(server.metrics_addr).await.unwrap();
-    let mut tls = connector.connect("localhost".try_into().unwrap(), tcp).await.expect("TLS to /metrics");
+    let mut tls = tokio::time::timeout(Duration::from_secs(5), connector.connect("localhost".try_into().unwrap(), tcp))
+        .await
+        .expect("the scrape is not queued behind a silent connection's handshake")
+        .expect("TLS to /metrics");
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     tls.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
     let mut body = String::new();
@@ -232,24 +256,33 @@ async fn metrics_are_served_over_tls_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plaintext_beyond_loopback_needs_the_flag() {
-    let serve = |allow_plaintext: bool| async move {
+    // Each listener alone on a non-loopback address: gRPC, metrics, console.
+    let serve = |allow_plaintext: bool, wide: usize| async move {
         let data = tempfile::tempdir().unwrap();
         let config = warden::Config { data_dir: data.path().into(), allow_plaintext, ..Default::default() };
-        let grpc = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+        let bind = |i: usize| async move {
+            tokio::net::TcpListener::bind(if i == wide { "0.0.0.0:0" } else { "127.0.0.1:0" }).await.unwrap()
+        };
+        let (grpc, metrics, admin) = (bind(0).await, bind(1).await, bind(2).await);
         let app = warden::build(&config, vec![]).unwrap();
         warden::server::serve(
             &config,
             app,
-            warden::Listeners { grpc, metrics: None, health: None, admin: None },
+            warden::Listeners { grpc, metrics: Some(metrics), health: None, admin: Some(admin) },
             async {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             },
         )
         .await
     };
-    let e = serve(false).await.unwrap_err().to_string();
-    assert!(e.contains("refusing to serve gRPC in plaintext") && e.contains("--allow-plaintext"), "{e}");
-    serve(true).await.expect("allowed with the flag");
+    for (wide, what) in [(0, "gRPC"), (1, "metrics"), (2, "console")] {
+        let e = serve(false, wide).await.unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("refusing to serve {what} in plaintext")) && e.contains("--allow-plaintext"),
+            "{what}: {e}"
+        );
+        serve(true, wide).await.unwrap_or_else(|e| panic!("{what}: allowed with the flag: {e}"));
+    }
 }
 
 /// With TLS on gRPC, a plaintext port answers grpc.health.v1 only (what a

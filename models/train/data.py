@@ -514,8 +514,8 @@ def main():
     ap.add_argument("--inj-mmlu", type=int, default=800)
     ap.add_argument("--inj-tox", type=int, default=600)
     ap.add_argument("--aug-trigger-insert", type=int, default=1200)
-    ap.add_argument("--aug-trigger-request", type=int, default=2000,
-                    help="run 3: compositional benign trigger-word requests (0 reproduces run 2's data)")
+    ap.add_argument("--aug-trigger-request", type=int, default=0,
+                    help="compositional benign trigger-word requests (run 3 used 2000; 0, the default, reproduces the shipped run 2)")
     ap.add_argument("--aug-ml-benign", type=int, default=1500)
     ap.add_argument("--aug-ml-attack", type=int, default=900)
     ap.add_argument("--aug-long-benign", type=int, default=600)

@@ -192,6 +192,28 @@ mod tests {
     }
 
     #[test]
+    fn each_kind_of_payment_may_have_its_own_limit() {
+        let data = r#"{"warden": {"config": {"money": {"auto_approve_limit": {"refund": {"EUR": 100}}}}}}"#;
+        let p = ActionPolicy::from_sources(&[], &[("limits.json".into(), data.into())]).unwrap();
+        let args = r#"{"amount": 300, "currency": "EUR"}"#;
+        let none = SessionView::default();
+        let refund = assess(&p, "issue_refund", args, "", &Context::default(), &[], &none).unwrap();
+        assert_eq!(refund.findings[0].message, "refund of 300 EUR is above the 100 EUR auto-approve limit");
+        let transfer = assess(&p, "transfer_funds", args, "", &Context::default(), &[], &none).unwrap();
+        assert_eq!(transfer.findings[0].message, "transfer of 300 EUR is within the 500 EUR auto-approve limit");
+        let err = ActionPolicy::from_sources(
+            &[],
+            &[(
+                "d.json".into(),
+                r#"{"warden": {"config": {"money": {"block_limit": {"refund": {"EUR": "x"}}}}}}"#.into(),
+            )],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("warden.config.money.block_limit.refund.EUR must be a number"), "{err}");
+    }
+
+    #[test]
     fn data_with_unknown_keys_or_wrong_types_is_refused_at_load() {
         let load = |data: &str| {
             ActionPolicy::from_sources(&[], &[("d.json".into(), data.into())]).err().map(|e| e.to_string())

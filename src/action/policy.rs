@@ -260,9 +260,23 @@ fn check_config(v: &Value, scope: Scope, at: &str, scopes: &mut Vec<(String, Str
                     let limits = limits
                         .as_object()
                         .ok_or_else(|| format!("{at}.money.{kind} must map currencies (or \"default\") to amounts"))?;
-                    for (currency, amount) in limits {
-                        if !amount.as_f64().is_some_and(|a| a >= 0.0) {
-                            return Err(format!("{at}.money.{kind}.{currency} must be a number of at least 0"));
+                    let amounts = |limits: &serde_json::Map<String, Value>, at: &str| {
+                        for (currency, amount) in limits {
+                            if !amount.as_f64().is_some_and(|a| a >= 0.0) {
+                                return Err(format!("{at}.{currency} must be a number of at least 0"));
+                            }
+                        }
+                        Ok(())
+                    };
+                    for (key, value) in limits {
+                        match (key.as_str(), value.as_object()) {
+                            ("refund" | "transfer" | "charge" | "payment", Some(per_kind)) => {
+                                amounts(per_kind, &format!("{at}.money.{kind}.{key}"))?
+                            }
+                            _ => amounts(
+                                &std::iter::once((key.clone(), value.clone())).collect(),
+                                &format!("{at}.money.{kind}"),
+                            )?,
                         }
                     }
                 }

@@ -263,7 +263,9 @@ pub async fn serve(
     let app = router(console).into_make_service_with_connect_info::<Client>();
     match tls {
         Some(acceptor) => {
-            axum::serve(crate::tls::MetricsListener { listener, acceptor }, app).with_graceful_shutdown(shutdown).await
+            axum::serve(crate::tls::MetricsListener::new(listener, &acceptor)?, app)
+                .with_graceful_shutdown(shutdown)
+                .await
         }
         None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
     }

@@ -249,6 +249,8 @@ impl Pipeline {
         }
         if scan.surface == crate::detect::Surface::Action {
             detector_versions.insert(crate::action::DETECTOR.to_string(), action_policy.version().to_string());
+        } else if !self.content.is_empty() {
+            detector_versions.insert(crate::content::DETECTOR.to_string(), self.content.version().to_string());
         }
 
         let main_source = request.main_source().to_string();

@@ -26,7 +26,9 @@ pub async fn serve(
     );
     match tls {
         Some(acceptor) => {
-            axum::serve(crate::tls::MetricsListener { listener, acceptor }, app).with_graceful_shutdown(shutdown).await
+            axum::serve(crate::tls::MetricsListener::new(listener, &acceptor)?, app)
+                .with_graceful_shutdown(shutdown)
+                .await
         }
         None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
     }

@@ -158,6 +158,7 @@ pub async fn serve(
         authenticate,
     );
     let sweeper = approvals.spawn_sweeper(stopping_rx.clone());
+    let session_sweeper = engine.sessions().spawn_sweeper(stopping_rx.clone());
     let policy_watcher = engine
         .pipeline()
         .action_policy()
@@ -307,6 +308,7 @@ pub async fn serve(
         }
     }
     sweeper.abort();
+    session_sweeper.abort();
     if let Some(w) = policy_watcher {
         w.abort();
     }

@@ -17,6 +17,8 @@ use warden::proto::v1::risk_service_client::RiskServiceClient;
 pub struct TestServer {
     pub grpc_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
+    /// The plaintext health-only port (what Kubernetes probes).
+    pub health_addr: SocketAddr,
     /// The web console, when the config asked for one.
     pub admin_addr: Option<SocketAddr>,
     pub data_dir: tempfile::TempDir,
@@ -51,20 +53,22 @@ impl TestServer {
             None => None,
         };
         let admin_addr = admin.as_ref().map(|l| l.local_addr().unwrap());
+        let health = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let health_addr = health.local_addr().unwrap();
         let app = warden::build(&config, extra).unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             warden::server::serve(
                 &config,
                 app,
-                warden::Listeners { grpc, metrics: Some(metrics), health: None, admin },
+                warden::Listeners { grpc, metrics: Some(metrics), health: Some(health), admin },
                 async {
                     let _ = rx.await;
                 },
             )
             .await
         });
-        TestServer { grpc_addr, metrics_addr, admin_addr, data_dir, shutdown: Some(tx), task: Some(task) }
+        TestServer { grpc_addr, metrics_addr, health_addr, admin_addr, data_dir, shutdown: Some(tx), task: Some(task) }
     }
 
     pub async fn channel(&self) -> Channel {
