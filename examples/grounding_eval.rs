@@ -73,10 +73,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 (false, false) => tn += 1,
             }
             if let Some(first) = f.first() {
+                let moved = first.message.contains("not in the passage this claim matches");
                 let reason = if first.message.contains("no document passage") {
                     "semantic"
+                } else if first.message.starts_with("names") && moved {
+                    "names from another passage"
                 } else if first.message.starts_with("names") {
                     "names"
+                } else if moved {
+                    "quantities from another passage"
                 } else {
                     "quantities"
                 };

@@ -247,7 +247,9 @@ def build_injection(root, rng, args, tox_benign, mmlu_benign, clinc_benign):
             for f in fr_hold:
                 add(f.format(v=v), 0, "holdout:trigger_request", holdout_benign)
         for lang, texts in sorted(A.TRIGGER_BENIGN_ML.items()):
-            tr, ho = split_holdout(texts)
+            # Without --aug-trigger-ml they are all validation data (run 3
+            # trained on them and lost multilingual attack recall).
+            tr, ho = split_holdout(texts) if args.aug_trigger_ml else ([], texts)
             for t in tr:
                 add(t, 0, f"aug:trigger_ml:{lang}")
                 hosts_ml = [x for x in split_holdout(A.BENIGN_ML.get(lang, []))[0] if "{" not in x]
@@ -516,6 +518,8 @@ def main():
     ap.add_argument("--aug-trigger-insert", type=int, default=1200)
     ap.add_argument("--aug-trigger-request", type=int, default=0,
                     help="compositional benign trigger-word requests (run 3 used 2000; 0, the default, reproduces the shipped run 2)")
+    ap.add_argument("--aug-trigger-ml", type=int, default=0,
+                    help="with --aug-trigger-request: also train on the benign multilingual trigger requests (run 3: 1)")
     ap.add_argument("--aug-ml-benign", type=int, default=1500)
     ap.add_argument("--aug-ml-attack", type=int, default=900)
     ap.add_argument("--aug-long-benign", type=int, default=600)

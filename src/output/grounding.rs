@@ -94,6 +94,26 @@ const NOT_NAMES: &[&str] = &[
     "december",
 ];
 
+/// Capitalised words that look like names (after the sentence's first word
+/// when `skip_first`): (lower-cased form, as written).
+fn names_in(sentence: &str, skip_first: bool) -> Vec<(String, &str)> {
+    text::words(sentence)
+        .into_iter()
+        .skip(usize::from(skip_first))
+        .filter(|w| {
+            let raw = &sentence[w.span.clone()];
+            raw.chars().next().is_some_and(char::is_uppercase)
+                && raw.chars().count() >= 2
+                && raw.chars().all(|ch| ch.is_alphabetic() || ch == '-' || ch == '\'')
+                && !NOT_NAMES.contains(&w.norm.as_str())
+        })
+        .map(|w| {
+            let raw = &sentence[w.span.clone()];
+            (w.norm, raw)
+        })
+        .collect()
+}
+
 /// Everything a claim may draw on besides the documents.
 pub struct Context<'a> {
     pub input: &'a str,
@@ -214,20 +234,9 @@ pub fn check(c: &Check<'_>) -> Vec<Finding> {
         }
 
         // 2. Names no source mentions.
-        let words = text::words(claim.text);
-        let missing: Vec<&str> = words
-            .iter()
-            .skip(1)
-            .filter(|w| {
-                let raw = &claim.text[w.span.clone()];
-                raw.chars().next().is_some_and(char::is_uppercase)
-                    && raw.chars().count() >= 2
-                    && raw.chars().all(|ch| ch.is_alphabetic() || ch == '-' || ch == '\'')
-                    && !NOT_NAMES.contains(&w.norm.as_str())
-                    && !known_words.contains(&w.norm)
-            })
-            .map(|w| &claim.text[w.span.clone()])
-            .collect();
+        let names = names_in(claim.text, true);
+        let missing: Vec<&str> =
+            names.iter().filter(|(norm, _)| !known_words.contains(norm)).map(|(_, raw)| *raw).collect();
         if !missing.is_empty() {
             out.push(finding(
                 0.7,
@@ -235,6 +244,36 @@ pub fn check(c: &Check<'_>) -> Vec<Finding> {
                 best.map(|(j, s)| evidence(j, s)),
             ));
             continue;
+        }
+        // Names swapped: the passage this claim matches names someone else,
+        // and the claim's name comes from another passage ("Globex approved
+        // ..." where the matching passage says Acme).
+        if let (Some((j, sim)), true) = (best, supported_by_best) {
+            let near: Vec<usize> = (j.saturating_sub(1)..=(j + 1).min(c.passages.len() - 1))
+                .filter(|&k| c.passages[k].doc == c.passages[j].doc)
+                .collect();
+            let near_words: HashSet<String> =
+                near.iter().flat_map(|&k| text::words(c.passages[k].text).into_iter().map(|w| w.norm)).collect();
+            let claim_words: HashSet<String> = text::words(claim.text).into_iter().map(|w| w.norm).collect();
+            let foreign: Vec<&str> =
+                names.iter().filter(|(norm, _)| !near_words.contains(norm)).map(|(_, raw)| *raw).collect();
+            let passage_names = names_in(c.passages[j].text, false);
+            let shares_one = passage_names.iter().any(|(p, _)| names.iter().any(|(n, _)| n == p));
+            let theirs: Vec<&str> =
+                passage_names.iter().filter(|(norm, _)| !claim_words.contains(norm)).map(|(_, raw)| *raw).collect();
+            if !foreign.is_empty() && !theirs.is_empty() && !shares_one {
+                out.push(finding(
+                    0.65,
+                    format!(
+                        "names {} where {} says {} (the name is stated elsewhere, not in the passage this claim matches)",
+                        foreign.join(", "),
+                        c.passages[j].source,
+                        theirs.join(", ")
+                    ),
+                    Some(evidence(j, sim)),
+                ));
+                continue;
+            }
         }
 
         // 3. Semantic support.
@@ -332,6 +371,21 @@ mod tests {
         // are grounded.
         assert!(run_embedded("Business loans run for five years.", &[TERMS, BUSINESS], &[3]).is_empty());
         assert!(run_embedded("The fee is €150, or €400 for business loans.", &[TERMS, BUSINESS], &[1]).is_empty());
+    }
+
+    #[test]
+    fn a_name_from_another_passage_contradicts_the_matching_one() {
+        let partners = "Loans at Globex Bank are insured by Initech.";
+        let f = run_embedded("The bank Globex approved 4.2 million loans in 2023.", &[TERMS, partners], &[2]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("names Globex where document:d0 says Acme"), "{f:?}");
+        // Names the matching passage itself uses, or a claim adding a second
+        // party it knows from elsewhere next to the passage's own, pass.
+        assert!(run_embedded("That year Acme Bank approved 4.2 million loans in 2023.", &[TERMS, partners], &[2])
+            .is_empty());
+        assert!(
+            run_embedded("In 2023 Acme and Globex approved 4.2 million loans.", &[TERMS, partners], &[2]).is_empty()
+        );
     }
 
     #[test]
