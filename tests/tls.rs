@@ -55,6 +55,7 @@ fn client_cert(ca: &Ca, spiffe: &str) -> (String, String) {
 
 const AGENT: &str = "spiffe://cluster.local/ns/shop/sa/agent";
 const REVIEWER: &str = "spiffe://cluster.local/ns/ops/sa/reviewer";
+const AUDITOR: &str = "spiffe://cluster.local/ns/audit/sa/auditor";
 
 struct Files {
     dir: tempfile::TempDir,
@@ -89,6 +90,12 @@ async fn mtls_server(ca: &Ca, files: &Files, optional: bool) -> TestServer {
                     subject: REVIEWER.into(),
                     identity: Some("ops-reviewer".into()),
                     roles: vec![Role::Reviewer],
+                    tenants: vec![],
+                },
+                CertificateConfig {
+                    subject: AUDITOR.into(),
+                    identity: Some("compliance".into()),
+                    roles: vec![Role::Auditor],
                     tenants: vec![],
                 },
             ];
@@ -186,6 +193,26 @@ async fn roles_from_certificates_are_enforced_like_tokens() {
     let mut risk = pb::risk_service_client::RiskServiceClient::new(reviewer_ch);
     let e = risk.score_input(input("hello")).await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::PermissionDenied, "a reviewer certificate cannot score: {e:?}");
+
+    // An auditor reads the log but neither scores nor decides.
+    let auditor = client_cert(&ca1, AUDITOR);
+    let auditor_ch = channel(&server, &ca1.pem, Some(&auditor)).await.unwrap();
+    let mut audit = pb::audit_service_client::AuditServiceClient::new(auditor_ch.clone());
+    let mut records = audit.query(pb::AuditQuery::default()).await.expect("an auditor may query").into_inner();
+    while records.message().await.unwrap().is_some() {}
+    let mut risk = pb::risk_service_client::RiskServiceClient::new(auditor_ch.clone());
+    assert_eq!(risk.score_input(input("hello")).await.unwrap_err().code(), tonic::Code::PermissionDenied);
+    let mut approvals = pb::approval_service_client::ApprovalServiceClient::new(auditor_ch);
+    let e = approvals
+        .decide(pb::DecideRequest {
+            approval_id: "x".into(),
+            approve: true,
+            reviewer: String::new(),
+            reason: "r".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::PermissionDenied, "an auditor certificate cannot decide: {e:?}");
     server.stop().await.unwrap();
 }
 
