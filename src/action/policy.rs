@@ -224,10 +224,10 @@ impl ActionPolicy {
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Scope {
+#[derive(Clone, Copy)]
+enum Scope<'a> {
     Global,
-    Tenant,
+    Tenant(&'a str),
     Application,
 }
 
@@ -235,7 +235,7 @@ enum Scope {
 /// the keys and types `action.rego` reads: a misspelt key or a string where a
 /// number belongs is refused at load, not discovered at request time.
 /// Collects the `(tenant, application)` pairs it configures.
-fn check_config(v: &Value, scope: Scope, at: &str, scopes: &mut Vec<(String, String)>) -> Result<(), String> {
+fn check_config(v: &Value, scope: Scope<'_>, at: &str, scopes: &mut Vec<(String, String)>) -> Result<(), String> {
     let obj = v.as_object().ok_or_else(|| format!("{at} must be an object"))?;
     let strings = |key: &str, v: &Value| -> Result<(), String> {
         match v.as_array() {
@@ -250,8 +250,8 @@ fn check_config(v: &Value, scope: Scope, at: &str, scopes: &mut Vec<(String, Str
         }
     };
     for (key, value) in obj {
-        match key.as_str() {
-            "money" => {
+        match (key.as_str(), scope) {
+            ("money", _) => {
                 let kinds = value.as_object().ok_or_else(|| format!("{at}.money must be an object"))?;
                 for (kind, limits) in kinds {
                     if !["auto_approve_limit", "block_limit"].contains(&kind.as_str()) {
@@ -281,32 +281,34 @@ fn check_config(v: &Value, scope: Scope, at: &str, scopes: &mut Vec<(String, Str
                     }
                 }
             }
-            "internal_domains" | "allowed_hosts" | "sensitive_tables" | "private_nouns" | "untrusted_nouns"
-            | "suppress" => strings(key, value)?,
-            "bulk_recipients" | "bulk_items" | "velocity_high_risk_per_minute" => count(key, value)?,
-            "tenants" if scope == Scope::Global => {
+            (
+                "internal_domains" | "allowed_hosts" | "sensitive_tables" | "private_nouns" | "untrusted_nouns"
+                | "suppress",
+                _,
+            ) => strings(key, value)?,
+            ("bulk_recipients" | "bulk_items" | "velocity_high_risk_per_minute", _) => count(key, value)?,
+            ("tenants", Scope::Global) => {
                 let tenants = value.as_object().ok_or_else(|| format!("{at}.tenants must be an object"))?;
                 for (tenant, t) in tenants {
                     scopes.push((tenant.clone(), String::new()));
-                    check_config(t, Scope::Tenant, &format!("{at}.tenants.{tenant}"), scopes)?;
+                    check_config(t, Scope::Tenant(tenant), &format!("{at}.tenants.{tenant}"), scopes)?;
                 }
             }
-            "applications" if scope == Scope::Tenant => {
-                let tenant = at.rsplit('.').next().unwrap_or_default().to_string();
+            ("applications", Scope::Tenant(tenant)) => {
                 let apps = value.as_object().ok_or_else(|| format!("{at}.applications must be an object"))?;
                 for (app, a) in apps {
-                    scopes.push((tenant.clone(), app.clone()));
+                    scopes.push((tenant.to_string(), app.clone()));
                     check_config(a, Scope::Application, &format!("{at}.applications.{app}"), scopes)?;
                 }
             }
-            other => {
+            (other, _) => {
                 return Err(format!(
                     "{at}.{other} is not a setting (money, internal_domains, allowed_hosts, sensitive_tables, \
                      private_nouns, untrusted_nouns, bulk_recipients, bulk_items, velocity_high_risk_per_minute, \
                      suppress{})",
                     match scope {
                         Scope::Global => ", tenants",
-                        Scope::Tenant => ", applications",
+                        Scope::Tenant(_) => ", applications",
                         Scope::Application => "",
                     }
                 ))
