@@ -82,12 +82,15 @@ impl Engine {
         caller.require("scoring", &[crate::auth::Role::Agent])?;
         request.validate(&self.limits)?;
         caller.require_tenant(&request.context().tenant)?;
-        let _permit = self.acquire().await?;
         let ctx = request.context().clone();
+        // The session's turn before a concurrency permit: actions queued
+        // behind one another in a session do not hold permits other
+        // sessions need.
         let _turn = match request.surface() {
             Surface::Action => self.sessions.turn(&ctx.tenant, &ctx.session_id).await,
             _ => None,
         };
+        let _permit = self.acquire().await?;
         let session = self.sessions.view(&ctx.tenant, &ctx.session_id);
         let evaluation = self.pipeline.evaluate(&request, &session).await;
         let verdict = &evaluation.verdict;

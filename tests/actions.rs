@@ -281,6 +281,31 @@ async fn personal_data_in_a_session_raises_a_later_external_email() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_whose_policy_fails_goes_to_a_human() {
+    // A rule that fails at run time for one tool only (the load-time self
+    // test never calls it): the stage is skipped, and the default risk
+    // policy sends the action to approval, not merely to review.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.rego"),
+        r#"package warden.action
+findings contains {"id": "broken", "category": "action.broken", "level": "low", "message": m, "checks": []} if {
+  input.tool == "archive_ticket"
+  m := sprintf("%v", [to_number("not a number")])
+}"#,
+    )
+    .unwrap();
+    let policy_dir = dir.path().to_path_buf();
+    let mut server = TestServer::start_with(|c| c.action_policy_dir = Some(policy_dir), vec![]).await;
+    let mut risk = server.risk().await;
+    let a = risk.score_action(action("broken", "archive_ticket", r#"{"id": 7}"#)).await.unwrap().into_inner();
+    assert!(a.skipped_detectors.iter().any(|s| s.detector == "action_policy"), "{a:?}");
+    assert_eq!(decision_name(a.decision), "require_approval", "{a:?}");
+    assert!(!a.approval_id.is_empty());
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn action_policy_hot_reloads_and_a_bad_file_keeps_the_old_policy() {
     let dir = tempfile::tempdir().unwrap();
     let limits = dir.path().join("limits.json");

@@ -116,11 +116,11 @@ impl ActionPolicy {
         for (name, text) in data {
             let value = regorus::Value::from_json_str(text)
                 .map_err(|e| ActionPolicyError::File { file: name.clone(), reason: first_lines(&e.to_string()) })?;
-            if let Ok(json) = serde_json::from_str::<Value>(text) {
-                if let Some(config) = json.get("warden").and_then(|w| w.get("config")) {
-                    check_config(config, Scope::Global, "warden.config", &mut scopes)
-                        .map_err(|reason| ActionPolicyError::File { file: name.clone(), reason })?;
-                }
+            let json = serde_json::to_value(&value)
+                .map_err(|e| ActionPolicyError::File { file: name.clone(), reason: e.to_string() })?;
+            if let Some(config) = json.get("warden").and_then(|w| w.get("config")) {
+                check_config(config, Scope::Global, "warden.config", &mut scopes)
+                    .map_err(|reason| ActionPolicyError::File { file: name.clone(), reason })?;
             }
             if value.as_object().is_err() {
                 return Err(ActionPolicyError::File {
@@ -260,23 +260,20 @@ fn check_config(v: &Value, scope: Scope<'_>, at: &str, scopes: &mut Vec<(String,
                     let limits = limits
                         .as_object()
                         .ok_or_else(|| format!("{at}.money.{kind} must map currencies (or \"default\") to amounts"))?;
-                    let amounts = |limits: &serde_json::Map<String, Value>, at: &str| {
-                        for (currency, amount) in limits {
-                            if !amount.as_f64().is_some_and(|a| a >= 0.0) {
-                                return Err(format!("{at}.{currency} must be a number of at least 0"));
-                            }
-                        }
-                        Ok(())
+                    // A currency (or "default") to an amount, or a kind of
+                    // payment to such a map.
+                    let amount = |path: String, v: &Value| match v.as_f64() {
+                        Some(a) if a >= 0.0 => Ok(()),
+                        _ => Err(format!("{path} must be a number of at least 0")),
                     };
                     for (key, value) in limits {
                         match (key.as_str(), value.as_object()) {
                             ("refund" | "transfer" | "charge" | "payment", Some(per_kind)) => {
-                                amounts(per_kind, &format!("{at}.money.{kind}.{key}"))?
+                                for (currency, v) in per_kind {
+                                    amount(format!("{at}.money.{kind}.{key}.{currency}"), v)?;
+                                }
                             }
-                            _ => amounts(
-                                &std::iter::once((key.clone(), value.clone())).collect(),
-                                &format!("{at}.money.{kind}"),
-                            )?,
+                            _ => amount(format!("{at}.money.{kind}.{key}"), value)?,
                         }
                     }
                 }

@@ -168,63 +168,54 @@ pub fn check(c: &Check<'_>) -> Vec<Finding> {
             evidence,
         };
 
-        // 1. Quantities.
-        let neighbourhood: Vec<(usize, &Quantity)> = match best {
+        // The passage the claim matches and its neighbours in the same
+        // document: where its values and names should come from.
+        let near: Vec<usize> = match best {
             Some((j, _)) => (j.saturating_sub(1)..=(j + 1).min(c.passages.len() - 1))
                 .filter(|&k| c.passages[k].doc == c.passages[j].doc)
-                .flat_map(|k| passage_quantities[k].iter().map(move |q| (k, q)))
                 .collect(),
             None => Vec::new(),
         };
-        let mut reported = false;
-        let claim_quantities = quantity::extract(claim.text);
         // The closest passage supports the claim only if the encoder says so.
         let supported_by_best = best.is_some_and(|(_, sim)| sim >= c.min_similarity);
+
+        // 1. Quantities.
+        let neighbourhood: Vec<(usize, &Quantity)> =
+            near.iter().flat_map(|&k| passage_quantities[k].iter().map(move |q| (k, q))).collect();
+        let claim_quantities = quantity::extract(claim.text);
+        let mut reported = false;
         for q in &claim_quantities {
             let stated = &claim.text[q.span.clone()];
-            if doc_quantities.iter().chain(&context_quantities).any(|d| d.equals(q)) {
-                // Present somewhere, but the passage this claim paraphrases
-                // says something else of the same kind, and the claim repeats
-                // none of its values: a value moved from another passage
-                // ("personal loans run 60 months" where 60 months is the
-                // business loans' term).
-                let same_kind: Vec<&(usize, &Quantity)> =
-                    neighbourhood.iter().filter(|(_, n)| n.same_kind(q)).collect();
+            let same_kind: Vec<&(usize, &Quantity)> = neighbourhood.iter().filter(|(_, n)| n.same_kind(q)).collect();
+            let (score, why) = if doc_quantities.iter().chain(&context_quantities).any(|d| d.equals(q)) {
+                // Stated somewhere, but the passage this claim matches says
+                // something else of the same kind and the claim repeats none
+                // of it: a value moved from another passage ("personal loans
+                // run 60 months" where 60 months is the business loans' term).
                 let repeats_one = same_kind.iter().any(|(_, n)| claim_quantities.iter().any(|cq| cq.equals(n)));
-                if supported_by_best && !same_kind.is_empty() && !repeats_one {
-                    let (k, other) = same_kind[0];
+                if !supported_by_best || same_kind.is_empty() || repeats_one {
+                    continue;
+                }
+                (0.75, format!(" (\"{stated}\" is stated elsewhere, not in the passage this claim matches)"))
+            } else {
+                (0.9, String::new())
+            };
+            let sim = best.map_or(0.0, |(_, s)| s);
+            match same_kind.first() {
+                Some((k, other)) => {
                     let p = &c.passages[*k];
                     let said = &p.text[other.span.clone()];
-                    let sim = best.map_or(0.0, |(_, s)| s);
                     out.push(finding(
-                        0.75,
-                        format!(
-                            "the claim says \"{stated}\" where {} says \"{said}\" (\"{stated}\" is stated elsewhere, \
-                             not in the passage this claim matches)",
-                            p.source
-                        ),
+                        score,
+                        format!("the claim says \"{stated}\" where {} says \"{said}\"{why}", p.source),
                         Some(evidence(*k, sim)),
                     ));
-                    reported = true;
-                    break;
                 }
-                continue;
-            }
-            if let Some((k, other)) = neighbourhood.iter().find(|(_, n)| n.same_kind(q)) {
-                let p = &c.passages[*k];
-                let said = &p.text[other.span.clone()];
-                let sim = best.map_or(0.0, |(_, s)| s);
-                out.push(finding(
-                    0.9,
-                    format!("the claim says \"{stated}\" where {} says \"{said}\"", p.source),
-                    Some(evidence(*k, sim)),
-                ));
-            } else {
-                out.push(finding(
+                None => out.push(finding(
                     0.8,
                     format!("\"{stated}\" appears in no document, nor in the input or system prompt"),
                     best.map(|(j, s)| evidence(j, s)),
-                ));
+                )),
             }
             reported = true;
             break;
@@ -248,10 +239,7 @@ pub fn check(c: &Check<'_>) -> Vec<Finding> {
         // Names swapped: the passage this claim matches names someone else,
         // and the claim's name comes from another passage ("Globex approved
         // ..." where the matching passage says Acme).
-        if let (Some((j, sim)), true) = (best, supported_by_best) {
-            let near: Vec<usize> = (j.saturating_sub(1)..=(j + 1).min(c.passages.len() - 1))
-                .filter(|&k| c.passages[k].doc == c.passages[j].doc)
-                .collect();
+        if let Some((j, sim)) = best.filter(|_| supported_by_best) {
             let near_words: HashSet<String> =
                 near.iter().flat_map(|&k| text::words(c.passages[k].text).into_iter().map(|w| w.norm)).collect();
             let claim_words: HashSet<String> = text::words(claim.text).into_iter().map(|w| w.norm).collect();

@@ -149,16 +149,14 @@ pub fn leak_finding(r: &Reproduction, t: &Thresholds) -> Option<Finding> {
     let share = r.sentence_share.max(r.run_share).min(1.0);
     // Where: the longest verbatim run, or, when the leak is reworded (no run
     // of six words), the closest paraphrased sentence pair.
-    let (span, evidence) = match (&r.paraphrase, r.run_words) {
-        (_, n) if n > 0 => (
-            r.output_span.clone(),
-            Evidence { source: "system_prompt".into(), span: r.prompt_span.clone(), similarity: 1.0 },
-        ),
-        (Some((out, prompt, sim)), _) => (
-            out.clone(),
-            Evidence { source: "system_prompt".into(), span: prompt.clone(), similarity: f64::from(*sim) },
-        ),
-        (None, _) => (0..0, Evidence { source: "system_prompt".into(), span: 0..0, similarity: 0.0 }),
+    let in_prompt = |span: &Range<usize>, similarity: f64| {
+        Some(Evidence { source: "system_prompt".into(), span: span.clone(), similarity })
+    };
+    let (span, evidence) = match &r.paraphrase {
+        _ if r.run_words > 0 => (r.output_span.clone(), in_prompt(&r.prompt_span, 1.0)),
+        Some((out, prompt, sim)) => (out.clone(), in_prompt(prompt, f64::from(*sim))),
+        // Short sentences matched word for word, no encoder: no one place.
+        None => (0..0, None),
     };
     Some(Finding {
         category: "system_prompt_leak".into(),
@@ -172,7 +170,7 @@ pub fn leak_finding(r: &Reproduction, t: &Thresholds) -> Option<Finding> {
             100.0 * r.sentence_share,
             r.run_words
         ),
-        evidence: (!evidence.span.is_empty()).then_some(evidence),
+        evidence,
     })
 }
 

@@ -188,6 +188,14 @@ struct Job {
     canary_pattern: Option<Regex>,
 }
 
+/// The sentences the paraphrase check compares, and how many there were
+/// before the caps.
+struct LeakSentences<'a> {
+    output: Vec<text::Sentence<'a>>,
+    prompt: Vec<text::Sentence<'a>>,
+    totals: (usize, usize),
+}
+
 impl Job {
     fn docs(&self) -> Vec<(String, &str)> {
         self.documents.iter().map(|(s, t)| (s.clone(), t.as_str())).collect()
@@ -206,9 +214,9 @@ impl Job {
             texts.extend(passages.iter().map(|p| p.text));
         }
         if !self.system_prompt.trim().is_empty() {
-            let (output_sentences, prompt_sentences) = self.leak_sentences();
-            texts.extend(output_sentences.iter().map(|s| s.text));
-            texts.extend(prompt_sentences.iter().map(|s| s.text));
+            let l = self.leak_sentences();
+            texts.extend(l.output.iter().map(|s| s.text));
+            texts.extend(l.prompt.iter().map(|s| s.text));
         }
         texts.sort_unstable();
         texts.dedup();
@@ -219,12 +227,13 @@ impl Job {
     /// `output.max_claims` of the output and `output.max_passages` of the
     /// system prompt (a long streamed output does not re-encode without
     /// bound).
-    fn leak_sentences(&self) -> (Vec<text::Sentence<'_>>, Vec<text::Sentence<'_>>) {
-        let mut output_sentences = text::sentences(&self.text);
-        output_sentences.truncate(self.config.max_claims);
-        let mut prompt_sentences = text::sentences(&self.system_prompt);
-        prompt_sentences.truncate(self.config.max_passages);
-        (output_sentences, prompt_sentences)
+    fn leak_sentences(&self) -> LeakSentences<'_> {
+        let mut output = text::sentences(&self.text);
+        let mut prompt = text::sentences(&self.system_prompt);
+        let totals = (output.len(), prompt.len());
+        output.truncate(self.config.max_claims);
+        prompt.truncate(self.config.max_passages);
+        LeakSentences { output, prompt, totals }
     }
 
     /// `problems`: why embeddings are missing, if they are.
@@ -281,9 +290,9 @@ impl Job {
 
         let lookup = |t: &str| embeddings.and_then(|e| e.get(t).cloned());
         let all = |v: Vec<Option<Vec<f32>>>| v.into_iter().collect::<Option<Vec<Vec<f32>>>>();
-        let (output_sentences, prompt_sentences) = self.leak_sentences();
+        let LeakSentences { output: output_sentences, prompt: prompt_sentences, totals: (all_out, all_prompt) } =
+            self.leak_sentences();
         if has_prompt {
-            let (all_out, all_prompt) = (text::sentences(&self.text).len(), text::sentences(&self.system_prompt).len());
             if all_out > output_sentences.len() || all_prompt > prompt_sentences.len() {
                 out.skipped.push(Skipped {
                     detector: leak::DETECTOR.into(),
