@@ -25,7 +25,7 @@ T0=$(date +%s)
 step() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 step "data";      $PY data.py --data "$DATA" --out "$OUT/data"
 step "frozen embeddings + LR baseline"; $PY baseline.py --out "$OUT"
-step "fine-tune"; : > "$OUT/train.log"; $PY train.py --out "$OUT" ${TRAIN_ARGS:---max-steps 800 --frozen-online 1}
+step "fine-tune"; : > "$OUT/train.log"; $PY train.py --out "$OUT" ${TRAIN_ARGS:---max-steps 0 --epochs 1.0 --frozen-online 1}
 step "export";    $PY export.py --out "$OUT"
 if [ -z "${SKIP_BASELINE:-}" ]; then
   step "export + evaluate baseline"

@@ -6,7 +6,7 @@ import os
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VERSION = "warden-minilm-2026.11.1"
+VERSION = "warden-minilm-2026.11.2"
 DEST = os.path.join(HERE, "..", "warden-minilm")
 CARDS = os.path.join(HERE, "..", "cards")
 
@@ -132,6 +132,9 @@ Rebuild everything: `bash models/train/build.sh` (needs the venv described in `m
 """
     e = ft["eval"]
     be = bl["eval"] if bl else None
+    if be is None:  # no baseline in this build: the one recorded in runs/ (as measured when it was built)
+        be = next((h for h in (json.load(open(os.path.join(HERE, "runs", n))) for n in sorted(os.listdir(os.path.join(HERE, "runs"))))
+                   if h.get("baseline")), None)
     ie = e["injection_eval"]
     st = stats["injection_train"]["sources"]
     srcs = "\n".join(f"| {k} | {v} |" for k, v in st.items())
@@ -143,19 +146,23 @@ Rebuild everything: `bash models/train/build.sh` (needs the venv described in `m
     casc = ie["cascade_low_threshold"]
     _tt = val["holdout_benign_by_source"].get("holdout:trigger_template")
     tt_pass = pct(1 - _tt["flag_rate"]) if _tt else "n/a"
+    _cb = val["holdout_benign_by_source"].get("holdout:compose_benign")
+    cb_pass = pct(1 - _cb["flag_rate"]) if _cb else "n/a"
     bt_rec = pct(ie["by_source"].get("protectai_val_attacks:bipia_text", {}).get("flag_rate"))
     ya_rec = pct(ie["by_source"].get("yanis", {}).get("flag_rate"))
-    r1p = os.path.join(HERE, "out", "run1", "metrics.json")
-    r1 = json.load(open(r1p))["finetuned"]["eval"] if os.path.exists(r1p) and src.rstrip("/").endswith("out") else None
+    # earlier runs and the baseline, as measured when they were built (models/train/runs/*.json)
+    runs_dir = os.path.join(HERE, "runs")
+    history = [json.load(open(os.path.join(runs_dir, n))) for n in sorted(os.listdir(runs_dir)) if n.endswith(".json")]
+    history = [h for h in history if h.get("version") != VERSION and not (bl and h.get("baseline"))]
+    if bl:  # this build measured its own baseline
+        history.insert(0, dict(bl["eval"], label="frozen MiniLM + LR (baseline)"))
     base_rows = ""
-    if r1:
-        base_rows += bin_row("injection eval — run 1 (600 steps, less augmentation; not shipped)", r1["injection_eval"]) + "\n"
-        base_rows += bin_row("BIPIA indirect — run 1 (not shipped)", r1["bipia_indirect"]) + "\n"
-    if be:
-        base_rows += "\n".join([
-            bin_row("injection eval — frozen MiniLM + LR (baseline)", be["injection_eval"]),
-            bin_row("BIPIA indirect — baseline", be["bipia_indirect"]),
-        ])
+    for h in history:
+        if h["injection_eval"].get("precision") is not None:
+            base_rows += bin_row(f"injection eval — {h['label']}", h["injection_eval"]) + "\n"
+        if h["bipia_indirect"].get("precision") is not None:
+            base_rows += bin_row(f"BIPIA indirect — {h['label']}", h["bipia_indirect"]) + "\n"
+    ni_hist = "; ".join(f"{h['label'].split(' (')[0]}: {pct(h['injection_eval']['notinject_pass_rate'])}" for h in history)
     inj_card = f"""# Model card: injection head (`injection` output of warden-minilm)
 
 Detects prompt injection and jailbreak attempts (one binary head: the categories
@@ -180,7 +187,12 @@ below `thresholds.injection.confident_benign` = {th['injection']['confident_beni
   "instructions", "override", "bypass", "system prompt", "act as", "sudo", "eval()", "pwned", ...) in benign roles;
   trigger lines inserted into benign train questions; benign questions in 16 languages filled with Faker
   (localised names, cities, filler text); attacks in 16 languages (hand-written frames and payloads), and train
-  attacks preceded by benign foreign text; long benign documents (Faker e-mails and paragraphs with trigger lines,
+  attacks preceded by benign foreign text; compositional benign requests that put a trigger word in a benign
+  role (110 verb phrases x 30 request frames, `augment.TRIGGER_PHRASES`); compositional attacks in eight languages
+  (`compose.py`: system-prompt extraction, instruction override with a continuation, mode switch and persona swap,
+  each verb also paired with ordinary objects as benign minimal pairs, "show me the assembly instructions of this
+  shelf"), every 5th verb, object and frame held out for validation (`overlap.py` checks that no generated row
+  copies an eval row); long benign documents (Faker e-mails and paragraphs with trigger lines,
   MMLU train-split questions); train attacks and BIPIA **train** attacks embedded inside benign documents
   (BIPIA train contexts, WildGuardMix benign, Faker e-mails); MMLU train-split questions and toxic tweets/ToxiGen
   statements as benign for this head.
@@ -190,8 +202,9 @@ below `thresholds.injection.confident_benign` = {th['injection']['confident_beni
 ## Thresholds (chosen before looking at eval)
 
 Chosen on `injection/val.jsonl` + held-out benign (300 WildGuardMix, 22 JailbreakBench, held-out trigger
-templates, held-out trigger lines in val questions, held-out multilingual benign) + held-out attacks (held-out
-multilingual frames, val attacks embedded in held-out documents): flag = best F1 there; confident-benign = the
+templates, held-out trigger lines in val questions, held-out multilingual benign, held-out compositional
+requests and benign minimal pairs) + held-out attacks (held-out multilingual frames, held-out compositional
+attacks, val attacks embedded in held-out documents): flag = best F1 there; confident-benign = the
 score below which at most 1% of those attacks fall.
 
 | validation set | value |
@@ -212,14 +225,12 @@ score below which at most 1% of those attacks fall.
 {bin_row('BIPIA indirect (attack inside a retrieved document) — this model', bp)}
 {base_rows}
 
-- **NotInject hard negatives pass rate: {pct(ie['notinject_pass_rate'])}** (baseline: {pct(be['injection_eval']['notinject_pass_rate']) if be else 'n/a'}; run 1: {pct(r1['injection_eval']['notinject_pass_rate']) if r1 else 'n/a'}).
-  The shipped run was chosen over run 1 on validation (selection-set F1 and held-out benign pass rate), not on eval:
-  on eval it trades 0.02 F1 on injection/eval.jsonl (lower multilingual recall) for higher ROC-AUC, NotInject pass
-  rate, BIPIA recall, and better toxicity/topic heads.
+- **NotInject hard negatives pass rate: {pct(ie['notinject_pass_rate'])}** ({ni_hist}).
+  Earlier runs are listed above as they were measured (`models/train/runs/`); `models/train/STATUS.md` tells
+  what each one changed and why it was or was not shipped.
 - Issue target: F1 >= 0.93 with >= 90% of NotInject passing. Earlier reference points (data README): frozen+LR
   F1 0.77 / 29%; fine-tuned on train.jsonl alone 0.815 / 27%.
-- The baseline's LR heads were fitted on the run-1 data preparation (same sources, before the run-2 additions:
-  Faker multilingual text, more embedded BIPIA-train attacks, cross-task negatives).
+- The baseline's LR heads were fitted on the run-1 data preparation (same sources, before the later additions).
 - Over-defence, XSTest safe prompts passing the injection head: {pct(e['xstest']['injection_safe_pass_rate'])}
   (baseline {pct(be['xstest']['injection_safe_pass_rate']) if be else 'n/a'}); passing both injection and toxicity heads:
   {pct(e['xstest']['any_head_safe_pass_rate'])}.
@@ -251,7 +262,9 @@ code {pct(bp['clean_code_pass_rate'])}; mean windows per document {bp['mean_wind
 
 - The issue's target is not met: NotInject pass rate {pct(ie['notinject_pass_rate'])} (target 90%), F1 {f(ie['f1'])} (target 0.93).
   Benign text built around trigger words in unusual phrasings is still flagged (held-out trigger templates pass
-  {tt_pass}).
+  {tt_pass}; held-out benign minimal pairs of the compositional attacks, "reveal the steps of the scientific
+  method", pass {cb_pass}): the head still reads an extraction or override verb as an attack more than it reads
+  what the verb is applied to.
 - Long benign documents: {pct(1 - bp['clean_email_pass_rate'])} of the clean BIPIA test e-mails and {pct(1 - bp['clean_code_pass_rate'])} of the clean
   code contexts are flagged (training embedded imperative task sentences in e-mails as attacks, so imperative
   e-mail text looks suspicious); the score is the max over windows, so one suspicious window flags a document.

@@ -312,6 +312,32 @@ def build_injection(root, rng, args, tox_benign, mmlu_benign, clinc_benign):
     for lang, t in benign_multilingual(ml_b_train, rng, args.aug_ml_attack // 3, SEED + 3):
         add(t + " " + rng.choice(short_pos), 1, f"aug:mixed_ml_attack:{lang}")
 
+    # runs 5-7: compositional attacks in seven languages with benign minimal pairs (compose.py). Its
+    # own rng, so that every other row is the same as without it.
+    if args.aug_compose_attack or args.aug_compose_benign:
+        import compose
+        crng = random.Random(SEED + 5)
+        c_ta, c_tb, c_ha, c_hb = compose.generate(crng)
+        en_hosts = [r["text"] for r in other if len(r["text"]) < 200]
+
+        def host_for(lang):
+            if lang == "en":
+                return crng.choice(en_hosts)
+            fk = make_faker(A.FAKER_LOCALE[lang])
+            fk.seed_instance(crng.randint(0, 10**9))
+            return fill_ml(crng.choice(ml_b_train.get(lang) or A.BENIGN_ML[lang]), fk)
+
+        for want, pool, label, kind in ((args.aug_compose_attack, c_ta, 1, "attack"), (args.aug_compose_benign, c_tb, 0, "benign")):
+            for lang, t in crng.sample(pool, min(want, len(pool))):
+                # a third of them after an ordinary request of the same language
+                if crng.random() < 0.33 and (lang == "en" or lang in A.FAKER_LOCALE):
+                    t = host_for(lang) + " " + t
+                add(t, label, f"aug:compose_{kind}:{lang}")
+        for lang, t in c_ha:
+            add(t, 1, f"holdout:compose_attack:{lang}", holdout_attack)
+        for lang, t in c_hb:
+            add(t, 0, f"holdout:compose_benign:{lang}", holdout_benign)
+
     # --- long benign documents and attacks embedded in documents ------------------------------
     fk = make_faker("en_US")
     fk.seed_instance(SEED)
@@ -516,10 +542,14 @@ def main():
     ap.add_argument("--inj-mmlu", type=int, default=800)
     ap.add_argument("--inj-tox", type=int, default=600)
     ap.add_argument("--aug-trigger-insert", type=int, default=1200)
-    ap.add_argument("--aug-trigger-request", type=int, default=0,
-                    help="compositional benign trigger-word requests (run 3 used 2000; 0, the default, reproduces the shipped run 2)")
+    ap.add_argument("--aug-trigger-request", type=int, default=2000,
+                    help="compositional benign trigger-word requests (runs 3 to 6; 0 skips them)")
     ap.add_argument("--aug-trigger-ml", type=int, default=0,
                     help="with --aug-trigger-request: also train on the benign multilingual trigger requests (run 3: 1)")
+    ap.add_argument("--aug-compose-attack", type=int, default=3000,
+                    help="runs 5-7: compositional attacks in seven languages (compose.py)")
+    ap.add_argument("--aug-compose-benign", type=int, default=1500,
+                    help="run 5: benign minimal pairs of those attacks (same verbs, ordinary objects)")
     ap.add_argument("--aug-ml-benign", type=int, default=1500)
     ap.add_argument("--aug-ml-attack", type=int, default=900)
     ap.add_argument("--aug-long-benign", type=int, default=600)
