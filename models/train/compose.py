@@ -287,7 +287,7 @@ def _forms(v, o):
     return imp.format(o=o), inf.format(o=o)
 
 
-def _sentences(lang, verbs, objs, frames_imp, frames_inf, cont=None, rng=None):
+def _sentences(verbs, objs, frames_imp, frames_inf, cont=None, rng=None):
     out = []
     for v in verbs:
         for o in objs:
@@ -306,6 +306,7 @@ def _sentences(lang, verbs, objs, frames_imp, frames_inf, cont=None, rng=None):
 
 
 def split5(xs):
+    """every 5th item held out (the same rule as data.split_holdout)."""
     return [x for i, x in enumerate(xs) if i % 5 != 4], [x for i, x in enumerate(xs) if i % 5 == 4]
 
 
@@ -326,11 +327,11 @@ def generate(rng):
                 fi, fn = fi or L["frames_imp"][-1:], fn or L["frames_inf"][-1:]
             cont = split5(L["cont"])[k] or L["cont"][-1:]
             mode = split5(L["mode"])[k]
-            att = _sentences(lang, rv, ro, fi, fn) + _sentences(lang, ov, oo, fi, fn, cont, rng) + mode
+            att = _sentences(rv, ro, fi, fn) + _sentences(ov, oo, fi, fn, cont, rng) + mode
             # no authority claims ("Admin override: ...") around benign requests: that frame is an
             # attack signal of its own
             bfi = [f for f in fi if ":" not in f and "order you" not in f] or fi[:1]
-            ben = _sentences(lang, rv, rb, bfi, fn) + _sentences(lang, ov, ob, bfi[:2], fn[:2])
+            ben = _sentences(rv, rb, bfi, fn) + _sentences(ov, ob, bfi[:2], fn[:2])
             a, b = ("ta", "tb") if side == "train" else ("ha", "hb")
             parts[a] += [(lang, t) for t in att]
             parts[b] += [(lang, t) for t in ben]

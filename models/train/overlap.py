@@ -36,8 +36,7 @@ def main():
     ev = [json.loads(l) for l in open(os.path.join(args.data, "eval_injection_eval.jsonl"), encoding="utf-8")]
     per = defaultdict(lambda: {"rows": 0, "exact": 0, "any_5gram": 0, "half_5grams": 0})
     for r in ev:
-        src = r["source"].split(":")[0] if r["source"].startswith("protectai") is False else r["source"]
-        p = per[(src, r["label"])]
+        p = per[(r["source"], r["label"])]
         p["rows"] += 1
         p["exact"] += r["text"].strip().lower() in gen_texts
         g = grams(r["text"])
