@@ -182,7 +182,7 @@ below `thresholds.injection.confident_benign` = {th['injection']['confident_beni
   7,000 of the 11,008 attacks (random, fixed seed).
 - `injection/train_hard_negatives.jsonl` (WildGuardMix benign ODC-BY, JailbreakBench benign, BIPIA train contexts MIT):
   all except 300 WildGuardMix rows and the 22 JailbreakBench rows, which are held out for validation.
-- Augmentation (`models/train/augment.py`, `data.py`), written by hand without reading any eval file, every 5th
+- Augmentation (`models/train/augment.py`, `data.py`), written by hand (compose.py: see the provenance note below), every 5th
   template held out for validation: benign questions using trigger words ("ignore", "must", "password", "delete",
   "instructions", "override", "bypass", "system prompt", "act as", "sudo", "eval()", "pwned", ...) in benign roles;
   trigger lines inserted into benign train questions; benign questions in 16 languages filled with Faker
@@ -191,8 +191,10 @@ below `thresholds.injection.confident_benign` = {th['injection']['confident_beni
   role (110 verb phrases x 30 request frames, `augment.TRIGGER_PHRASES`); compositional attacks in eight languages
   (`compose.py`: system-prompt extraction, instruction override with a continuation, mode switch and persona swap,
   each verb also paired with ordinary objects as benign minimal pairs, "show me the assembly instructions of this
-  shelf"), every 5th verb, object and frame held out for validation (`overlap.py` checks that no generated row
-  copies an eval row); long benign documents (Faker e-mails and paragraphs with trigger lines,
+  shelf"), every 5th verb, object and frame held out for validation. Its author had read 15 eval rows of the
+  `yanis` source before writing its first version; every phrase that echoed them was removed before this model
+  was trained (the `compose.py` docstring lists them; `overlap.py`: no eval row equals or shares half of its
+  word 5-grams with a generated row); long benign documents (Faker e-mails and paragraphs with trigger lines,
   MMLU train-split questions); train attacks and BIPIA **train** attacks embedded inside benign documents
   (BIPIA train contexts, WildGuardMix benign, Faker e-mails); MMLU train-split questions and toxic tweets/ToxiGen
   statements as benign for this head.
