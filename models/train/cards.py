@@ -132,9 +132,11 @@ Rebuild everything: `bash models/train/build.sh` (needs the venv described in `m
 """
     e = ft["eval"]
     be = bl["eval"] if bl else None
-    if be is None:  # no baseline in this build: the one recorded in runs/ (as measured when it was built)
-        be = next((h for h in (json.load(open(os.path.join(HERE, "runs", n))) for n in sorted(os.listdir(os.path.join(HERE, "runs"))))
-                   if h.get("baseline")), None)
+    # earlier runs and the baseline, as measured when they were built (models/train/runs/*.json)
+    runs_dir = os.path.join(HERE, "runs")
+    recorded = [json.load(open(os.path.join(runs_dir, n))) for n in sorted(os.listdir(runs_dir)) if n.endswith(".json")]
+    if be is None:  # no baseline in this build: the recorded one
+        be = next((h for h in recorded if h.get("baseline")), None)
     ie = e["injection_eval"]
     st = stats["injection_train"]["sources"]
     srcs = "\n".join(f"| {k} | {v} |" for k, v in st.items())
@@ -150,10 +152,7 @@ Rebuild everything: `bash models/train/build.sh` (needs the venv described in `m
     cb_pass = pct(1 - _cb["flag_rate"]) if _cb else "n/a"
     bt_rec = pct(ie["by_source"].get("protectai_val_attacks:bipia_text", {}).get("flag_rate"))
     ya_rec = pct(ie["by_source"].get("yanis", {}).get("flag_rate"))
-    # earlier runs and the baseline, as measured when they were built (models/train/runs/*.json)
-    runs_dir = os.path.join(HERE, "runs")
-    history = [json.load(open(os.path.join(runs_dir, n))) for n in sorted(os.listdir(runs_dir)) if n.endswith(".json")]
-    history = [h for h in history if h.get("version") != VERSION and not (bl and h.get("baseline"))]
+    history = [h for h in recorded if h.get("version") != VERSION and not (bl and h.get("baseline"))]
     if bl:  # this build measured its own baseline
         history.insert(0, dict(bl["eval"], label="frozen MiniLM + LR (baseline)"))
     base_rows = ""
@@ -188,13 +187,14 @@ below `thresholds.injection.confident_benign` = {th['injection']['confident_beni
   trigger lines inserted into benign train questions; benign questions in 16 languages filled with Faker
   (localised names, cities, filler text); attacks in 16 languages (hand-written frames and payloads), and train
   attacks preceded by benign foreign text; compositional benign requests that put a trigger word in a benign
-  role (110 verb phrases x 30 request frames, `augment.TRIGGER_PHRASES`); compositional attacks in eight languages
+  role (110 verb phrases x 30 request frames, `augment.TRIGGER_PHRASES`); compositional attacks in seven languages
   (`compose.py`: system-prompt extraction, instruction override with a continuation, mode switch and persona swap,
   each verb also paired with ordinary objects as benign minimal pairs, "show me the assembly instructions of this
   shelf"), every 5th verb, object and frame held out for validation. Its author had read 15 eval rows of the
   `yanis` source before writing its first version; every phrase that echoed them was removed before this model
-  was trained (the `compose.py` docstring lists them; `overlap.py`: no eval row equals or shares half of its
-  word 5-grams with a generated row); long benign documents (Faker e-mails and paragraphs with trigger lines,
+  was trained (the `compose.py` docstring lists them; `overlap.py`: no eval row equals a generated row, and
+  none but 2 WildGuard benign rows, near documents built on hard-negative hosts, shares half of its word 5-grams
+  with one); long benign documents (Faker e-mails and paragraphs with trigger lines,
   MMLU train-split questions); train attacks and BIPIA **train** attacks embedded inside benign documents
   (BIPIA train contexts, WildGuardMix benign, Faker e-mails); MMLU train-split questions and toxic tweets/ToxiGen
   statements as benign for this head.
