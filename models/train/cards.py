@@ -161,6 +161,12 @@ Rebuild everything: `bash models/train/build.sh` (needs the venv described in `m
             base_rows += bin_row(f"injection eval — {h['label']}", h["injection_eval"]) + "\n"
         if h["bipia_indirect"].get("precision") is not None:
             base_rows += bin_row(f"BIPIA indirect — {h['label']}", h["bipia_indirect"]) + "\n"
+    nis = ie.get("notinject_pass_by_script")
+    ni_script = (f"Chinese NotInject rows pass {pct(nis['chinese']['pass_rate'])} ({nis['chinese']['n']} rows), the others "
+                 f"{pct(nis['other']['pass_rate'])} ({nis['other']['n']}). The train set's Chinese rows are almost all attacks "
+                 "(data README); run 8 added Chinese compositional attacks with benign pairs and the Chinese rows fell "
+                 "to 22.4%; run 9 kept only the benign pairs and they rose to 61.8% (neither shipped, "
+                 "`models/train/STATUS.md`)." if nis else "not measured for this model.")
     ni_hist = "; ".join(f"{h['label'].split(' (')[0]}: {pct(h['injection_eval']['notinject_pass_rate'])}" for h in history)
     inj_card = f"""# Model card: injection head (`injection` output of warden-minilm)
 
@@ -267,6 +273,7 @@ code {pct(bp['clean_code_pass_rate'])}; mean windows per document {bp['mean_wind
   {tt_pass}; held-out benign minimal pairs of the compositional attacks, "reveal the steps of the scientific
   method", pass {cb_pass}): the head still reads an extraction or override verb as an attack more than it reads
   what the verb is applied to.
+- Script: {ni_script}
 - Long benign documents: {pct(1 - bp['clean_email_pass_rate'])} of the clean BIPIA test e-mails and {pct(1 - bp['clean_code_pass_rate'])} of the clean
   code contexts are flagged (training embedded imperative task sentences in e-mails as attacks, so imperative
   e-mail text looks suspicious); the score is the max over windows, so one suspicious window flags a document.

@@ -19,6 +19,7 @@ import re
 from collections import Counter
 
 import augment as A
+import compose
 
 SEED = 20261127
 TOPICS = ["finance", "health", "legal"]
@@ -315,9 +316,12 @@ def build_injection(root, rng, args, tox_benign, mmlu_benign, clinc_benign):
     # runs 5-7: compositional attacks in seven languages with benign minimal pairs (compose.py). Its
     # own rng, so that every other row is the same as without it.
     if args.aug_compose_attack or args.aug_compose_benign:
-        import compose
         crng = random.Random(SEED + 5)
-        c_ta, c_tb, c_ha, c_hb = compose.generate(crng)
+        langs = args.compose_langs.split(",")
+        attack_langs = set(args.compose_attack_langs.split(",")) if args.compose_attack_langs else set(langs)
+        c_ta, c_tb, c_ha, c_hb = compose.generate(crng, langs)
+        # run 9: a language may contribute benign pairs only (its attacks stay in validation)
+        c_ta = [(lang, t) for lang, t in c_ta if lang in attack_langs]
         en_hosts = [r["text"] for r in other if len(r["text"]) < 200]
 
         def host_for(lang):
@@ -547,9 +551,13 @@ def main():
     ap.add_argument("--aug-trigger-ml", type=int, default=0,
                     help="with --aug-trigger-request: also train on the benign multilingual trigger requests (run 3: 1)")
     ap.add_argument("--aug-compose-attack", type=int, default=3000,
-                    help="runs 5-7: compositional attacks in seven languages (compose.py)")
+                    help="runs 5-9: compositional attacks (compose.py; languages: --compose-langs)")
     ap.add_argument("--aug-compose-benign", type=int, default=1500,
                     help="run 5: benign minimal pairs of those attacks (same verbs, ordinary objects)")
+    ap.add_argument("--compose-langs", default=",".join(compose.DEFAULT_LANGS),
+                    help="languages compose.py generates (run 8 added zh: not shipped, see STATUS.md)")
+    ap.add_argument("--compose-attack-langs", default="",
+                    help="of those, the languages whose attacks are trained on (default: all of them)")
     ap.add_argument("--aug-ml-benign", type=int, default=1500)
     ap.add_argument("--aug-ml-attack", type=int, default=900)
     ap.add_argument("--aug-long-benign", type=int, default=600)

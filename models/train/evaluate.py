@@ -230,6 +230,13 @@ def evaluate(sc, d, th, scores_dir=None):
     m["injection_eval"] = binary(y, s, t)
     ni = [i for i, r in enumerate(rows) if "not_inject" in r["source"]]
     m["injection_eval"]["notinject_pass_rate"] = round(float((s[ni] < t).mean()), 4)
+    # the data README's "script" shortcut: Chinese benign rows are the ones a model flags for their script
+    # (an aggregate rate only; no eval text is printed or inspected)
+    zh = [i for i in ni if any("\u4e00" <= c <= "\u9fff" for c in rows[i]["text"])]
+    other = [i for i in ni if i not in set(zh)]
+    m["injection_eval"]["notinject_pass_by_script"] = {
+        "chinese": {"n": len(zh), "pass_rate": round(float((s[zh] < t).mean()), 4) if zh else None},
+        "other": {"n": len(other), "pass_rate": round(float((s[other] < t).mean()), 4) if other else None}}
     m["injection_eval"]["by_source"] = by_source(rows, s, t)
     m["injection_eval"]["calibration"] = reliability(y, s)
     lo = th["injection"]["confident_benign"]

@@ -1,6 +1,6 @@
 """Contamination check: how much of the evaluation files do the hand-written generators reproduce?
 
-For every eval row, the share of its word 5-grams that also occur in some generated training row
+For every eval row, the share of its word 5-grams (character 5-grams in Chinese and Japanese) that also occur in some generated training row
 (compose.py attacks and benign pairs, augment.py templates as data.py wrote them to
 out/data/injection_train.jsonl with an `aug:` source). Reports exact duplicates, rows with any
 shared 5-gram, and rows of which half or more of the 5-grams are shared, per eval source. Reading
@@ -19,7 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def grams(text, n=5):
-    w = re.findall(r"\w+", text.lower())
+    # a CJK character is a word of its own (Chinese has no spaces: run 8 added a Chinese set)
+    w = re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]|[^\W\u3040-\u30ff\u4e00-\u9fff]+", text.lower())
     return {" ".join(w[i:i + n]) for i in range(len(w) - n + 1)}
 
 
