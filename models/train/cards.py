@@ -134,7 +134,8 @@ Rebuild everything: `bash models/train/build.sh` (needs the venv described in `m
     be = bl["eval"] if bl else None
     # earlier runs and the baseline, as measured when they were built (models/train/runs/*.json)
     runs_dir = os.path.join(HERE, "runs")
-    recorded = [json.load(open(os.path.join(runs_dir, n))) for n in sorted(os.listdir(runs_dir)) if n.endswith(".json")]
+    names = sorted((n for n in os.listdir(runs_dir) if n.endswith(".json")), key=lambda n: int(n.split("-")[0]))
+    recorded = [json.load(open(os.path.join(runs_dir, n))) for n in names]
     if be is None:  # no baseline in this build: the recorded one
         be = next((h for h in recorded if h.get("baseline")), None)
     ie = e["injection_eval"]
