@@ -568,6 +568,10 @@ def main():
     ap.add_argument("--tox-benign", type=int, default=600)
     ap.add_argument("--topic-cap", type=int, default=1000)
     args = ap.parse_args()
+    unknown = set(args.compose_langs.split(",") + [x for x in args.compose_attack_langs.split(",") if x]) - set(compose.LANGS)
+    if unknown:
+        ap.error(f"--compose-langs/--compose-attack-langs: no compose.py set for {', '.join(sorted(unknown))} "
+                 f"(known: {', '.join(sorted(compose.LANGS))})")
     rng = random.Random(SEED)
     os.makedirs(args.out, exist_ok=True)
     root = args.data

@@ -233,7 +233,8 @@ def evaluate(sc, d, th, scores_dir=None):
     # the data README's "script" shortcut: Chinese benign rows are the ones a model flags for their script
     # (an aggregate rate only; no eval text is printed or inspected)
     zh = [i for i in ni if any("\u4e00" <= c <= "\u9fff" for c in rows[i]["text"])]
-    other = [i for i in ni if i not in set(zh)]
+    zh_set = set(zh)
+    other = [i for i in ni if i not in zh_set]
     m["injection_eval"]["notinject_pass_by_script"] = {
         "chinese": {"n": len(zh), "pass_rate": round(float((s[zh] < t).mean()), 4) if zh else None},
         "other": {"n": len(other), "pass_rate": round(float((s[other] < t).mean()), 4) if other else None}}

@@ -1,11 +1,11 @@
 """Contamination check: how much of the evaluation files do the hand-written generators reproduce?
 
-For every eval row, the share of its word 5-grams (character 5-grams in Chinese and Japanese) that also occur in some generated training row
-(compose.py attacks and benign pairs, augment.py templates as data.py wrote them to
-out/data/injection_train.jsonl with an `aug:` source). Reports exact duplicates, rows with any
-shared 5-gram, and rows of which half or more of the 5-grams are shared, per eval source. Reading
-the eval file here changes nothing that is trained; it only tells whether a generator copied eval
-text.
+For every eval row, the share of its word 5-grams (character 5-grams in Chinese and Japanese) that
+also occur in some generated training row (compose.py attacks and benign pairs, augment.py templates
+as data.py wrote them to out/data/injection_train.jsonl with an `aug:` source). Reports exact
+duplicates, rows with any shared 5-gram, and rows of which half or more of the 5-grams are shared,
+per eval source. Reading the eval file here changes nothing that is trained; it only tells whether a
+generator copied eval text.
 
     python overlap.py [--data out/data]
 """
