@@ -42,6 +42,11 @@ def main():
     ap.add_argument("--frozen-online", type=int, default=0,
                     help="compute the distillation targets with a frozen copy during training instead of out/frozen_*.npy")
     ap.add_argument("--freeze-word-embeddings", type=int, default=1)
+    ap.add_argument("--pair-weight", type=float, default=0.0,
+                    help="run 11: weight of a pairwise loss on compose.py minimal pairs (0: off)")
+    ap.add_argument("--pair-every", type=int, default=4, help="one pair step after every N-th injection batch")
+    ap.add_argument("--pair-batch", type=int, default=16, help="pairs per pair step")
+    ap.add_argument("--pair-margin", type=float, default=2.0, help="logit margin the attack must keep over its benign twin")
     args = ap.parse_args()
     random.seed(SEED)
     np.random.seed(SEED)
@@ -90,6 +95,11 @@ def main():
         frozen_model = Warden(load_encoder()).eval()
         for p in frozen_model.parameters():
             p.requires_grad_(False)
+    pairs, prng = [], random.Random(SEED + 11)
+    if args.pair_weight > 0:
+        import compose
+        pairs = compose.train_pairs()
+    n_inj = 0
     model.train()
     t0 = time.time()
     log = open(os.path.join(args.out, "train.log"), "a")
@@ -121,6 +131,23 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sch.step()
+        if pairs and task == "injection":
+            n_inj += 1
+            if n_inj % args.pair_every == 0:
+                # minimal pairs: same verb and frame, attack object against benign object. The attack's logit
+                # must exceed its twin's by the margin, and both keep their labels (BCE).
+                chosen = [pairs[prng.randrange(len(pairs))] for _ in range(args.pair_batch)]
+                encs_p = tokenize(tok, [a for _, a, _ in chosen] + [b for _, _, b in chosen], args.max_len)
+                inp_p, att_p = collate(encs_p, list(range(len(encs_p))))
+                lp = model.logits(model.encode(inp_p, att_p), "injection").squeeze(-1)
+                la, lb = lp[:args.pair_batch], lp[args.pair_batch:]
+                yp = torch.cat([torch.ones_like(la), torch.zeros_like(lb)])
+                pl = F.relu(args.pair_margin - (la - lb)).mean() + 0.5 * F.binary_cross_entropy_with_logits(lp, yp)
+                run.setdefault("pair", []).append(pl.item())
+                opt.zero_grad()
+                (args.pair_weight * pl).backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
         if step % 50 == 0 or step == total - 1:
             msg = {"step": step, "of": total, "elapsed_s": round(time.time() - t0),
                    **{k: round(float(np.mean(v[-50:])), 4) for k, v in run.items() if v},
