@@ -10,8 +10,15 @@
 use std::path::Path;
 use std::process::Command;
 
+/// Runs a tool from the crate's directory: `figment::Jail` (in the config
+/// test below) moves the whole process into a temporary directory that it
+/// deletes afterwards, and a tool started meanwhile would inherit that
+/// directory (pyenv's `python3` then fails to start).
 fn run(cmd: &mut Command, what: &str) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run ({e}); see deploy/README.md for the tools"));
+    let out = cmd
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run ({e}); see deploy/README.md for the tools"));
     assert!(
         out.status.success(),
         "{what} failed:\n{}\n{}",
