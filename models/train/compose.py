@@ -341,6 +341,12 @@ def _sentences(verbs, objs, frames_imp, frames_inf, cont=None, rng=None):
     return out
 
 
+def _plain(frames):
+    """Frames without an authority claim ("Admin override: ...", "I order you to ..."): that frame is an
+    attack signal of its own, so benign requests never use it."""
+    return [f for f in frames if not any(m in f for m in (":", "：", "order you", "命令"))] or frames[:1]
+
+
 def split5(xs):
     """every 5th item held out (the same rule as data.split_holdout)."""
     return [x for i, x in enumerate(xs) if i % 5 != 4], [x for i, x in enumerate(xs) if i % 5 == 4]
@@ -368,9 +374,7 @@ def generate(rng, langs=DEFAULT_LANGS):
             cont = split5(L["cont"])[k] or L["cont"][-1:]
             mode = split5(L["mode"])[k]
             att = _sentences(rv, ro, fi, fn) + _sentences(ov, oo, fi, fn, cont, rng) + mode
-            # no authority claims ("Admin override: ...") around benign requests: that frame is an
-            # attack signal of its own
-            bfi = [f for f in fi if not any(m in f for m in (":", "：", "order you", "命令"))] or fi[:1]
+            bfi = _plain(fi)
             ben = _sentences(rv, rb, bfi, fn) + _sentences(ov, ob, bfi[:2], fn[:2])
             a, b = ("ta", "tb") if side == "train" else ("ha", "hb")
             parts[a] += [(lang, t) for t in att]
@@ -387,7 +391,7 @@ def train_pairs(langs=DEFAULT_LANGS):
     for lang in sorted(langs):
         L = LANGS[lang]
         fi, fn = split5(L["frames_imp"])[0], split5(L["frames_inf"])[0]
-        fi = [f for f in fi if not any(m in f for m in (":", "：", "order you", "命令"))] or fi[:1]
+        fi = _plain(fi)
         for verbs, objs, bens in ((L["reveal"], L["reveal_obj"], L["reveal_benign"]),
                                   (L["override"], L["override_obj"], L["override_benign"])):
             vs, os_, bs = split5(verbs)[0], split5(objs)[0], split5(bens)[0]
