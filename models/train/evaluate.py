@@ -102,8 +102,7 @@ class TorchScorer:
         import torch
         from model import Warden, load_encoder, load_tokenizer
         torch.set_num_threads(2)
-        self.m = Warden(load_encoder())
-        self.m.load_state_dict(torch.load(ckpt, map_location="cpu"))
+        self.m = Warden.from_state(load_encoder(), torch.load(ckpt, map_location="cpu"))
         self.m.eval()
         self.tok = load_tokenizer()
 

@@ -40,28 +40,56 @@ def mean_pool(hidden, mask):
 
 
 class Warden(nn.Module):
-    def __init__(self, encoder):
+    """Shared encoder, one head per task.  The `embedding` output is always the mean-pooled last layer
+    (the vector the distillation term keeps close to all-MiniLM-L6-v2).  Each head reads either that same
+    vector (runs 1 to 11: every head) or, if its task is in `cls_heads`, the [CLS] token's last hidden
+    state, which the distillation term does not pin; `head_hidden > 0` puts one hidden layer (tanh, as in
+    BERT's pooler) in front of each [CLS] head.  The choice travels with the checkpoint in the `arch` buffer
+    (see `from_state`)."""
+
+    def __init__(self, encoder, cls_heads=(), head_hidden=0):
         super().__init__()
         self.bert = encoder
         d = encoder.config.hidden_size
-        self.heads = nn.ModuleDict({k: nn.Linear(d, n) for k, n in HEADS.items()})
+        self.cls_heads = frozenset(cls_heads)
+        assert self.cls_heads <= set(HEADS), cls_heads
+        self.heads = nn.ModuleDict({
+            k: nn.Sequential(nn.Linear(d, head_hidden), nn.Tanh(), nn.Dropout(0.1), nn.Linear(head_hidden, n))
+            if head_hidden and k in self.cls_heads else nn.Linear(d, n) for k, n in HEADS.items()})
         self.dropout = nn.Dropout(0.1)
+        mask = sum(1 << i for i, k in enumerate(HEADS) if k in self.cls_heads)
+        self.register_buffer("arch", torch.tensor([mask, head_hidden], dtype=torch.long))
 
-    def encode(self, input_ids, attention_mask):
-        """Explicit position ids and a precomputed 4-D additive mask (clean ONNX graph)."""
+    @classmethod
+    def from_state(cls, encoder, state):
+        """A model shaped like the checkpoint `state` (checkpoints before the `arch` buffer are mean/linear)."""
+        arch = state.get("arch")
+        mask, head_hidden = (int(arch[0]), int(arch[1])) if arch is not None else (0, 0)
+        m = cls(encoder, [k for i, k in enumerate(HEADS) if mask >> i & 1], head_hidden)
+        state = dict(state)
+        state.setdefault("arch", m.arch)
+        m.load_state_dict(state)
+        return m
+
+    def encode_both(self, input_ids, attention_mask):
+        """(mean-pooled embedding, features: one per task).  Explicit position ids and a precomputed 4-D
+        additive mask (clean ONNX graph)."""
         b, s = input_ids.shape
         position_ids = torch.arange(s, dtype=torch.long, device=input_ids.device).unsqueeze(0).expand(b, s)
         token_type_ids = torch.zeros_like(input_ids)
         ext = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * -10000.0
         h = self.bert.embeddings(input_ids=input_ids, position_ids=position_ids, token_type_ids=token_type_ids)
         h = self.bert.encoder(h, attention_mask=ext)[0]
-        return mean_pool(h, attention_mask)
+        pooled = mean_pool(h, attention_mask)
+        return pooled, {k: (h[:, 0] if k in self.cls_heads else pooled) for k in HEADS}
 
-    def logits(self, pooled, task=None):
-        x = self.dropout(pooled)
+    def encode(self, input_ids, attention_mask):
+        return self.encode_both(input_ids, attention_mask)[0]
+
+    def logits(self, feats, task=None):
         if task is not None:
-            return self.heads[task](x)
-        return {k: v(x) for k, v in self.heads.items()}
+            return self.heads[task](self.dropout(feats[task]))
+        return {k: v(self.dropout(feats[k])) for k, v in self.heads.items()}
 
 
 class ExportWrapper(nn.Module):
@@ -74,10 +102,10 @@ class ExportWrapper(nn.Module):
         self.m = model
 
     def forward(self, input_ids, attention_mask):
-        pooled = self.m.encode(input_ids, attention_mask)
-        inj = torch.sigmoid(self.m.heads["injection"](pooled)).squeeze(-1)
-        tox = torch.sigmoid(self.m.heads["toxicity"](pooled)).squeeze(-1)
-        top = torch.sigmoid(self.m.heads["topic"](pooled))
+        pooled, feats = self.m.encode_both(input_ids, attention_mask)
+        inj = torch.sigmoid(self.m.heads["injection"](feats["injection"])).squeeze(-1)
+        tox = torch.sigmoid(self.m.heads["toxicity"](feats["toxicity"])).squeeze(-1)
+        top = torch.sigmoid(self.m.heads["topic"](feats["topic"]))
         emb = F.normalize(pooled, p=2.0, dim=-1)
         return inj, tox, top, emb
 
@@ -153,8 +181,8 @@ def score_texts(model, tok, texts, max_len=256, stride=192, batch_size=64, with_
     order = batches_by_length(wins, batch_size, random.Random(0), shuffle=False)
     for ids in order:
         inp, att = collate(wins, ids)
-        pooled = model.encode(inp, att)
-        lg = model.logits(pooled)
+        pooled, feats = model.encode_both(inp, att)
+        lg = model.logits(feats)
         p = {k: torch.sigmoid(v).numpy() for k, v in lg.items()}
         pn = F.normalize(pooled, dim=-1).numpy()
         for r, wi in enumerate(ids):

@@ -42,20 +42,25 @@ def main():
     ap.add_argument("--frozen-online", type=int, default=0,
                     help="compute the distillation targets with a frozen copy during training instead of out/frozen_*.npy")
     ap.add_argument("--freeze-word-embeddings", type=int, default=1)
+    ap.add_argument("--cls-heads", default="",
+                    help="run 12: comma-separated tasks whose head reads the [CLS] token instead of the distilled "
+                         "mean-pooled embedding (e.g. injection)")
+    ap.add_argument("--head-hidden", type=int, default=0, help="run 12: one tanh hidden layer of this width in front of each --cls-heads head (0: linear)")
     ap.add_argument("--pair-weight", type=float, default=0.0,
                     help="run 11: weight of a pairwise loss on compose.py minimal pairs (0: off)")
     ap.add_argument("--pair-every", type=int, default=4, help="one pair step after every N-th injection batch")
     ap.add_argument("--pair-batch", type=int, default=16, help="pairs per pair step")
     ap.add_argument("--pair-margin", type=float, default=2.0, help="logit margin the attack must keep over its benign twin")
+    ap.add_argument("--seed", type=int, default=SEED, help="initialisation, batch order and dropout (not the data)")
     args = ap.parse_args()
-    random.seed(SEED)
-    np.random.seed(SEED)
-    torch.manual_seed(SEED)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
     torch.set_num_threads(2)
-    rng = random.Random(SEED)
+    rng = random.Random(args.seed)
 
     tok = load_tokenizer()
-    model = Warden(load_encoder())
+    model = Warden(load_encoder(), [t for t in args.cls_heads.split(",") if t], args.head_hidden)
     tw = {k: float(v) for k, v in (x.split("=") for x in args.task_weights.split(","))}
     data = {}
     for task, name in [("injection", "injection_train"), ("toxicity", "toxicity_train"), ("topic", "topic_train")]:
@@ -95,7 +100,7 @@ def main():
         frozen_model = Warden(load_encoder()).eval()
         for p in frozen_model.parameters():
             p.requires_grad_(False)
-    pairs, prng = [], random.Random(SEED + 11)
+    pairs, prng = [], random.Random(args.seed + 11)
     if args.pair_weight > 0:
         import compose
         pairs = compose.train_pairs()
@@ -109,8 +114,8 @@ def main():
     for step, (task, ids) in enumerate(sched):
         encs, labels, frozen = data[task]
         inp, att = collate(encs, ids)
-        pooled = model.encode(inp, att)
-        lg = model.logits(pooled, task)
+        pooled, feats = model.encode_both(inp, att)
+        lg = model.logits(feats, task)
         y = labels[ids]
         if task != "topic":
             lg = lg.squeeze(-1)
@@ -139,7 +144,7 @@ def main():
                 chosen = [pairs[prng.randrange(len(pairs))] for _ in range(args.pair_batch)]
                 encs_p = tokenize(tok, [a for _, a, _ in chosen] + [b for _, _, b in chosen], args.max_len)
                 inp_p, att_p = collate(encs_p, list(range(len(encs_p))))
-                lp = model.logits(model.encode(inp_p, att_p), "injection").squeeze(-1)
+                lp = model.logits(model.encode_both(inp_p, att_p)[1], "injection").squeeze(-1)
                 la, lb = lp[:args.pair_batch], lp[args.pair_batch:]
                 yp = torch.cat([torch.ones_like(la), torch.zeros_like(lb)])
                 pl = F.relu(args.pair_margin - (la - lb)).mean() + 0.5 * F.binary_cross_entropy_with_logits(lp, yp)
