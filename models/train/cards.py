@@ -169,6 +169,16 @@ Rebuild everything: `bash models/train/build.sh` (needs the venv described in `m
                  "to 22.4%; run 9 kept only the benign pairs and they rose to 61.8% (neither shipped, "
                  "`models/train/STATUS.md`)." if nis else "not measured for this model.")
     ni_hist = "; ".join(f"{h['label'].split(' (')[0]}: {pct(h['injection_eval']['notinject_pass_rate'])}" for h in history)
+    # measured for warden-minilm-2026.11.2 only (STATUS.md, runs 11 to 14); a new model needs its own numbers
+    noise_note = """- How much of a difference is real: the eval sample alone gives this model's F1 a 95% bootstrap interval of
+  0.912 to 0.929 and its NotInject pass rate 60.7% to 72.3%; three training seeds of the same recipe (this model,
+  runs 13 and 14) span NotInject 59.8% to 63.9%, BIPIA F1 0.766 to 0.824 (clean e-mails passing 28% to 70%) and
+  toxicity F1 0.524 to 0.550. Runs 11 to 14 were scored on a CPU with AVX-512 VNNI, whose
+  int8 kernels round differently: there this model scores F1 0.918 with NotInject 63.9% (thresholds re-chosen on
+  validation the same way; with the shipped thresholds 0.919 / 65.0%), and those runs should be read against
+  that. NotInject at 90% is above the best published result on that benchmark (InjecGuard, arXiv 2410.22770:
+  87.3%).
+""" if VERSION == "warden-minilm-2026.11.2" else ""
     inj_card = f"""# Model card: injection head (`injection` output of warden-minilm)
 
 Detects prompt injection and jailbreak attempts (one binary head: the categories
@@ -237,7 +247,7 @@ score below which at most 1% of those attacks fall.
 - **NotInject hard negatives pass rate: {pct(ie['notinject_pass_rate'])}** ({ni_hist}).
   Earlier runs are listed above as they were measured (`models/train/runs/`); `models/train/STATUS.md` tells
   what each one changed and why it was or was not shipped.
-- Issue target: F1 >= 0.93 with >= 90% of NotInject passing. Earlier reference points (data README): frozen+LR
+{noise_note}- Issue target: F1 >= 0.93 with >= 90% of NotInject passing. Earlier reference points (data README): frozen+LR
   F1 0.77 / 29%; fine-tuned on train.jsonl alone 0.815 / 27%.
 - The baseline's LR heads were fitted on the run-1 data preparation (same sources, before the later additions).
 - Over-defence, XSTest safe prompts passing the injection head: {pct(e['xstest']['injection_safe_pass_rate'])}

@@ -7,6 +7,11 @@ tests/fixtures/models/reference.jsonl (made on an earlier machine without VNNI, 
 Python on one machine). tests/model.rs reads the fixture of the kernel path it runs on.
 
     python reference_fixture.py --out ../../tests/fixtures/models/reference.x86-vnni.jsonl
+
+On a VNNI machine the AVX2 fixture comes from the same script under user-mode QEMU presenting a Haswell CPU
+(Debian's qemu-user; reproduced the committed reference.jsonl exactly, 2026-12-04):
+
+    qemu-x86_64 -cpu Haswell "$(command -v python)" reference_fixture.py --out ../../tests/fixtures/models/reference.jsonl
 """
 import argparse
 import json
