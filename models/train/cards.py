@@ -6,7 +6,7 @@ import os
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VERSION = "warden-minilm-2026.11.2"
+VERSION = "warden-minilm-2026.12.1"
 DEST = os.path.join(HERE, "..", "warden-minilm")
 CARDS = os.path.join(HERE, "..", "cards")
 
@@ -42,6 +42,78 @@ def reliability_table(cal):
     return "\n".join(lines)
 
 
+def traffic_section(ft, stats):
+    """Issue #19: ordinary traffic per surface, the thresholds' operating points, and attack recall."""
+    e, val, th = ft["eval"], ft["validation"], ft["thresholds"]
+    nat = e.get("natural")
+    if not nat:
+        return ""
+    def ci(x):
+        return f"{pct(x['rate'])} (95% CI {pct(x['ci95'][0])} to {pct(x['ci95'][1])})"
+    u, d = nat["test_user"], nat["test_document"]
+    rows_u = "\n".join(f"| {k} | {v['n']:,} | {pct(v['flagged'])} | {pct(v['to_human'])} |" for k, v in u["by_source"].items())
+    rows_d = "\n".join(f"| {k} | {v['n']:,} | {pct(v['flagged'])} | {pct(v['to_human'])} |" for k, v in d["by_source"].items())
+    worst_u = ", ".join(f"{k} {pct(v['flagged'])} ({v['n']})" for k, v in u["worst_languages"])
+    worst_d = ", ".join(f"{k} {pct(v['flagged'])} ({v['n']})" for k, v in d["worst_languages"])
+    def curve(c):
+        return "\n".join(f"| {pct(x['target_fpr'])} | {x['threshold']} | {pct(x['macro_fpr'])} | {pct(x['pooled_fpr'])} | {pct(x['attack_recall'])} |"
+                         for x in c["curve"])
+    cu, cd = val["calibration_user"], val["calibration_document"]
+    ie, bp = e["injection_eval"], e["bipia_indirect"]
+    return f"""## Ordinary traffic (issue #19): test splits of the natural benign sources
+
+Every natural source was split by conversation, dialogue, document, page or prompt id into train (70%),
+calibration (10%) and test (20%) before anything else (`models/train/benign.py`); the numbers here are on the
+test splits (and CLINC150 test + out-of-scope test, TruthfulQA questions), never trained on, never used for a
+threshold. Python onnxruntime on the int8 model, serving's windows (max over windows). The same sets through
+Warden's Rust pipeline (rules + model + default policy): `models/cards/served.md`.
+
+**User text, user head** (`injection` output; flag {th['injection']['flag']}, human from {th['injection']['high']}):
+{u['pooled_flagged']['n']:,} texts, flagged {ci(u['pooled_flagged'])}, sent to a human {ci(u['pooled_to_human'])};
+macro over sources {pct(u['macro_flagged'])} / {pct(u['macro_to_human'])}.
+
+| source | n | flagged | to a human |
+|---|---|---|---|
+{rows_u}
+
+Languages with the most findings (>= 50 rows): {worst_u}.
+
+**Documents, document head** (`document` output; flag {th['document']['flag']}, human from {th['document']['high']}):
+{d['pooled_flagged']['n']:,} documents, flagged {ci(d['pooled_flagged'])}; macro over sources {pct(d['macro_flagged'])}.
+BIPIA clean test contexts (eval): flagged {ci(bp['clean_flagged_ci95'])}.
+
+| source | n | flagged | to a human |
+|---|---|---|---|
+{rows_d}
+
+Languages with the most findings (>= 50 rows): {worst_d}.
+
+**Attacks**: `injection/eval.jsonl` recall {ci(ie['recall_ci95'])} at the flag threshold (precision {pct(ie['precision'])},
+{pct(ie['recall_at_high'])} at the human threshold); BIPIA indirect (attacks inside test documents, document head) recall
+{ci(bp['recall_ci95'])}; NotInject pass {pct(ie['notinject_pass_rate'])}.
+
+### Thresholds and the operating points around them (calibration split only)
+
+`flag` and `high` are set where the **macro** false-positive rate (the mean over calibration sources of each
+source's rate, so that no large source sets it alone) reaches `flag_fpr` and `high_fpr` in the manifest.
+Attack recall here is on val.jsonl attacks and held-out generated attacks (user) and val.jsonl attacks
+framed inside calibration documents (document): a guide to the trade-off, not an eval number.
+
+User head ({cu['n_benign']:,} benign calibration texts from {cu['sources']} sources, {cu['n_attack']:,} attacks):
+
+| target macro FPR | threshold | macro FPR | pooled FPR | attack recall |
+|---|---|---|---|---|
+{curve(cu)}
+
+Document head ({cd['n_benign']:,} benign calibration documents from {cd['sources']} sources, {cd['n_attack']:,} attacks):
+
+| target macro FPR | threshold | macro FPR | pooled FPR | attack recall |
+|---|---|---|---|---|
+{curve(cd)}
+
+"""
+
+
 def main():
     import argparse
     ap = argparse.ArgumentParser()
@@ -72,7 +144,8 @@ def main():
         "window": {"max_tokens": 256, "content_tokens": 254, "stride_tokens": 192,
                    "note": "texts longer than 256 tokens: windows of 254 content tokens + [CLS]/[SEP], stride 192; score = max over windows"},
         "inputs": {"input_ids": "int64 [batch, seq]", "attention_mask": "int64 [batch, seq] (1 = token, 0 = padding)"},
-        "outputs": {"injection": "float32 [batch] sigmoid probability (prompt_injection/jailbreak, one binary head)",
+        "outputs": {"injection": "float32 [batch] sigmoid probability: the user-input head (prompt_injection/jailbreak typed by the user)",
+                    "document": "float32 [batch] sigmoid probability: the document head (instructions addressed to the assistant inside retrieved data)",
                     "toxicity": "float32 [batch] sigmoid probability",
                     "topic": "float32 [batch, 3] independent sigmoid probabilities, order: finance, health, legal",
                     "embedding": "float32 [batch, 384] mean-pooled, L2-normalised"},
@@ -80,14 +153,20 @@ def main():
         "tokenizer": {"file": "tokenizer.json", "padding": None, "truncation": {"max_length": 256, "strategy": "longest_first"},
                       "lowercase": True, "note": "WordPiece (bert-base-uncased vocab); pad id 0; [CLS]=101 [SEP]=102"},
         "thresholds": {
-            "injection": {"flag": th["injection"]["flag"], "confident_benign": th["injection"]["confident_benign"]},
+            "injection": th["injection"],
+            "document": th["document"],
             "toxicity": {"flag": th["toxicity"]["flag"]},
             "topic": th["topic"],
         },
-        "thresholds_chosen_on": "injection: val.jsonl + held-out benign/attack validation (never eval); toxicity: 10% hash split of davidson+toxigen; topics: MMLU 10% hash split + CLINC150 val",
+        "thresholds_chosen_on": ("injection and document: `flag` and `high` at the stated macro false-positive rates "
+                                 "(`flag_fpr`, `high_fpr`: the mean over sources of each source's rate) on the calibration "
+                                 "split of the natural benign sources (models/train/benign.py; never eval, never val.jsonl); "
+                                 "confident_benign: 1% of validation attacks below it; toxicity: 10% hash split of "
+                                 "davidson+toxigen; topics: MMLU 10% hash split + CLINC150 val"),
         "files": {p: {"sha256": hashes[p], "bytes": sizes[p]} for p in art},
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_command": "bash models/train/build.sh",
+        "quantisation": "onnxruntime quantize_dynamic QInt8, per_channel, reduce_range (7-bit weights: the VNNI and AVX2 kernels agree)",
     }
     json.dump(manifest, open(os.path.join(DEST, "manifest.json"), "w"), indent=2)
 
@@ -186,7 +265,7 @@ Detects prompt injection and jailbreak attempts (one binary head: the categories
 out; flag at `thresholds.injection.flag` = {th['injection']['flag']} (manifest.json). For the cascade, a score
 below `thresholds.injection.confident_benign` = {th['injection']['confident_benign']} is "confidently benign".
 
-{common}
+{traffic_section(ft, stats)}{common}
 ## Training data (train side only)
 
 | source (after de-duplication) | rows |

@@ -19,6 +19,7 @@ import re
 from collections import Counter
 
 import augment as A
+import benign
 import compose
 
 SEED = 20261127
@@ -392,6 +393,173 @@ def build_injection(root, rng, args, tox_benign, mmlu_benign, clinc_benign):
     return dedup, val_rows, holdout_benign, holdout_attack
 
 
+# ----------------------------------------------------------------------------------------------
+# issue #19: natural benign traffic, a document head, calibration and test splits
+
+# Where an instruction hides in a document. Benign documents get the same framings around benign text, so
+# that no framing is itself a sign of an attack.
+FRAMES = [
+    lambda p, r: p,
+    lambda p, r: "> " + p.replace("\n", "\n> "),
+    lambda p, r: '"' + p + '"',
+    lambda p, r: "--\n" + p,
+    lambda p, r: "P.S. " + p,
+    lambda p, r: "<!-- " + p + " -->",
+    lambda p, r: "| " + r.choice(["note", "comment", "remarks", "description", "status"]) + " | " + p.replace("\n", " ") + " |",
+    lambda p, r: '"' + r.choice(["note", "comment", "description", "message", "summary"]) + '": "' + p.replace('"', "'").replace("\n", " ") + '"',
+    lambda p, r: r.choice(["# ", "// ", "-- ", "/* "]) + p.replace("\n", " "),
+    lambda p, r: r.choice(["---END OF DOCUMENT---", "</document>", "[end of context]", "=====", "```"]) + "\n" + p,
+    lambda p, r: "[//]: # (" + p.replace("\n", " ").replace(")", "") + ")",
+    lambda p, r: r.choice(["Note: ", "Update: ", "Reminder: ", "Footnote: ", "Editor's note: "]) + p,
+]
+
+
+def frame(payload, rng):
+    return FRAMES[rng.randrange(len(FRAMES))](payload, rng)
+
+
+class Windows:
+    """Serving's windows: 254 content tokens + [CLS]/[SEP], stride 192 (models/warden-minilm/manifest.json)."""
+
+    def __init__(self):
+        from model import load_tokenizer
+        self.tok = load_tokenizer()
+        self.tok.no_truncation()
+        self.tok.no_padding()
+
+    def n_tokens(self, text):
+        return len(self.tok.encode(text, add_special_tokens=False).ids)
+
+    def pick(self, text, rng, room=0):
+        """One of the windows serving would read of `text`, as text, with `room` tokens left free."""
+        enc = self.tok.encode(text, add_special_tokens=False)
+        offs = enc.offsets
+        n = 254 - room
+        if len(offs) <= n:
+            return text
+        starts = list(range(0, max(1, len(offs) - 254 + 192), 192))
+        st = rng.choice(starts)
+        en = min(st + n, len(offs))
+        return text[offs[st][0]:offs[en - 1][1]]
+
+
+def insert_at(host, payload, rng):
+    """payload inside host, at a line or sentence boundary chosen at random."""
+    cuts = [0, len(host)] + [i + 1 for i, c in enumerate(host) if c == "\n"]
+    if len(cuts) < 5:
+        cuts += [i + 2 for i in range(len(host) - 1) if host[i] in ".!?" and host[i + 1] == " "]
+    pos = rng.choice(cuts)
+    sep = "\n" if rng.random() < 0.7 else " "
+    return (host[:pos].rstrip(" ") + sep + payload + sep + host[pos:].lstrip(" ")).strip()
+
+
+def cap_per_source(rows, rng, caps, default):
+    by = {}
+    for r in rows:
+        by.setdefault(r["source"], []).append(r)
+    out = []
+    for src in sorted(by):
+        xs = by[src]
+        rng.shuffle(xs)
+        out += xs[: caps.get(src.split(":")[0], default)]
+    return out
+
+
+def build_natural(root, rng, args, inj_train, val, hold_attack):
+    """Natural benign user text for the user head, a document head's windows, and the calibration and test
+    splits of the natural sources (benign.py splits every source by unit before anything else)."""
+    rng = random.Random(SEED + 19)
+    win = Windows()
+    users = benign.user_rows(root)
+    docs = benign.document_rows(root, debian=os.path.isdir(args.debian_docs), generated=args.generated_docs)
+    # BIPIA's train-split contexts are benign documents too (its test split is eval only)
+    kinds = Counter()
+    for kind, text in bipia_contexts(root, "train"):
+        row = benign.document(text, "bipia-train:" + kind, f"{kind}-{kinds[kind]}")
+        kinds[kind] += 1
+        if row:
+            docs.append(row)
+    split = lambda rows, s: [r for r in rows if r["split"] == s]
+
+    # attacks to embed: the training rows' own attacks (train.jsonl, compose.py, multilingual), short enough
+    # to sit inside a window with room for the host
+    attacks = [r["text"] for r in inj_train if r["label"] == 1 and len(r["text"]) < 500
+               and not r["source"].startswith(("aug:embedded", "aug:mixed"))]
+    bipia_att = [x for _, _, x in bipia_attacks(root, "train")]
+    attacks += bipia_att
+    benign_lines = [r["text"] for r in split(users, "train") if 20 < len(r["text"]) < 200]
+    trigger_lines = split_holdout(A.TRIGGER_BENIGN_LINES)[0]
+
+    # user head: natural benign messages (train split; the largest sources capped so none dominates) and
+    # the same kind of message carrying an attack before or after it
+    u_train = cap_per_source(split(users, "train"), rng,
+                             {"byu-chitchat": 2500, "sgd": 2000, "tatoeba": 3500, "home-assistant": 2000,
+                              "query-wellformedness": 1000, "multiwoz": 1000, "crosswoz": 1500, "snips": 600},
+                             args.natural_user_cap)
+    added = []
+    for r in u_train:
+        added.append({"text": r["text"], "task": "injection", "label": 0, "source": f"natural:{r['source']}:{r['lang']}"})
+    hosts = [r["text"] for r in u_train if len(r["text"]) < 300]
+    for i in range(args.natural_user_attack):
+        a, hst = rng.choice(attacks), rng.choice(hosts)
+        t = hst + rng.choice([" ", "\n", "\n\n"]) + a if rng.random() < 0.6 else a + rng.choice([" ", "\n"]) + hst
+        added.append({"text": t, "task": "injection", "label": 1, "source": "natural:hosted_attack"})
+    for i in range(args.natural_user_attack // 3):
+        # benign twins: two ordinary messages, or one with a benign trigger-word line
+        t = rng.choice(hosts) + " " + (rng.choice(hosts) if rng.random() < 0.5 else rng.choice(trigger_lines))
+        added.append({"text": t, "task": "injection", "label": 0, "source": "natural:two_messages"})
+
+    # document head: serving's windows of benign documents, the same windows with an attack framed inside,
+    # and plain attacks (a retrieved chunk may be nothing but the injection)
+    d_train = cap_per_source(split(docs, "train"), rng, {"tldr-pages": 1500, "bipia-train": 500}, args.natural_doc_cap)
+    doc_rows = []
+    for r in d_train:
+        w = win.pick(r["text"], rng)
+        if rng.random() < 0.3:  # benign text in an attack's framing
+            w = insert_at(win.pick(r["text"], rng, room=60), frame(rng.choice(benign_lines + trigger_lines), rng), rng)
+        doc_rows.append({"text": w, "task": "document", "label": 0, "source": "doc:" + r["source"]})
+    for r in rng.sample(split(users, "train"), args.doc_user_negatives):
+        doc_rows.append({"text": r["text"], "task": "document", "label": 0, "source": "doc:user_text:" + r["source"]})
+    for i in range(args.doc_attacks):
+        r = rng.choice(d_train)
+        a = rng.choice(A.EMBED_PREFIX) + rng.choice(attacks)
+        room = min(200, win.n_tokens(a) + 8)
+        doc_rows.append({"text": insert_at(win.pick(r["text"], rng, room=room), frame(a, rng), rng), "task": "document",
+                         "label": 1, "source": "doc:embedded_attack:" + r["source"].split(":")[0]})
+    for a in rng.sample(attacks, min(args.doc_attacks // 8, len(attacks))):
+        doc_rows.append({"text": a, "task": "document", "label": 1, "source": "doc:plain_attack"})
+
+    # calibration (thresholds at a false-positive rate) and test (measurement) splits; attacks for the
+    # recall side of the calibration curves come from val.jsonl and the held-out attacks, never from eval
+    crng = random.Random(SEED + 190)
+    calib_user = cap_per_source(split(users, "calib"), crng, {}, args.calib_cap)
+    calib_doc = cap_per_source(split(docs, "calib"), crng, {}, args.calib_cap)
+    val_att = [r["text"] for r in val if r["label"] == 1] + [r["text"] for r in hold_attack]
+    cu_hosts = [r["text"] for r in calib_user if len(r["text"]) < 300]
+    calib_user_rows = [dict(r, label=0) for r in calib_user]
+    calib_user_rows += [{"text": t, "label": 1, "source": "val_attack", "lang": "", "surface": "user"} for t in val_att]
+    calib_user_rows += [{"text": crng.choice(cu_hosts) + " " + crng.choice(val_att), "label": 1, "source": "val_attack_hosted",
+                         "lang": "", "surface": "user"} for _ in range(500)]
+    calib_doc_rows = [dict(r, label=0) for r in calib_doc]
+    short_val = [t for t in val_att if len(t) < 500]
+    for _ in range(1500):
+        r = crng.choice(calib_doc)
+        calib_doc_rows.append({"text": insert_at(r["text"][:4000], frame(crng.choice(short_val), crng), crng), "label": 1,
+                               "source": "val_attack_embedded:" + r["source"].split(":")[0], "lang": r["lang"],
+                               "surface": "document"})
+    trng = random.Random(SEED + 191)
+    test_user = [dict(r, label=0) for r in cap_per_source(split(users, "test"), trng, {}, args.test_cap)]
+    full = json.load(open(os.path.join(root, "topics/clinc150/data_full.json")))
+    for sp in ("test", "oos_test"):
+        for text, intent in full[sp]:
+            test_user.append({"text": text, "label": 0, "source": f"clinc150_{sp}", "lang": "en", "surface": "user"})
+    with open(os.path.join(root, "grounding/truthfulqa/TruthfulQA.csv"), encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            test_user.append({"text": r["Question"], "label": 0, "source": "truthfulqa", "lang": "en", "surface": "user"})
+    test_doc = [dict(r, label=0) for r in cap_per_source(split(docs, "test"), trng, {}, args.test_cap)]
+    return added, doc_rows, calib_user_rows, calib_doc_rows, test_user, test_doc
+
+
 def build_toxicity(root, rng, args, benign_general):
     rows = []
     with open(os.path.join(root, "toxicity/davidson/labeled_data.csv"), encoding="utf-8") as f:
@@ -567,6 +735,18 @@ def main():
     ap.add_argument("--tox-n", type=int, default=5000)
     ap.add_argument("--tox-benign", type=int, default=600)
     ap.add_argument("--topic-cap", type=int, default=1000)
+    ap.add_argument("--natural-user-cap", type=int, default=1000,
+                    help="issue #19: natural benign user messages per source (train split; larger caps for big sources)")
+    ap.add_argument("--natural-user-attack", type=int, default=3000, help="natural messages carrying a training attack")
+    ap.add_argument("--natural-doc-cap", type=int, default=400, help="benign document windows per source (train split)")
+    ap.add_argument("--doc-user-negatives", type=int, default=400)
+    ap.add_argument("--doc-attacks", type=int, default=2800, help="document windows with a framed training attack")
+    ap.add_argument("--generated-docs", type=int, default=3000, help="documents.structured() rows (split by row)")
+    ap.add_argument("--debian-docs", default="/work/debdocs/x",
+                    help="extracted python3.11-doc, nodejs-doc, postgresql-doc-15 (apt-get download; dpkg-deb -x)")
+    ap.add_argument("--calib-cap", type=int, default=2500, help="calibration rows per source")
+    ap.add_argument("--test-cap", type=int, default=5000, help="test rows per source")
+    ap.add_argument("--no-natural", action="store_true", help="run 7's data (no issue #19 sources)")
     args = ap.parse_args()
     unknown = set(args.compose_langs.split(",") + [x for x in args.compose_attack_langs.split(",") if x]) - set(compose.LANGS)
     if unknown:
@@ -583,8 +763,17 @@ def main():
     tox_texts = [r["text"] for r in tox_train if r["source"] != "benign_general"]
     inj_train, inj_val, hold_b, hold_a = build_injection(root, rng, args, tox_texts, mmlu_benign, clinc_benign)
     evals = build_evals(root, rng)
+    natural = {}
+    if not args.no_natural:
+        added, doc_rows, cu, cd, tu, td = build_natural(root, rng, args, inj_train,
+                                                        read_jsonl(os.path.join(root, "injection/val.jsonl")), hold_a)
+        seen = {r["text"] for r in inj_train} | {r["text"] for r in inj_val + hold_b + hold_a}
+        held = {r["text"] for r in cu + cd + tu + td}
+        inj_train += [r for r in added if r["text"] not in seen and r["text"] not in held]
+        natural = {"document_train": [r for r in doc_rows if r["text"] not in held], "calib_user": cu,
+                   "calib_document": cd, "test_user": tu, "test_document": td}
     # cross-task negatives: the toxicity and topic heads must stay quiet on injection-style text
-    cross = [r for r in inj_train if not r["source"].startswith("aug:toxicity")]
+    cross = [r for r in inj_train if not r["source"].startswith(("aug:toxicity", "natural:"))]
     for r in rng.sample(cross, min(args.cross_neg, len(cross))):
         tox_train.append({"text": r["text"], "task": "toxicity", "label": 0, "source": "cross:" + r["source"]})
     for r in rng.sample(cross, min(args.cross_neg, len(cross))):
@@ -600,6 +789,7 @@ def main():
              "injection_holdout_attack": hold_a, "toxicity_train": tox_train, "toxicity_val": tox_val,
              "topic_train": topics["train"], "topic_val": topics["val"], "topic_test": topics["test"]}
     files.update({"eval_" + k: v for k, v in evals.items()})
+    files.update(natural)
     stats = {}
     for k, v in files.items():
         write_jsonl(os.path.join(args.out, k + ".jsonl"), v)

@@ -59,10 +59,14 @@ class OnnxScorer:
         so.inter_op_num_threads = 1
         self.sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
         self.tok = Tokenizer.from_file(tokenizer_path)
+        self.has_document = "document" in {o.name for o in self.sess.get_outputs()}
 
     def run(self, ids, mask):
-        return self.sess.run(["injection", "toxicity", "topic", "embedding"],
-                             {"input_ids": ids, "attention_mask": mask})
+        """injection, toxicity, topic, embedding, document (a model without the document head: its injection
+        scores stand in, as in serving)."""
+        names = ["injection", "toxicity", "topic", "embedding"] + (["document"] if self.has_document else [])
+        out = self.sess.run(names, {"input_ids": ids, "attention_mask": mask})
+        return out if self.has_document else out + [out[0]]
 
     def score(self, texts, bs=32):
         self.tok.no_truncation()
@@ -75,7 +79,7 @@ class OnnxScorer:
                 owner.append(i)
         n = len(texts)
         res = {"injection": np.full(n, -1.0), "toxicity": np.full(n, -1.0), "topic": np.full((n, 3), -1.0),
-               "embedding": np.zeros((n, 384), dtype=np.float32), "n_windows": np.zeros(n, dtype=int)}
+               "document": np.full(n, -1.0), "embedding": np.zeros((n, 384), dtype=np.float32), "n_windows": np.zeros(n, dtype=int)}
         order = sorted(range(len(wins)), key=lambda j: len(wins[j]))
         for k in range(0, len(order), bs):
             ids = order[k:k + bs]
@@ -85,10 +89,11 @@ class OnnxScorer:
             for r, j in enumerate(ids):
                 inp[r, :len(wins[j])] = wins[j]
                 att[r, :len(wins[j])] = 1
-            inj, tox, top, emb = self.run(inp, att)
+            inj, tox, top, emb, doc = self.run(inp, att)
             for r, j in enumerate(ids):
                 o = owner[j]
                 res["injection"][o] = max(res["injection"][o], inj[r])
+                res["document"][o] = max(res["document"][o], doc[r])
                 res["toxicity"][o] = max(res["toxicity"][o], tox[r])
                 res["topic"][o] = np.maximum(res["topic"][o], top[r])
                 if res["n_windows"][o] == 0:
@@ -178,6 +183,99 @@ def by_source(rows, s, t, key=lambda r: r["source"]):
 
 
 # ---------------------------------------------------------------------------------------------
+# issue #19: thresholds at a stated false-positive rate on the natural benign calibration split
+
+# (flag, high): a finding at `flag`, a human's approval from `high`
+FPR_TARGETS = {"injection": (0.0025, 0.0005), "document": (0.01, 0.0025)}
+CURVE_FPRS = [0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05]
+
+
+def macro_fpr(groups, s, t):
+    """Mean over sources of each source's false-positive rate (no one large source sets the threshold)."""
+    return float(np.mean([(s[idx] >= t).mean() for idx in groups.values()]))
+
+
+def threshold_at_fpr(groups, s, fpr):
+    """The lowest threshold whose macro false-positive rate over the calibration sources is <= fpr."""
+    cands = np.unique(np.concatenate([s[idx] for idx in groups.values()]))
+    lo, hi = 0, len(cands) - 1
+    if macro_fpr(groups, s, cands[-1] + 1e-6) > fpr:
+        return 1.0
+    best = float(min(1.0, cands[-1] + 1e-6))
+    while lo <= hi:  # macro FPR falls as the threshold rises
+        mid = (lo + hi) // 2
+        if macro_fpr(groups, s, cands[mid]) <= fpr:
+            best, hi = float(cands[mid]), mid - 1
+        else:
+            lo = mid + 1
+    return best
+
+
+def calibrate_surface(sc, rows, head):
+    """Flag and high thresholds for one head on its calibration rows (benign natural text by source, and
+    attacks from val.jsonl / held-out generators for the recall side), with the operating points around them."""
+    s = sc.score([r["text"] for r in rows])[head]
+    y = np.array([r["label"] for r in rows])
+    groups = {}
+    for i, r in enumerate(rows):
+        if r["label"] == 0:
+            groups.setdefault(r["source"].split(":")[0], []).append(i)
+    groups = {k: np.array(v) for k, v in groups.items()}
+    att = np.where(y == 1)[0]
+    f_flag, f_high = FPR_TARGETS[head]
+    t_flag = threshold_at_fpr(groups, s, f_flag)
+    t_high = max(threshold_at_fpr(groups, s, f_high), t_flag)
+    curve = []
+    for f in CURVE_FPRS:
+        t = threshold_at_fpr(groups, s, f)
+        curve.append({"target_fpr": f, "threshold": round(t, 4), "macro_fpr": round(macro_fpr(groups, s, t), 5),
+                      "pooled_fpr": round(float((s[y == 0] >= t).mean()), 5),
+                      "attack_recall": round(float((s[att] >= t).mean()), 4)})
+    report = {"n_benign": int((y == 0).sum()), "n_attack": int(len(att)), "sources": len(groups),
+              "flag": {"threshold": round(t_flag, 4), "target_macro_fpr": f_flag,
+                       "macro_fpr": round(macro_fpr(groups, s, t_flag), 5),
+                       "attack_recall": round(float((s[att] >= t_flag).mean()), 4)},
+              "high": {"threshold": round(t_high, 4), "target_macro_fpr": f_high,
+                       "macro_fpr": round(macro_fpr(groups, s, t_high), 5),
+                       "attack_recall": round(float((s[att] >= t_high).mean()), 4)},
+              "curve": curve,
+              "by_source_at_flag": {k: round(float((s[idx] >= t_flag).mean()), 5) for k, idx in sorted(groups.items())}}
+    return t_flag, t_high, report
+
+
+def boot_rate(flags, n=1000, seed=0):
+    """Rate and its 95% bootstrap interval."""
+    flags = np.asarray(flags, dtype=float)
+    if len(flags) == 0:
+        return {"n": 0}
+    r = np.random.default_rng(seed)
+    means = [flags[r.integers(0, len(flags), len(flags))].mean() for _ in range(n)]
+    return {"n": int(len(flags)), "rate": round(float(flags.mean()), 5),
+            "ci95": [round(float(np.quantile(means, 0.025)), 5), round(float(np.quantile(means, 0.975)), 5)]}
+
+
+def natural_traffic(sc, d, th):
+    """Ordinary traffic, test splits only: user text through the user head, documents through the document head;
+    per source and per language, with the share that would go to a human (at or above `high`)."""
+    out = {}
+    for name, head in (("test_user", "injection"), ("test_document", "document")):
+        rows = d[name]
+        s = sc.score([r["text"] for r in rows])[head]
+        t, hi = th[head]["flag"], th[head]["high"]
+        flag, high = s >= t, s >= hi
+        by_src, by_lang = {}, {}
+        for i, r in enumerate(rows):
+            by_src.setdefault(r["source"].split(":")[0] if name == "test_document" else r["source"], []).append(i)
+            by_lang.setdefault(r.get("lang") or "?", []).append(i)
+        srcs = {k: {"n": len(v), "flagged": round(float(flag[v].mean()), 5), "to_human": round(float(high[v].mean()), 5)}
+                for k, v in sorted(by_src.items())}
+        langs = {k: {"n": len(v), "flagged": round(float(flag[v].mean()), 5)} for k, v in sorted(by_lang.items()) if len(v) >= 50}
+        out[name] = {"head": head, "pooled_flagged": boot_rate(flag), "pooled_to_human": boot_rate(high),
+                     "macro_flagged": round(float(np.mean([v["flagged"] for v in srcs.values()])), 5),
+                     "macro_to_human": round(float(np.mean([v["to_human"] for v in srcs.values()])), 5),
+                     "by_source": srcs, "by_language": langs,
+                     "worst_languages": sorted(langs.items(), key=lambda kv: -kv[1]["flagged"])[:8]}
+    return out
 
 
 def choose_thresholds(sc, d):
@@ -212,7 +310,19 @@ def choose_thresholds(sc, d):
         y = np.array([r["label"][j] for r in top_rows])
         t_top[name] = best_f1_threshold(y, s_top[:, j])
         val_report["topic_val_" + name] = binary(y, s_top[:, j], t_top[name])
-    th = {"injection": {"flag": round(t_flag, 4), "confident_benign": round(t_low, 4)},
+    val_report["best_f1_threshold_on_val"] = round(t_flag, 4)
+    # issue #19: the served thresholds are set at a false-positive rate on natural benign calibration text
+    t_flag, t_high, val_report["calibration_user"] = calibrate_surface(sc, d["calib_user"], "injection")
+    d_flag, d_high, val_report["calibration_document"] = calibrate_surface(sc, d["calib_document"], "document")
+    t_low = min(t_low, t_flag)
+    val_report["selection_set_at_served_flag"] = binary(y_inj, s_inj, t_flag)
+    val_report["holdout_attack_recall_at_served_flag"] = round(float((s_inj[hb + len(hold_rows):] >= t_flag).mean()), 4)
+    val_report["holdout_benign_pass_at_served_flag"] = round(float((hold_b < t_flag).mean()), 4)
+    fu, hu = FPR_TARGETS["injection"]
+    fd, hd = FPR_TARGETS["document"]
+    th = {"injection": {"flag": round(t_flag, 4), "high": round(t_high, 4), "confident_benign": round(t_low, 4),
+                        "flag_fpr": fu, "high_fpr": hu},
+          "document": {"flag": round(d_flag, 4), "high": round(d_high, 4), "flag_fpr": fd, "high_fpr": hd},
           "toxicity": {"flag": round(t_tox, 4)},
           "topic": {k: round(v, 4) for k, v in t_top.items()}}
     return th, val_report
@@ -227,6 +337,8 @@ def evaluate(sc, d, th, scores_dir=None):
     y = np.array([r["label"] for r in rows])
     t = th["injection"]["flag"]
     m["injection_eval"] = binary(y, s, t)
+    m["injection_eval"]["recall_ci95"] = boot_rate((s >= t)[y == 1])
+    m["injection_eval"]["recall_at_high"] = round(float((s >= th["injection"]["high"])[y == 1].mean()), 4)
     ni = [i for i, r in enumerate(rows) if "not_inject" in r["source"]]
     m["injection_eval"]["notinject_pass_rate"] = round(float((s[ni] < t).mean()), 4)
     # the data README's "script" shortcut: Chinese benign rows are the ones a model flags for their script
@@ -251,9 +363,14 @@ def evaluate(sc, d, th, scores_dir=None):
     # BIPIA indirect
     rows = d["eval_bipia_indirect"]
     res = sc.score([r["text"] for r in rows])
-    s = res["injection"]
+    s = res["document"]  # retrieved documents are read by the document head
+    t = th["document"]["flag"]
     y = np.array([r["label"] for r in rows])
     m["bipia_indirect"] = binary(y, s, t)
+    m["bipia_indirect"]["head"] = "document"
+    m["bipia_indirect"]["recall_ci95"] = boot_rate((s >= t)[y == 1])
+    m["bipia_indirect"]["clean_flagged_ci95"] = boot_rate((s >= t)[y == 0])
+    m["bipia_indirect"]["user_head_f1"] = binary(y, res["injection"], th["injection"]["flag"])["f1"]
     m["bipia_indirect"]["recall_by_kind_position"] = {}
     for kind in ["email", "table", "code"]:
         for where in ["start", "middle", "end"]:
@@ -269,6 +386,7 @@ def evaluate(sc, d, th, scores_dir=None):
     res = sc.score([r["text"] for r in rows])
     y = np.array([r["label"] for r in rows])
     safe = y == 0
+    t = th["injection"]["flag"]
     m["xstest"] = {
         "safe_n": int(safe.sum()), "unsafe_n": int((~safe).sum()),
         "injection_safe_pass_rate": round(float((res["injection"][safe] < t).mean()), 4),
@@ -309,6 +427,8 @@ def evaluate(sc, d, th, scores_dir=None):
                 m["topics"][name]["on_" + src] = binary(yy, res["topic"][idx, j], tj)
         m["topics"][name]["calibration"] = reliability(y, res["topic"][:, j])
     m["topics"]["injection_head_flag_rate"] = round(float((res["injection"] >= t).mean()), 4)
+    if "test_user" in d:
+        m["natural"] = natural_traffic(sc, d, th)
     return m
 
 
@@ -412,7 +532,7 @@ def reference(int8, tokp, th, path):
     rows = []
     for kind, text in REFERENCE_TEXTS:
         ids = tok.encode(text).ids
-        inj, tox, top, emb = sc.run(np.array([ids], dtype=np.int64), np.ones((1, len(ids)), dtype=np.int64))
+        inj, tox, top, emb, doc = sc.run(np.array([ids], dtype=np.int64), np.ones((1, len(ids)), dtype=np.int64))
         # expected labels: only the heads this text is meant to exercise
         if kind.startswith("benign"):
             exp = {"injection": 0, "toxicity": 0}
@@ -426,7 +546,8 @@ def reference(int8, tokp, th, path):
         got = {"injection": int(inj[0] >= th["injection"]["flag"]), "toxicity": int(tox[0] >= th["toxicity"]["flag"])}
         for j, name in enumerate(TOPICS):
             got["topic." + name] = int(top[0, j] >= th["topic"][name])
-        rows.append({"kind": kind, "text": text, "input_ids": ids, "injection": float(inj[0]), "toxicity": float(tox[0]),
+        rows.append({"kind": kind, "text": text, "input_ids": ids, "injection": float(inj[0]), "document": float(doc[0]),
+                     "toxicity": float(tox[0]),
                      "topic": [float(x) for x in top[0]], "embedding": [round(float(x), 6) for x in emb[0]],
                      "expected_labels": exp, "model_labels": got,
                      "labels_match": all(got[k] == v for k, v in exp.items())})
@@ -446,7 +567,8 @@ def main():
     args = ap.parse_args()
     dd = os.path.join(args.out, "data")
     names = ["injection_val", "injection_holdout_benign", "injection_holdout_attack", "toxicity_val", "topic_val",
-             "topic_test", "eval_injection_eval", "eval_bipia_indirect", "eval_xstest", "eval_moderation"]
+             "topic_test", "eval_injection_eval", "eval_bipia_indirect", "eval_xstest", "eval_moderation",
+             "calib_user", "calib_document", "test_user", "test_document"]
     d = {n: read(os.path.join(dd, n + ".jsonl")) for n in names}
     mpath = os.path.join(args.out, "metrics.json")
     metrics = json.load(open(mpath)) if os.path.exists(mpath) else {}
@@ -481,7 +603,11 @@ def main():
     metrics["finetuned"] = ft
     json.dump(metrics, open(mpath, "w"), indent=1)
     e = ft["eval"]
-    print("finetuned", json.dumps({"f1": e["injection_eval"]["f1"], "notinject": e["injection_eval"]["notinject_pass_rate"],
+    print("finetuned", json.dumps({"thresholds": th, "f1": e["injection_eval"]["f1"], "recall": e["injection_eval"]["recall"],
+                                   "notinject": e["injection_eval"]["notinject_pass_rate"],
+                                   "user_flagged": e["natural"]["test_user"]["pooled_flagged"],
+                                   "user_to_human": e["natural"]["test_user"]["pooled_to_human"],
+                                   "doc_flagged": e["natural"]["test_document"]["pooled_flagged"],
                                    "bipia_recall": e["bipia_indirect"]["recall"], "tox_f1": e["moderation"]["f1"],
                                    "xstest_inj_pass": e["xstest"]["injection_safe_pass_rate"]}))
 

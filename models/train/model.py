@@ -6,7 +6,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-HEADS = {"injection": 1, "toxicity": 1, "topic": 3}
+# `document` (issue #19): instructions addressed to the assistant inside retrieved data; `injection` reads what
+# the user typed. One encoder pass feeds every head.
+HEADS = {"injection": 1, "toxicity": 1, "topic": 3, "document": 1}
 TOPICS = ["finance", "health", "legal"]
 BASE_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -68,7 +70,8 @@ class Warden(nn.Module):
         m = cls(encoder, [k for i, k in enumerate(HEADS) if mask >> i & 1], head_hidden)
         state = dict(state)
         state.setdefault("arch", m.arch)
-        m.load_state_dict(state)
+        # checkpoints from before the document head (runs 1 to 14) load without it
+        m.load_state_dict(state, strict=any(k.startswith("heads.document.") for k in state))
         return m
 
     def encode_both(self, input_ids, attention_mask):
@@ -94,7 +97,7 @@ class Warden(nn.Module):
 
 class ExportWrapper(nn.Module):
     """ONNX graph: inputs input_ids, attention_mask (int64 [batch, seq]);
-    outputs injection [batch], toxicity [batch], topic [batch,3] (sigmoid probabilities) and
+    outputs injection [batch], toxicity [batch], topic [batch,3], document [batch] (sigmoid probabilities) and
     embedding [batch,384] (mean-pooled, L2-normalised)."""
 
     def __init__(self, model):
@@ -106,8 +109,9 @@ class ExportWrapper(nn.Module):
         inj = torch.sigmoid(self.m.heads["injection"](feats["injection"])).squeeze(-1)
         tox = torch.sigmoid(self.m.heads["toxicity"](feats["toxicity"])).squeeze(-1)
         top = torch.sigmoid(self.m.heads["topic"](feats["topic"]))
+        doc = torch.sigmoid(self.m.heads["document"](feats["document"])).squeeze(-1)
         emb = F.normalize(pooled, p=2.0, dim=-1)
-        return inj, tox, top, emb
+        return inj, tox, top, emb, doc
 
 
 def batches_by_length(encs, batch_size, rng, shuffle=True):
@@ -175,7 +179,7 @@ def score_texts(model, tok, texts, max_len=256, stride=192, batch_size=64, with_
             owner.append(i)
     model.eval()
     res = {"injection": np.full(len(texts), -1.0), "toxicity": np.full(len(texts), -1.0),
-           "topic": np.full((len(texts), 3), -1.0)}
+           "topic": np.full((len(texts), 3), -1.0), "document": np.full(len(texts), -1.0)}
     emb = np.zeros((len(texts), model.bert.config.hidden_size), dtype=np.float32) if with_emb else None
     import random
     order = batches_by_length(wins, batch_size, random.Random(0), shuffle=False)
@@ -189,6 +193,7 @@ def score_texts(model, tok, texts, max_len=256, stride=192, batch_size=64, with_
             o = owner[wi]
             res["injection"][o] = max(res["injection"][o], p["injection"][r, 0])
             res["toxicity"][o] = max(res["toxicity"][o], p["toxicity"][r, 0])
+            res["document"][o] = max(res["document"][o], p["document"][r, 0])
             res["topic"][o] = np.maximum(res["topic"][o], p["topic"][r])
             if with_emb and emb[o].sum() == 0:
                 emb[o] = pn[r]  # first window's embedding

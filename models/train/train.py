@@ -30,12 +30,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--max-len", type=int, default=128)
+    ap.add_argument("--doc-max-len", type=int, default=256, help="issue #19: the document head reads serving's 256-token windows")
+    ap.add_argument("--doc-batch-size", type=int, default=16)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--head-lr", type=float, default=2e-3)
     ap.add_argument("--distill", type=float, default=1.0, help="weight of the cosine-distillation term")
-    ap.add_argument("--task-weights", default="injection=1,toxicity=1,topic=1")
+    ap.add_argument("--task-weights", default="injection=1,toxicity=1,topic=1,document=1")
     ap.add_argument("--max-steps", type=int, default=800,
                     help="stop after this many batches (prefix of the shuffled schedule; LR decays to 0 over it)")
     ap.add_argument("--save-every", type=int, default=100)
@@ -63,9 +65,12 @@ def main():
     model = Warden(load_encoder(), [t for t in args.cls_heads.split(",") if t], args.head_hidden)
     tw = {k: float(v) for k, v in (x.split("=") for x in args.task_weights.split(","))}
     data = {}
-    for task, name in [("injection", "injection_train"), ("toxicity", "toxicity_train"), ("topic", "topic_train")]:
+    tasks = [("injection", "injection_train"), ("toxicity", "toxicity_train"), ("topic", "topic_train")]
+    if os.path.exists(os.path.join(args.out, "data", "document_train.jsonl")):
+        tasks.append(("document", "document_train"))
+    for task, name in tasks:
         rows = read(os.path.join(args.out, "data", name + ".jsonl"))
-        encs = tokenize(tok, [r["text"] for r in rows], args.max_len)
+        encs = tokenize(tok, [r["text"] for r in rows], args.doc_max_len if task == "document" else args.max_len)
         frozen = None
         fp = os.path.join(args.out, f"frozen_{name}.npy")
         if args.distill > 0 and os.path.exists(fp) and np.load(fp, mmap_mode="r").shape[0] == len(rows) and not args.frozen_online:
@@ -79,7 +84,8 @@ def main():
     while ep < args.epochs:
         part = []
         for task, (encs, _, _) in data.items():
-            part += [(task, b) for b in batches_by_length(encs, args.batch_size, rng)]
+            bs = args.doc_batch_size if task == "document" else args.batch_size
+            part += [(task, b) for b in batches_by_length(encs, bs, rng)]
         rng.shuffle(part)
         take = len(part) if args.epochs - ep >= 1 else int(len(part) * (args.epochs - ep))
         sched += part[:take]
