@@ -10,7 +10,9 @@
 //! NotInject, BIPIA-clean and XSTest-safe pass rates) and what the cascade
 //! saves. "Flagged" means what moves a decision: a rule finding scoring at
 //! least 0.40 (the default policy's medium level at severity 1.0), a model
-//! score at or above the manifest's flag threshold.
+//! score at or above the manifest's flag threshold. Documents (BIPIA) are
+//! read by the document head at its thresholds, as served; a model without
+//! one reads them with its injection head.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,10 +42,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // served default caps one request at `model.max_windows`).
     let config = ModelConfig { cache_entries: 0, max_batch, max_windows: usize::MAX, ..Default::default() };
     let model = Arc::new(Model::load(&config)?);
-    let flag = model.thresholds().injection.flag;
+    let (input_flag, document_flag) = (model.thresholds().injection.flag, model.thresholds().document().flag);
     println!(
-        "model {} (flag {flag}); rules flag >= {RULE_FLAG}; cascade: rules >= {CASCADE} skip the model\n",
-        model.version()
+        "model {} (injection flag {input_flag}, document flag {document_flag}, document head: {}); \
+         rules flag >= {RULE_FLAG}; cascade: rules >= {CASCADE} skip the model\n",
+        model.version(),
+        model.has_document_head()
     );
     println!("| set | rows | method | precision | recall | F1 | FPR | benign pass |");
     println!("|---|---|---|---|---|---|---|---|");
@@ -53,11 +57,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .lines()
             .map(serde_json::from_str)
             .collect::<Result<_, _>>()?;
-        let source = if set == "bipia_indirect" {
-            Source::Document { id: "eval".into(), trusted: false }
-        } else {
-            Source::Input
-        };
+        let document = set == "bipia_indirect";
+        let source = if document { Source::Document { id: "eval".into(), trusted: false } } else { Source::Input };
+        let flag = if document { document_flag } else { input_flag };
         let mut rule_scores = Vec::with_capacity(rows.len());
         let t = Instant::now();
         for r in &rows {
@@ -75,7 +77,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut model_scores = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(32) {
             for s in model.score_blocking(chunk.iter().map(|r| r.text.clone()).collect())? {
-                model_scores.push(s.max_by(|h| h.injection).map_or(0.0, |b| b.0));
+                let head = |h: &warden::model::HeadOutput| if document { h.document } else { h.injection };
+                model_scores.push(s.max_by(head).map_or(0.0, |b| b.0));
             }
         }
         let model_time = t.elapsed();

@@ -34,6 +34,11 @@ impl Surface {
     }
 }
 
+/// The classifier's topic labels: findings are `topic.<label>`, and a
+/// policy's per-application `topic_domains` name them. A model whose manifest
+/// lists other labels does not load.
+pub const TOPIC_LABELS: [&str; 3] = ["finance", "health", "legal"];
+
 /// Where a scored text came from. Rendered as the contract's finding source
 /// names: `input`, `system_prompt`, `document:<id>`, `output`, `action`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

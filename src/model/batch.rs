@@ -22,7 +22,14 @@ use crate::telemetry;
 /// What the heads say about one window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeadOutput {
+    /// The user-input head: the text tries to override the system's
+    /// instructions or jailbreak the assistant.
     pub injection: f32,
+    /// The document head: retrieved data holds instructions addressed to the
+    /// assistant. A model without a `document` output (older models)
+    /// reports its injection probability here, so documents are read as
+    /// they were.
+    pub document: f32,
     pub toxicity: f32,
     /// finance, health, legal.
     pub topic: [f32; 3],
@@ -196,6 +203,14 @@ fn run_batch(session: &mut Session, mut batch: Vec<Job>, stats: &BatchStats) {
     }
 }
 
+/// Name of the optional document head's output.
+pub const DOCUMENT_OUTPUT: &str = "document";
+
+/// Whether the loaded graph has an output of this name (the optional heads).
+pub fn has_output(session: &Session, name: &str) -> bool {
+    session.outputs().iter().any(|o| o.name() == name)
+}
+
 /// One encoder call over windows padded to the longest (pad id 0, mask 0).
 pub fn infer(session: &mut Session, windows: &[&[i64]]) -> Result<Vec<HeadOutput>, String> {
     let n = windows.len();
@@ -224,12 +239,17 @@ pub fn infer(session: &mut Session, windows: &[&[i64]]) -> Result<Vec<HeadOutput
         Ok(data.to_vec())
     };
     let injection = head("injection", 1)?;
+    let document = match outputs.get(DOCUMENT_OUTPUT) {
+        Some(_) => head(DOCUMENT_OUTPUT, 1)?,
+        None => injection.clone(),
+    };
     let toxicity = head("toxicity", 1)?;
     let topic = head("topic", 3)?;
     let embedding = head("embedding", super::EMBEDDING_DIM)?;
     Ok((0..n)
         .map(|i| HeadOutput {
             injection: injection[i],
+            document: document[i],
             toxicity: toxicity[i],
             topic: [topic[3 * i], topic[3 * i + 1], topic[3 * i + 2]],
             embedding: embedding[i * super::EMBEDDING_DIM..(i + 1) * super::EMBEDDING_DIM].to_vec(),

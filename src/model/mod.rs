@@ -1,5 +1,7 @@
 //! The ONNX classifiers: one shared MiniLM encoder pass per text window feeds
-//! the prompt-injection, toxicity and topic heads and yields the embedding.
+//! the prompt-injection (user input), document, toxicity and topic heads and
+//! yields the embedding. The document head is optional: a model without one
+//! reads documents with its injection head.
 //!
 //! - [`window`]: tokenisation and overlapping windows with byte spans;
 //! - [`batch`]: micro-batching on a bounded pool of worker threads that own
@@ -138,14 +140,61 @@ pub struct WindowSpec {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Thresholds {
     pub injection: InjectionThresholds,
+    /// The document head's; absent in manifests before the head existed.
+    /// Use [`Thresholds::document`], which falls back to `injection`.
+    #[serde(default)]
+    pub document: Option<InjectionThresholds>,
     pub toxicity: Flag,
     pub topic: BTreeMap<String, f32>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+impl Thresholds {
+    /// The thresholds that apply to the document head's probabilities.
+    pub fn document(&self) -> &InjectionThresholds {
+        self.document.as_ref().unwrap_or(&self.injection)
+    }
+}
+
+/// Operating points of an injection-like head (user input or document).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct InjectionThresholds {
+    /// At or above this probability the head makes a finding.
     pub flag: f32,
-    pub confident_benign: f32,
+    /// The stricter operating point (a lower false-positive rate on the
+    /// calibration split): at or above it a finding should go to a human.
+    /// When present, findings carry a calibrated score instead of the
+    /// probability (`scoring::model::calibrated_score`).
+    #[serde(default)]
+    pub high: Option<f32>,
+    /// Below this probability a text is confidently benign (informational).
+    #[serde(default)]
+    pub confident_benign: Option<f32>,
+    /// The false-positive rate `flag` was chosen for, on calibration data.
+    #[serde(default)]
+    pub flag_fpr: Option<f64>,
+    /// The false-positive rate `high` was chosen for.
+    #[serde(default)]
+    pub high_fpr: Option<f64>,
+}
+
+impl InjectionThresholds {
+    /// `flag` and `high` are probabilities and `high` is the stricter one;
+    /// otherwise the calibration would not be monotone.
+    fn validate(&self, field: &str) -> Result<(), String> {
+        let in_unit = |v: f32| (0.0..=1.0).contains(&v);
+        if !in_unit(self.flag) {
+            return Err(format!("manifest.json: thresholds.{field}.flag must be within [0, 1], is {}", self.flag));
+        }
+        if let Some(high) = self.high {
+            if !in_unit(high) || high < self.flag {
+                return Err(format!(
+                    "manifest.json: thresholds.{field}.high must be within [flag, 1] (flag {}), is {high}",
+                    self.flag
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -185,6 +234,9 @@ pub struct Model {
     manifest: Manifest,
     version: String,
     topic_index: BTreeMap<String, usize>,
+    /// The graph has a `document` output; without one, documents are read
+    /// by the injection head.
+    document_head: bool,
     windower: window::Windower,
     batcher: batch::Batcher,
     cache: cache::ContentCache<TextScores>,
@@ -275,8 +327,20 @@ impl Model {
         }
         let topic_index: BTreeMap<String, usize> =
             manifest.topic_labels.iter().enumerate().map(|(i, l)| (l.clone(), i)).collect();
-        if topic_index.len() != 3 {
-            return Err(format!("manifest.json: expected 3 topic labels, found {:?}", manifest.topic_labels));
+        // Policies name topics (`topic_domains`) and `HeadOutput::topic` has
+        // three slots: the labels are a fixed vocabulary, in any order.
+        let mut labels: Vec<&str> = manifest.topic_labels.iter().map(String::as_str).collect();
+        labels.sort_unstable();
+        if labels != crate::detect::TOPIC_LABELS {
+            return Err(format!(
+                "manifest.json: topic_labels must be {:?} (in any order), found {:?}",
+                crate::detect::TOPIC_LABELS,
+                manifest.topic_labels
+            ));
+        }
+        manifest.thresholds.injection.validate("injection")?;
+        if let Some(document) = &manifest.thresholds.document {
+            document.validate("document")?;
         }
         let windower = window::Windower::new(
             &files.tokenizer,
@@ -294,6 +358,16 @@ impl Model {
             batch::infer(&mut session, &[&[101, 102]]).map_err(|e| format!("{}: {e}", files.onnx_name))?;
             sessions.push(session);
         }
+        let document_head = sessions.first().is_some_and(|s| batch::has_output(s, batch::DOCUMENT_OUTPUT));
+        if manifest.thresholds.document.is_some() && !document_head {
+            // Thresholds for a head the graph does not have would be applied
+            // to the injection head's probabilities: the files do not match.
+            return Err(format!(
+                "manifest.json has thresholds.document but {} has no `{}` output",
+                files.onnx_name,
+                batch::DOCUMENT_OUTPUT
+            ));
+        }
         let model_sha = &manifest.files[&files.onnx_name].sha256;
         let version = format!("{}+sha256:{}", manifest.version, &model_sha[..12.min(model_sha.len())]);
         let batcher = batch::Batcher::start(
@@ -309,6 +383,7 @@ impl Model {
             from = %files.origin,
             runtime = %runtime.path.display(),
             workers = config.workers,
+            document_head,
             intra_threads = config.intra_threads,
             "classifier model loaded"
         );
@@ -316,6 +391,7 @@ impl Model {
             manifest,
             version,
             topic_index,
+            document_head,
             windower,
             batcher,
             cache: cache::ContentCache::new(config.cache_entries),
@@ -334,6 +410,12 @@ impl Model {
 
     pub fn thresholds(&self) -> &Thresholds {
         &self.manifest.thresholds
+    }
+
+    /// Whether the model has a document head; without one,
+    /// `HeadOutput::document` is the injection head's probability.
+    pub fn has_document_head(&self) -> bool {
+        self.document_head
     }
 
     /// Index of a topic label in `HeadOutput::topic`.
@@ -521,4 +603,43 @@ fn new_session(
         .with_inter_threads(1)
         .map_err(builder_err)?;
     builder.commit_from_memory(onnx).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_parse_with_and_without_operating_points() {
+        let new: Thresholds = serde_json::from_str(
+            r#"{
+              "injection": {"flag": 0.91, "high": 0.985, "confident_benign": 0.03, "flag_fpr": 0.003, "high_fpr": 0.0005},
+              "document":  {"flag": 0.80, "high": 0.97, "flag_fpr": 0.01, "high_fpr": 0.002},
+              "toxicity": {"flag": 0.4064},
+              "topic": {"finance": 0.41, "health": 0.43, "legal": 0.56}
+            }"#,
+        )
+        .unwrap();
+        assert_eq!((new.injection.high, new.injection.high_fpr), (Some(0.985), Some(0.0005)));
+        assert_eq!((new.document().flag, new.document().high, new.document().flag_fpr), (0.80, Some(0.97), Some(0.01)));
+        assert_eq!(new.document().confident_benign, None);
+        new.injection.validate("injection").unwrap();
+        new.document().validate("document").unwrap();
+
+        let old: Thresholds = serde_json::from_str(
+            r#"{"injection": {"flag": 0.3461, "confident_benign": 0.0315}, "toxicity": {"flag": 0.4064},
+                "topic": {"finance": 0.4107, "health": 0.4367, "legal": 0.5603}}"#,
+        )
+        .unwrap();
+        assert_eq!(old.injection.high, None);
+        assert_eq!(old.document(), &old.injection, "no document thresholds: the injection ones");
+
+        let embedded: Manifest = serde_json::from_slice(EMBEDDED_MANIFEST).unwrap();
+        embedded.thresholds.injection.validate("injection").unwrap();
+
+        let bad = InjectionThresholds { high: Some(0.5), ..new.injection.clone() };
+        assert!(bad.validate("injection").unwrap_err().contains("thresholds.injection.high"));
+        let bad = InjectionThresholds { flag: 1.5, high: None, ..new.injection };
+        assert!(bad.validate("injection").unwrap_err().contains("thresholds.injection.flag"));
+    }
 }

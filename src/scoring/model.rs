@@ -5,18 +5,25 @@
 //!
 //! | surface | source | heads |
 //! |---|---|---|
-//! | input | `input` | prompt injection, toxicity, topics |
-//! | input | `document:<id>` | prompt injection (indirect) |
+//! | input | `input` | injection (user input), toxicity, topics |
+//! | input | `document:<id>` | document (indirect injection); the injection head for a model without one |
+//! | input | `system_prompt` | none |
 //! | output | `output`, sentence by sentence | toxicity |
 //!
-//! System prompts are the operator's own text and are not classified; tool
-//! arguments are judged by the action policy.
+//! Both injection-like heads report `prompt_injection`; the message names
+//! the head. System prompts are the operator's own text and are not
+//! classified (the rule detectors still scan them); tool arguments are
+//! judged by the action policy.
+//!
+//! A finding's score is the head's probability, or, when the manifest gives
+//! the head a `high` operating point, a calibration of it that lands the
+//! manifest's two thresholds on the policy's levels ([`calibrated_score`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::detect::{Finding, ScanItem, ScanSet, Source, Surface};
-use crate::model::{Model, TextScores, WindowScores, DETECTOR};
+use crate::model::{InjectionThresholds, Model, TextScores, WindowScores, DETECTOR};
 use crate::telemetry;
 
 use super::{SkipReason, Skipped};
@@ -41,18 +48,64 @@ pub enum ModelStage {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Heads {
-    injection: bool,
+    /// Which injection-like head reads this source, if any.
+    injection: Option<InjectionHead>,
     toxicity: bool,
     topics: bool,
 }
 
+/// The head that judges a source for `prompt_injection`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InjectionHead {
+    /// The user tries to override the system's instructions or jailbreak.
+    UserInput,
+    /// Retrieved data holds instructions addressed to the assistant.
+    Document,
+}
+
 fn heads(surface: Surface, source: &Source) -> Option<Heads> {
     match (surface, source) {
-        (Surface::Input, Source::Input) => Some(Heads { injection: true, toxicity: true, topics: true }),
-        (Surface::Input, Source::Document { .. }) => Some(Heads { injection: true, toxicity: false, topics: false }),
-        (Surface::Output, Source::Output) => Some(Heads { injection: false, toxicity: true, topics: false }),
+        (Surface::Input, Source::Input) => {
+            Some(Heads { injection: Some(InjectionHead::UserInput), toxicity: true, topics: true })
+        }
+        (Surface::Input, Source::Document { .. }) => {
+            Some(Heads { injection: Some(InjectionHead::Document), toxicity: false, topics: false })
+        }
+        (Surface::Output, Source::Output) => Some(Heads { injection: None, toxicity: true, topics: false }),
         _ => None,
     }
+}
+
+/// The policy score at the head's `flag` threshold: the default policy's
+/// `medium` level (a review).
+pub const CALIBRATED_FLAG: f64 = 0.40;
+/// The policy score at the head's `high` threshold: the default policy's
+/// `prompt_injection` `min_score` (a human approves).
+pub const CALIBRATED_HIGH: f64 = 0.85;
+
+/// The finding score for an injection-like head's probability `p`, or `None`
+/// below `flag` (no finding).
+///
+/// Without a `high` threshold (older manifests) the score is `p`.
+/// With one, the score is piecewise linear and monotone in `p`: from
+/// [`CALIBRATED_FLAG`] at `flag` to [`CALIBRATED_HIGH`] at `high`, then to 1
+/// at `p = 1`. A flag threshold chosen at a low false-positive rate can sit
+/// near 0.9; as a raw score, every finding would then need approval.
+pub fn calibrated_score(p: f32, th: &InjectionThresholds) -> Option<f64> {
+    if p.is_nan() || p < th.flag {
+        return None;
+    }
+    let Some(high) = th.high else { return Some(f64::from(p)) };
+    let (p, flag, high) = (f64::from(p), f64::from(th.flag), f64::from(high));
+    let score = if p < high {
+        // flag <= p < high, so high - flag > 0.
+        CALIBRATED_FLAG + (CALIBRATED_HIGH - CALIBRATED_FLAG) * (p - flag) / (high - flag)
+    } else if high >= 1.0 {
+        1.0
+    } else {
+        CALIBRATED_HIGH + (1.0 - CALIBRATED_HIGH) * (p - high) / (1.0 - high)
+    };
+    Some(score.clamp(CALIBRATED_FLAG, 1.0))
 }
 
 /// Each text as (byte offset, segment) pairs: sentences for an output, the
@@ -191,32 +244,61 @@ pub async fn run(stage: &ModelStage, scan: &ScanSet, rule_findings: &[Finding], 
     let th = model.thresholds();
     for ((item, h), s) in work.iter().zip(scores) {
         let source = item.source.to_string();
-        let mut push = |category: String, (score, span): (f32, std::ops::Range<usize>), what: &str| {
-            outcome.findings.push(Finding {
-                category,
-                score: f64::from(score),
-                detector: DETECTOR,
-                source: source.clone(),
-                message: format!("classifier: {what} (p={score:.2}, bytes {}..{})", span.start, span.end),
-                span,
-                evidence: None,
-            });
-        };
-        if h.injection {
-            if let Some(best) = s.max_by(|o| o.injection).filter(|b| b.0 >= th.injection.flag) {
-                push("prompt_injection".into(), best, "prompt injection or jailbreak");
+        // `score` is what the policy weighs; the message names the head and
+        // keeps its probability, and the calibrated value when it differs.
+        let mut push =
+            |category: String, score: f64, (p, span): (f32, std::ops::Range<usize>), what: &str, head: &str| {
+                let calibrated = if score == f64::from(p) { String::new() } else { format!(", calibrated {score:.2}") };
+                outcome.findings.push(Finding {
+                    category,
+                    score,
+                    detector: DETECTOR,
+                    source: source.clone(),
+                    message: format!(
+                        "classifier: {what} ({head}, p={p:.2}{calibrated}, bytes {}..{})",
+                        span.start, span.end
+                    ),
+                    span,
+                    evidence: None,
+                });
+            };
+        if let Some(head) = h.injection {
+            let (thresholds, best, what, name) = match head {
+                InjectionHead::UserInput => {
+                    (&th.injection, s.max_by(|o| o.injection), "prompt injection or jailbreak", "injection head")
+                }
+                InjectionHead::Document if model.has_document_head() => (
+                    th.document(),
+                    s.max_by(|o| o.document),
+                    "instructions addressed to the assistant",
+                    "document head",
+                ),
+                // An older model: its injection head reads documents, at its
+                // own thresholds (the manifest has no document ones, checked
+                // at load).
+                InjectionHead::Document => (
+                    &th.injection,
+                    s.max_by(|o| o.injection),
+                    "prompt injection or jailbreak",
+                    "injection head; the model has no document head",
+                ),
+            };
+            if let Some(best) = best {
+                if let Some(score) = calibrated_score(best.0, thresholds) {
+                    push("prompt_injection".into(), score, best, what, name);
+                }
             }
         }
         if h.toxicity {
             if let Some(best) = s.max_by(|o| o.toxicity).filter(|b| b.0 >= th.toxicity.flag) {
-                push("toxicity".into(), best, "toxic or abusive language");
+                push("toxicity".into(), f64::from(best.0), best, "toxic or abusive language", "toxicity head");
             }
         }
         if h.topics {
             for label in model.topic_labels() {
                 let (Some(i), Some(&t)) = (model.topic_index(label), th.topic.get(label)) else { continue };
                 if let Some(best) = s.max_by(|o| o.topic[i]).filter(|b| b.0 >= t) {
-                    push(format!("topic.{label}"), best, &format!("{label} topic"));
+                    push(format!("topic.{label}"), f64::from(best.0), best, &format!("{label} topic"), "topic head");
                 }
             }
         }
@@ -236,4 +318,72 @@ pub async fn run(stage: &ModelStage, scan: &ScanSet, rule_findings: &[Finding], 
         }
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn th(flag: f32, high: Option<f32>) -> InjectionThresholds {
+        InjectionThresholds { flag, high, confident_benign: None, flag_fpr: None, high_fpr: None }
+    }
+
+    #[test]
+    fn calibrated_scores_land_the_thresholds_on_the_policy_levels() {
+        let new = th(0.91, Some(0.985));
+        let table: &[(&InjectionThresholds, f32, Option<f64>)] = &[
+            // Below flag: no finding, with or without `high`.
+            (&new, 0.0, None),
+            (&new, 0.9099, None),
+            (&new, f32::NAN, None),
+            // flag..high: 0.40 (review) to 0.85 (approval).
+            (&new, 0.91, Some(0.40)),
+            (&new, 0.9475, Some(0.625)),
+            (&new, 0.98499, Some(0.85)),
+            // high..1: 0.85 to 1.
+            (&new, 0.985, Some(0.85)),
+            (&new, 0.9925, Some(0.925)),
+            (&new, 1.0, Some(1.0)),
+            // A manifest without `high`: the probability, as before.
+            (&th(0.3461, None), 0.30, None),
+            (&th(0.3461, None), 0.5, Some(0.5)),
+            (&th(0.3461, None), 0.97, Some(0.97)),
+            // Degenerate operating points stay in range.
+            (&th(0.9, Some(0.9)), 0.9, Some(0.85)),
+            (&th(0.9, Some(1.0)), 0.95, Some(0.625)),
+            (&th(0.9, Some(1.0)), 1.0, Some(1.0)),
+        ];
+        for (thresholds, p, want) in table {
+            let got = calibrated_score(*p, thresholds);
+            match (got, want) {
+                (None, None) => {}
+                (Some(g), Some(w)) => assert!((g - w).abs() < 1e-3, "p={p} {thresholds:?}: {g} != {w}"),
+                _ => panic!("p={p} {thresholds:?}: {got:?} != {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn calibration_is_monotone() {
+        let t = th(0.80, Some(0.97));
+        let scores: Vec<f64> = (0..=1000).filter_map(|i| calibrated_score(i as f32 / 1000.0, &t)).collect();
+        assert_eq!(scores.len(), 201);
+        assert!(scores.windows(2).all(|w| w[0] <= w[1]), "monotone");
+    }
+
+    #[test]
+    fn each_source_is_read_by_its_head() {
+        let doc = Source::Document { id: "d".into(), trusted: false };
+        let table = [
+            (Surface::Input, Source::Input, Some(InjectionHead::UserInput)),
+            (Surface::Input, doc.clone(), Some(InjectionHead::Document)),
+            (Surface::Output, Source::Output, None),
+        ];
+        for (surface, source, want) in table {
+            assert_eq!(heads(surface, &source).and_then(|h| h.injection), want, "{surface:?} {source}");
+        }
+        // The system prompt is the operator's text: no head reads it.
+        assert_eq!(heads(Surface::Input, &Source::SystemPrompt), None);
+        assert_eq!(heads(Surface::Output, &doc), None);
+    }
 }
