@@ -416,6 +416,52 @@ async fn each_source_is_judged_by_its_head() {
     server.stop().await.unwrap();
 }
 
+/// A policy that declares finance for `support-bot`: its finance question is
+/// allowed, with the topic finding kept in the answer and the audit record
+/// and named in the reasons; the same question from another application
+/// goes to review as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_topic_domains_keep_in_domain_requests_allowed() {
+    let question = "How do I transfer money from my savings account to pay off my credit card balance and mortgage?";
+    let policy = tempfile::NamedTempFile::new().unwrap();
+    let text =
+        format!("{}\n[applications.\"support-bot\"]\ntopic_domains = [\"finance\"]\n", warden::policy::DEFAULT_POLICY);
+    std::fs::write(policy.path(), text).unwrap();
+    let path = policy.path().to_path_buf();
+    let mut server = TestServer::start_with(move |c| c.policy_file = Some(path), vec![]).await;
+    let mut risk = server.risk().await;
+
+    let in_domain = risk.score_input(input(question)).await.unwrap().into_inner();
+    assert_eq!(in_domain.decision, pb::Decision::Allow as i32, "{in_domain:?}");
+    assert_eq!(in_domain.level, pb::RiskLevel::Low as i32);
+    assert!(in_domain.findings.iter().any(|f| f.category == "topic.finance"), "{:?}", in_domain.findings);
+    assert!(
+        in_domain.reasons.iter().any(|r| r.contains("finance is in support-bot's declared topic domains")),
+        "{:?}",
+        in_domain.reasons
+    );
+
+    let mut elsewhere = input(question);
+    elsewhere.context.as_mut().unwrap().application = "travel-bot".into();
+    let other = risk.score_input(elsewhere).await.unwrap().into_inner();
+    assert!(other.findings.iter().any(|f| f.category == "topic.finance"), "{:?}", other.findings);
+    assert_eq!(other.decision, pb::Decision::Review as i32, "out of domain: today's level: {other:?}");
+    assert_eq!(other.level, pb::RiskLevel::Medium as i32);
+
+    let mut audit = pb::audit_service_client::AuditServiceClient::new(server.channel().await);
+    let q = pb::AuditQuery { category: "topic.finance".into(), limit: 10, ..Default::default() };
+    let mut stream = audit.query(q).await.unwrap().into_inner();
+    let mut record = None;
+    while let Some(r) = stream.message().await.unwrap() {
+        if r.record_id == in_domain.record_id {
+            record = Some(String::from_utf8(r.canonical_entry).unwrap());
+        }
+    }
+    let record = record.expect("the allowed request's record, found by its topic category");
+    assert!(record.contains("declared topic domains"), "{record}");
+    server.stop().await.unwrap();
+}
+
 /// A manifest with a `high` operating point: findings carry the calibrated
 /// score and the message keeps the probability. Document thresholds for a
 /// graph without a document head, or a `high` below `flag`, stop loading.

@@ -4,13 +4,18 @@
 //! `policy_file` at their own), validated when loaded and identified by its
 //! name, version and content hash, which go into every assessment and audit
 //! record. This module does no I/O: the caller hands it the file's text.
+//!
+//! Per application (the request's `context.application`) a policy may
+//! declare the topic domains it serves (`[applications.<name>]
+//! topic_domains`): a bank's support bot talks finance all day, so its
+//! `topic.finance` findings are recorded but weigh nothing.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::detect::{Finding, Surface};
+use crate::detect::{Finding, Surface, TOPIC_LABELS};
 
 pub const DEFAULT_POLICY: &str = include_str!("../../policy/default.toml");
 
@@ -76,6 +81,19 @@ struct PolicyFile {
     categories: BTreeMap<String, CategoryRule>,
     #[serde(default)]
     surfaces: BTreeMap<Surface, SurfaceRules>,
+    /// Per application (`context.application`), what is normal for it.
+    #[serde(default)]
+    applications: BTreeMap<String, ApplicationRules>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplicationRules {
+    /// Topic labels (`finance`, `health`, `legal`) this application serves:
+    /// its `topic.<label>` findings are recorded but contribute nothing to
+    /// the score or the level.
+    #[serde(default)]
+    topic_domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -225,12 +243,24 @@ impl Policy {
         eff
     }
 
+    /// The topic domain of `category` that `application` declares it serves,
+    /// if any: `topic.finance` (or `topic.finance.<more>`) for an
+    /// application with `topic_domains = ["finance"]`.
+    pub fn declared_domain<'a>(&'a self, application: &str, category: &str) -> Option<&'a str> {
+        let rest = category.strip_prefix("topic.")?;
+        let label = rest.split('.').next()?;
+        self.file.applications.get(application)?.topic_domains.iter().map(String::as_str).find(|d| *d == label)
+    }
+
     /// Turns findings (and the names of detectors that could not run) into a
     /// verdict. `trusted(finding)` says whether a finding came from a trusted
-    /// document. `escalations` raise the level to at least theirs.
+    /// document. `escalations` raise the level to at least theirs. Topic
+    /// findings in a domain `application` declares are named in the reasons
+    /// and otherwise ignored.
     pub fn decide(
         &self,
         surface: Surface,
+        application: &str,
         findings: &[Finding],
         trusted: impl Fn(&Finding) -> bool,
         skipped: &[String],
@@ -239,7 +269,15 @@ impl Policy {
         let mut per_category: BTreeMap<&str, (f64, &Finding)> = BTreeMap::new();
         let mut floor = Level::Low;
         let mut checks: Vec<String> = Vec::new();
+        let mut in_domain: Vec<String> = Vec::new();
         for f in findings {
+            if let Some(domain) = self.declared_domain(application, &f.category) {
+                in_domain.push(format!(
+                    "{} in {} (score {:.2}) not scored: {domain} is in {application}'s declared topic domains",
+                    f.category, f.source, f.score
+                ));
+                continue;
+            }
             let eff = self.effective(surface, &f.category);
             let weight = if trusted(f) { self.file.sources.trusted_document } else { 1.0 };
             let contribution = (f.score * eff.severity * weight).clamp(0.0, 1.0);
@@ -287,6 +325,7 @@ impl Policy {
         }
         reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut reasons: Vec<String> = reasons.into_iter().map(|(_, r)| r).collect();
+        reasons.extend(in_domain);
         if !skipped.is_empty() {
             reasons.push(format!("detectors skipped: {}", skipped.join(", ")));
             if self.file.skipped.mode == SkipMode::FailClosed {
@@ -347,6 +386,18 @@ fn validate(file: &PolicyFile) -> Result<(), PolicyError> {
             }
         }
     }
+    for (name, app) in &file.applications {
+        let field = format!("applications.{name}.topic_domains");
+        if name.trim().is_empty() {
+            return Err(invalid("applications", "an application name must not be empty"));
+        }
+        for domain in &app.topic_domains {
+            if !TOPIC_LABELS.contains(&domain.as_str()) {
+                let known = TOPIC_LABELS.join(", ");
+                return Err(invalid(&field, &format!("unknown topic domain {domain:?} (known: {known})")));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -393,7 +444,7 @@ mod tests {
         for (surface, findings, skipped, want) in table {
             let fs: Vec<Finding> = findings.iter().map(|(c, s)| finding(c, *s, "input")).collect();
             let skipped: Vec<String> = skipped.iter().map(|s| s.to_string()).collect();
-            let v = p.decide(*surface, &fs, |_| false, &skipped, &[]);
+            let v = p.decide(*surface, "support-bot", &fs, |_| false, &skipped, &[]);
             assert_eq!(v.decision, *want, "{surface:?} {findings:?} {skipped:?}: {v:?}");
         }
     }
@@ -402,9 +453,64 @@ mod tests {
     fn trusted_documents_weigh_less() {
         let p = Policy::builtin();
         let f = [finding("prompt_injection", 0.92, "document:a")];
-        let untrusted = p.decide(Surface::Input, &f, |_| false, &[], &[]);
-        let trusted = p.decide(Surface::Input, &f, |_| true, &[], &[]);
+        let untrusted = p.decide(Surface::Input, "support-bot", &f, |_| false, &[], &[]);
+        let trusted = p.decide(Surface::Input, "support-bot", &f, |_| true, &[], &[]);
         assert!(trusted.score < untrusted.score);
+    }
+
+    /// The default policy plus a bank's support bot that serves finance.
+    fn with_domains(domains: &str) -> Result<Policy, PolicyError> {
+        Policy::parse(&format!("{DEFAULT_POLICY}\n[applications.\"support-bot\"]\ntopic_domains = {domains}\n"))
+    }
+
+    #[test]
+    fn declared_topic_domains_are_recorded_but_not_scored() {
+        let p = with_domains(r#"["finance"]"#).unwrap();
+        // (application, findings, decision, score)
+        type Case = (&'static str, &'static [(&'static str, f64)], Decision, f64);
+        let table: &[Case] = &[
+            // In-domain: nothing to weigh.
+            ("support-bot", &[("topic.finance", 0.95)], Decision::Allow, 0.0),
+            ("support-bot", &[("topic.finance.tax", 0.95)], Decision::Allow, 0.0),
+            // Out of domain, or another application: today's behaviour.
+            ("support-bot", &[("topic.health", 0.95)], Decision::Review, 0.475),
+            ("travel-bot", &[("topic.finance", 0.95)], Decision::Review, 0.475),
+            ("", &[("topic.finance", 0.95)], Decision::Review, 0.475),
+            // The domain excuses the topic only, not what comes with it.
+            ("support-bot", &[("topic.finance", 0.95), ("prompt_injection", 0.9)], Decision::Block, 0.9),
+            ("support-bot", &[("topic.finance", 0.95), ("topic.legal", 0.9)], Decision::Review, 0.45),
+        ];
+        for (app, findings, want, score) in table {
+            let fs: Vec<Finding> = findings.iter().map(|(c, s)| finding(c, *s, "input")).collect();
+            let v = p.decide(Surface::Input, app, &fs, |_| false, &[], &[]);
+            assert_eq!(v.decision, *want, "{app} {findings:?}: {v:?}");
+            assert!((v.score - score).abs() < 1e-9, "{app} {findings:?}: {v:?}");
+            let noted = v.reasons.iter().any(|r| r.contains("declared topic domains"));
+            let in_domain = *app == "support-bot" && findings.iter().any(|(c, _)| c.starts_with("topic.finance"));
+            assert_eq!(noted, in_domain, "{app} {findings:?}: {:?}", v.reasons);
+        }
+        let v =
+            p.decide(Surface::Input, "support-bot", &[finding("topic.finance", 0.95, "input")], |_| false, &[], &[]);
+        assert_eq!(
+            v.reasons,
+            ["topic.finance in input (score 0.95) not scored: finance is in support-bot's declared topic domains"]
+        );
+        assert!(v.required_checks.is_empty());
+    }
+
+    #[test]
+    fn unknown_topic_domains_are_refused_naming_the_field() {
+        for bad in [r#"["banking"]"#, r#"["Finance"]"#, r#"["topic.finance"]"#] {
+            let err = with_domains(bad).unwrap_err().to_string();
+            assert!(err.contains("applications.support-bot.topic_domains"), "{err}");
+            assert!(err.contains("known: finance, health, legal"), "{err}");
+        }
+        assert!(with_domains(r#"["finance", "health", "legal"]"#).is_ok());
+        assert!(with_domains("[]").is_ok());
+        let err = Policy::parse(&format!("{DEFAULT_POLICY}\n[applications.bot]\ntopics = [\"finance\"]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("topics"), "{err}");
     }
 
     #[test]

@@ -233,6 +233,7 @@ impl Pipeline {
             skipped.iter().filter(|s| s.reason != SkipReason::NotApplicable).map(|s| s.detector.clone()).collect();
         let mut verdict = self.policy.decide(
             scan.surface,
+            &request.context().application,
             &findings,
             |f| trusted_docs.contains(&f.source),
             &skipped_names,
