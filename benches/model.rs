@@ -17,6 +17,11 @@
 //! The content cache is off (every text is encoded), so repeated texts do not
 //! flatter the numbers. Ratios are against the raw-runtime baseline of the same
 //! run. `WARDEN_BENCH_SECONDS` sets the time per case (default 6).
+//!
+//! 5. With `WARDEN_BENCH_BASELINE_MODEL=DIR` (a model directory, e.g. the
+//!    previous release's files), ScoreInput over gRPC at concurrency 1 with
+//!    that model and with the embedded one, alternating in rounds so both see
+//!    the same machine, and the ratio of their medians.
 
 mod common;
 
@@ -197,7 +202,46 @@ fn main() {
             }
             server.stop().await;
         }
+        if let Ok(dir) = std::env::var("WARDEN_BENCH_BASELINE_MODEL") {
+            compare_models(std::path::PathBuf::from(dir), &sizes, &texts, budget, request).await;
+        }
     });
+}
+
+/// ScoreInput p50 with a baseline model directory against the embedded
+/// model, interleaved: three rounds of both servers at every size.
+async fn compare_models(
+    dir: std::path::PathBuf,
+    sizes: &[usize],
+    texts: &[String],
+    budget: Duration,
+    request: impl Fn(&str) -> pb::ScoreInputRequest,
+) {
+    println!("\n-- ScoreInput over gRPC, concurrency 1: baseline model {} against the embedded model", dir.display());
+    let baseline = Server::start(|c| {
+        c.model.cache_entries = 0;
+        c.model.dir = Some(dir.clone());
+    })
+    .await;
+    let embedded = Server::start(|c| c.model.cache_entries = 0).await;
+    let round = budget / 3;
+    for (n, text) in sizes.iter().zip(texts) {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let (mut wa, mut wb) = (Duration::ZERO, Duration::ZERO);
+        for _ in 0..3 {
+            let (s, w) = load(&baseline.client, request(text), 1, round).await;
+            a.extend(s);
+            wa += w;
+            let (s, w) = load(&embedded.client, request(text), 1, round).await;
+            b.extend(s);
+            wb += w;
+        }
+        let sa = report(&format!("baseline model {n} tokens"), a, wa);
+        let sb = report(&format!("embedded model {n} tokens"), b, wb);
+        println!("{:<46} p50 embedded / baseline: {:.3}x", "", sb.p50.as_secs_f64() / sa.p50.as_secs_f64());
+    }
+    baseline.stop().await;
+    embedded.stop().await;
 }
 
 /// `conc` clients in a closed loop for `budget`; every latency and the wall time.

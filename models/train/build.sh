@@ -7,6 +7,9 @@
 #
 # Environment: VENV (default /work/.venv-train, created from requirements.txt if missing),
 # DATA (default ../shared/data next to the repo). Heavy steps run under `nice -n 19`.
+# The Debian manuals the document head trains on come from Debian's archive first (issue #19):
+#   mkdir -p /work/debdocs && cd /work/debdocs && apt-get download python3.11-doc nodejs-doc postgresql-doc-15 \
+#     && for f in *.deb; do dpkg-deb -x "$f" x; done        (data.py --debian-docs; without them it trains without)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -25,7 +28,7 @@ T0=$(date +%s)
 step() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 step "data";      $PY data.py --data "$DATA" --out "$OUT/data"
 step "frozen embeddings + LR baseline"; $PY baseline.py --out "$OUT"
-step "fine-tune"; : > "$OUT/train.log"; $PY train.py --out "$OUT" ${TRAIN_ARGS:---max-steps 0 --epochs 1.0 --frozen-online 1}
+step "fine-tune"; : > "$OUT/train.log"; $PY train.py --out "$OUT" ${TRAIN_ARGS:---max-steps 1500 --epochs 1.0 --frozen-online 1}
 step "export";    $PY export.py --out "$OUT"
 if [ -z "${SKIP_BASELINE:-}" ]; then
   step "export + evaluate baseline"
@@ -35,4 +38,5 @@ if [ -z "${SKIP_BASELINE:-}" ]; then
 fi
 step "evaluate";  $PY evaluate.py --out "$OUT" --skip-baseline
 step "cards + manifest"; $PY cards.py
+step "traffic fixture"; $PY traffic_fixture.py --data "$OUT/data"
 step "done in $(( $(date +%s) - T0 ))s"

@@ -56,7 +56,7 @@ def traffic_section(ft, stats):
     worst_u = ", ".join(f"{k} {pct(v['flagged'])} ({v['n']})" for k, v in u["worst_languages"])
     worst_d = ", ".join(f"{k} {pct(v['flagged'])} ({v['n']})" for k, v in d["worst_languages"])
     def curve(c):
-        return "\n".join(f"| {pct(x['target_fpr'])} | {x['threshold']} | {pct(x['macro_fpr'])} | {pct(x['pooled_fpr'])} | {pct(x['attack_recall'])} |"
+        return "\n".join(f"| {pct(x['target_pooled_fpr'])} | {x['threshold']} | {pct(x['pooled_fpr'])} | {pct(x['macro_fpr'])} | {pct(x['attack_recall'])} |"
                          for x in c["curve"])
     cu, cd = val["calibration_user"], val["calibration_document"]
     ie, bp = e["injection_eval"], e["bipia_indirect"]
@@ -94,20 +94,22 @@ Languages with the most findings (>= 50 rows): {worst_d}.
 
 ### Thresholds and the operating points around them (calibration split only)
 
-`flag` and `high` are set where the **macro** false-positive rate (the mean over calibration sources of each
-source's rate, so that no large source sets it alone) reaches `flag_fpr` and `high_fpr` in the manifest.
+`flag` and `high` are set where the false-positive rate on the pooled calibration split (every source capped
+at 2,500 rows, so that no large source sets it alone) reaches `flag_fpr` and `high_fpr` in the manifest: 80%
+of the issue's 0.5% / 2% targets for a finding, and half of its 0.2% for a human. The macro rate (the mean
+over sources) is shown beside it.
 Attack recall here is on val.jsonl attacks and held-out generated attacks (user) and val.jsonl attacks
 framed inside calibration documents (document): a guide to the trade-off, not an eval number.
 
 User head ({cu['n_benign']:,} benign calibration texts from {cu['sources']} sources, {cu['n_attack']:,} attacks):
 
-| target macro FPR | threshold | macro FPR | pooled FPR | attack recall |
+| target pooled FPR | threshold | pooled FPR | macro FPR | attack recall |
 |---|---|---|---|---|
 {curve(cu)}
 
 Document head ({cd['n_benign']:,} benign calibration documents from {cd['sources']} sources, {cd['n_attack']:,} attacks):
 
-| target macro FPR | threshold | macro FPR | pooled FPR | attack recall |
+| target pooled FPR | threshold | pooled FPR | macro FPR | attack recall |
 |---|---|---|---|---|
 {curve(cd)}
 
@@ -158,8 +160,8 @@ def main():
             "toxicity": {"flag": th["toxicity"]["flag"]},
             "topic": th["topic"],
         },
-        "thresholds_chosen_on": ("injection and document: `flag` and `high` at the stated macro false-positive rates "
-                                 "(`flag_fpr`, `high_fpr`: the mean over sources of each source's rate) on the calibration "
+        "thresholds_chosen_on": ("injection and document: `flag` and `high` at the stated false-positive rates "
+                                 "(`flag_fpr`, `high_fpr`) on the pooled calibration "
                                  "split of the natural benign sources (models/train/benign.py; never eval, never val.jsonl); "
                                  "confident_benign: 1% of validation attacks below it; toxicity: 10% hash split of "
                                  "davidson+toxigen; topics: MMLU 10% hash split + CLINC150 val"),

@@ -522,7 +522,9 @@ def build_natural(root, rng, args, inj_train, val, hold_attack):
         doc_rows.append({"text": r["text"], "task": "document", "label": 0, "source": "doc:user_text:" + r["source"]})
     for i in range(args.doc_attacks):
         r = rng.choice(d_train)
-        a = rng.choice(A.EMBED_PREFIX) + rng.choice(attacks)
+        # run 16: BIPIA's task hijacks ("summarise this in the style of ...") are 40% of the document attacks;
+        # run 15 drew them in proportion (about 4%) and found 41% of BIPIA's test attacks
+        a = rng.choice(A.EMBED_PREFIX) + (rng.choice(bipia_att) if rng.random() < args.doc_bipia_share else rng.choice(attacks))
         room = min(200, win.n_tokens(a) + 8)
         doc_rows.append({"text": insert_at(win.pick(r["text"], rng, room=room), frame(a, rng), rng), "task": "document",
                          "label": 1, "source": "doc:embedded_attack:" + r["source"].split(":")[0]})
@@ -741,6 +743,8 @@ def main():
     ap.add_argument("--natural-doc-cap", type=int, default=400, help="benign document windows per source (train split)")
     ap.add_argument("--doc-user-negatives", type=int, default=400)
     ap.add_argument("--doc-attacks", type=int, default=2800, help="document windows with a framed training attack")
+    ap.add_argument("--doc-bipia-share", type=float, default=0.4,
+                    help="share of the document attacks drawn from BIPIA's train-split attacks (run 15: 0, i.e. in proportion)")
     ap.add_argument("--generated-docs", type=int, default=3000, help="documents.structured() rows (split by row)")
     ap.add_argument("--debian-docs", default="/work/debdocs/x",
                     help="extracted python3.11-doc, nodejs-doc, postgresql-doc-15 (apt-get download; dpkg-deb -x)")

@@ -185,30 +185,29 @@ def by_source(rows, s, t, key=lambda r: r["source"]):
 # ---------------------------------------------------------------------------------------------
 # issue #19: thresholds at a stated false-positive rate on the natural benign calibration split
 
-# (flag, high): a finding at `flag`, a human's approval from `high`
-FPR_TARGETS = {"injection": (0.0025, 0.0005), "document": (0.01, 0.0025)}
-CURVE_FPRS = [0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05]
+# (flag, high): a finding at `flag`, a human's approval from `high`, as false-positive rates on the pooled
+# calibration split (every source capped at 2,500 rows, so no source sets a threshold alone). Issue #19's
+# targets are 0.5% of ordinary user text flagged and 0.2% sent to a human, 2% of ordinary documents flagged:
+# the operating points sit at 80% and 50% of them. (Run 15 set them at a *macro* rate of 0.25% / 1%, the mean
+# over sources, where a single false positive in a 25-row source moved the threshold: its user threshold
+# landed at a pooled rate of 0.06% and eval recall at 0.52. Both rules' curves are in STATUS.md.)
+FPR_TARGETS = {"injection": (0.004, 0.001), "document": (0.016, 0.0025)}
+CURVE_FPRS = [0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.01, 0.016, 0.02, 0.05]
 
 
 def macro_fpr(groups, s, t):
-    """Mean over sources of each source's false-positive rate (no one large source sets the threshold)."""
+    """Mean over sources of each source's false-positive rate."""
     return float(np.mean([(s[idx] >= t).mean() for idx in groups.values()]))
 
 
-def threshold_at_fpr(groups, s, fpr):
-    """The lowest threshold whose macro false-positive rate over the calibration sources is <= fpr."""
-    cands = np.unique(np.concatenate([s[idx] for idx in groups.values()]))
-    lo, hi = 0, len(cands) - 1
-    if macro_fpr(groups, s, cands[-1] + 1e-6) > fpr:
-        return 1.0
-    best = float(min(1.0, cands[-1] + 1e-6))
-    while lo <= hi:  # macro FPR falls as the threshold rises
-        mid = (lo + hi) // 2
-        if macro_fpr(groups, s, cands[mid]) <= fpr:
-            best, hi = float(cands[mid]), mid - 1
-        else:
-            lo = mid + 1
-    return best
+def threshold_at_fpr(benign, fpr):
+    """The lowest threshold that flags at most `fpr` of the pooled benign calibration scores."""
+    b = np.sort(benign)[::-1]
+    k = int(np.floor(fpr * len(b)))  # at most k benign rows may reach the threshold
+    if k >= len(b):
+        return float(b[-1])
+    # just above the (k+1)-th highest benign score, so that exactly the k highest reach it
+    return float(np.nextafter(np.float32(b[k]), np.float32(2.0)))
 
 
 def calibrate_surface(sc, rows, head):
@@ -222,23 +221,18 @@ def calibrate_surface(sc, rows, head):
             groups.setdefault(r["source"].split(":")[0], []).append(i)
     groups = {k: np.array(v) for k, v in groups.items()}
     att = np.where(y == 1)[0]
+    benign = s[y == 0]
     f_flag, f_high = FPR_TARGETS[head]
-    t_flag = threshold_at_fpr(groups, s, f_flag)
-    t_high = max(threshold_at_fpr(groups, s, f_high), t_flag)
-    curve = []
-    for f in CURVE_FPRS:
-        t = threshold_at_fpr(groups, s, f)
-        curve.append({"target_fpr": f, "threshold": round(t, 4), "macro_fpr": round(macro_fpr(groups, s, t), 5),
-                      "pooled_fpr": round(float((s[y == 0] >= t).mean()), 5),
-                      "attack_recall": round(float((s[att] >= t).mean()), 4)})
+    t_flag = threshold_at_fpr(benign, f_flag)
+    t_high = max(threshold_at_fpr(benign, f_high), t_flag)
+
+    def point(t, target):
+        return {"threshold": round(t, 4), "target_pooled_fpr": target, "pooled_fpr": round(float((benign >= t).mean()), 5),
+                "macro_fpr": round(macro_fpr(groups, s, t), 5), "attack_recall": round(float((s[att] >= t).mean()), 4)}
+
     report = {"n_benign": int((y == 0).sum()), "n_attack": int(len(att)), "sources": len(groups),
-              "flag": {"threshold": round(t_flag, 4), "target_macro_fpr": f_flag,
-                       "macro_fpr": round(macro_fpr(groups, s, t_flag), 5),
-                       "attack_recall": round(float((s[att] >= t_flag).mean()), 4)},
-              "high": {"threshold": round(t_high, 4), "target_macro_fpr": f_high,
-                       "macro_fpr": round(macro_fpr(groups, s, t_high), 5),
-                       "attack_recall": round(float((s[att] >= t_high).mean()), 4)},
-              "curve": curve,
+              "flag": point(t_flag, f_flag), "high": point(t_high, f_high),
+              "curve": [point(threshold_at_fpr(benign, f), f) for f in CURVE_FPRS],
               "by_source_at_flag": {k: round(float((s[idx] >= t_flag).mean()), 5) for k, idx in sorted(groups.items())}}
     return t_flag, t_high, report
 
@@ -320,9 +314,10 @@ def choose_thresholds(sc, d):
     val_report["holdout_benign_pass_at_served_flag"] = round(float((hold_b < t_flag).mean()), 4)
     fu, hu = FPR_TARGETS["injection"]
     fd, hd = FPR_TARGETS["document"]
-    th = {"injection": {"flag": round(t_flag, 4), "high": round(t_high, 4), "confident_benign": round(t_low, 4),
+    up = lambda t: min(1.0, float(np.ceil(t * 1e4) / 1e4))  # 4 decimals, never below the chosen point
+    th = {"injection": {"flag": up(t_flag), "high": up(t_high), "confident_benign": round(t_low, 4),
                         "flag_fpr": fu, "high_fpr": hu},
-          "document": {"flag": round(d_flag, 4), "high": round(d_high, 4), "flag_fpr": fd, "high_fpr": hd},
+          "document": {"flag": up(d_flag), "high": up(d_high), "flag_fpr": fd, "high_fpr": hd},
           "toxicity": {"flag": round(t_tox, 4)},
           "topic": {k: round(v, 4) for k, v in t_top.items()}}
     return th, val_report

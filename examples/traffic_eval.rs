@@ -1,0 +1,204 @@
+//! Ordinary traffic and attacks through the whole `ScoreInput` pipeline, as
+//! served: the built-in rule detectors, the classifier (user head for the
+//! input, document head for `document:<id>` sources), the default policy and
+//! its routing. Issue #19 states its targets in these terms: how much ordinary
+//! traffic gets a `prompt_injection`/`jailbreak` finding, and how much is sent
+//! to a human (`REQUIRE_APPROVAL` or `BLOCK`).
+//!
+//! ```text
+//! python3 models/train/data.py --out /tmp/warden-data     # test splits, never fitted on
+//! cargo run --release --example traffic_eval -- /tmp/warden-data
+//! ```
+//!
+//! Reads `test_user.jsonl` and `test_document.jsonl` (benign, by source and
+//! language) and `eval_injection_eval.jsonl` / `eval_bipia_indirect.jsonl`
+//! (attacks and their benign rows). A user text is the request's `text`; a
+//! document rides as `documents[0]` under the fixed request "Summarise the
+//! attached document.", and only findings on `document:doc` count for it.
+//! Prints a markdown table per set and a JSON summary line. `MODEL_DIR=DIR`
+//! measures another model directory the same way; `LIMIT=N` reads the first
+//! N rows of each set.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use futures_util::stream::{self, StreamExt};
+use warden::config::Config;
+use warden::policy::Decision;
+use warden::scoring::{Context, DocumentIn, ScoreRequest};
+use warden::session::SessionView;
+
+#[derive(serde::Deserialize)]
+struct Row {
+    text: String,
+    label: u8,
+    source: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Count {
+    n: usize,
+    flagged: usize,
+    human: usize,
+}
+
+impl Count {
+    fn add(&mut self, flagged: bool, human: bool) {
+        self.n += 1;
+        self.flagged += usize::from(flagged);
+        self.human += usize::from(human);
+    }
+}
+
+fn pct(a: usize, n: usize) -> String {
+    if n == 0 {
+        "-".into()
+    } else {
+        format!("{:.2}%", 100.0 * a as f64 / n as f64)
+    }
+}
+
+fn read(dir: &str, name: &str) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(format!("{dir}/{name}.jsonl"))?;
+    Ok(text.lines().map(serde_json::from_str).collect::<Result<_, _>>()?)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::args().nth(1).ok_or("usage: traffic_eval DIR (from models/train/data.py)")?;
+    let limit: usize = std::env::var("LIMIT").ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
+    let data = tempfile_dir()?;
+    let mut config = Config { data_dir: data.clone(), ..Config::default() };
+    // `MODEL_DIR` measures another model directory (an earlier release) the same way.
+    config.model.dir = std::env::var_os("MODEL_DIR").map(Into::into);
+    let app = warden::build(&config, Vec::new())?;
+    let pipeline = app.engine.pipeline();
+    let context = Context { application: "traffic-eval".into(), ..Context::default() };
+    let mut summary = BTreeMap::new();
+    for (set, document) in
+        [("test_user", false), ("test_document", true), ("eval_injection_eval", false), ("eval_bipia_indirect", true)]
+    {
+        let rows = read(&dir, set)?;
+        let rows: Vec<Row> = rows.into_iter().take(limit).collect();
+        let started = Instant::now();
+        let requests: Vec<ScoreRequest> = rows
+            .iter()
+            .map(|r| {
+                if document {
+                    ScoreRequest::Input {
+                        context: context.clone(),
+                        text: "Summarise the attached document.".into(),
+                        system_prompt: String::new(),
+                        documents: vec![DocumentIn {
+                            id: "doc".into(),
+                            source: "eval".into(),
+                            text: r.text.clone(),
+                            trusted: false,
+                        }],
+                    }
+                } else {
+                    ScoreRequest::Input {
+                        context: context.clone(),
+                        text: r.text.clone(),
+                        system_prompt: String::new(),
+                        documents: Vec::new(),
+                    }
+                }
+            })
+            .collect();
+        let want = if document { "document:doc" } else { "input" };
+        // Concurrent requests, as a busy sidecar sees them (the classifier
+        // batches across requests).
+        let outcomes: Vec<(bool, bool)> = stream::iter(requests.iter())
+            .map(|req| async move {
+                let ev = pipeline.evaluate(req, &SessionView::default()).await;
+                let flagged = ev
+                    .findings
+                    .iter()
+                    .any(|f| f.source == want && (f.category == "prompt_injection" || f.category == "jailbreak"));
+                let human = matches!(ev.verdict.decision, Decision::RequireApproval | Decision::Block);
+                (flagged, human)
+            })
+            .buffered(32)
+            .collect()
+            .await;
+        let mut by_source: BTreeMap<String, Count> = BTreeMap::new();
+        let mut by_lang: BTreeMap<String, Count> = BTreeMap::new();
+        let (mut benign, mut attacks) = (Count::default(), Count::default());
+        for (r, &(flagged, human)) in rows.iter().zip(&outcomes) {
+            let source = if set == "test_document" {
+                r.source.split(':').next().unwrap_or("").to_string()
+            } else {
+                r.source.clone()
+            };
+            if r.label == 0 {
+                benign.add(flagged, human);
+                by_source.entry(source).or_default().add(flagged, human);
+                if let Some(lang) = &r.lang {
+                    by_lang.entry(lang.clone()).or_default().add(flagged, human);
+                }
+            } else {
+                attacks.add(flagged, human);
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "\n### {set} ({} rows, {:.1} s, {:.2} ms per request)\n",
+            rows.len(),
+            secs,
+            secs * 1e3 / rows.len() as f64
+        );
+        println!("| source | benign rows | injection finding | to a human |\n|---|---|---|---|");
+        for (s, c) in &by_source {
+            println!("| {s} | {} | {} | {} |", c.n, pct(c.flagged, c.n), pct(c.human, c.n));
+        }
+        let macro_flag =
+            by_source.values().map(|c| c.flagged as f64 / c.n as f64).sum::<f64>() / by_source.len().max(1) as f64;
+        println!(
+            "| **all benign** | {} | {} (macro over sources {:.2}%) | {} |",
+            benign.n,
+            pct(benign.flagged, benign.n),
+            100.0 * macro_flag,
+            pct(benign.human, benign.n)
+        );
+        if attacks.n > 0 {
+            println!(
+                "| **attacks (recall)** | {} | {} | {} |",
+                attacks.n,
+                pct(attacks.flagged, attacks.n),
+                pct(attacks.human, attacks.n)
+            );
+        }
+        let mut worst: Vec<(&String, &Count)> = by_lang.iter().filter(|(_, c)| c.n >= 50).collect();
+        worst.sort_by(|a, b| (b.1.flagged * a.1.n).cmp(&(a.1.flagged * b.1.n)));
+        if !worst.is_empty() {
+            let list: Vec<String> =
+                worst.iter().take(8).map(|(l, c)| format!("{l} {} of {}", pct(c.flagged, c.n), c.n)).collect();
+            println!("\nLanguages with the most findings (>= 50 rows): {}", list.join(", "));
+        }
+        summary.insert(
+            set,
+            serde_json::json!({
+                "benign": benign.n, "benign_flagged": benign.flagged, "benign_to_human": benign.human,
+                "macro_flagged": macro_flag,
+                "attacks": attacks.n, "attacks_flagged": attacks.flagged, "attacks_to_human": attacks.human,
+                "by_source": by_source.iter().map(|(k, c)| (k.clone(), serde_json::json!([c.n, c.flagged, c.human]))).collect::<BTreeMap<_, _>>(),
+                "by_language": by_lang.iter().map(|(k, c)| (k.clone(), serde_json::json!([c.n, c.flagged, c.human]))).collect::<BTreeMap<_, _>>(),
+            }),
+        );
+    }
+    println!("\nJSON {}", serde_json::to_string(&summary)?);
+    drop(app);
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(())
+}
+
+/// A fresh data directory for the run's audit log (the pipeline itself writes
+/// nothing; `build` opens the log).
+fn tempfile_dir() -> Result<std::path::PathBuf, std::io::Error> {
+    let dir = std::env::temp_dir().join(format!("warden-traffic-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir.join("data"))
+}
