@@ -16,6 +16,9 @@ struct Reference {
     text: String,
     input_ids: Vec<i64>,
     injection: f32,
+    /// The document head's probability (models before it: absent).
+    #[serde(default)]
+    document: Option<f32>,
     toxicity: f32,
     topic: [f32; 3],
     embedding: Vec<f32>,
@@ -24,28 +27,11 @@ struct Reference {
     labels_match: bool,
 }
 
-/// The Python reference for the int8 kernel path this CPU runs: ONNX Runtime
-/// picks its int8 GEMM by CPU features, and the VNNI kernels (exact 8-bit dot
-/// products) round differently from the non-VNNI ones (up to 0.047 on
-/// a probability of the shipped model, measured;
-/// `models/train/reference_fixture.py`, `tests/fixtures/models/README.md`).
+/// The Python reference. The model is quantised with 7-bit weights
+/// (`reduce_range`), so ONNX Runtime's VNNI and AVX2 int8 kernels give the
+/// same numbers and one fixture holds for both (`tests/fixtures/models/README.md`).
 fn references() -> Vec<Reference> {
-    let fixture = if vnni() {
-        include_str!("fixtures/models/reference.x86-vnni.jsonl")
-    } else {
-        include_str!("fixtures/models/reference.jsonl")
-    };
-    fixture.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-#[cfg(target_arch = "x86_64")]
-fn vnni() -> bool {
-    std::arch::is_x86_feature_detected!("avx512vnni") || std::arch::is_x86_feature_detected!("avxvnni")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn vnni() -> bool {
-    false
+    include_str!("fixtures/models/reference.jsonl").lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 fn model(tweak: impl FnOnce(&mut ModelConfig)) -> Arc<Model> {
@@ -75,6 +61,9 @@ fn outputs_match_the_python_reference() {
         let h = &s.windows[0].heads;
         let close = |a: f32, b: f32| (a - b).abs() <= 1e-3;
         assert!(close(h.injection, r.injection), "{}: injection {} vs {}", r.kind, h.injection, r.injection);
+        if let Some(d) = r.document {
+            assert!(close(h.document, d), "{}: document {} vs {d}", r.kind, h.document);
+        }
         assert!(close(h.toxicity, r.toxicity), "{}: toxicity {} vs {}", r.kind, h.toxicity, r.toxicity);
         for k in 0..3 {
             assert!(close(h.topic[k], r.topic[k]), "{}: topic {k} {} vs {}", r.kind, h.topic[k], r.topic[k]);
@@ -508,4 +497,66 @@ async fn manifest_operating_points_calibrate_findings() {
     write(&|m| m["thresholds"]["injection"]["high"] = serde_json::json!(0.1));
     let e = Model::load(&config).unwrap_err().to_string();
     assert!(e.contains("thresholds.injection.high"), "{e}");
+}
+
+#[derive(serde::Deserialize)]
+struct TrafficRow {
+    surface: String,
+    label: u8,
+    source: String,
+    text: String,
+}
+
+/// Issue #19's fixed traffic (`tests/fixtures/traffic/`, from the test splits
+/// of the natural sources and the eval sets, never trained on) through gRPC
+/// as served: ordinary user texts and ordinary documents get no injection
+/// finding from any detector, attacks typed by the user and attacks inside
+/// documents do, and a document's model finding comes from the document head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordinary_traffic_passes_and_attacks_are_found() {
+    let rows: Vec<TrafficRow> =
+        include_str!("fixtures/traffic/traffic.jsonl").lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(rows.iter().any(|r| r.surface == "document" && r.label == 1), "the fixture has document attacks");
+    let has_document_head = model(|_| {}).has_document_head();
+    let mut server = TestServer::start().await;
+    let mut risk = server.risk().await;
+    let mut wrong = Vec::new();
+    for r in &rows {
+        let (request, source) = if r.surface == "user" {
+            (input(&r.text), "input")
+        } else {
+            let mut request = input("Summarise the attached document.");
+            request.documents.push(pb::Document {
+                id: "doc-1".into(),
+                source: "kb".into(),
+                text: r.text.clone(),
+                trusted: false,
+                content: Vec::new(),
+            });
+            (request, "document:doc-1")
+        };
+        let a = risk.score_input(request).await.unwrap().into_inner();
+        let found: Vec<&pb::Finding> = a
+            .findings
+            .iter()
+            .filter(|f| f.source == source && (f.category == "prompt_injection" || f.category == "jailbreak"))
+            .collect();
+        let label = if r.label == 1 { "attack" } else { "benign" };
+        if (r.label == 1) == found.is_empty() {
+            wrong.push(format!(
+                "{label} {} {} ({}): {:?}",
+                r.surface,
+                r.source,
+                r.text.chars().take(60).collect::<String>(),
+                found
+            ));
+        }
+        if r.surface == "document" && has_document_head {
+            for f in found.iter().filter(|f| f.detector == "warden-minilm") {
+                assert!(f.message.contains("(document head, p="), "{}", f.message);
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} of {} rows judged wrongly:\n{}", wrong.len(), rows.len(), wrong.join("\n"));
+    server.stop().await.unwrap();
 }

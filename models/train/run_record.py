@@ -21,6 +21,7 @@ def main():
     ap.add_argument("--shipped", action="store_true")
     args = ap.parse_args()
     m = json.load(open(args.metrics))
+    m = m.get("finetuned", m)  # evaluate.py's metrics.json wraps the model's numbers
     e, v = m["eval"], m["validation"]
     out = {"label": args.label, "version": f"warden-minilm-run{args.n}", "shipped": args.shipped, "source": args.source}
     for k, keys in KEEP.items():
@@ -32,6 +33,10 @@ def main():
     out["thresholds"] = m["thresholds"]
     out["validation"] = {"selection_f1": v["selection_set"]["f1"], "holdout_benign_pass_rate": v["holdout_benign_pass_rate"],
                          "holdout_attack_recall": v["holdout_attack_recall"], "toxicity_val_f1": v["toxicity_val"]["f1"]}
+    if "natural" in e:  # issue #19: ordinary traffic (test splits), per surface
+        out["natural"] = {k: {x: e["natural"][k][x] for x in ("head", "pooled_flagged", "pooled_to_human", "macro_flagged")}
+                          for k in e["natural"]}
+        out["calibration"] = {k: {x: v[k][x] for x in ("flag", "high")} for k in ("calibration_user", "calibration_document")}
     path = os.path.join(HERE, "runs", f"{args.n}-run{args.n}.json")
     json.dump(out, open(path, "w"), indent=1)
     print(path)
