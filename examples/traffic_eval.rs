@@ -17,7 +17,7 @@
 //! attached document.", and only findings on `document:doc` count for it.
 //! Prints a markdown table per set and a JSON summary line. `MODEL_DIR=DIR`
 //! measures another model directory the same way; `LIMIT=N` reads the first
-//! N rows of each set.
+//! N rows of each set; `SETS=a,b` runs only those sets.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -69,6 +69,7 @@ fn read(dir: &str, name: &str) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).ok_or("usage: traffic_eval DIR (from models/train/data.py)")?;
     let limit: usize = std::env::var("LIMIT").ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
+    let only = std::env::var("SETS").ok();
     let data = tempfile_dir()?;
     let mut config = Config { data_dir: data.clone(), ..Config::default() };
     // `MODEL_DIR` measures another model directory (an earlier release) the same way.
@@ -80,6 +81,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (set, document) in
         [("test_user", false), ("test_document", true), ("eval_injection_eval", false), ("eval_bipia_indirect", true)]
     {
+        if only.as_deref().is_some_and(|o| !o.split(',').any(|x| x == set)) {
+            continue;
+        }
         let rows = read(&dir, set)?;
         let rows: Vec<Row> = rows.into_iter().take(limit).collect();
         let started = Instant::now();
@@ -111,7 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let want = if document { "document:doc" } else { "input" };
         // Concurrent requests, as a busy sidecar sees them (the classifier
         // batches across requests).
-        let outcomes: Vec<(bool, bool)> = stream::iter(requests.iter())
+        let outcomes: Vec<(bool, bool, Vec<String>)> = stream::iter(requests.iter())
             .map(|req| async move {
                 let ev = pipeline.evaluate(req, &SessionView::default()).await;
                 let flagged = ev
@@ -119,7 +123,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .iter()
                     .any(|f| f.source == want && (f.category == "prompt_injection" || f.category == "jailbreak"));
                 let human = matches!(ev.verdict.decision, Decision::RequireApproval | Decision::Block);
-                (flagged, human)
+                // What the findings of a request sent to a human were (category families).
+                let mut causes: Vec<String> = if human {
+                    ev.findings.iter().map(|f| f.category.split('.').next().unwrap_or("").to_string()).collect()
+                } else {
+                    Vec::new()
+                };
+                causes.sort();
+                causes.dedup();
+                (flagged, human, causes)
             })
             .buffered(32)
             .collect()
@@ -127,7 +139,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut by_source: BTreeMap<String, Count> = BTreeMap::new();
         let mut by_lang: BTreeMap<String, Count> = BTreeMap::new();
         let (mut benign, mut attacks) = (Count::default(), Count::default());
-        for (r, &(flagged, human)) in rows.iter().zip(&outcomes) {
+        let mut human_causes: BTreeMap<String, usize> = BTreeMap::new();
+        for (r, (flagged, human, causes)) in rows.iter().zip(&outcomes) {
+            let (flagged, human) = (*flagged, *human);
+            if r.label == 0 {
+                for c in causes {
+                    *human_causes.entry(c.clone()).or_default() += 1;
+                }
+            }
             let source = if set == "test_document" {
                 r.source.split(':').next().unwrap_or("").to_string()
             } else {
@@ -171,6 +190,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 pct(attacks.human, attacks.n)
             );
         }
+        if !human_causes.is_empty() {
+            let list: Vec<String> = human_causes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            println!("\nBenign requests sent to a human, by the findings they carried: {}", list.join(", "));
+        }
         let mut worst: Vec<(&String, &Count)> = by_lang.iter().filter(|(_, c)| c.n >= 50).collect();
         worst.sort_by(|a, b| (b.1.flagged * a.1.n).cmp(&(a.1.flagged * b.1.n)));
         if !worst.is_empty() {
@@ -184,6 +207,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "benign": benign.n, "benign_flagged": benign.flagged, "benign_to_human": benign.human,
                 "macro_flagged": macro_flag,
                 "attacks": attacks.n, "attacks_flagged": attacks.flagged, "attacks_to_human": attacks.human,
+                "human_causes": human_causes,
                 "by_source": by_source.iter().map(|(k, c)| (k.clone(), serde_json::json!([c.n, c.flagged, c.human]))).collect::<BTreeMap<_, _>>(),
                 "by_language": by_lang.iter().map(|(k, c)| (k.clone(), serde_json::json!([c.n, c.flagged, c.human]))).collect::<BTreeMap<_, _>>(),
             }),

@@ -89,6 +89,9 @@ BIPIA clean test contexts (eval): flagged {ci(bp['clean_flagged_ci95'])}.
 
 Languages with the most findings (>= 50 rows): {worst_d}.
 
+**The system prompt** (`ScoreInput.system_prompt`) is read by no head: it is the operator's own
+instructions to the assistant, which is what both heads are trained to flag; the rule stage still scans it.
+
 **Attacks**: `injection/eval.jsonl` recall {ci(ie['recall_ci95'])} at the flag threshold (precision {pct(ie['precision'])},
 {pct(ie['recall_at_high'])} at the human threshold); BIPIA indirect (attacks inside test documents, document head) recall
 {ci(bp['recall_ci95'])}; NotInject pass {pct(ie['notinject_pass_rate'])}.
