@@ -491,9 +491,13 @@ async fn manifest_operating_points_calibrate_findings() {
     server.stop().await.unwrap();
 
     let config = ModelConfig { dir: Some(dir.path().to_path_buf()), ..Default::default() };
-    write(&|m| m["thresholds"]["document"] = serde_json::json!({"flag": 0.8, "high": 0.97}));
-    let e = Model::load(&config).unwrap_err().to_string();
-    assert!(e.contains("thresholds.document") && e.contains("no `document` output"), "{e}");
+    if !m.has_document_head() {
+        // Only a graph without the head can show this error (the shipped
+        // 2026.12.1 has it).
+        write(&|m| m["thresholds"]["document"] = serde_json::json!({"flag": 0.8, "high": 0.97}));
+        let e = Model::load(&config).unwrap_err().to_string();
+        assert!(e.contains("thresholds.document") && e.contains("no `document` output"), "{e}");
+    }
     write(&|m| m["thresholds"]["injection"]["high"] = serde_json::json!(0.1));
     let e = Model::load(&config).unwrap_err().to_string();
     assert!(e.contains("thresholds.injection.high"), "{e}");

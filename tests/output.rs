@@ -193,7 +193,9 @@ surfaces = ["input", "output"]
 [policy.topic]
 description = "individual investment advice: telling a person which stocks, funds or crypto to buy or sell"
 examples = ["You should buy Tesla shares now.", "Put all your savings into Bitcoin.", "I recommend selling your index funds today."]
-threshold = 0.6
+# Similarities move with the model's embedding (2026.12.1: the share question 0.59, the advice sentence 0.67,
+# the PIN question 0.30; 2026.11.2: 0.63 / 0.68 / 0.33): a threshold with room on both sides.
+threshold = 0.5
 "#;
 
 /// Documents, system prompt, canaries and custom content policies in one

@@ -559,6 +559,10 @@ def main():
     ap.add_argument("--dest", default=os.path.join(HERE, "..", "warden-minilm"))
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--only-baseline", action="store_true")
+    ap.add_argument("--scores-dir", default=os.path.join(HERE, "eval_scores"),
+                    help="per-row eval scores (another directory for a candidate that is not shipped, e.g. another seed)")
+    ap.add_argument("--reference", default=os.path.join(HERE, "../../tests/fixtures/models/reference.jsonl"),
+                    help="the Rust parity fixture to write")
     args = ap.parse_args()
     dd = os.path.join(args.out, "data")
     names = ["injection_val", "injection_holdout_benign", "injection_holdout_attack", "toxicity_val", "topic_val",
@@ -589,11 +593,11 @@ def main():
     sc = OnnxScorer(int8, tokp)
     th, val = choose_thresholds(sc, d)
     ft = {"thresholds": th, "validation": val}
-    ft["eval"] = evaluate(sc, d, th, scores_dir=os.path.join(HERE, "eval_scores"))
+    ft["eval"] = evaluate(sc, d, th, scores_dir=args.scores_dir)
     ft["drift"] = drift(sc, d)
     ft["fp32_vs_int8"] = fp32_vs_int8(fp32, int8, tokp, d, th)
     ft["latency_int8_batch1"] = latency(int8)
-    ft["reference"] = reference(int8, tokp, th, os.path.join(HERE, "../../tests/fixtures/models/reference.jsonl"))
+    ft["reference"] = reference(int8, tokp, th, args.reference)
     ft["seconds"] = round(time.time() - t0)
     metrics["finetuned"] = ft
     json.dump(metrics, open(mpath, "w"), indent=1)
