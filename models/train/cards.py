@@ -136,8 +136,12 @@ def main():
     targs = starts[-1]["args"] if starts else {}
     tsec = dones[-1]["train_seconds"] if dones else None
     steps = starts[-1]["steps"] if starts else 0
-    n_rows = sum(stats[k]["rows"] for k in ("injection_train", "toxicity_train", "topic_train"))
-    epoch_frac = steps * (targs.get("batch_size") or 32) / max(1, n_rows)
+    bs, dbs = targs.get("batch_size") or 32, targs.get("doc_batch_size") or 16
+    n_rows = sum(stats[k]["rows"] for k in ("injection_train", "toxicity_train", "topic_train") if k in stats)
+    n_doc = stats.get("document_train", {}).get("rows", 0)
+    epoch_steps = -(-stats["injection_train"]["rows"] // bs) + -(-stats["toxicity_train"]["rows"] // bs) + \
+        -(-stats["topic_train"]["rows"] // bs) + (-(-n_doc // dbs) if n_doc else 0)
+    epoch_frac = steps / max(1, epoch_steps)  # batches of one shuffled epoch of every task
     art = {p: os.path.join(DEST, p) for p in ["model.int8.onnx", "tokenizer.json"]}
     hashes = {p: sha256(x) for p, x in art.items()}
     sizes = {p: os.path.getsize(x) for p, x in art.items()}
@@ -191,8 +195,8 @@ def main():
   fine-tuned multi-task with four heads on one mean-pooled encoder pass: `injection` (the user-input
   head), `document` (instructions addressed to the assistant inside retrieved data, trained on serving's
   256-token windows), `toxicity` and `topic`; also outputs the L2-normalised mean-pooled `embedding` [batch,384].
-- Training: {steps} steps of batch {targs.get('batch_size')} ({steps * (targs.get('batch_size') or 0):,} examples, about {epoch_frac:.0%} of one pass over the
-  prepared training rows of the four tasks; word-embedding matrix frozen), max_len {targs.get('max_len')} (training; the
+- Training: {steps} steps (batches of {bs} texts, or {dbs} document windows; about {epoch_frac:.0%} of the batches of one
+  shuffled pass over the prepared training rows of the four tasks; word-embedding matrix frozen), max_len {targs.get('max_len')} (training; the
   document head's batches: {targs.get('doc_batch_size')} windows of up to {targs.get('doc_max_len')} tokens), AdamW lr
   {targs.get('lr')} (encoder) / {targs.get('head_lr')} (heads), linear warm-up/decay, every batch from one task, batches of all
   tasks shuffled; cosine-distillation regulariser (weight {targs.get('distill')}) pulling the pooled embedding towards the
