@@ -70,8 +70,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).ok_or("usage: traffic_eval DIR (from models/train/data.py)")?;
     let limit: usize = std::env::var("LIMIT").ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
     let only = std::env::var("SETS").ok();
-    let data = tempfile_dir()?;
-    let mut config = Config { data_dir: data.clone(), ..Config::default() };
+    // The run's audit log (`build` opens one; the pipeline itself writes nothing).
+    let data = tempfile::tempdir()?;
+    let mut config = Config { data_dir: data.path().to_path_buf(), ..Config::default() };
     // `MODEL_DIR` measures another model directory (an earlier release) the same way.
     config.model.dir = std::env::var_os("MODEL_DIR").map(Into::into);
     let app = warden::build(&config, Vec::new())?;
@@ -214,15 +215,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!("\nJSON {}", serde_json::to_string(&summary)?);
-    drop(app);
-    let _ = std::fs::remove_dir_all(&data);
     Ok(())
-}
-
-/// A fresh data directory for the run's audit log (the pipeline itself writes
-/// nothing; `build` opens the log).
-fn tempfile_dir() -> Result<std::path::PathBuf, std::io::Error> {
-    let dir = std::env::temp_dir().join(format!("warden-traffic-eval-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir.join("data"))
 }

@@ -769,8 +769,7 @@ def main():
     evals = build_evals(root, rng)
     natural = {}
     if not args.no_natural:
-        added, doc_rows, cu, cd, tu, td = build_natural(root, rng, args, inj_train,
-                                                        read_jsonl(os.path.join(root, "injection/val.jsonl")), hold_a)
+        added, doc_rows, cu, cd, tu, td = build_natural(root, rng, args, inj_train, inj_val, hold_a)
         seen = {r["text"] for r in inj_train} | {r["text"] for r in inj_val + hold_b + hold_a}
         held = {r["text"] for r in cu + cd + tu + td}
         inj_train += [r for r in added if r["text"] not in seen and r["text"] not in held]
