@@ -17,7 +17,11 @@
 //! attached document.", and only findings on `document:doc` count for it.
 //! Prints a markdown table per set and a JSON summary line. `MODEL_DIR=DIR`
 //! measures another model directory the same way; `LIMIT=N` reads the first
-//! N rows of each set; `SETS=a,b` runs only those sets.
+//! N rows of each set; `SETS=a,b` runs only those sets. `SETS=calib_user,calib_document`
+//! runs the calibration splits instead (where a threshold or a policy change is
+//! chosen; the test splits are for reporting), and `FINDINGS=path` writes every
+//! benign row that got a finding, with its findings' scores and the decision,
+//! as JSON lines.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -73,16 +77,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The run's audit log (`build` opens one; the pipeline itself writes nothing).
     let data = tempfile::tempdir()?;
     let mut config = Config { data_dir: data.path().to_path_buf(), ..Config::default() };
+    // This measures detection, not latency: on a busy machine the served
+    // deadline would turn slow model calls into "skipped" (counted below),
+    // and a skipped model finds nothing.
+    config.limits.detector_timeout_ms = 600_000;
     // `MODEL_DIR` measures another model directory (an earlier release) the same way.
     config.model.dir = std::env::var_os("MODEL_DIR").map(Into::into);
     let app = warden::build(&config, Vec::new())?;
     let pipeline = app.engine.pipeline();
     let context = Context { application: "traffic-eval".into(), ..Context::default() };
     let mut summary = BTreeMap::new();
-    for (set, document) in
-        [("test_user", false), ("test_document", true), ("eval_injection_eval", false), ("eval_bipia_indirect", true)]
-    {
-        if only.as_deref().is_some_and(|o| !o.split(',').any(|x| x == set)) {
+    // Per-request findings of benign rows, for studying a policy change on
+    // the calibration splits (`FINDINGS=path`, JSON lines).
+    let mut dump = match std::env::var_os("FINDINGS") {
+        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p)?)),
+        None => None,
+    };
+    for (set, document) in [
+        ("test_user", false),
+        ("test_document", true),
+        ("eval_injection_eval", false),
+        ("eval_bipia_indirect", true),
+        ("calib_user", false),
+        ("calib_document", true),
+    ] {
+        // The calibration splits run only when named: thresholds and policy
+        // are chosen on them, the numbers reported come from the test splits.
+        let named = only.as_deref().is_some_and(|o| o.split(',').any(|x| x == set));
+        if (only.is_some() || set.starts_with("calib_")) && !named {
             continue;
         }
         let rows = read(&dir, set)?;
@@ -116,7 +138,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let want = if document { "document:doc" } else { "input" };
         // Concurrent requests, as a busy sidecar sees them (the classifier
         // batches across requests).
-        let outcomes: Vec<(bool, bool, Vec<String>)> = stream::iter(requests.iter())
+        type Outcome = (bool, bool, Vec<String>, Vec<serde_json::Value>, &'static str, bool);
+        let outcomes: Vec<Outcome> = stream::iter(requests.iter())
             .map(|req| async move {
                 let ev = pipeline.evaluate(req, &SessionView::default()).await;
                 let flagged = ev
@@ -132,7 +155,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 causes.sort();
                 causes.dedup();
-                (flagged, human, causes)
+                let findings = ev
+                    .findings
+                    .iter()
+                    .map(|f| serde_json::json!({"category": f.category, "source": f.source, "score": f.score}))
+                    .collect();
+                let skipped = !ev.skipped.is_empty();
+                (flagged, human, causes, findings, ev.verdict.decision.as_str(), skipped)
             })
             .buffered(32)
             .collect()
@@ -141,14 +170,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut by_lang: BTreeMap<String, Count> = BTreeMap::new();
         let (mut benign, mut attacks) = (Count::default(), Count::default());
         let mut human_causes: BTreeMap<String, usize> = BTreeMap::new();
-        for (r, (flagged, human, causes)) in rows.iter().zip(&outcomes) {
+        let skipped = outcomes.iter().filter(|o| o.5).count();
+        for (r, (flagged, human, causes, findings, decision, _)) in rows.iter().zip(&outcomes) {
             let (flagged, human) = (*flagged, *human);
-            if r.label == 0 {
-                for c in causes {
-                    *human_causes.entry(c.clone()).or_default() += 1;
-                }
+            if r.label == 0 && human {
+                // The combination of finding families that sent it.
+                *human_causes.entry(causes.join("+")).or_default() += 1;
             }
-            let source = if set == "test_document" {
+            if let (Some(out), false) = (dump.as_mut(), findings.is_empty()) {
+                use std::io::Write;
+                let line = serde_json::json!({
+                    "set": set, "label": r.label, "source": r.source, "lang": r.lang,
+                    "decision": decision, "findings": findings,
+                });
+                writeln!(out, "{line}")?;
+            }
+            let source = if set.ends_with("_document") {
                 r.source.split(':').next().unwrap_or("").to_string()
             } else {
                 r.source.clone()
@@ -170,6 +207,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             secs,
             secs * 1e3 / rows.len() as f64
         );
+        if skipped > 0 {
+            println!("A detector was skipped (timeout, failure or window budget) on {skipped} requests.\n");
+        }
         println!("| source | benign rows | injection finding | to a human |\n|---|---|---|---|");
         for (s, c) in &by_source {
             println!("| {s} | {} | {} | {} |", c.n, pct(c.flagged, c.n), pct(c.human, c.n));
@@ -208,11 +248,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "benign": benign.n, "benign_flagged": benign.flagged, "benign_to_human": benign.human,
                 "macro_flagged": macro_flag,
                 "attacks": attacks.n, "attacks_flagged": attacks.flagged, "attacks_to_human": attacks.human,
-                "human_causes": human_causes,
+                "human_causes": human_causes, "skipped": skipped,
                 "by_source": by_source.iter().map(|(k, c)| (k.clone(), serde_json::json!([c.n, c.flagged, c.human]))).collect::<BTreeMap<_, _>>(),
                 "by_language": by_lang.iter().map(|(k, c)| (k.clone(), serde_json::json!([c.n, c.flagged, c.human]))).collect::<BTreeMap<_, _>>(),
             }),
         );
+    }
+    if let Some(mut out) = dump {
+        use std::io::Write;
+        out.flush()?;
     }
     println!("\nJSON {}", serde_json::to_string(&summary)?);
     Ok(())

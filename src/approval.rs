@@ -394,6 +394,8 @@ impl ApprovalStore {
         if reason.len() > 4096 {
             return Err(Error::invalid("reason", "must be at most 4096 bytes"));
         }
+        crate::validate::identifier("reviewer", &reviewer)?;
+        crate::validate::text("reason", reason)?;
         let _guard = self.decide.lock().await;
         let mut a = self.visible(caller, id)?;
         if a.state == State::Pending && OffsetDateTime::now_utc() >= a.expires_at {
@@ -518,7 +520,7 @@ impl ApprovalStore {
         let mut steps: HashMap<String, (State, Vec<Vote>, Option<OffsetDateTime>)> = HashMap::new();
         for seq in self.log.query(&Query { kind: "approval".into(), ..Query::default() }) {
             let Some(rec) = self.log.record(seq)? else { continue };
-            let v: Value = serde_json::from_slice(&rec.canonical).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+            let v = crate::audit::record::read_value(&rec.canonical)?;
             let body = &v["body"];
             let (Some(id), Some(state)) = (body["approval_id"].as_str(), body["state"].as_str().and_then(State::parse))
             else {
@@ -571,7 +573,7 @@ impl ApprovalStore {
         let mut out = Vec::new();
         for seq in seqs.iter().rev().take(50).rev() {
             let Some(rec) = self.log.record(*seq)? else { continue };
-            let v: Value = serde_json::from_slice(&rec.canonical).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+            let v = crate::audit::record::read_value(&rec.canonical)?;
             let body = &v["body"];
             let verdict = &body["evaluation"]["verdict"];
             let (Ok(surface), Ok(decision), Ok(level)) = (

@@ -79,6 +79,20 @@ impl Caller {
         Err(Error::PermissionDenied(format!("{} may not act for tenant {tenant:?}", self.identity)))
     }
 
+    /// The tenant a call reads or writes, by one rule for every RPC: a
+    /// caller for every tenant gets `tenant` as given; a caller scoped to one
+    /// tenant that names none gets that tenant; a caller scoped to several
+    /// must name one (INVALID_ARGUMENT on `field`); naming a tenant the
+    /// caller may not act for is PERMISSION_DENIED.
+    pub fn scope_tenant(&self, field: &str, tenant: &str) -> Result<String, Error> {
+        match (self.tenants.as_slice(), tenant.is_empty()) {
+            ([], _) => Ok(tenant.to_string()),
+            ([only], true) => Ok(only.clone()),
+            (_, true) => Err(Error::invalid(field, "name one of the tenants this caller may act for")),
+            (_, false) => self.require_tenant(tenant).map(|()| tenant.to_string()),
+        }
+    }
+
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role) || self.roles.contains(&Role::Admin)
     }
@@ -209,6 +223,28 @@ mod tests {
             token_env: None,
             tenants: Vec::new(),
         }
+    }
+
+    #[test]
+    fn one_tenant_rule_for_reads_and_writes() {
+        let scoped = |tenants: &[&str]| Caller {
+            identity: "agent".into(),
+            roles: vec![Role::Agent],
+            tenants: tenants.iter().map(|t| t.to_string()).collect(),
+            authenticated: true,
+        };
+        let code = |r: Result<String, Error>| match r {
+            Ok(t) => t,
+            Err(Error::InvalidArgument { field, .. }) => format!("invalid {field}"),
+            Err(Error::PermissionDenied(m)) => format!("denied {}", m.contains("\"globex\"")),
+            Err(e) => e.to_string(),
+        };
+        assert_eq!(code(Caller::anonymous().scope_tenant("tenant", "")), "");
+        assert_eq!(code(Caller::anonymous().scope_tenant("tenant", "globex")), "globex");
+        assert_eq!(code(scoped(&["acme"]).scope_tenant("tenant", "")), "acme");
+        assert_eq!(code(scoped(&["acme"]).scope_tenant("tenant", "acme")), "acme");
+        assert_eq!(code(scoped(&["acme"]).scope_tenant("tenant", "globex")), "denied true");
+        assert_eq!(code(scoped(&["acme", "initech"]).scope_tenant("c.tenant", "")), "invalid c.tenant");
     }
 
     #[test]

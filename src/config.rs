@@ -80,6 +80,16 @@ pub struct Limits {
     pub queue_timeout_ms: u64,
     /// Deadline for one detector on one request; a late detector is skipped.
     pub detector_timeout_ms: u64,
+    /// Deepest nesting of arrays and objects in `arguments_json` and an
+    /// appended event's `attributes_json` (every reader of the log must be
+    /// able to parse what was accepted).
+    pub max_json_depth: usize,
+    /// Largest `attributes_json` of an appended event.
+    pub max_attributes_bytes: usize,
+    /// Labels per request context, and the largest key and value.
+    pub max_labels: usize,
+    pub max_label_key_bytes: usize,
+    pub max_label_value_bytes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -249,6 +259,11 @@ impl Default for Limits {
             max_concurrent_requests: 64,
             queue_timeout_ms: 100,
             detector_timeout_ms: 2_000,
+            max_json_depth: 64,
+            max_attributes_bytes: 256 * 1024,
+            max_labels: 64,
+            max_label_key_bytes: 128,
+            max_label_value_bytes: 1024,
         }
     }
 }
@@ -343,6 +358,20 @@ impl Config {
         }
         if l.detector_timeout_ms == 0 {
             return bad("limits.detector_timeout_ms must be at least 1");
+        }
+        if !(1..=crate::validate::MAX_JSON_DEPTH).contains(&l.max_json_depth) {
+            return Err(ConfigError::Invalid(format!(
+                "limits.max_json_depth must be 1 to {} (deeper JSON could not be read back)",
+                crate::validate::MAX_JSON_DEPTH
+            )));
+        }
+        if l.max_attributes_bytes == 0 || l.max_label_key_bytes == 0 || l.max_label_value_bytes == 0 {
+            return bad(
+                "limits.max_attributes_bytes, max_label_key_bytes and max_label_value_bytes must be at least 1",
+            );
+        }
+        if l.max_message_bytes < l.max_attributes_bytes {
+            return bad("limits.max_message_bytes must be at least limits.max_attributes_bytes");
         }
         if self.audit.max_batch == 0 || self.audit.queue_capacity == 0 {
             return bad("audit.max_batch and audit.queue_capacity must be at least 1");

@@ -78,10 +78,13 @@ impl Engine {
     /// Scores one request for `caller`: evaluate with the session's context,
     /// record the decision durably, update the session, and open an approval
     /// when a human must decide.
-    pub async fn score(&self, request: ScoreRequest, caller: &Caller) -> Result<Assessment, Error> {
+    pub async fn score(&self, mut request: ScoreRequest, caller: &Caller) -> Result<Assessment, Error> {
         caller.require("scoring", &[crate::auth::Role::Agent])?;
         request.validate(&self.limits)?;
-        caller.require_tenant(&request.context().tenant)?;
+        // The same tenant rule as for reads and appends: a caller scoped to
+        // one tenant that names none writes into its own.
+        let tenant = caller.scope_tenant("context.tenant", &request.context().tenant)?;
+        request.context_mut().tenant = tenant;
         let ctx = request.context().clone();
         // The session's turn before a concurrency permit: actions queued
         // behind one another in a session do not hold permits other

@@ -23,6 +23,9 @@
 //!   RFC 9162 Merkle tree, Ed25519-signed checkpoints, proofs, an index.
 //! - [`config`], [`error`], [`telemetry`]: configuration layers, the error
 //!   enum, metric names.
+//! - [`validate`]: what every string bound for the journal must satisfy
+//!   (no NUL, no control characters in identifiers, bounded JSON), checked
+//!   once at the boundary; and reading over-deep JSON without recursion.
 //! - [`proto`]: generated code; only `server` and the binary use it.
 //!
 //! [`run`] starts everything on already-bound listeners, so the binary and
@@ -51,6 +54,7 @@ pub mod session;
 pub mod sink;
 pub mod telemetry;
 pub mod tls;
+pub mod validate;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -150,12 +154,30 @@ pub struct App {
 
 /// Builds the app: policies, the built-in detectors plus `extra` ones, the
 /// audit log under `data_dir`, and the approvals recovered from it.
+/// Every detector that can be skipped, by every reason, counted from 0.
+fn register_detector_metrics(detectors: &[Arc<dyn Detector>]) {
+    use scoring::SkipReason as R;
+    telemetry::install();
+    let mut names: Vec<&'static str> = detectors.iter().map(|d| d.name()).collect();
+    names.extend([
+        model::DETECTOR,
+        content::DETECTOR,
+        action::DETECTOR,
+        output::grounding::DETECTOR,
+        output::leak::DETECTOR,
+    ]);
+    // `not_applicable` is reported in the assessment but never counted.
+    let reasons = [R::Timeout, R::Failed, R::Disabled, R::Partial].map(R::as_str);
+    telemetry::detectors_started(&names, &reasons);
+}
+
 pub fn build(config: &Config, extra: Vec<Arc<dyn Detector>>) -> Result<App, StartError> {
     let policy = Arc::new(load_policy(config)?);
     let action_policy = load_action_policy(config)?;
     let auth = Arc::new(auth::Authenticator::from_config(&config.auth).map_err(StartError::Auth)?);
     let mut detectors = detect::rule_detectors(&config.detectors).map_err(StartError::Detectors)?;
     detectors.extend(extra);
+    register_detector_metrics(&detectors);
     let model = load_model(&config.model)?;
     let output = output::OutputChecks::new(&config.output).map_err(StartError::Detectors)?;
     let content = load_content_policies(config, &model)?;

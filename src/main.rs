@@ -203,6 +203,17 @@ enum AuditCommand {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// List the records a downstream store refused for their content and
+    /// the shipper quarantined (they stay in the local log), one JSON
+    /// object per line with the store's URL; exit 1 when there are any.
+    Quarantined {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The store to list for (as given to `serve --audit-sink`);
+        /// repeatable. By default the configured `sinks.urls`.
+        #[arg(long = "audit-sink", value_name = "URL")]
+        audit_sinks: Vec<String>,
+    },
     /// Print matching records, oldest first, one JSON object per line.
     Query {
         #[command(flatten)]
@@ -286,6 +297,9 @@ fn main() -> ExitCode {
             verify(common, public_key)
         }
         Command::Audit { command: AuditCommand::Pubkey { common } } => pubkey(common),
+        Command::Audit { command: AuditCommand::Quarantined { common, audit_sinks } } => {
+            quarantined(common, audit_sinks)
+        }
         Command::Audit { command: AuditCommand::Query { common, filter, reveal } } => query(common, filter, reveal),
         Command::Audit { command: AuditCommand::Export { common, filter, out } } => export(common, filter, out),
         Command::Audit { command: AuditCommand::Erase { common, subject, reason } } => erase(common, subject, reason),
@@ -464,6 +478,19 @@ fn verify_central(url: &str, public_key: Option<PathBuf>) -> anyhow::Result<Exit
     }
 }
 
+fn quarantined(common: CommonArgs, audit_sinks: Vec<String>) -> anyhow::Result<ExitCode> {
+    let config = load_config(&common, Overrides { audit_sinks, ..Overrides::default() })?;
+    let listed = warden::sink::quarantined(&config.data_dir, &config.sinks.urls);
+    for (store, records) in &listed {
+        for r in records {
+            let mut line = serde_json::to_value(r)?;
+            line["store"] = serde_json::Value::String(store.clone());
+            println!("{line}");
+        }
+    }
+    Ok(if listed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
 fn pubkey(common: CommonArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides::default())?;
     // Creates the key on first use, exactly as `serve` would, without
@@ -514,7 +541,7 @@ fn query(common: CommonArgs, filter: FilterArgs, reveal: bool) -> anyhow::Result
     let mut out = std::io::stdout().lock();
     for seq in log.query(&q) {
         let Some(r) = log.record(seq)? else { continue };
-        let record = if reveal { log.reveal(&r.canonical)? } else { serde_json::from_slice(&r.canonical)? };
+        let record = if reveal { log.reveal(&r.canonical)? } else { warden::audit::record::read_value(&r.canonical)? };
         let line = serde_json::json!({
             "sequence": r.sequence,
             "record_id": r.record_id,
@@ -664,7 +691,7 @@ fn incidents(common: CommonArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     for seq in log.query(&q) {
         let Some(r) = log.record(seq)? else { continue };
-        let mut record: serde_json::Value = serde_json::from_slice(&r.canonical)?;
+        let mut record = warden::audit::record::read_value(&r.canonical)?;
         let mut body = record["body"].take();
         body["record_id"] = r.record_id.into();
         body["recorded_at"] = r.recorded_at.into();

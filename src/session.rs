@@ -272,8 +272,6 @@ impl SessionStore {
         max_records: usize,
     ) -> Result<usize, crate::audit::AuditError> {
         use crate::audit::journal::Query;
-        use crate::audit::AuditError;
-        use serde_json::Value;
 
         let now_nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
         let from = now_nanos - self.config.ttl_seconds as i128 * 1_000_000_000;
@@ -283,7 +281,7 @@ impl SessionStore {
         let mut n = 0;
         for seq in &seqs[start..] {
             let Some(rec) = log.record(*seq)? else { continue };
-            let v: Value = serde_json::from_slice(&rec.canonical).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+            let v = crate::audit::record::read_value(&rec.canonical)?;
             let body = &v["body"];
             let request = &body["request"];
             let evaluation = &body["evaluation"];

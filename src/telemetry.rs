@@ -37,6 +37,7 @@ pub const SINK_LAG_SECONDS: &str = "warden_sink_lag_seconds";
 pub const SINK_RETRIES_TOTAL: &str = "warden_sink_retries_total";
 pub const SINK_ERRORS_TOTAL: &str = "warden_sink_errors_total";
 pub const SINK_BACKLOG_RECORDS: &str = "warden_sink_backlog_records";
+pub const SINK_QUARANTINED_RECORDS_TOTAL: &str = "warden_sink_quarantined_records_total";
 pub const POLICY_RELOADS_TOTAL: &str = "warden_policy_reloads_total";
 pub const SESSIONS_TRACKED: &str = "warden_sessions_tracked";
 pub const APPROVALS_PENDING: &str = "warden_approvals_pending";
@@ -76,10 +77,54 @@ pub fn install() -> PrometheusHandle {
             // application; then ours still renders what it was given.
             let _ = metrics::set_global_recorder(recorder);
             describe();
+            register_at_zero();
             gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             handle
         })
         .clone()
+}
+
+/// Counters that count rare events exist at 0 from start, so that
+/// `increase(...) > 0` alerts see their first event. Those whose label sets
+/// depend on the configuration are registered where it is known
+/// ([`detectors_started`], [`sink_started`]). `increment(0)` adds nothing to
+/// a series another in-process server already counted.
+fn register_at_zero() {
+    counter!(AUDIT_APPENDS_TOTAL).increment(0);
+    counter!(AUDIT_APPEND_FAILURES_TOTAL).increment(0);
+    counter!(AUDIT_CHECKPOINTS_TOTAL).increment(0);
+    counter!(TLS_HANDSHAKE_FAILURES_TOTAL).increment(0);
+    for outcome in ["requested", "approved", "denied", "expired", "vote"] {
+        counter!(APPROVALS_TOTAL, "outcome" => outcome).increment(0);
+    }
+    for reason in ["unauthenticated", "permission_denied"] {
+        counter!(AUTH_FAILURES_TOTAL, "reason" => reason).increment(0);
+    }
+    for result in ["ok", "rejected"] {
+        counter!(POLICY_RELOADS_TOTAL, "result" => result).increment(0);
+        counter!(TLS_RELOADS_TOTAL, "result" => result).increment(0);
+    }
+}
+
+/// Registers `warden_detector_skipped_total` at 0 for every detector and
+/// reason.
+pub fn detectors_started(detectors: &[&'static str], reasons: &[&'static str]) {
+    for &detector in detectors {
+        for &reason in reasons {
+            counter!(DETECTOR_SKIPPED_TOTAL, "detector" => detector, "reason" => reason).increment(0);
+        }
+    }
+}
+
+/// Registers a configured sink's series at 0: shipped, retries, errors by
+/// kind, quarantined, and its lag gauges.
+pub fn sink_started(sink: &'static str, error_kinds: &[&'static str]) {
+    counter!(SINK_SHIPPED_RECORDS_TOTAL, "sink" => sink).increment(0);
+    counter!(SINK_RETRIES_TOTAL, "sink" => sink).increment(0);
+    counter!(SINK_QUARANTINED_RECORDS_TOTAL, "sink" => sink).increment(0);
+    for &kind in error_kinds {
+        counter!(SINK_ERRORS_TOTAL, "sink" => sink, "kind" => kind).increment(0);
+    }
 }
 
 fn describe() {
@@ -189,9 +234,18 @@ fn describe() {
     describe_counter!(
         SINK_ERRORS_TOTAL,
         Unit::Count,
-        "Shipping failures, by sink and kind (connect, store, local, config)."
+        "Shipping failures, by sink and kind (connect, store, local, config, rejected)."
     );
-    describe_gauge!(SINK_BACKLOG_RECORDS, Unit::Count, "Records the slowest store is behind, as seen by new appends.");
+    describe_gauge!(
+        SINK_BACKLOG_RECORDS,
+        Unit::Count,
+        "Records the slowest store is behind (the log's head less the lowest cursor), updated on every append."
+    );
+    describe_counter!(
+        SINK_QUARANTINED_RECORDS_TOTAL,
+        Unit::Count,
+        "Records a store refused for their content, quarantined (kept in the local log, listed) so shipping goes on, by sink."
+    );
     describe_gauge!(BUILD_INFO, Unit::Count, "Always 1; the version label names the running build.");
 }
 
@@ -273,6 +327,10 @@ pub fn sink_retry(sink: &'static str) {
 
 pub fn sink_error(sink: &'static str, kind: &'static str) {
     counter!(SINK_ERRORS_TOTAL, "sink" => sink, "kind" => kind).increment(1);
+}
+
+pub fn sink_quarantined(sink: &'static str) {
+    counter!(SINK_QUARANTINED_RECORDS_TOTAL, "sink" => sink).increment(1);
 }
 
 pub fn sink_backlog(records: u64) {

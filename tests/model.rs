@@ -478,7 +478,9 @@ async fn manifest_operating_points_calibrate_findings() {
     let m = Arc::new(Model::load(&config).unwrap());
     let p = m.score_blocking(vec![attack.into()]).unwrap()[0].max_by(|h| h.injection).unwrap().0;
     assert!(f64::from(p) >= flag, "the shipped model flags the attack: p={p}");
-    let want = warden::scoring::model::calibrated_score(p, &m.thresholds().injection).unwrap();
+    // The server runs the built-in policy: the thresholds land on its levels.
+    let anchors = warden::scoring::model::Anchors::of(&warden::policy::Policy::builtin());
+    let want = warden::scoring::model::calibrated_score(p, &m.thresholds().injection, anchors).unwrap();
     let mut server = TestServer::start_with(move |c| c.model = config, vec![]).await;
     let a = server.risk().await.score_input(input(attack)).await.unwrap().into_inner();
     let f = a

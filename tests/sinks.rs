@@ -362,3 +362,301 @@ async fn nats_outage_keeps_scoring_and_delivers_every_record_once() {
     // Exactly once: still 20 after the shipper caught up and stopped.
     assert!(stream_messages(js.clone(), stream.clone(), records.clone(), 20).await);
 }
+
+/// A client event written straight into the log, as a server would have
+/// journaled it before boundary validation refused NUL characters.
+fn client_event(tenant: &str, i: usize) -> warden::audit::Entry {
+    warden::audit::Entry::ClientEvent {
+        event_kind: "tool_call".into(),
+        client_event_id: format!("e-{i}"),
+        context: warden::scoring::Context { tenant: tenant.into(), ..Default::default() },
+        attributes: serde_json::value::RawValue::from_string(format!(r#"{{"n":{i}}}"#)).unwrap(),
+        occurred_at: None,
+    }
+}
+
+/// The value of the series `name{labels}` in a Prometheus text exposition.
+fn series(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let (key, value) = line.rsplit_once(' ')?;
+        let (n, rest) = key.split_once('{').unwrap_or((key, ""));
+        let matches = n == name && labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+        matches.then(|| value.parse().ok()).flatten()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_refused_record_is_quarantined_and_the_rest_arrive_once() {
+    use warden::audit::Journal;
+    require_service("PostgreSQL", PG).await;
+    let schema = unique("wt");
+    let url = format!("postgres://postgres@{PG}/test?schema={schema}");
+    // Records 0-2 and 4-6 are fine; PostgreSQL refuses record 3 (a NUL in
+    // the tenant, which lands in a text column), in the middle of a batch.
+    let dir = tempfile::tempdir().unwrap();
+    let config = warden::Config { data_dir: dir.path().to_path_buf(), ..warden::Config::default() };
+    let log = warden::audit::journal::AuditLog::open(&config.data_dir, &config.audit).unwrap();
+    for i in 0..7 {
+        let tenant = if i == 3 { "acme\0evil" } else { "acme" };
+        assert_eq!(log.append(client_event(tenant, i)).await.unwrap().sequence, i as u64);
+    }
+    log.close().unwrap();
+    drop(log);
+
+    let sink = url.clone();
+    let mut server = TestServer::start_in(dir, |c| c.sinks.urls = vec![sink], vec![]).await;
+    let mut risk = server.risk().await;
+    for i in 0..3 {
+        risk.score_input(input(&format!("after the refused record {i}"))).await.unwrap();
+    }
+    // 7 journaled, 3 scored, 1 quarantine record: 11 in the log, 10 in the store.
+    let db = pg(&schema).await;
+    eventually("everything but the refused record shipped", Duration::from_secs(60), || async {
+        count(&db).await == 10
+    })
+    .await;
+    let expected: Vec<i64> = (0..11).filter(|&s| s != 3).collect();
+    assert_eq!(seqs(&db).await, expected, "every other record exactly once, in order");
+    let row = db.query_one("SELECT seq FROM warden_records WHERE kind = 'sink_quarantined'", &[]).await.unwrap();
+    assert!(row.get::<_, i64>(0) >= 7, "the quarantine is recorded in the log and shipped too");
+
+    // Listed persistently, counted, and kept in the local log.
+    let listed = warden::sink::quarantined(server.data_dir.path(), std::slice::from_ref(&url));
+    let q = listed.values().next().expect("a quarantine list");
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(q[0].sequence, 3);
+    assert!(q[0].reason.contains("22021") && !q[0].reason.contains('\0'), "{:?}", q[0].reason);
+    let metrics = server.metrics().await;
+    assert_eq!(
+        series(&metrics, "warden_sink_quarantined_records_total", &[("sink", "postgres")]),
+        Some(1.0),
+        "{metrics}"
+    );
+    server.stop().await.unwrap();
+    let dir = server.data_dir.path().to_path_buf();
+    let log = warden::audit::journal::AuditLog::open_read_only(&dir, &config.audit).unwrap();
+    let kept = log.record(3).unwrap().expect("the refused record stays in the local log");
+    assert!(String::from_utf8_lossy(&kept.canonical).contains("acme\\u0000evil"));
+    let quarantine_records = log.query(&warden::audit::journal::Query {
+        kind: "sink_quarantined".into(),
+        ..warden::audit::journal::Query::default()
+    });
+    assert_eq!(quarantine_records.len(), 1);
+    drop(log);
+
+    // `warden audit quarantined` lists it (exit 1: there is something to see).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["audit", "quarantined", "--audit-sink", &url, "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["sequence"], 3);
+
+    // A restart neither re-ships nor re-quarantines.
+    let sink = url.clone();
+    let mut again = TestServer::start_in(server.stop_keep_dir().await, |c| c.sinks.urls = vec![sink], vec![]).await;
+    again.risk().await.score_input(input("after the restart")).await.unwrap();
+    eventually("the new record shipped", Duration::from_secs(30), || async { count(&db).await == 11 }).await;
+    again.stop().await.unwrap();
+    assert_eq!(
+        warden::sink::quarantined(again.data_dir.path(), std::slice::from_ref(&url)).values().next().unwrap().len(),
+        1
+    );
+}
+
+/// The `warden serve` binary, for tests that read its metrics: a process
+/// of its own, so no other test's series mix in.
+struct Binary {
+    child: std::process::Child,
+    grpc: String,
+    metrics: String,
+}
+
+impl Binary {
+    fn start(data_dir: &std::path::Path, sink: &str, env: &[(&str, &str)]) -> Binary {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(["serve", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--audit-sink", sink])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let after =
+            |line: &str, key: &str| line.split(key).nth(1).map(|r| r.split_whitespace().next().unwrap().to_string());
+        let (mut grpc, mut metrics) = (None, None);
+        while grpc.is_none() || metrics.is_none() {
+            let line = lines.next().expect("server start-up log").unwrap();
+            metrics = metrics.or_else(|| after(&line, "metrics="));
+            grpc = grpc.or_else(|| after(&line, "grpc="));
+        }
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        Binary { child, grpc: grpc.unwrap(), metrics: metrics.unwrap() }
+    }
+
+    async fn risk(&self) -> warden::proto::v1::risk_service_client::RiskServiceClient<tonic::transport::Channel> {
+        let channel =
+            tonic::transport::Channel::from_shared(format!("http://{}", self.grpc)).unwrap().connect().await.unwrap();
+        warden::proto::v1::risk_service_client::RiskServiceClient::new(channel)
+    }
+
+    async fn metrics(&self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(&self.metrics).await.unwrap();
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    async fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        series(&self.metrics().await, name, labels)
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An address nothing listens on.
+async fn closed_port() -> std::net::SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_exist_at_zero_and_lag_gauges_move_while_the_store_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("postgres://postgres@{}/test", closed_port().await);
+    let server = Binary::start(dir.path(), &url, &[]);
+    // Fresh and idle (nothing to ship, so no attempt yet): every counter of
+    // a rare event is there, at 0, for `increase(...) > 0` alerts.
+    let metrics = server.metrics().await;
+    for (name, labels) in [
+        ("warden_audit_append_failures_total", &[][..]),
+        ("warden_detector_skipped_total", &[("detector", "warden-minilm"), ("reason", "failed")][..]),
+        ("warden_detector_skipped_total", &[("detector", "pii"), ("reason", "timeout")][..]),
+        ("warden_approvals_total", &[("outcome", "expired")][..]),
+        ("warden_sink_quarantined_records_total", &[("sink", "postgres")][..]),
+        ("warden_sink_errors_total", &[("sink", "postgres"), ("kind", "connect")][..]),
+        ("warden_sink_errors_total", &[("sink", "postgres"), ("kind", "rejected")][..]),
+        ("warden_sink_retries_total", &[("sink", "postgres")][..]),
+        ("warden_sink_shipped_records_total", &[("sink", "postgres")][..]),
+        ("warden_sink_lag_records", &[("sink", "postgres")][..]),
+        ("warden_sink_backlog_records", &[][..]),
+    ] {
+        assert_eq!(series(&metrics, name, labels), Some(0.0), "{name}{labels:?} at 0 from start:\n{metrics}");
+    }
+
+    // The store is unreachable: the backlog and lag follow every append.
+    let mut risk = server.risk().await;
+    for i in 0..12 {
+        risk.score_input(input(&format!("while the store is down {i}"))).await.unwrap();
+    }
+    eventually("backlog and lag at 12", Duration::from_secs(10), || async {
+        let m = server.metrics().await;
+        series(&m, "warden_sink_backlog_records", &[]) == Some(12.0)
+            && series(&m, "warden_sink_lag_records", &[("sink", "postgres")]) == Some(12.0)
+    })
+    .await;
+    let age = server.value("warden_sink_lag_seconds", &[("sink", "postgres")]).await.unwrap();
+    eventually("the lag in seconds keeps growing", Duration::from_secs(10), || async {
+        server.value("warden_sink_lag_seconds", &[("sink", "postgres")]).await.unwrap() > age
+    })
+    .await;
+    risk.score_input(input("one more")).await.unwrap();
+    eventually("backlog at 13", Duration::from_secs(10), || async {
+        server.value("warden_sink_backlog_records", &[]).await == Some(13.0)
+    })
+    .await;
+    assert!(
+        server.value("warden_sink_errors_total", &[("sink", "postgres"), ("kind", "connect")]).await.unwrap() > 0.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_closed_lifts_as_soon_as_the_store_is_back() {
+    require_service("PostgreSQL", PG).await;
+    let schema = unique("wt");
+    let proxy = Proxy::start(PG).await;
+    proxy.cut();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("postgres://postgres@{}/test?schema={schema}", proxy.addr);
+    let server = Binary::start(
+        dir.path(),
+        &url,
+        &[("WARDEN_SINKS__MAX_BACKLOG_RECORDS", "3"), ("WARDEN_SINKS__ON_BACKLOG", "fail_closed")],
+    );
+    let mut risk = server.risk().await;
+    for i in 0..3 {
+        risk.score_input(input(&format!("within the bound {i}"))).await.unwrap();
+    }
+    let status = risk.score_input(input("past the bound")).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+
+    // Seven failed attempts: the next one is 6.4 to 12.8 s away.
+    eventually("seven failed attempts", Duration::from_secs(60), || async {
+        server.value("warden_sink_retries_total", &[("sink", "postgres")]).await.unwrap_or(0.0) >= 7.0
+    })
+    .await;
+    proxy.restore();
+    // A probe finds the store within about a second, long before that
+    // attempt was due; 5 s leaves room for a loaded machine.
+    let db = pg(&schema).await;
+    eventually("shipped without waiting out the backoff", Duration::from_secs(5), || async { count(&db).await == 3 })
+        .await;
+    eventually("accepting again", Duration::from_secs(5), || {
+        let mut risk = risk.clone();
+        async move { risk.score_input(input("after the store came back")).await.is_ok() }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_refused_oversized_record_is_quarantined_and_the_rest_arrive_once() {
+    use warden::audit::Journal;
+    require_service("NATS", NATS).await;
+    let stream = unique("WT").to_uppercase();
+    let prefix = format!("wt.{}", uuid::Uuid::now_v7().simple());
+    let url = format!("nats://{NATS}?stream={stream}&subject_prefix={prefix}");
+    // Record 2 is larger than the server's max_payload (1 MiB by default).
+    let dir = tempfile::tempdir().unwrap();
+    let config = warden::Config { data_dir: dir.path().to_path_buf(), ..warden::Config::default() };
+    let log = warden::audit::journal::AuditLog::open(&config.data_dir, &config.audit).unwrap();
+    for i in 0..5 {
+        let mut entry = client_event("acme", i);
+        if i == 2 {
+            if let warden::audit::Entry::ClientEvent { attributes, .. } = &mut entry {
+                let big = format!(r#"{{"blob":"{}"}}"#, "x".repeat(2 << 20));
+                *attributes = serde_json::value::RawValue::from_string(big).unwrap();
+            }
+        }
+        log.append(entry).await.unwrap();
+    }
+    log.close().unwrap();
+    drop(log);
+    let sink = url.clone();
+    let mut server = TestServer::start_in(dir, |c| c.sinks.urls = vec![sink], vec![]).await;
+    let js = async_nats::jetstream::new(async_nats::connect(NATS).await.unwrap());
+    // 4 client events and the quarantine record.
+    eventually("everything but the refused record", Duration::from_secs(60), || {
+        stream_messages(js.clone(), stream.clone(), format!("{prefix}.*.*"), 5)
+    })
+    .await;
+    assert!(stream_messages(js.clone(), stream.clone(), format!("{prefix}._.sink_quarantined"), 1).await);
+    let listed = warden::sink::quarantined(server.data_dir.path(), std::slice::from_ref(&url));
+    let q = listed.values().next().expect("a quarantine list");
+    assert_eq!(q.iter().map(|q| q.sequence).collect::<Vec<_>>(), vec![2], "{q:?}");
+    server.stop().await.unwrap();
+}

@@ -55,8 +55,7 @@ pub fn export(
     let mut exported = 0;
     for &seq in seqs.iter().filter(|s| **s < size) {
         let Some(r) = log.record(seq)? else { continue }; // retired by retention
-        let record: serde_json::Value =
-            serde_json::from_slice(&r.canonical).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+        let record = super::record::read_value(&r.canonical)?;
         writeln_json(
             &mut records,
             &json!({ "leaf_index": seq, "leaf_hash": hex::encode(r.leaf), "entry_b64": B64.encode(&r.canonical), "record": record }),

@@ -615,11 +615,19 @@ impl AuditLog {
     }
 }
 
-impl Journal for AuditLog {
-    fn append(&self, entry: Entry) -> AppendFuture<'_> {
+impl AuditLog {
+    /// Appends a record Warden writes about its own operation from where
+    /// the backlog bound must not apply: the shippers, which are what lowers
+    /// the backlog (waiting on it there would deadlock; refusing would lose
+    /// the record). Otherwise the same as [`Journal::append`].
+    pub fn append_system(&self, entry: Entry) -> AppendFuture<'_> {
+        self.append_with(entry, false)
+    }
+
+    fn append_with(&self, entry: Entry, bounded: bool) -> AppendFuture<'_> {
         let tx = self.tx.lock().expect("journal lock").clone();
         let privacy = self.shared.privacy.clone();
-        let backlog = self.backlog.lock().expect("backlog lock").clone();
+        let backlog = if bounded { self.backlog.lock().expect("backlog lock").clone() } else { None };
         let size = self.shared.size.subscribe();
         Box::pin(async move {
             let started = Instant::now();
@@ -651,6 +659,12 @@ impl Journal for AuditLog {
             }
             result
         })
+    }
+}
+
+impl Journal for AuditLog {
+    fn append(&self, entry: Entry) -> AppendFuture<'_> {
+        self.append_with(entry, true)
     }
 
     fn close(&self) -> Result<(), AuditError> {
@@ -935,8 +949,9 @@ impl Writer {
 /// or more behind.
 async fn wait_for_backlog(mut b: Backlog, size: watch::Receiver<u64>) -> Result<(), AuditError> {
     loop {
+        // The backlog gauge is the shippers' (`sink::Progress`), set from
+        // the log's head and their cursors, so it moves during outages too.
         let pending = size.borrow().saturating_sub(*b.shipped.borrow());
-        crate::telemetry::sink_backlog(pending);
         if pending < b.limit {
             return Ok(());
         }

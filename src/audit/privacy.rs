@@ -226,7 +226,7 @@ impl Privacy {
     /// The record as stored, except that encrypted fields whose subject was
     /// erased read `{"$erased": "<subject>"}`. Nothing is decrypted.
     pub fn mark_erased(&self, record: &[u8]) -> Result<Value, AuditError> {
-        let mut v: Value = serde_json::from_slice(record).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+        let mut v = super::record::read_value(record)?;
         self.mark_value(&mut v)?;
         Ok(v)
     }
@@ -239,7 +239,7 @@ impl Privacy {
     }
 
     pub fn reveal(&self, record: &[u8]) -> Result<Value, AuditError> {
-        let mut v: Value = serde_json::from_slice(record).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+        let mut v = super::record::read_value(record)?;
         self.reveal_value(&mut v)?;
         Ok(v)
     }

@@ -134,6 +134,23 @@ pub enum Entry {
         /// The client address as the console saw it.
         client: String,
     },
+    /// A downstream store refused a record for its content; the shipper
+    /// quarantined it (it stays in this log) and went on. Written by the
+    /// shipper, never by a client; every field is Warden's own, so this
+    /// record is storable wherever the refused one was not.
+    SinkQuarantined {
+        context: Context,
+        /// The sink's label: `postgres` or `nats`.
+        sink: String,
+        /// The store's URL, credentials redacted.
+        store: String,
+        /// The refused record.
+        sequence: u64,
+        record_id: String,
+        record_kind: String,
+        /// What the store said (control characters removed).
+        reason: String,
+    },
     /// A data subject's content was crypto-shredded: its key is gone.
     SubjectErased {
         context: Context,
@@ -144,12 +161,24 @@ pub enum Entry {
     },
 }
 
+/// The record kinds Warden writes itself; a client's `Append` may not use them.
+pub const WARDEN_KINDS: &[&str] = &[
+    "score_decision",
+    "subject_erased",
+    "sink_quarantined",
+    "approval",
+    "incident",
+    "report_generated",
+    "console_action",
+];
+
 impl Entry {
     pub fn kind(&self) -> &str {
         match self {
             Entry::ScoreDecision { .. } => "score_decision",
             Entry::ClientEvent { event_kind, .. } => event_kind,
             Entry::SubjectErased { .. } => "subject_erased",
+            Entry::SinkQuarantined { .. } => "sink_quarantined",
             Entry::Approval { .. } => "approval",
             Entry::Incident { .. } => "incident",
             Entry::ReportGenerated { .. } => "report_generated",
@@ -162,6 +191,7 @@ impl Entry {
             Entry::ScoreDecision { request, .. } => request.context(),
             Entry::ClientEvent { context, .. }
             | Entry::SubjectErased { context, .. }
+            | Entry::SinkQuarantined { context, .. }
             | Entry::Approval { context, .. }
             | Entry::Incident { context, .. }
             | Entry::ReportGenerated { context, .. }
@@ -200,6 +230,10 @@ impl Entry {
                 }
             }
             Entry::SubjectErased { context: c, .. } => context(c),
+            Entry::SinkQuarantined { context: c, sink, .. } => {
+                context(c);
+                a.insert("warden.sink", sink.clone());
+            }
             Entry::Incident { context: c, incident_id, event, severity, .. } => {
                 context(c);
                 a.insert("warden.incident.id", incident_id.clone());
@@ -243,12 +277,28 @@ impl Entry {
             }
             Entry::ClientEvent { .. }
             | Entry::SubjectErased { .. }
+            | Entry::SinkQuarantined { .. }
             | Entry::Approval { .. }
             | Entry::Incident { .. }
             | Entry::ReportGenerated { .. }
             | Entry::ConsoleAction { .. } => Vec::new(),
         }
     }
+}
+
+/// A stored record as a JSON value, for the readers that walk it (queries,
+/// reveal, export, reports, the console). Arrays and objects nested deeper
+/// than [`crate::validate::READ_DEPTH`] levels, which only a record written
+/// before client JSON was bounded can hold, are read as a string of their
+/// raw text: every record the writer accepted reads, whatever its depth.
+pub fn read_value(canonical: &[u8]) -> Result<serde_json::Value, super::AuditError> {
+    let corrupt = |e: &dyn std::fmt::Display| super::AuditError::Corrupt(e.to_string());
+    let text = std::str::from_utf8(canonical).map_err(|e| corrupt(&e))?;
+    match crate::validate::fold_deep(text, crate::validate::READ_DEPTH) {
+        None => serde_json::from_str(text),
+        Some(folded) => serde_json::from_str(&folded),
+    }
+    .map_err(|e| corrupt(&e))
 }
 
 /// The canonical record, as hashed and stored.

@@ -142,11 +142,11 @@ pub fn scan(log: &AuditLog, scope: &Scope<'_>) -> Result<Facts, ReportError> {
             continue;
         };
         f.ids.insert(r.record_id.clone(), seq);
-        let v: Value = serde_json::from_slice(&r.canonical).map_err(|e| ReportError::Audit(e.to_string()))?;
+        let v = crate::audit::record::read_value(&r.canonical)?;
         let body = &v["body"];
         match r.kind.as_str() {
             "score_decision" => f.decisions.push(decision(seq, at, &r.record_id, &r.recorded_at, body, &mut versions)),
-            "approval" | "incident" | "report_generated" | "subject_erased" => {}
+            "approval" | "incident" | "report_generated" | "subject_erased" | "sink_quarantined" => {}
             other => *f.client_events.entry(other.to_string()).or_default() += 1,
         }
     }
@@ -216,7 +216,7 @@ fn check_checkpoints(log: &AuditLog, f: &mut Facts) {
 
 fn read(log: &AuditLog, seq: u64) -> Result<Option<(i128, Value)>, ReportError> {
     let Some(r) = log.record(seq)? else { return Ok(None) };
-    let mut v: Value = serde_json::from_slice(&r.canonical).map_err(|e| ReportError::Audit(e.to_string()))?;
+    let mut v = crate::audit::record::read_value(&r.canonical)?;
     Ok(Some((r.unix_nanos, v["body"].take())))
 }
 

@@ -113,6 +113,23 @@ pub async fn record(journal: &dyn Journal, step: IncidentStep, now: OffsetDateTi
 /// Checks a step and builds its record; every error names the field.
 pub fn validate(step: IncidentStep, now: OffsetDateTime) -> Result<Entry, ReportError> {
     let invalid = |field: &str, message: String| ReportError::InvalidArgument { field: field.into(), message };
+    // What the audit stores cannot hold is refused before anything else.
+    let c = &step.context;
+    for (field, value, identifier) in [
+        ("incident_id", &step.incident_id, true),
+        ("tenant", &c.tenant, true),
+        ("application", &c.application, true),
+        ("actor", &step.actor, true),
+        ("title", &step.title, false),
+        ("description", &step.description, false),
+        ("authority", &step.authority, false),
+    ] {
+        let checked =
+            if identifier { crate::validate::identifier(field, value) } else { crate::validate::text(field, value) };
+        if let Err(crate::error::Error::InvalidArgument { field, reason }) = checked {
+            return Err(ReportError::InvalidArgument { field, message: reason });
+        }
+    }
     if !EVENTS.contains(&step.event.as_str()) {
         return Err(invalid("event", format!("{:?} is not one of {}", step.event, EVENTS.join(", "))));
     }

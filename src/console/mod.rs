@@ -129,16 +129,26 @@ impl Console {
         crate::telemetry::console_action(action, outcome.starts_with("refused") || action == "sign_in_refused");
         let entry = Entry::ConsoleAction {
             context: crate::scoring::Context { application: "warden-console".into(), ..Default::default() },
-            actor: who.to_string(),
+            actor: storable(who, 500),
             action: action.to_string(),
-            target: target.chars().take(500).collect(),
-            outcome: outcome.chars().take(500).collect(),
+            target: storable(target, 500),
+            outcome: storable(outcome, 500),
             client: client.ip().to_string(),
         };
         if let Err(e) = self.log.append(entry).await {
             tracing::error!(error = %e, action, "recording a console action failed");
         }
     }
+}
+
+/// What a person typed, as a console record keeps it: the action is
+/// recorded even when the input is refused, so control characters (NUL
+/// included, which no store could hold) are replaced rather than refused.
+fn storable(s: &str, max_chars: usize) -> String {
+    s.chars()
+        .take(max_chars)
+        .map(|c| if c.is_control() && !matches!(c, '\t' | '\n') { '\u{FFFD}' } else { c })
+        .collect()
 }
 
 fn random_token() -> String {
@@ -684,7 +694,7 @@ async fn proof(State(c): State<Shared>, headers: HeaderMap, Path(seq): Path<u64>
         cp
     };
     let Ok(Some(r)) = log.record(seq) else { return StatusCode::NOT_FOUND.into_response() };
-    if !serde_json::from_slice(&r.canonical).is_ok_and(|v| tenant_ok(&v)) {
+    if !crate::audit::record::read_value(&r.canonical).is_ok_and(|v| tenant_ok(&v)) {
         return StatusCode::NOT_FOUND.into_response();
     }
     let Ok(hashes) = log.inclusion_proof(seq, cp.tree_size) else { return StatusCode::NOT_FOUND.into_response() };

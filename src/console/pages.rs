@@ -262,6 +262,9 @@ pub fn summary(body: &Value) -> String {
         }
         "console_action" => format!("console: {} {} {}", s(&body["actor"]), s(&body["action"]), s(&body["target"])),
         "subject_erased" => format!("subject {} erased", s(&body["subject_id"])),
+        "sink_quarantined" => {
+            format!("{} refused record {}: quarantined", s(&body["sink"]), body["sequence"])
+        }
         kind => {
             let attrs = &body["attributes"];
             let tool = attrs.get("gen_ai.tool.name").map(s).unwrap_or_default();

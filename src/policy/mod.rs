@@ -217,6 +217,17 @@ impl Policy {
         &self.version
     }
 
+    /// The score at which `level` begins (0 for `Low`).
+    pub fn level_threshold(&self, level: Level) -> f64 {
+        let t = &self.file.levels;
+        match level {
+            Level::Low => 0.0,
+            Level::Medium => t.medium,
+            Level::High => t.high,
+            Level::Critical => t.critical,
+        }
+    }
+
     fn effective(&self, surface: Surface, category: &str) -> Effective {
         let mut eff = Effective { severity: 1.0, min_level: None, min_score: 0.5, checks: Vec::new() };
         let tables =
@@ -511,6 +522,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("topics"), "{err}");
+    }
+
+    /// A user's abusive wording asks for a review; the same words in a
+    /// model output need a human before they reach the user.
+    #[test]
+    fn toxic_input_is_reviewed_and_toxic_output_is_held() {
+        let p = Policy::builtin();
+        let input = p.decide(Surface::Input, "app", &[finding("toxicity", 0.99, "input")], |_| false, &[], &[]);
+        assert_eq!(input.decision, Decision::Review, "{:?}", input.reasons);
+        assert!(input.required_checks.iter().any(|c| c.contains("abusive")), "{:?}", input.required_checks);
+        let output = p.decide(Surface::Output, "app", &[finding("toxicity", 0.99, "output")], |_| false, &[], &[]);
+        assert_eq!(output.decision, Decision::RequireApproval, "{:?}", output.reasons);
+        // With an injection finding beside it, the risks still combine.
+        let both = p.decide(
+            Surface::Input,
+            "app",
+            &[finding("toxicity", 0.9, "input"), finding("prompt_injection", 0.6, "input")],
+            |_| false,
+            &[],
+            &[],
+        );
+        assert_eq!(both.decision, Decision::RequireApproval, "{:?}", both.reasons);
     }
 
     #[test]

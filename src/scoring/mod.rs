@@ -151,7 +151,8 @@ impl Pipeline {
                 }
             }
         }
-        let staged = model::run(&self.model, &scan, &findings, self.detector_timeout).await;
+        let anchors = model::Anchors::of(&self.policy);
+        let staged = model::run(&self.model, &scan, &findings, self.detector_timeout, anchors).await;
         findings.extend(staged.findings);
         skipped.extend(staged.skipped);
         if let (Some(checks), ScoreRequest::Output { .. }) = (&self.output, request) {

@@ -17,7 +17,7 @@
 //!
 //! A finding's score is the head's probability, or, when the manifest gives
 //! the head a `high` operating point, a calibration of it that lands the
-//! manifest's two thresholds on the policy's levels ([`calibrated_score`]).
+//! manifest's two thresholds on the policy's levels ([`calibrated_score`], [`Anchors`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,36 +76,51 @@ fn heads(surface: Surface, source: &Source) -> Option<Heads> {
     }
 }
 
-/// The policy score at the head's `flag` threshold: the default policy's
-/// `medium` level (a review).
-pub const CALIBRATED_FLAG: f64 = 0.40;
-/// The policy score at the head's `high` threshold: the default policy's
-/// `prompt_injection` `min_score` (a human approves).
-pub const CALIBRATED_HIGH: f64 = 0.85;
+/// Where a head's two operating points land on the policy's score scale:
+/// `flag` where the policy's `medium` level begins (a review), `high` where
+/// its `high` level begins (a human approves). Taken from the policy in
+/// force, so that a finding at the head's `high` threshold is the one that
+/// needs approval, and one between the thresholds is reviewed (with
+/// severity 1, as `prompt_injection` has in the default policy).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Anchors {
+    pub flag: f64,
+    pub high: f64,
+}
+
+impl Anchors {
+    /// The anchors of `policy`'s levels.
+    pub fn of(policy: &crate::policy::Policy) -> Self {
+        use crate::policy::Level;
+        Self { flag: policy.level_threshold(Level::Medium), high: policy.level_threshold(Level::High) }
+    }
+}
 
 /// The finding score for an injection-like head's probability `p`, or `None`
 /// below `flag` (no finding).
 ///
 /// Without a `high` threshold (older manifests) the score is `p`.
 /// With one, the score is piecewise linear and monotone in `p`: from
-/// [`CALIBRATED_FLAG`] at `flag` to [`CALIBRATED_HIGH`] at `high`, then to 1
-/// at `p = 1`. A flag threshold chosen at a low false-positive rate can sit
-/// near 0.9; as a raw score, every finding would then need approval.
-pub fn calibrated_score(p: f32, th: &InjectionThresholds) -> Option<f64> {
+/// `anchors.flag` at `flag` up to (not reaching) `anchors.high` just below
+/// `high`, then from `anchors.high` at `high` to 1 at `p = 1`. A flag
+/// threshold chosen at a low false-positive rate can sit near 0.9; as a raw
+/// score, every finding would then need approval.
+pub fn calibrated_score(p: f32, th: &InjectionThresholds, anchors: Anchors) -> Option<f64> {
     if p.is_nan() || p < th.flag {
         return None;
     }
     let Some(high) = th.high else { return Some(f64::from(p)) };
     let (p, flag, high) = (f64::from(p), f64::from(th.flag), f64::from(high));
     let score = if p < high {
-        // flag <= p < high, so high - flag > 0.
-        CALIBRATED_FLAG + (CALIBRATED_HIGH - CALIBRATED_FLAG) * (p - flag) / (high - flag)
+        // flag <= p < high, so high - flag > 0; the result stays below
+        // `anchors.high` (the policy's high level) by construction.
+        anchors.flag + (anchors.high - anchors.flag) * (p - flag) / (high - flag)
     } else if high >= 1.0 {
         1.0
     } else {
-        CALIBRATED_HIGH + (1.0 - CALIBRATED_HIGH) * (p - high) / (1.0 - high)
+        anchors.high + (1.0 - anchors.high) * (p - high) / (1.0 - high)
     };
-    Some(score.clamp(CALIBRATED_FLAG, 1.0))
+    Some(score.clamp(anchors.flag.min(1.0), 1.0))
 }
 
 /// Each text as (byte offset, segment) pairs: sentences for an output, the
@@ -158,7 +173,13 @@ pub struct StageOutcome {
 
 /// Runs the model stage. `rule_findings` are what the rule detectors found
 /// in this request, for the cascade.
-pub async fn run(stage: &ModelStage, scan: &ScanSet, rule_findings: &[Finding], timeout: Duration) -> StageOutcome {
+pub async fn run(
+    stage: &ModelStage,
+    scan: &ScanSet,
+    rule_findings: &[Finding],
+    timeout: Duration,
+    anchors: Anchors,
+) -> StageOutcome {
     let mut outcome = StageOutcome::default();
     let (model, cascade) = match stage {
         ModelStage::Absent => return outcome,
@@ -284,7 +305,7 @@ pub async fn run(stage: &ModelStage, scan: &ScanSet, rule_findings: &[Finding], 
                 ),
             };
             if let Some(best) = best {
-                if let Some(score) = calibrated_score(best.0, thresholds) {
+                if let Some(score) = calibrated_score(best.0, thresholds, anchors) {
                     push("prompt_injection".into(), score, best, what, name);
                 }
             }
@@ -328,45 +349,92 @@ mod tests {
         InjectionThresholds { flag, high, confident_benign: None, flag_fpr: None, high_fpr: None }
     }
 
+    /// The default policy's `medium` and `high` levels.
+    const DEFAULT: Anchors = Anchors { flag: 0.40, high: 0.70 };
+
+    #[test]
+    fn default_anchors_are_the_default_policys_levels() {
+        let policy = crate::policy::Policy::builtin();
+        assert_eq!(Anchors::of(&policy), DEFAULT);
+    }
+
     #[test]
     fn calibrated_scores_land_the_thresholds_on_the_policy_levels() {
         let new = th(0.91, Some(0.985));
-        let table: &[(&InjectionThresholds, f32, Option<f64>)] = &[
+        let other = Anchors { flag: 0.30, high: 0.80 };
+        let table: &[(&InjectionThresholds, Anchors, f32, Option<f64>)] = &[
             // Below flag: no finding, with or without `high`.
-            (&new, 0.0, None),
-            (&new, 0.9099, None),
-            (&new, f32::NAN, None),
-            // flag..high: 0.40 (review) to 0.85 (approval).
-            (&new, 0.91, Some(0.40)),
-            (&new, 0.9475, Some(0.625)),
-            (&new, 0.98499, Some(0.85)),
-            // high..1: 0.85 to 1.
-            (&new, 0.985, Some(0.85)),
-            (&new, 0.9925, Some(0.925)),
-            (&new, 1.0, Some(1.0)),
+            (&new, DEFAULT, 0.0, None),
+            (&new, DEFAULT, 0.9099, None),
+            (&new, DEFAULT, f32::NAN, None),
+            // flag..high: 0.40 (review) up to the high level (approval).
+            (&new, DEFAULT, 0.91, Some(0.40)),
+            (&new, DEFAULT, 0.9475, Some(0.55)),
+            (&new, DEFAULT, 0.98499, Some(0.70)),
+            // high..1: 0.70 to 1.
+            (&new, DEFAULT, 0.985, Some(0.70)),
+            (&new, DEFAULT, 0.9925, Some(0.85)),
+            (&new, DEFAULT, 1.0, Some(1.0)),
+            // Another policy's levels move the scale with them.
+            (&new, other, 0.91, Some(0.30)),
+            (&new, other, 0.9475, Some(0.55)),
+            (&new, other, 0.985, Some(0.80)),
+            (&new, other, 0.9925, Some(0.90)),
             // A manifest without `high`: the probability, as before.
-            (&th(0.3461, None), 0.30, None),
-            (&th(0.3461, None), 0.5, Some(0.5)),
-            (&th(0.3461, None), 0.97, Some(0.97)),
+            (&th(0.3461, None), DEFAULT, 0.30, None),
+            (&th(0.3461, None), DEFAULT, 0.5, Some(0.5)),
+            (&th(0.3461, None), DEFAULT, 0.97, Some(0.97)),
             // Degenerate operating points stay in range.
-            (&th(0.9, Some(0.9)), 0.9, Some(0.85)),
-            (&th(0.9, Some(1.0)), 0.95, Some(0.625)),
-            (&th(0.9, Some(1.0)), 1.0, Some(1.0)),
+            (&th(0.9, Some(0.9)), DEFAULT, 0.9, Some(0.70)),
+            (&th(0.9, Some(1.0)), DEFAULT, 0.95, Some(0.55)),
+            (&th(0.9, Some(1.0)), DEFAULT, 1.0, Some(1.0)),
         ];
-        for (thresholds, p, want) in table {
-            let got = calibrated_score(*p, thresholds);
+        for (thresholds, anchors, p, want) in table {
+            let got = calibrated_score(*p, thresholds, *anchors);
             match (got, want) {
                 (None, None) => {}
-                (Some(g), Some(w)) => assert!((g - w).abs() < 1e-3, "p={p} {thresholds:?}: {g} != {w}"),
-                _ => panic!("p={p} {thresholds:?}: {got:?} != {want:?}"),
+                (Some(g), Some(w)) => assert!((g - w).abs() < 1e-3, "p={p} {thresholds:?} {anchors:?}: {g} != {w}"),
+                _ => panic!("p={p} {thresholds:?} {anchors:?}: {got:?} != {want:?}"),
             }
         }
+    }
+
+    /// Under the default policy a lone finding between the head's two
+    /// thresholds is reviewed, and one at `high` or above needs approval
+    /// (blocked near certainty):
+    /// the head's operating points are the policy's decisions.
+    #[test]
+    fn the_heads_operating_points_are_the_policys_decisions() {
+        use crate::policy::{Decision, Policy};
+        let policy = Policy::builtin();
+        let t = th(0.4984, Some(0.8309));
+        let decide = |p: f32| {
+            let score = calibrated_score(p, &t, Anchors::of(&policy)).unwrap();
+            let f = Finding {
+                category: "prompt_injection".into(),
+                score,
+                detector: DETECTOR,
+                source: "input".into(),
+                span: 0..1,
+                message: "m".into(),
+                evidence: None,
+            };
+            policy.decide(Surface::Input, "app", &[f], |_| false, &[], &[]).decision
+        };
+        for p in [0.4984, 0.6, 0.75, 0.8308] {
+            assert_eq!(decide(p), Decision::Review, "p={p} between flag and high");
+        }
+        for p in [0.8309, 0.88, 0.94] {
+            assert_eq!(decide(p), Decision::RequireApproval, "p={p} at or above high");
+        }
+        // Near certainty climbs on to the critical level (0.90 at p = 0.944).
+        assert_eq!(decide(0.99), Decision::Block, "p=0.99");
     }
 
     #[test]
     fn calibration_is_monotone() {
         let t = th(0.80, Some(0.97));
-        let scores: Vec<f64> = (0..=1000).filter_map(|i| calibrated_score(i as f32 / 1000.0, &t)).collect();
+        let scores: Vec<f64> = (0..=1000).filter_map(|i| calibrated_score(i as f32 / 1000.0, &t, DEFAULT)).collect();
         assert_eq!(scores.len(), 201);
         assert!(scores.windows(2).all(|w| w[0] <= w[1]), "monotone");
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::config::Limits;
 use crate::detect::{ScanItem, ScanSet, Source, Surface};
 use crate::error::Error;
+use crate::validate;
 
 /// Who is asking, in which conversation.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -70,6 +71,14 @@ impl ScoreRequest {
         }
     }
 
+    pub fn context_mut(&mut self) -> &mut Context {
+        match self {
+            ScoreRequest::Input { context, .. }
+            | ScoreRequest::Output { context, .. }
+            | ScoreRequest::Action { context, .. } => context,
+        }
+    }
+
     /// The text `redacted_text` is made from.
     pub fn main_text(&self) -> &str {
         match self {
@@ -91,7 +100,7 @@ impl ScoreRequest {
     /// spells it.
     pub fn validate(&self, limits: &Limits) -> Result<(), Error> {
         let ctx = self.context();
-        validate_context(ctx)?;
+        validate_context("context", ctx, limits)?;
         let text_field = match self {
             ScoreRequest::Action { .. } => "arguments_json",
             _ => "text",
@@ -102,24 +111,30 @@ impl ScoreRequest {
         }
         check_len(text_field, text, limits.max_text_bytes)?;
         match self {
-            ScoreRequest::Input { system_prompt, documents, .. } => {
+            ScoreRequest::Input { text, system_prompt, documents, .. } => {
+                validate::text("text", text)?;
                 check_len("system_prompt", system_prompt, limits.max_text_bytes)?;
+                validate::text("system_prompt", system_prompt)?;
                 validate_documents(documents, limits)?;
             }
-            ScoreRequest::Output { input, system_prompt, documents, canaries, .. } => {
+            ScoreRequest::Output { text, input, system_prompt, documents, canaries, .. } => {
+                validate::text("text", text)?;
                 check_len("input", input, limits.max_text_bytes)?;
+                validate::text("input", input)?;
                 if canaries.len() > 64 {
                     return Err(Error::invalid("canaries", "at most 64 canaries per request"));
                 }
-                for c in canaries {
+                for (i, c) in canaries.iter().enumerate() {
                     if c.trim().chars().count() < 6 || c.len() > 256 {
                         return Err(Error::invalid(
                             "canaries",
                             "each canary must be 6 to 256 bytes (a shorter one would match ordinary text)",
                         ));
                     }
+                    validate::text(&format!("canaries[{i}]"), c)?;
                 }
                 check_len("system_prompt", system_prompt, limits.max_text_bytes)?;
+                validate::text("system_prompt", system_prompt)?;
                 validate_documents(documents, limits)?;
             }
             ScoreRequest::Action { tool, arguments_json, rationale, .. } => {
@@ -127,10 +142,10 @@ impl ScoreRequest {
                     return Err(Error::invalid("tool", "must not be empty"));
                 }
                 check_len("tool", tool, 256)?;
+                validate::identifier("tool", tool)?;
                 check_len("rationale", rationale, limits.max_text_bytes)?;
-                if let Err(e) = serde_json::from_str::<serde_json::Value>(arguments_json) {
-                    return Err(Error::invalid("arguments_json", &format!("is not valid JSON: {e}")));
-                }
+                validate::text("rationale", rationale)?;
+                validate::json("arguments_json", arguments_json, limits.max_json_depth)?;
             }
         }
         Ok(())
@@ -171,26 +186,62 @@ impl ScoreRequest {
     }
 }
 
-fn validate_context(ctx: &Context) -> Result<(), Error> {
-    for (field, value) in [
-        ("context.tenant", &ctx.tenant),
-        ("context.application", &ctx.application),
-        ("context.session_id", &ctx.session_id),
-        ("context.user_id", &ctx.user_id),
-        ("context.model", &ctx.model),
+/// Checks a request context; `prefix` is its field path (`context`, or
+/// `events[3].context` for an appended event). Every audit record carries
+/// one, so this is the one check for all of them.
+pub fn validate_context(prefix: &str, ctx: &Context, limits: &Limits) -> Result<(), Error> {
+    let field = |f: &str| format!("{prefix}.{f}");
+    for (name, value) in [
+        ("tenant", &ctx.tenant),
+        ("application", &ctx.application),
+        ("session_id", &ctx.session_id),
+        ("trace_id", &ctx.trace_id),
+        ("user_id", &ctx.user_id),
+        ("model", &ctx.model),
     ] {
-        check_len(field, value, 256)?;
+        check_len(&field(name), value, 256)?;
+        validate::identifier(&field(name), value)?;
     }
     if ctx.application.trim().is_empty() {
-        return Err(Error::invalid("context.application", "must name the calling application"));
+        return Err(Error::invalid(&field("application"), "must name the calling application"));
     }
     if !ctx.trace_id.is_empty() && !(ctx.trace_id.len() == 32 && ctx.trace_id.bytes().all(|b| b.is_ascii_hexdigit())) {
-        return Err(Error::invalid("context.trace_id", "must be a W3C trace id: 32 hex characters"));
+        return Err(Error::invalid(&field("trace_id"), "must be a W3C trace id: 32 hex characters"));
     }
-    if ctx.labels.len() > 64 {
-        return Err(Error::invalid("context.labels", "at most 64 labels"));
+    let labels = field("labels");
+    if ctx.labels.len() > limits.max_labels {
+        return Err(Error::invalid(&labels, &format!("at most {} labels", limits.max_labels)));
+    }
+    for (k, v) in &ctx.labels {
+        if k.len() > limits.max_label_key_bytes {
+            return Err(Error::invalid(
+                &labels,
+                &format!("a key is {} bytes, more than the limit of {}", k.len(), limits.max_label_key_bytes),
+            ));
+        }
+        if v.len() > limits.max_label_value_bytes {
+            return Err(Error::invalid(
+                &labels,
+                &format!(
+                    "the value of {k:?} is {} bytes, more than the limit of {}",
+                    v.len(),
+                    limits.max_label_value_bytes
+                ),
+            ));
+        }
+        validate::identifier(&labels, k)
+            .map_err(|e| Error::invalid(&labels, &format!("key {k:?}: {}", reason_of(e))))?;
+        validate::text(&labels, v)
+            .map_err(|e| Error::invalid(&labels, &format!("value of {k:?}: {}", reason_of(e))))?;
     }
     Ok(())
+}
+
+fn reason_of(e: Error) -> String {
+    match e {
+        Error::InvalidArgument { reason, .. } => reason,
+        other => other.to_string(),
+    }
 }
 
 fn validate_documents(documents: &[DocumentIn], limits: &Limits) -> Result<(), Error> {
@@ -203,6 +254,9 @@ fn validate_documents(documents: &[DocumentIn], limits: &Limits) -> Result<(), E
         if d.id.trim().is_empty() {
             return Err(Error::invalid(&format!("documents[{i}].id"), "must not be empty"));
         }
+        validate::identifier(&format!("documents[{i}].id"), &d.id)?;
+        validate::text(&format!("documents[{i}].source"), &d.source)?;
+        validate::text(&format!("documents[{i}].text"), &d.text)?;
         if !ids.insert(d.id.as_str()) {
             return Err(Error::invalid(&format!("documents[{i}].id"), &format!("duplicate document id {:?}", d.id)));
         }

@@ -18,9 +18,11 @@ use crate::audit::checkpoint::Checkpoint;
 use crate::audit::journal::{AuditLog, Query, StoredRecord};
 use crate::audit::merkle::ProofError;
 use crate::audit::{Entry, Journal};
-use crate::auth::Role;
+use crate::auth::{Caller, Role};
+use crate::config::Limits;
 use crate::error::Error;
 use crate::proto::v1 as pb;
+use crate::validate;
 
 /// Client appends pipelined per stream; acks still come back in order.
 const APPEND_PIPELINE: usize = 64;
@@ -29,14 +31,16 @@ const READ_CHUNK: usize = 256;
 
 pub struct AuditApi {
     log: Arc<AuditLog>,
+    /// Bounds on appended events (labels, attributes size and depth).
+    limits: Arc<Limits>,
     /// Turns true when the server shuts down, so `Tail` streams that follow
     /// the log end instead of holding the drain open.
     stopping: watch::Receiver<bool>,
 }
 
 impl AuditApi {
-    pub fn new(log: Arc<AuditLog>, stopping: watch::Receiver<bool>) -> Self {
-        Self { log, stopping }
+    pub fn new(log: Arc<AuditLog>, limits: Limits, stopping: watch::Receiver<bool>) -> Self {
+        Self { log, limits: Arc::new(limits), stopping }
     }
 }
 
@@ -86,15 +90,21 @@ fn checkpoint_to_proto(c: Checkpoint) -> pb::Checkpoint {
     }
 }
 
-/// Validates one client event and turns it into a log entry.
-fn event_to_entry(i: usize, ev: pb::AuditEvent) -> Result<Entry, Error> {
+/// Validates one client event and turns it into a log entry, with the same
+/// checks as a Score call's context and the caller's tenant scope: what is
+/// refused here is never written.
+fn event_to_entry(i: usize, ev: pb::AuditEvent, caller: &Caller, limits: &Limits) -> Result<Entry, Error> {
     let pb::AuditEvent { client_event_id, context, kind, attributes_json, occurred_at } = ev;
     let field = |f: &str| format!("events[{i}].{f}");
     let Some(ctx) = context else { return Err(Error::invalid(&field("context"), "is required")) };
-    let context = super::convert::context_to_domain(ctx);
-    if context.application.trim().is_empty() {
-        return Err(Error::invalid(&field("context.application"), "must name the calling application"));
+    let mut context = super::convert::context_to_domain(ctx);
+    crate::scoring::request::validate_context(&field("context"), &context, limits)?;
+    context.tenant = caller.scope_tenant(&field("context.tenant"), &context.tenant)?;
+    if client_event_id.len() > 256 {
+        return Err(Error::invalid(&field("client_event_id"), "is longer than 256 bytes"));
     }
+    validate::identifier(&field("client_event_id"), &client_event_id)?;
+    validate::identifier(&field("kind"), &kind)?;
     let kind = kind.trim().to_string();
     if kind.is_empty()
         || kind.len() > 64
@@ -105,22 +115,29 @@ fn event_to_entry(i: usize, ev: pb::AuditEvent) -> Result<Entry, Error> {
             "must be a snake_case name such as model_call, tool_call, tool_result",
         ));
     }
-    if ["score_decision", "approval", "subject_erased"].contains(&kind.as_str()) {
+    if crate::audit::record::WARDEN_KINDS.contains(&kind.as_str()) {
         return Err(Error::invalid(&field("kind"), &format!("{kind} records are written by Warden itself")));
     }
     let attributes_json = if attributes_json.trim().is_empty() { "{}".to_string() } else { attributes_json };
-    let attributes: Box<RawValue> = serde_json::from_str(&attributes_json)
-        .map_err(|e| Error::invalid(&field("attributes_json"), &format!("is not valid JSON: {e}")))?;
-    if !attributes.get().trim_start().starts_with('{') {
+    if attributes_json.len() > limits.max_attributes_bytes {
+        return Err(Error::invalid(
+            &field("attributes_json"),
+            &format!("is {} bytes, more than the limit of {}", attributes_json.len(), limits.max_attributes_bytes),
+        ));
+    }
+    if !validate::json(&field("attributes_json"), &attributes_json, limits.max_json_depth)?.is_object() {
         return Err(Error::invalid(&field("attributes_json"), "must be a JSON object"));
     }
-    let occurred_at = occurred_at.map(|t| {
-        time::OffsetDateTime::from_unix_timestamp_nanos(t.seconds as i128 * 1_000_000_000 + t.nanos as i128)
-            .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-            .ok_or_else(|| Error::invalid(&field("occurred_at"), "is not a valid timestamp"))
-    });
-    let occurred_at = occurred_at.transpose()?;
+    let attributes: Box<RawValue> = RawValue::from_string(attributes_json)
+        .map_err(|e| Error::invalid(&field("attributes_json"), &format!("is not valid JSON: {e}")))?;
+    let occurred_at = occurred_at
+        .map(|t| {
+            validate::timestamp(&field("occurred_at"), t.seconds, t.nanos).and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .map_err(|_| Error::invalid(&field("occurred_at"), "is not a valid timestamp"))
+            })
+        })
+        .transpose()?;
     Ok(Entry::ClientEvent { event_kind: kind, client_event_id, context, attributes, occurred_at })
 }
 
@@ -154,17 +171,33 @@ impl pb::audit_service_server::AuditService for AuditApi {
     type TailStream = RecordStream;
 
     async fn append(&self, request: Request<Streaming<pb::AuditEvent>>) -> Result<Response<AckStream>, Status> {
-        caller_of(&request)?.require("Append", &[Role::Agent]).map_err(status_from)?;
+        let caller = caller_of(&request)?;
+        caller.require("Append", &[Role::Agent]).map_err(status_from)?;
         let log = self.log.clone();
+        let limits = self.limits.clone();
         let acks = request
             .into_inner()
             .enumerate()
             .map(move |(i, event)| {
+                event.and_then(|event| {
+                    let client_event_id = event.client_event_id.clone();
+                    event_to_entry(i, event, &caller, &limits).map(|e| (client_event_id, e)).map_err(status_from)
+                })
+            })
+            // Events are validated as they are read, and reading stops at the
+            // first refused one: nothing after it reaches the pipeline, so
+            // nothing after it is written.
+            .scan(false, |refused, entry| {
+                let next = (!*refused).then(|| {
+                    *refused = entry.is_err();
+                    entry
+                });
+                std::future::ready(next)
+            })
+            .map(move |entry| {
                 let log = log.clone();
                 async move {
-                    let event = event?;
-                    let client_event_id = event.client_event_id.clone();
-                    let entry = event_to_entry(i, event).map_err(status_from)?;
+                    let (client_event_id, entry) = entry?;
                     let a = log.append(entry).await.map_err(audit_status)?;
                     Ok(pb::AppendAck { client_event_id, record_id: a.record_id, sequence: a.sequence })
                 }
@@ -191,18 +224,9 @@ impl pb::audit_service_server::AuditService for AuditApi {
             application,
             user_id,
         } = request.into_inner();
-        // A caller scoped to tenants queries one of them, by name.
-        let tenant = match (caller.tenants.as_slice(), tenant.is_empty()) {
-            ([], _) => tenant,
-            ([only], true) => only.clone(),
-            (_, true) => {
-                return Err(status_from(Error::invalid("tenant", "name one of the tenants this caller may read")))
-            }
-            (_, false) => {
-                caller.require_tenant(&tenant).map_err(status_from)?;
-                tenant
-            }
-        };
+        // A caller scoped to tenants queries one of them, by name (or its
+        // only one); the same rule as for writes.
+        let tenant = caller.scope_tenant("tenant", &tenant).map_err(status_from)?;
         let decision = match pb::Decision::try_from(decision) {
             Ok(pb::Decision::Unspecified) => String::new(),
             Ok(pb::Decision::Allow) => "allow".into(),
@@ -213,7 +237,11 @@ impl pb::audit_service_server::AuditService for AuditApi {
                 return Err(status_from(Error::invalid("decision", &format!("unknown Decision value {decision}"))))
             }
         };
-        let nanos = |t: pbjson_types::Timestamp| t.seconds as i128 * 1_000_000_000 + t.nanos as i128;
+        let nanos = |field: &str, t: Option<pbjson_types::Timestamp>| {
+            t.map(|t| validate::timestamp(field, t.seconds, t.nanos).map(|t| t.unix_timestamp_nanos()))
+                .transpose()
+                .map_err(status_from)
+        };
         let q = Query {
             tenant,
             application,
@@ -223,8 +251,8 @@ impl pb::audit_service_server::AuditService for AuditApi {
             tool,
             decision,
             category,
-            from_unix_nanos: from.map(nanos),
-            to_unix_nanos: to.map(nanos),
+            from_unix_nanos: nanos("from", from)?,
+            to_unix_nanos: nanos("to", to)?,
             limit: if limit == 0 { 1000 } else { limit as usize },
             kind,
         };
@@ -343,6 +371,9 @@ impl AuditApi {
         let pb::EraseSubjectRequest { context, subject, reason } = r;
         let Some(ctx) = context else { return Err(Error::invalid("context", "is required")) };
         let context = super::convert::context_to_domain(ctx);
+        crate::scoring::request::validate_context("context", &context, &self.limits)?;
+        validate::identifier("subject", &subject)?;
+        validate::text("reason", &reason)?;
         let valid =
             ["user:", "session:", "tenant:"].iter().any(|p| subject.strip_prefix(p).is_some_and(|id| !id.is_empty()));
         if !valid {

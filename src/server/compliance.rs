@@ -44,11 +44,7 @@ fn report_status(e: ReportError) -> Status {
 }
 
 fn to_time(t: Option<pbjson_types::Timestamp>, field: &str) -> Result<Option<OffsetDateTime>, Status> {
-    t.map(|t| {
-        OffsetDateTime::from_unix_timestamp_nanos(t.seconds as i128 * 1_000_000_000 + t.nanos as i128)
-            .map_err(|_| status_from(Error::invalid(field, "out of range")))
-    })
-    .transpose()
+    t.map(|t| crate::validate::timestamp(field, t.seconds, t.nanos).map_err(status_from)).transpose()
 }
 
 fn timestamp(s: &str) -> Option<pbjson_types::Timestamp> {
@@ -185,8 +181,8 @@ impl pb::compliance_service_server::ComplianceService for ComplianceApi {
                 let Some(r) = log.record(seq).map_err(|e| status_from(Error::AuditUnavailable(e.to_string())))? else {
                     continue;
                 };
-                let v: serde_json::Value =
-                    serde_json::from_slice(&r.canonical).map_err(|e| Status::internal(e.to_string()))?;
+                let v = crate::audit::record::read_value(&r.canonical)
+                    .map_err(|e| status_from(Error::AuditUnavailable(e.to_string())))?;
                 let b = &v["body"];
                 let s = |k: &str| b[k].as_str().unwrap_or_default().to_string();
                 if !caller.may_act_for(b["context"]["tenant"].as_str().unwrap_or_default()) {

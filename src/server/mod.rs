@@ -148,7 +148,7 @@ pub async fn serve(
         authenticate.clone(),
     );
     let audit = InterceptedService::new(
-        AuditServiceServer::new(audit::AuditApi::new(audit_log, stopping_rx.clone()))
+        AuditServiceServer::new(audit::AuditApi::new(audit_log, config.limits.clone(), stopping_rx.clone()))
             .max_decoding_message_size(max_message),
         authenticate.clone(),
     );

@@ -7,6 +7,12 @@
 //! `<prefix>._warden.checkpoints.<instance id>` (three tokens, so they never
 //! collide with a tenant and kind).
 //!
+//! A message the server refuses for its size (over the connection's
+//! `max_payload`, or the stream's `max_msg_size`) can never be published:
+//! it is reported as [`SinkError::Rejected`] and quarantined by the shipper.
+//! Subjects and headers are built from safe tokens, hex and ids, so nothing
+//! else in a record can make NATS refuse it.
+//!
 //! URL: `nats://host:port[?stream=NAME&subject_prefix=P&replicas=N&max_age_seconds=S&duplicate_window_seconds=S]`.
 
 use std::time::Duration;
@@ -102,11 +108,11 @@ impl NatsSink {
             let ack = js
                 .publish_with_headers(subject, headers, rec.canonical.clone().into())
                 .await
-                .map_err(|e| SinkError::Store(format!("nats publish: {e}")))?;
-            acks.push(ack);
+                .map_err(|e| publish_error("nats publish", rec.sequence, e))?;
+            acks.push((rec.sequence, ack));
         }
-        for ack in acks {
-            ack.await.map_err(|e| SinkError::Store(format!("nats ack: {e}")))?;
+        for (seq, ack) in acks {
+            ack.await.map_err(|e| publish_error("nats ack", seq, e))?;
         }
         Ok(())
     }
@@ -126,6 +132,26 @@ impl NatsSink {
                 .map_err(|e| SinkError::Store(format!("nats ack: {e}")))?;
         }
         Ok(())
+    }
+}
+
+/// Sorts a publish failure by what a retry can achieve: a message too large
+/// for the server or the stream never fits; a lost connection or a missing
+/// ack means the server is unreachable; the rest is retried as a store
+/// failure.
+fn publish_error(what: &str, seq: u64, e: jetstream::context::PublishError) -> SinkError {
+    use jetstream::context::PublishErrorKind as K;
+    let too_large = matches!(e.kind(), K::MaxPayloadExceeded)
+        || std::error::Error::source(&e)
+            .and_then(|s| s.downcast_ref::<jetstream::Error>())
+            .is_some_and(|j| j.error_code() == jetstream::ErrorCode::STREAM_MESSAGE_EXCEEDS_MAXIMUM);
+    let message = format!("{what}: {e}");
+    if too_large {
+        SinkError::Rejected(format!("{message} (record {seq})"))
+    } else if matches!(e.kind(), K::TimedOut | K::BrokenPipe) {
+        SinkError::Connect(message)
+    } else {
+        SinkError::Store(message)
     }
 }
 

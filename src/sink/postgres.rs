@@ -253,14 +253,17 @@ impl Row {
             categories: Vec<String>,
         }
         let rec = &r.record;
-        let facts: Facts = serde_json::from_slice(&rec.canonical).map_err(|e| SinkError::Local(e.to_string()))?;
+        // A record that cannot be turned into a row never can: refused like
+        // a data error, so it is quarantined rather than retried.
+        let facts: Facts = serde_json::from_slice(&rec.canonical)
+            .map_err(|e| SinkError::Rejected(format!("record {}: {e}", rec.sequence)))?;
         let a = |k: &str| facts.attributes.get(k).cloned().unwrap_or_default();
         Ok(Row {
             instance_id: r.instance_id.clone(),
             seq: rec.sequence as i64,
             record_id: rec.record_id.clone(),
             recorded_at: time::OffsetDateTime::from_unix_timestamp_nanos(rec.unix_nanos)
-                .map_err(|e| SinkError::Local(e.to_string()))?,
+                .map_err(|e| SinkError::Rejected(format!("record {}: {e}", rec.sequence)))?,
             kind: rec.kind.clone(),
             tenant: a("warden.tenant"),
             session_id: a("gen_ai.conversation.id"),
@@ -335,9 +338,30 @@ async fn migrate(client: &mut Client) -> Result<(), SinkError> {
     Ok(())
 }
 
+/// Sorts a driver error by what a retry can achieve: data errors (SQLSTATE
+/// class 22, e.g. `invalid byte sequence for encoding "UTF8": 0x00`, and
+/// integrity violations, class 23) refuse the content and never succeed
+/// again; connection exceptions (class 08), a server shutting down or not
+/// yet accepting (57P01 to 57P03, 53300) and lost connections mean the
+/// store is unreachable; the rest is a store failure worth retrying.
 fn store(e: tokio_postgres::Error) -> SinkError {
     match e.as_db_error() {
-        Some(db) => SinkError::Store(format!("postgres: {}", db.message())),
+        Some(db) => {
+            let code = db.code().code();
+            let message = format!("postgres: {} (SQLSTATE {code})", db.message());
+            match &code[..2] {
+                "22" | "23" => SinkError::Rejected(message),
+                "08" => SinkError::Connect(message),
+                _ if matches!(code, "57P01" | "57P02" | "57P03" | "53300") => SinkError::Connect(message),
+                _ => SinkError::Store(message),
+            }
+        }
+        None if e.is_closed()
+            || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>())
+            || e.to_string().contains("timeout") =>
+        {
+            SinkError::Connect(format!("postgres: {e}"))
+        }
         None => SinkError::Store(format!("postgres: {e}")),
     }
 }
@@ -394,7 +418,10 @@ pub async fn verify_central(
             for r in rows {
                 let seq: i64 = r.get(0);
                 if seq != next {
-                    return Err(fail(format!("record {next} is missing (next is {seq})")));
+                    return Err(fail(format!(
+                        "record {next} is missing (next is {seq}); a record the store refused is listed by \
+                         `warden audit quarantined` on its instance"
+                    )));
                 }
                 let leaf: Vec<u8> = r.get(1);
                 let p: Vec<u8> = r.get(2);
