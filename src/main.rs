@@ -1,5 +1,8 @@
-//! The `warden` command line: `serve`, `score`, `audit verify`.
-//! Errors are one line on stderr and a non-zero exit, never a backtrace.
+//! The `warden` command line: `serve`, `score`, `audit ...`, `report`,
+//! `incident`. Errors are one line on stderr and a non-zero exit, never a
+//! backtrace. Only `serve` and `score` start a log in an empty data dir;
+//! the tools that work on an existing log refuse one without (a mistyped
+//! `--data-dir`), unless `--init` says a new log is meant.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -74,6 +77,9 @@ struct ReportArgs {
     /// Who generates the report (recorded); $USER by default.
     #[arg(long)]
     actor: Option<String>,
+    /// Start a new audit log under --data-dir if it holds none.
+    #[arg(long)]
+    init: bool,
 }
 
 #[derive(Subcommand)]
@@ -125,6 +131,10 @@ struct IncidentArgs {
     tenant: String,
     #[arg(long, default_value = "")]
     application: String,
+    /// Start a new audit log under --data-dir if it holds none (a first
+    /// incident recorded before the server ever ran).
+    #[arg(long)]
+    init: bool,
 }
 
 #[derive(Args)]
@@ -202,6 +212,10 @@ enum AuditCommand {
     Pubkey {
         #[command(flatten)]
         common: CommonArgs,
+        /// Create the signing key under --data-dir if it holds no audit log
+        /// yet (to publish the key before the first `serve`).
+        #[arg(long)]
+        init: bool,
     },
     /// List the records a downstream store refused for their content and
     /// the shipper quarantined (they stay in the local log), one JSON
@@ -296,7 +310,7 @@ fn main() -> ExitCode {
         Command::Audit { command: AuditCommand::Verify { common, public_key, from: None } } => {
             verify(common, public_key)
         }
-        Command::Audit { command: AuditCommand::Pubkey { common } } => pubkey(common),
+        Command::Audit { command: AuditCommand::Pubkey { common, init } } => pubkey(common, init),
         Command::Audit { command: AuditCommand::Quarantined { common, audit_sinks } } => {
             quarantined(common, audit_sinks)
         }
@@ -320,6 +334,29 @@ fn main() -> ExitCode {
 fn load_config(common: &CommonArgs, mut overrides: Overrides) -> anyhow::Result<Config> {
     overrides.data_dir = common.data_dir.clone();
     Ok(Config::load(common.config.as_deref(), &overrides)?)
+}
+
+/// How a tool that reads or extends an existing log may treat a data dir
+/// without one.
+#[derive(Clone, Copy)]
+enum NoLog {
+    /// Refuse: the tool has nothing to work on (and a mistyped `--data-dir`
+    /// would otherwise leave a fresh, empty log and key behind).
+    Refuse,
+    /// Refuse unless `--init` was given, which starts a log there.
+    RefuseUnless { init: bool },
+}
+
+/// Refuses a data dir that holds no audit log, before anything is created.
+fn require_log(config: &Config, rule: NoLog) -> anyhow::Result<()> {
+    if warden::audit::journal::holds_log(&config.data_dir) || matches!(rule, NoLog::RefuseUnless { init: true }) {
+        return Ok(());
+    }
+    let hint = match rule {
+        NoLog::Refuse => "check --data-dir",
+        NoLog::RefuseUnless { .. } => "check --data-dir, or pass --init to start a new log there",
+    };
+    anyhow::bail!("{} holds no audit log ({hint})", config.data_dir.display())
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -429,6 +466,7 @@ fn key_path(config: &Config) -> PathBuf {
 
 fn verify(common: CommonArgs, public_key: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides::default())?;
+    require_log(&config, NoLog::Refuse)?;
     let key_file = public_key.unwrap_or_else(|| key_path(&config));
     let key = warden::audit::journal::read_public_key(&key_file)?;
     match warden::audit::journal::verify(&config.data_dir, &key) {
@@ -480,6 +518,7 @@ fn verify_central(url: &str, public_key: Option<PathBuf>) -> anyhow::Result<Exit
 
 fn quarantined(common: CommonArgs, audit_sinks: Vec<String>) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides { audit_sinks, ..Overrides::default() })?;
+    require_log(&config, NoLog::Refuse)?;
     let listed = warden::sink::quarantined(&config.data_dir, &config.sinks.urls);
     for (store, records) in &listed {
         for r in records {
@@ -491,9 +530,10 @@ fn quarantined(common: CommonArgs, audit_sinks: Vec<String>) -> anyhow::Result<E
     Ok(if listed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn pubkey(common: CommonArgs) -> anyhow::Result<ExitCode> {
+fn pubkey(common: CommonArgs, init: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides::default())?;
-    // Creates the key on first use, exactly as `serve` would, without
+    require_log(&config, NoLog::RefuseUnless { init })?;
+    // With --init, creates the key exactly as `serve` would, without
     // touching the records (a running server may own them).
     let signer = warden::audit::journal::load_signer(&config.data_dir, &config.audit)?;
     let pk = warden::audit::checkpoint::public_key(&signer);
@@ -536,6 +576,7 @@ fn to_query(f: &FilterArgs) -> anyhow::Result<warden::audit::journal::Query> {
 
 fn query(common: CommonArgs, filter: FilterArgs, reveal: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides::default())?;
+    require_log(&config, NoLog::Refuse)?;
     let q = to_query(&filter)?;
     let log = warden::audit::journal::AuditLog::open_read_only(&config.data_dir, &config.audit)?;
     let mut out = std::io::stdout().lock();
@@ -556,6 +597,7 @@ fn query(common: CommonArgs, filter: FilterArgs, reveal: bool) -> anyhow::Result
 
 fn export(common: CommonArgs, filter: FilterArgs, out: PathBuf) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides::default())?;
+    require_log(&config, NoLog::Refuse)?;
     let q = to_query(&filter)?;
     let log = warden::audit::journal::AuditLog::open_read_only(&config.data_dir, &config.audit)?;
     let seqs = log.query(&q);
@@ -576,6 +618,7 @@ fn export(common: CommonArgs, filter: FilterArgs, out: PathBuf) -> anyhow::Resul
 
 fn erase(common: CommonArgs, subject: String, reason: String) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides::default())?;
+    require_log(&config, NoLog::Refuse)?;
     if !["user:", "session:", "tenant:"].iter().any(|p| subject.strip_prefix(p).is_some_and(|id| !id.is_empty())) {
         anyhow::bail!("--subject must be user:<id>, session:<id> or tenant:<id>");
     }
@@ -617,6 +660,7 @@ fn actor(flag: Option<String>) -> String {
 fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     use warden::compliance::{Framework, ReportRequest};
     let config = load_config(&args.common, Overrides::default())?;
+    require_log(&config, NoLog::RefuseUnless { init: args.init })?;
     let framework = match args.framework {
         FrameworkArg::EuAiAct => Framework::EuAiAct,
         FrameworkArg::NistAiRmf => Framework::NistAiRmf,
@@ -656,6 +700,7 @@ fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
 
 fn incident(args: IncidentArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&args.common, Overrides::default())?;
+    require_log(&config, NoLog::RefuseUnless { init: args.init })?;
     let step = warden::compliance::incident::IncidentStep {
         incident_id: args.id.unwrap_or_default(),
         event: args.event,
@@ -672,10 +717,10 @@ fn incident(args: IncidentArgs) -> anyhow::Result<ExitCode> {
     // Bad input is refused before the log is opened.
     warden::compliance::incident::validate(step.clone(), time::OffsetDateTime::now_utc()).map_err(flag_error)?;
     runtime()?.block_on(async move {
-        let log = warden::audit::journal::AuditLog::open(&config.data_dir, &config.audit)?;
+        let log = std::sync::Arc::new(warden::audit::journal::AuditLog::open(&config.data_dir, &config.audit)?);
         let recorded = warden::compliance::incident::record(&log, step, time::OffsetDateTime::now_utc()).await;
-        warden::audit::Journal::close(&log)?;
-        let recorded = recorded?;
+        warden::audit::Journal::close(&*log)?;
+        let recorded = recorded.map_err(flag_error)?;
         println!(
             "incident {} recorded as {} (sequence {})",
             recorded.incident_id, recorded.record.record_id, recorded.record.sequence
@@ -686,6 +731,7 @@ fn incident(args: IncidentArgs) -> anyhow::Result<ExitCode> {
 
 fn incidents(common: CommonArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides::default())?;
+    require_log(&config, NoLog::Refuse)?;
     let log = warden::audit::journal::AuditLog::open_read_only(&config.data_dir, &config.audit)?;
     let q = warden::audit::journal::Query { kind: "incident".into(), ..Default::default() };
     let mut out = std::io::stdout().lock();

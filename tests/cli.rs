@@ -319,3 +319,61 @@ fn a_second_writer_on_the_same_log_gets_a_clear_error() {
     one_line_error(&o, "in use by another Warden process");
     drop(held);
 }
+
+/// The tools that work on an existing log refuse a data dir that holds
+/// none (a mistyped `--data-dir`) and create nothing there; `--init` is how
+/// a new log is meant.
+#[test]
+fn a_data_dir_without_a_log_is_refused_unless_init() {
+    let dir = tempfile::tempdir().unwrap();
+    let incident =
+        ["incident", "record", "--severity", "minor", "--title", "first", "--aware-at", "2026-01-01", "--data-dir"];
+    let report = [
+        "report",
+        "--framework",
+        "eu-ai-act",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-01-02",
+        "--out",
+        "report",
+        "--data-dir",
+    ];
+    let refused: &[&[&str]] = &[
+        &report,
+        &incident,
+        &["incident", "list", "--data-dir"],
+        &["audit", "verify", "--data-dir"],
+        &["audit", "pubkey", "--data-dir"],
+        &["audit", "query", "--data-dir"],
+        &["audit", "export", "--out", "bundle", "--data-dir"],
+        &["audit", "erase", "--subject", "user:u-1", "--reason", "x", "--data-dir"],
+        &["audit", "quarantined", "--data-dir"],
+    ];
+    for args in refused {
+        let o = warden(&[*args, &["wraden-data"][..]].concat(), dir.path(), None);
+        one_line_error(&o, "wraden-data holds no audit log");
+        assert_ne!(o.status.code(), Some(0), "{args:?}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(left.is_empty(), "{args:?} left {left:?} behind");
+    }
+    // The hint names --init only where a new log can be meant.
+    let o = warden(&[&incident[..], &["wraden-data"][..]].concat(), dir.path(), None);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--init"));
+    let o = warden(&["audit", "query", "--data-dir", "wraden-data"], dir.path(), None);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("--init"));
+
+    // --init starts a log, which the other tools then accept.
+    let o = warden(&[&incident[..], &["first-log", "--init"][..]].concat(), dir.path(), None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let verify = warden(&["audit", "verify", "--data-dir", "first-log"], dir.path(), None);
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("ok: 1 records"), "{verify:?}");
+    let o = warden(&[&report[..], &["empty-log", "--init"][..]].concat(), dir.path(), None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(dir.path().join("report/report.json").exists());
+    let o = warden(&["audit", "pubkey", "--init", "--data-dir", "keyed"], dir.path(), None);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("PUBLIC KEY"), "{o:?}");
+    let o = warden(&["audit", "query", "--data-dir", "keyed"], dir.path(), None);
+    assert!(o.status.success() && o.stdout.is_empty(), "{o:?}");
+}

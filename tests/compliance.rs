@@ -423,6 +423,27 @@ async fn the_cli_records_incidents_and_writes_reports() {
     ]
     .concat());
     assert!(late.status.success(), "{}", String::from_utf8_lossy(&late.stderr));
+    // A step is checked against the incident it continues: one never
+    // reported, or reported in another tenant, is refused and nothing is
+    // written.
+    let records = || {
+        let v = run(&[&["audit", "verify"][..], &base].concat());
+        assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+        String::from_utf8(v.stdout).unwrap().split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()
+    };
+    let before = records();
+    let close = |id: &str, tenant: &str| {
+        run(&[
+            &["incident", "record"][..],
+            &base,
+            &["--event", "closed", "--id", id, "--tenant", tenant, "--severity", "death", "--aware-at", "2026-06-01"],
+        ]
+        .concat())
+    };
+    let never_reported = "0190c2a4-5e1b-7000-8000-000000000000";
+    one_line_error(&close(never_reported, ""), &format!("--id: no incident \"{never_reported}\" was reported"));
+    one_line_error(&close(&id, "other-tenant"), "in tenant \"other-tenant\"");
+    assert_eq!(records(), before, "a refused step wrote a record");
     let list = run(&[&["incident", "list"][..], &base].concat());
     let lines: Vec<Value> =
         String::from_utf8(list.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -530,6 +551,19 @@ async fn the_rpc_generates_reports_and_keeps_the_incident_register() {
         .await
         .unwrap()
         .into_inner();
+    // Closing an incident that was never reported is refused and recorded nowhere.
+    let err = c
+        .record_incident(pb::RecordIncidentRequest {
+            event: pb::IncidentEvent::Closed as i32,
+            incident_id: "0190c2a4-5e1b-7000-8000-000000000000".into(),
+            severity: pb::IncidentSeverity::CriticalInfrastructure as i32,
+            aware_at: Some(ts(now - time::Duration::hours(1))),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().contains("incident_id") && err.message().contains("no incident"), "{}", err.message());
     let listed = c.list_incidents(pb::ListIncidentsRequest {}).await.unwrap().into_inner();
     assert_eq!(listed.incidents.len(), 1);
     assert_eq!(listed.incidents[0].incident_id, recorded.incident_id);

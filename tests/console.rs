@@ -217,11 +217,47 @@ async fn forged_and_cross_site_requests_are_refused() {
     let r = http.get("/approvals", None).await;
     assert_eq!((r.status, r.location.as_deref()), (303, Some("/login")));
     // An agent's token is refused, and says why.
-    let r = http.post("/login", None, &format!("token={AGENT}"), None).await;
+    let r = http.sign_in(AGENT).await;
     assert_eq!(r.status, 403);
     assert!(r.body.contains("cannot use the console"), "{}", r.body);
+
+    // Sign-in carries a CSRF token bound to a cookie, and must come from the
+    // console's own origin: every other sign-in is refused before anything
+    // is looked at, and leaves neither a session nor a record.
+    let sign_ins = || {
+        let log = AuditLog::open_read_only(server.data_dir.path(), &Default::default()).unwrap();
+        log.query(&Query { kind: "console_action".into(), ..Query::default() }).len()
+    };
+    let recorded = sign_ins();
+    let (login_cookie, login_csrf) = http.login_form().await;
+    let good = format!("token={ALICE}&csrf={login_csrf}");
+    let own = format!("http://{}", server.admin_addr.unwrap());
+    let own_page = format!("{own}/login");
+    for (what, cookie, form, headers) in [
+        ("no token", Some(&login_cookie), format!("token={ALICE}"), vec![("Origin", own.as_str())]),
+        ("no cookie", None, good.clone(), vec![("Origin", own.as_str())]),
+        (
+            "forged token",
+            Some(&login_cookie),
+            format!("token={ALICE}&csrf={}", "0".repeat(64)),
+            vec![("Origin", own.as_str())],
+        ),
+        ("foreign origin", Some(&login_cookie), good.clone(), vec![("Origin", "https://evil.example")]),
+        ("same host, other port", Some(&login_cookie), good.clone(), vec![("Origin", "http://127.0.0.1:1")]),
+        ("null origin", Some(&login_cookie), good.clone(), vec![("Origin", "null")]),
+        ("foreign referer", Some(&login_cookie), good.clone(), vec![("Referer", "https://evil.example/login")]),
+        ("no origin at all", Some(&login_cookie), good.clone(), vec![]),
+    ] {
+        let r = http.post_with("/login", cookie.map(String::as_str), &form, &headers).await;
+        assert_eq!(r.status, 403, "{what}: {}", r.body);
+        assert!(r.set_cookie.is_none(), "{what}: a session cookie was set");
+    }
+    assert_eq!(sign_ins(), recorded, "a refused sign-in left a record");
+    // The same form from the console's own page (Origin, or Referer alone) works.
+    let r = http.post_with("/login", Some(&login_cookie), &good, &[("Referer", own_page.as_str())]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
     // Alice signs in: a Secure, HttpOnly, SameSite=Strict cookie.
-    let r = http.post("/login", None, &format!("token={ALICE}"), None).await;
+    let r = http.sign_in(ALICE).await;
     assert_eq!(r.status, 303);
     let cookie = r.set_cookie.expect("a session cookie");
     for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
@@ -245,6 +281,21 @@ async fn forged_and_cross_site_requests_are_refused() {
     let form = format!("verdict=approve&reason=x&csrf={csrf}");
     let r = http.post(&format!("/approvals/{id}/decide"), Some(&session), &form, Some("cross-site")).await;
     assert_eq!(r.status, 403);
+    // ...or naming another origin, with or without the fetch metadata, and
+    // so is signing out from one (the session stays).
+    for headers in [
+        vec![("Origin", "https://evil.example")],
+        vec![("Origin", "https://evil.example"), ("Sec-Fetch-Site", "same-origin")],
+        vec![("Referer", "https://evil.example/approvals")],
+        vec![],
+    ] {
+        let r = http.post_with(&format!("/approvals/{id}/decide"), Some(&session), &form, &headers).await;
+        assert_eq!(r.status, 403, "{headers:?}: {}", r.body);
+    }
+    let r =
+        http.post_with("/logout", Some(&session), &format!("csrf={csrf}"), &[("Origin", "https://evil.example")]).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(http.get("/approvals", Some(&session)).await.status, 200, "still signed in");
     assert!(http.get(&format!("/approvals/{id}"), Some(&session)).await.body.contains("data-testid=\"state\">pending"));
     // With the token, from the page itself, it goes through.
     let r = http.post(&format!("/approvals/{id}/decide"), Some(&session), &form, Some("same-origin")).await;
@@ -315,15 +366,38 @@ mod reqwest_like {
             self.send(format!("GET {path} HTTP/1.1\r\nHost: {}\r\n{cookie}Connection: close\r\n\r\n", self.addr)).await
         }
 
+        /// A form post as the console's own page sends it: with its `Origin`.
         pub async fn post(&self, path: &str, cookie: Option<&str>, form: &str, fetch_site: Option<&str>) -> Reply {
+            let origin = format!("http://{}", self.addr);
+            let mut headers = vec![("Origin", origin.as_str())];
+            headers.extend(fetch_site.map(|s| ("Sec-Fetch-Site", s)));
+            self.post_with(path, cookie, form, &headers).await
+        }
+
+        /// A form post with exactly these extra headers.
+        pub async fn post_with(&self, path: &str, cookie: Option<&str>, form: &str, headers: &[(&str, &str)]) -> Reply {
             let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
-            let site = fetch_site.map(|s| format!("Sec-Fetch-Site: {s}\r\n")).unwrap_or_default();
+            let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
             self.send(format!(
-                "POST {path} HTTP/1.1\r\nHost: {}\r\n{cookie}{site}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+                "POST {path} HTTP/1.1\r\nHost: {}\r\n{cookie}{extra}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
                 self.addr,
                 form.len()
             ))
             .await
+        }
+
+        /// The sign-in page's cookie (`name=value`) and the CSRF token its form carries.
+        pub async fn login_form(&self) -> (String, String) {
+            let page = self.get("/login", None).await;
+            let cookie = page.set_cookie.expect("a sign-in cookie").split(';').next().unwrap().to_string();
+            let csrf = page.body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+            (cookie, csrf)
+        }
+
+        /// Signs in as a browser would: fetch the form, post it back.
+        pub async fn sign_in(&self, token: &str) -> Reply {
+            let (cookie, csrf) = self.login_form().await;
+            self.post("/login", Some(&cookie), &format!("token={token}&csrf={csrf}"), None).await
         }
     }
 }
@@ -346,7 +420,7 @@ async fn timelines_keep_protected_fields_protected_and_show_erasure() {
     .await;
     input_as(&server, AGENT, "erase-me", "my phone is +1 650-253-0000, call me about order A-1").await;
     let http = reqwest_like::Client::new(&format!("http://{}", server.admin_addr.unwrap()));
-    let r = http.post("/login", None, &format!("token={CAROL}"), None).await;
+    let r = http.sign_in(CAROL).await;
     let session = r.set_cookie.unwrap().split(';').next().unwrap().to_string();
     let before = http.get("/sessions/erase-me", Some(&session)).await;
     assert_eq!(before.status, 200);
@@ -374,7 +448,7 @@ async fn an_open_live_stream_does_not_hold_up_shutdown() {
     let mut server = TestServer::start_with(|c| setup(c, 600), vec![]).await;
     let addr = server.admin_addr.unwrap();
     let http = reqwest_like::Client::new(&format!("http://{addr}"));
-    let r = http.post("/login", None, &format!("token={ALICE}"), None).await;
+    let r = http.sign_in(ALICE).await;
     let session = r.set_cookie.unwrap().split(';').next().unwrap().to_string();
     let mut events = tokio::net::TcpStream::connect(addr).await.unwrap();
     events

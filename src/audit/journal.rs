@@ -58,6 +58,14 @@ fn checkpoints_path(data_dir: &Path) -> PathBuf {
     audit_dir(data_dir).join("checkpoints.jsonl")
 }
 
+/// Whether `data_dir` holds an audit log: every writer (and the signing
+/// identity) creates `audit/segments/` first, so its absence means nothing
+/// was ever logged there. Tools that must not start a log by accident (a
+/// mistyped `--data-dir`) check this before opening anything.
+pub fn holds_log(data_dir: &Path) -> bool {
+    segments_dir(data_dir).is_dir()
+}
+
 /// Where the signing key lives unless `audit.signing_key_file` says otherwise.
 pub fn default_key_path(data_dir: &Path) -> PathBuf {
     audit_dir(data_dir).join("signing-key.pem")

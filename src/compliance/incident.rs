@@ -4,13 +4,19 @@
 //! An incident is a series of `incident` records sharing an id: `reported`
 //! (what happened, how serious, when the organisation first became aware,
 //! which audit records it concerns), then `notified` when the market
-//! surveillance authority was told, `updated`, `closed`.
+//! surveillance authority was told, `updated`, `closed`. A later step is
+//! recorded only against an incident that was reported, in the same tenant:
+//! the register is append-only, so a step for a mistyped id would stay in
+//! it for good.
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::ReportError;
+use crate::audit::journal::{AuditLog, Query};
 use crate::audit::{Appended, Entry, Journal};
 use crate::scoring::Context;
 
@@ -95,19 +101,52 @@ pub struct Recorded {
     pub record: Appended,
 }
 
-/// Validates a step and appends it to the log.
-pub async fn record(journal: &dyn Journal, step: IncidentStep, now: OffsetDateTime) -> Result<Recorded, ReportError> {
+/// Validates a step, checks a later step against the incident it
+/// continues, and appends it to the log.
+pub async fn record(log: &Arc<AuditLog>, step: IncidentStep, now: OffsetDateTime) -> Result<Recorded, ReportError> {
     let entry = validate(step, now)?;
-    let Entry::Incident { incident_id, severity, event, .. } = &entry else {
+    let Entry::Incident { incident_id, severity, event, context, .. } = &entry else {
         unreachable!("validate builds an incident")
     };
     let incident_id = incident_id.clone();
+    if event != "reported" {
+        let (reader, id, tenant) = (log.clone(), incident_id.clone(), context.tenant.clone());
+        let known = tokio::task::spawn_blocking(move || was_reported(&reader, &id, &tenant))
+            .await
+            .map_err(|e| ReportError::Audit(format!("looking up the incident: {e}")))??;
+        if !known {
+            let scope =
+                if context.tenant.is_empty() { String::new() } else { format!(" in tenant {:?}", context.tenant) };
+            return Err(ReportError::InvalidArgument {
+                field: "incident_id".into(),
+                message: format!("no incident {incident_id:?} was reported{scope}; nothing recorded"),
+            });
+        }
+    }
     // Both come from closed sets (validated above).
     let severity = Severity::parse(severity).map_or("unknown", Severity::as_str);
     let event = EVENTS.iter().copied().find(|e| e == event).unwrap_or("unknown");
-    let record = journal.append(entry).await?;
+    let record = log.append(entry).await?;
     crate::telemetry::incident_step(severity, event);
     Ok(Recorded { incident_id, record })
+}
+
+/// Whether `incident_id` was reported in `tenant`. Another tenant's incident
+/// counts as absent, so the answer tells a tenant nothing about others.
+pub fn was_reported(log: &AuditLog, incident_id: &str, tenant: &str) -> Result<bool, ReportError> {
+    for seq in log.query(&Query { kind: "incident".into(), ..Query::default() }) {
+        // A step retired by retention can no longer be checked against.
+        let Some(r) = log.record(seq)? else { continue };
+        let v = crate::audit::record::read_value(&r.canonical)?;
+        let b = &v["body"];
+        if b["incident_id"] == incident_id
+            && b["event"] == "reported"
+            && b["context"]["tenant"].as_str().unwrap_or_default() == tenant
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Checks a step and builds its record; every error names the field.

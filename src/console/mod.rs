@@ -9,8 +9,11 @@
 //!   [`crate::approval::ApprovalStore`], so separation of duties is the
 //!   API's own.
 //! - A session is a random id in an `HttpOnly; Secure; SameSite=Strict`
-//!   cookie; every form carries the session's CSRF token, and state-changing
-//!   requests from another origin are refused.
+//!   cookie; every form carries the session's CSRF token (sign-in, before
+//!   there is a session, carries a token bound to a cookie of its own), and
+//!   every state-changing request must name this console as its `Origin`
+//!   (or, without one, `Referer`): a request from another origin, or from
+//!   none, is refused with 403 before any handler runs.
 //! - Every console action is an audit record (`console_action`).
 
 // Handlers return `Result<_, Response>` so a refusal is the page to show;
@@ -45,6 +48,8 @@ use crate::auth::{Authenticator, Caller, Role};
 use crate::error::Error;
 
 pub const COOKIE: &str = "warden_console";
+/// The sign-in page's CSRF token, before there is a session to hold one.
+pub const LOGIN_COOKIE: &str = "warden_console_login";
 
 /// The console's settings (`[console]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +82,9 @@ pub struct Console {
     compliance: crate::compliance::ComplianceConfig,
     data_dir: PathBuf,
     sink_urls: Vec<String>,
+    /// The configured admin address: an origin naming it is this console's
+    /// own even when a proxy rewrote `Host`.
+    own_addr: Option<SocketAddr>,
     /// Turns true when the server starts shutting down: live streams end,
     /// so graceful shutdown never waits on an open browser tab.
     stopping: tokio::sync::watch::Receiver<bool>,
@@ -117,6 +125,7 @@ impl Console {
             compliance: config.compliance.clone(),
             data_dir: config.data_dir.clone(),
             sink_urls: config.sinks.urls.clone(),
+            own_addr: config.admin_addr.filter(|a| a.port() != 0),
             stopping,
         }
     }
@@ -158,10 +167,22 @@ fn random_token() -> String {
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
         let (k, v) = kv.trim().split_once('=')?;
-        (k == COOKIE).then(|| v.to_string())
+        (k == name).then(|| v.to_string())
     })
+}
+
+/// Compares a submitted token with the expected one in constant time; an
+/// empty expected token never matches.
+fn same_token(submitted: &str, expected: &str) -> bool {
+    !expected.is_empty()
+        && submitted.len() == expected.len()
+        && submitted.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// The signed-in session, or a redirect to the sign-in page.
@@ -191,9 +212,7 @@ impl axum::extract::FromRequestParts<Shared> for SignedIn {
 fn check_csrf(s: &Session, headers: &HeaderMap, token: &str) -> Result<(), Response> {
     let cross_site =
         headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v != "same-origin" && v != "none");
-    let same_token =
-        token.len() == s.csrf.len() && token.bytes().zip(s.csrf.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-    if cross_site || !same_token {
+    if cross_site || !same_token(token, &s.csrf) {
         return Err(error_page(
             StatusCode::FORBIDDEN,
             "This form is stale or came from another site; reload the page and try again.",
@@ -218,6 +237,53 @@ fn who(s: &Session) -> String {
     }
 }
 
+/// Whether a state-changing request comes from this console's own pages:
+/// its `Origin` (or, when a browser sent none, the origin of its `Referer`)
+/// must name the host and port the request was sent to (`Host`), or the
+/// configured admin address. No origin at all, or `null`, is refused:
+/// browsers send `Origin` with every POST, and nothing else needs the forms.
+fn from_own_origin(c: &Console, req: &axum::extract::Request) -> bool {
+    use axum::http::uri::{Authority, Uri};
+    let headers = req.headers();
+    let claimed = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
+    let Some(claimed) = claimed.and_then(|v| v.parse::<Uri>().ok()) else { return false };
+    let default_port = match claimed.scheme_str() {
+        Some("https") => 443,
+        Some("http") => 80,
+        _ => return false,
+    };
+    let Some(from) = claimed.authority() else { return false };
+    let same = |a: &Authority| {
+        a.host().eq_ignore_ascii_case(from.host())
+            && a.port_u16().unwrap_or(default_port) == from.port_u16().unwrap_or(default_port)
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<Authority>().ok())
+        .or_else(|| req.uri().authority().cloned());
+    host.as_ref().is_some_and(same)
+        || c.own_addr.and_then(|a| a.to_string().parse::<Authority>().ok()).as_ref().is_some_and(same)
+}
+
+/// Refuses every state-changing request that does not come from the
+/// console's own origin, before any handler (or form parsing) runs.
+async fn same_origin_layer(
+    State(c): State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::Method;
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !from_own_origin(&c, &req) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "This request did not come from the console's own pages; open the console and try again.",
+        );
+    }
+    next.run(req).await
+}
+
 /// Security headers on every response: no framing, no sniffing, scripts
 /// and styles from this origin only.
 async fn headers_layer(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
@@ -232,7 +298,10 @@ async fn headers_layer(req: axum::extract::Request, next: axum::middleware::Next
         );
     }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, "nosniff".parse().expect("static header"));
-    h.insert(header::REFERRER_POLICY, "no-referrer".parse().expect("static header"));
+    // `same-origin` rather than `no-referrer`: with `no-referrer` a browser
+    // sends `Origin: null` on the console's own form posts, which the origin
+    // check must refuse; links to other sites still get no referrer.
+    h.insert(header::REFERRER_POLICY, "same-origin".parse().expect("static header"));
     h.insert(header::CACHE_CONTROL, "no-store".parse().expect("static header"));
     res
 }
@@ -260,6 +329,7 @@ pub fn router(console: Shared) -> Router {
             "/assets/console.css",
             get(|| async { ([(header::CONTENT_TYPE, "text/css")], include_str!("assets/console.css")) }),
         )
+        .layer(axum::middleware::from_fn_with_state(console.clone(), same_origin_layer))
         .layer(axum::middleware::from_fn(headers_layer))
         .with_state(console)
 }
@@ -287,9 +357,16 @@ struct LoginQuery {
     expired: Option<String>,
 }
 
-async fn login_page(State(c): State<Shared>, Query(q): Query<LoginQuery>) -> Html<String> {
+/// The sign-in page, with a CSRF token bound to a cookie (kept while the
+/// browser keeps it, so two open sign-in tabs both work).
+async fn login_page(State(c): State<Shared>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
     let note = q.expired.map(|_| "Your session ended; sign in again.".to_string());
-    Html(pages::login(!c.auth.enabled(), note.as_deref(), None).into_string())
+    let csrf = cookie(&headers, LOGIN_COOKIE)
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(random_token);
+    let set = format!("{LOGIN_COOKIE}={csrf}; Path=/login; HttpOnly; Secure; SameSite=Strict");
+    let page = pages::login(!c.auth.enabled(), note.as_deref(), None, &csrf);
+    ([(header::SET_COOKIE, set)], Html(page.into_string())).into_response()
 }
 
 #[derive(Deserialize)]
@@ -298,6 +375,8 @@ struct LoginForm {
     token: String,
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 async fn login(
@@ -310,9 +389,20 @@ async fn login(
     if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site") {
         return error_page(StatusCode::FORBIDDEN, "Sign in from the console's own page.");
     }
-    let refused = |c: Shared, who: String, why: String| async move {
-        c.record(&who, "sign_in_refused", "", &why, client).await;
-        (StatusCode::FORBIDDEN, Html(pages::login(open, None, Some(&why)).into_string())).into_response()
+    // The form must carry the token its page set in this browser's cookie.
+    if !same_token(&f.csrf, &cookie(&headers, LOGIN_COOKIE).unwrap_or_default()) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "This sign-in form is stale or came from another site; reload the page and try again.",
+        );
+    }
+    let csrf = f.csrf.clone();
+    let refused = |c: Shared, who: String, why: String| {
+        let csrf = csrf.clone();
+        async move {
+            c.record(&who, "sign_in_refused", "", &why, client).await;
+            (StatusCode::FORBIDDEN, Html(pages::login(open, None, Some(&why), &csrf).into_string())).into_response()
+        }
     };
     let caller = match c.auth.authenticate(Some(&format!("Bearer {}", f.token.trim())), &[]) {
         Ok(caller) => caller,

@@ -64,7 +64,9 @@ pub fn message(title: &str, text: &str) -> Markup {
     )
 }
 
-pub fn login(open: bool, note: Option<&str>, error: Option<&str>) -> Markup {
+/// The sign-in form; `csrf` is the browser's sign-in token (its cookie's
+/// value), which the post must carry back.
+pub fn login(open: bool, note: Option<&str>, error: Option<&str>, csrf: &str) -> Markup {
     page(
         "Sign in",
         None,
@@ -73,6 +75,7 @@ pub fn login(open: bool, note: Option<&str>, error: Option<&str>) -> Markup {
             @if let Some(n) = note { p class="note" { (n) } }
             @if let Some(e) = error { p class="error" role="alert" data-testid="login-error" { (e) } }
             form method="post" action="/login" class="card" {
+                input type="hidden" name="csrf" value=(csrf);
                 @if open {
                     p class="note" { "Authentication is off on this server: anyone who reaches this address may review. Give your name; it is recorded with every action." }
                     label for="name" { "Your name" }

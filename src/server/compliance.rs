@@ -154,7 +154,7 @@ impl pb::compliance_service_server::ComplianceService for ComplianceApi {
             actor: caller.identity.clone(),
             context: crate::scoring::Context { tenant: r.tenant, application: r.application, ..Default::default() },
         };
-        let recorded = incident::record(&*self.log, step, self.log.now()).await.map_err(|e| match e {
+        let recorded = incident::record(&self.log, step, self.log.now()).await.map_err(|e| match e {
             ReportError::InvalidArgument { field, message } => {
                 let field = field.replace("related_records", "related_record_ids");
                 status_from(Error::InvalidArgument { field, reason: message })
