@@ -123,6 +123,11 @@ pub struct AuditConfig {
     pub retention_seconds: u64,
     /// What content fields store: raw, redacted, hash or encrypt.
     pub privacy: crate::audit::privacy::PrivacyConfig,
+    /// Seconds within which an appended event that repeats a
+    /// `(tenant, client_event_id)` is answered with the original record
+    /// instead of being written again (a client retrying after a lost ack).
+    /// Default one day; 0 turns de-duplication off.
+    pub dedup_window_secs: u64,
 }
 
 /// Human approval of high-risk actions.
@@ -285,6 +290,7 @@ impl Default for AuditConfig {
             signing_key_file: None,
             retention_seconds: 183 * 86_400,
             privacy: crate::audit::privacy::PrivacyConfig::default(),
+            dedup_window_secs: 86_400,
         }
     }
 }

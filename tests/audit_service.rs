@@ -239,3 +239,103 @@ async fn erase_subject_over_grpc_and_reveal_in_queries() {
     server.stop().await.unwrap();
     assert_eq!(common::verified_records(server.data_dir.path()), 2);
 }
+
+async fn append_all(
+    audit: &mut AuditServiceClient<tonic::transport::Channel>,
+    events: Vec<pb::AuditEvent>,
+) -> Vec<pb::AppendAck> {
+    let mut s = audit.append(tokio_stream::iter(events)).await.unwrap().into_inner();
+    let mut acks = Vec::new();
+    while let Some(a) = s.message().await.unwrap() {
+        acks.push(a);
+    }
+    acks
+}
+
+fn in_tenant(tenant: &str, mut e: pb::AuditEvent) -> pb::AuditEvent {
+    e.context.as_mut().unwrap().tenant = tenant.into();
+    e
+}
+
+async fn records_in(audit: &mut AuditServiceClient<tonic::transport::Channel>, session: &str) -> Vec<pb::AuditRecord> {
+    let q = pb::AuditQuery { session_id: session.into(), ..Default::default() };
+    collect(audit.query(q).await.unwrap().into_inner()).await
+}
+
+/// Idempotent `Append`: a resent `client_event_id` gets the original record
+/// back (in the same tenant, also after a restart and when sent twice at
+/// once) and nothing new is written; another tenant's event of the same id
+/// is its own record; an event without an id is never de-duplicated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resent_event_ids_are_written_once() {
+    let server = TestServer::start().await;
+    let mut audit = AuditServiceClient::new(server.channel().await);
+    let first = append_all(&mut audit, vec![event("tool_call", "dedup", r#"{"n":1}"#)]).await;
+    // A retry, in a new stream and within one stream, with other content.
+    let again = append_all(&mut audit, vec![event("tool_call", "dedup", r#"{"n":2}"#)]).await;
+    let twice = append_all(
+        &mut audit,
+        vec![event("tool_call", "dedup", r#"{"n":3}"#), event("tool_call", "dedup", r#"{"n":4}"#)],
+    )
+    .await;
+    for ack in again.iter().chain(&twice) {
+        assert_eq!((&ack.record_id, ack.sequence), (&first[0].record_id, first[0].sequence));
+        assert_eq!(ack.client_event_id, "tool_call-dedup");
+    }
+    assert_eq!(records_in(&mut audit, "dedup").await.len(), 1);
+
+    // The same id in another tenant is another event.
+    let other = append_all(&mut audit, vec![in_tenant("globex", event("tool_call", "dedup", "{}"))]).await;
+    assert_ne!(other[0].sequence, first[0].sequence);
+    let records = records_in(&mut audit, "dedup").await;
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[1].record_id, other[0].record_id);
+
+    // No id, no de-duplication.
+    let anonymous = || pb::AuditEvent { client_event_id: String::new(), ..event("tool_call", "anon", "{}") };
+    let acks = append_all(&mut audit, vec![anonymous(), anonymous()]).await;
+    assert_ne!(acks[0].sequence, acks[1].sequence);
+    assert_eq!(records_in(&mut audit, "anon").await.len(), 2);
+
+    // After a restart on the same data dir the map is rebuilt from the log.
+    let dir = server.stop_keep_dir().await;
+    let server = TestServer::start_in(dir, |_| {}, vec![]).await;
+    let mut audit = AuditServiceClient::new(server.channel().await);
+    for tenant in ["acme", "globex"] {
+        let ack = append_all(&mut audit, vec![in_tenant(tenant, event("tool_call", "dedup", "{}"))]).await;
+        let original = if tenant == "acme" { &first[0] } else { &other[0] };
+        assert_eq!((&ack[0].record_id, ack[0].sequence), (&original.record_id, original.sequence), "{tenant}");
+    }
+    assert_eq!(records_in(&mut audit, "dedup").await.len(), 2);
+
+    // Concurrent duplicates, on separate connections: one record.
+    let mut calls = Vec::new();
+    for _ in 0..8 {
+        let channel = server.channel().await;
+        calls.push(tokio::spawn(async move {
+            let mut audit = AuditServiceClient::new(channel);
+            append_all(&mut audit, vec![event("tool_call", "race", "{}")]).await.remove(0)
+        }));
+    }
+    let mut acks = Vec::new();
+    for c in calls {
+        acks.push(c.await.unwrap());
+    }
+    assert!(acks.iter().all(|a| (&a.record_id, a.sequence) == (&acks[0].record_id, acks[0].sequence)));
+    assert_eq!(records_in(&mut audit, "race").await.len(), 1);
+    let mut server = server;
+    server.stop().await.unwrap();
+    // dedup: 1 + globex 1 + anon 2 + race 1.
+    assert_eq!(common::verified_records(server.data_dir.path()), 5);
+}
+
+/// With the window at 0 every event is written, as before idempotency.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_window_turns_de_duplication_off() {
+    let mut server = TestServer::start_with(|c| c.audit.dedup_window_secs = 0, vec![]).await;
+    let mut audit = AuditServiceClient::new(server.channel().await);
+    let acks = append_all(&mut audit, vec![event("tool_call", "off", "{}"), event("tool_call", "off", "{}")]).await;
+    assert_ne!(acks[0].sequence, acks[1].sequence);
+    assert_eq!(records_in(&mut audit, "off").await.len(), 2);
+    server.stop().await.unwrap();
+}

@@ -17,6 +17,10 @@
 //! pays for many records. The writer signs a checkpoint whenever
 //! `checkpoint_interval_ms` has passed with new records, and on close.
 //!
+//! A client event with a `client_event_id` that repeats one recorded within
+//! `audit.dedup_window_secs` (same tenant) is not written again: the writer
+//! answers it with the original record (see [`super::dedup`]).
+//!
 //! On open the log is replayed and checked: a torn last line (a crash mid
 //! write) is cut off and reported; a broken chain, a leaf that does not match
 //! its record, or a checkpoint that the records do not reproduce refuses to
@@ -36,9 +40,10 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::checkpoint::{verify_checkpoint, Checkpoint, LogSigner};
+use super::dedup::{self, Dedup};
 use super::merkle::{leaf_hash, Hash, ProofError, Tree};
 use super::privacy::{subject_of, Privacy};
-use super::record::{RecordIn, RecordOut, SCHEMA_VERSION};
+use super::record::{RecordIn, RecordOut, CLIENT_EVENT_ID, SCHEMA_VERSION};
 use super::{AppendFuture, Appended, AuditError, Entry, Journal};
 use crate::config::AuditConfig;
 use crate::telemetry;
@@ -266,6 +271,8 @@ struct Prepared {
     attributes: BTreeMap<&'static str, String>,
     categories: Vec<String>,
     body: Box<RawValue>,
+    /// Tenant and `client_event_id` of a client event that has one.
+    dedup: Option<dedup::Key>,
 }
 
 fn prepare(entry: &Entry, privacy: &Privacy) -> Result<Prepared, AuditError> {
@@ -281,6 +288,7 @@ fn prepare(entry: &Entry, privacy: &Privacy) -> Result<Prepared, AuditError> {
         attributes: entry.attributes(),
         categories: entry.categories(),
         body: RawValue::from_string(body).map_err(|e| AuditError::Io(e.to_string()))?,
+        dedup: entry.dedup_key(),
     })
 }
 
@@ -336,7 +344,12 @@ impl AuditLog {
         let lock = lock(data_dir)?;
         let privacy = Arc::new(Privacy::open(&audit_dir(data_dir), &config.privacy)?);
 
-        let replayed = replay(data_dir, true, &signer.verifying_key())?;
+        // The replay reads every record anyway; it also refills the map of
+        // event ids recorded within the window, so retries de-duplicate
+        // across restarts.
+        let mut dedup = Dedup::new(config.dedup_window_secs);
+        let now = clock.now().unix_timestamp_nanos();
+        let replayed = replay(data_dir, true, &signer.verifying_key(), Some((&mut dedup, now)))?;
         if replayed.report.torn_tail_bytes > 0 {
             tracing::warn!(
                 bytes = replayed.report.torn_tail_bytes,
@@ -347,12 +360,14 @@ impl AuditLog {
             records = replayed.report.records,
             segments = replayed.report.segments,
             checkpoints = replayed.report.checkpoints,
+            event_ids = dedup.len(),
             "audit log open"
         );
         let head = replayed.head;
         let (segment_path, segment_id, segment_len) = replayed.open_segment;
         let shared = Shared::new(replayed.state, signer, privacy, clock);
-        let mut writer = Writer::new(data_dir, shared.clone(), head, segment_path, segment_id, segment_len, config)?;
+        let mut writer =
+            Writer::new(data_dir, shared.clone(), head, segment_path, segment_id, segment_len, config, dedup)?;
         // A log that has records beyond its last checkpoint (a crash before
         // the next one) gets one now, so every record is covered at once.
         writer.checkpoint_if_behind()?;
@@ -380,7 +395,7 @@ impl AuditLog {
         }
         let signer = load_signer(data_dir, config)?;
         let privacy = Arc::new(Privacy::open(&audit_dir(data_dir), &config.privacy)?);
-        let replayed = replay(data_dir, false, &signer.verifying_key())?;
+        let replayed = replay(data_dir, false, &signer.verifying_key(), None)?;
         let shared = Shared::new(replayed.state, signer, privacy, Clock::System);
         Ok(Self {
             tx: Mutex::new(None),
@@ -705,6 +720,9 @@ struct Writer {
     last_checkpoint: Instant,
     /// Content older than this is retired in whole segments; `None` keeps all.
     retention: Option<Duration>,
+    /// Client event ids recorded within the window: checked and filled here,
+    /// on the one thread that orders appends.
+    dedup: Dedup,
 }
 
 impl Writer {
@@ -716,6 +734,7 @@ impl Writer {
         segment_id: u32,
         segment_len: u64,
         config: &AuditConfig,
+        dedup: Dedup,
     ) -> Result<Self, AuditError> {
         let file =
             OpenOptions::new().create(true).append(true).open(&segment_path).map_err(|e| io_err(&segment_path, e))?;
@@ -731,6 +750,7 @@ impl Writer {
             checkpoint_every: Duration::from_millis(config.checkpoint_interval_ms),
             last_checkpoint: Instant::now(),
             retention: (config.retention_seconds > 0).then(|| Duration::from_secs(config.retention_seconds)),
+            dedup,
         })
     }
 
@@ -796,20 +816,38 @@ impl Writer {
         let start_head = self.head;
         let mut buf = Vec::with_capacity(batch.len() * 2048);
         let mut encoded = Vec::with_capacity(batch.len());
+        self.dedup.expire(self.shared.clock.now().unix_timestamp_nanos());
+        // Keys first recorded by this batch, undone if it is not written.
+        let mut remembered = 0;
         for p in &batch {
+            // A repeat (of a durable record, or of one earlier in this batch)
+            // is answered with the original once the batch is durable.
+            if let Some(original) = p.prepared.dedup.as_ref().and_then(|k| self.dedup.original(k)) {
+                encoded.push(Ok(Placed::Repeat(original.clone())));
+                continue;
+            }
             match encode(&p.prepared, &mut self.head, self.shared.clock.now()) {
-                Ok(e) => encoded.push(Ok(e)),
+                Ok(e) => {
+                    if let Some(key) = &p.prepared.dedup {
+                        if self.dedup.enabled() {
+                            self.dedup.insert(key.clone(), &e.appended, e.meta.unix_nanos);
+                            remembered += 1;
+                        }
+                    }
+                    encoded.push(Ok(Placed::New(e)))
+                }
                 Err(e) => encoded.push(Err(e)),
             }
         }
         if self.segment_len > 0 && self.segment_len + estimate(&encoded) > self.segment_max {
             if let Err(e) = self.roll() {
                 self.head = start_head;
+                self.dedup.undo_last(remembered);
                 return fail_all(batch, e);
             }
         }
         let mut placed = Vec::with_capacity(batch.len());
-        for e in encoded.iter().flatten() {
+        for e in new_records(&encoded) {
             placed.push(Location {
                 segment: self.segment_id,
                 offset: self.segment_len + buf.len() as u64,
@@ -818,18 +856,21 @@ impl Writer {
             buf.extend_from_slice(&e.line);
             buf.push(b'\n');
         }
-        if let Err(e) = self.file.write_all(&buf).and_then(|()| self.file.sync_data()) {
+        let written =
+            if buf.is_empty() { Ok(()) } else { self.file.write_all(&buf).and_then(|()| self.file.sync_data()) };
+        if let Err(e) = written {
             // Nothing in this batch is acknowledged; undo whatever part of it
             // reached the file so the chain stays whole.
             let _ = self.file.set_len(self.segment_len);
             self.head = start_head;
+            self.dedup.undo_last(remembered);
             return fail_all(batch, io_err(&self.data_dir, e));
         }
         self.segment_len += buf.len() as u64;
         telemetry::audit_batch(batch.len());
         {
             let mut state = self.shared.state.write().expect("audit state lock");
-            for (e, loc) in encoded.iter().flatten().zip(placed) {
+            for (e, loc) in new_records(&encoded).zip(placed) {
                 state.publish(e, loc);
             }
             let size = state.tree.size();
@@ -837,7 +878,10 @@ impl Writer {
             self.shared.size.send_replace(size);
         }
         for (p, e) in batch.into_iter().zip(encoded) {
-            let _ = p.ack.send(e.map(|e| e.appended));
+            let _ = p.ack.send(e.map(|e| match e {
+                Placed::New(e) => e.appended,
+                Placed::Repeat(original) => original,
+            }));
         }
     }
 
@@ -985,8 +1029,25 @@ fn fail_all(batch: Vec<Pending>, err: AuditError) {
     }
 }
 
-fn estimate(encoded: &[Result<Encoded, AuditError>]) -> u64 {
-    encoded.iter().flatten().map(|e| e.line.len() as u64 + 1).sum()
+fn estimate(encoded: &[Result<Placed, AuditError>]) -> u64 {
+    new_records(encoded).map(|e| e.line.len() as u64 + 1).sum()
+}
+
+/// What the writer made of one queued append.
+enum Placed {
+    /// A new record, to be written.
+    New(Encoded),
+    /// A repeat of a client event recorded within the window: nothing is
+    /// written, the ack names the original.
+    Repeat(Appended),
+}
+
+/// The records of a batch that are written, in order.
+fn new_records(encoded: &[Result<Placed, AuditError>]) -> impl Iterator<Item = &Encoded> {
+    encoded.iter().filter_map(|e| match e {
+        Ok(Placed::New(e)) => Some(e),
+        _ => None,
+    })
 }
 
 struct Encoded {
@@ -1127,7 +1188,7 @@ pub fn verify(data_dir: &Path, key: &ed25519_dalek::VerifyingKey) -> Result<Veri
     if !audit_dir(data_dir).exists() {
         return Err(AuditError::Io(format!("no audit log under {}", data_dir.display())));
     }
-    replay(data_dir, false, key).map(|r| r.report)
+    replay(data_dir, false, key, None).map(|r| r.report)
 }
 
 /// The log's signing identity: the configured or default key (created on
@@ -1157,7 +1218,14 @@ pub fn read_public_key(path: &Path) -> Result<ed25519_dalek::VerifyingKey, Audit
         .map_err(|e| AuditError::Io(format!("{}: {e}", path.display())))
 }
 
-fn replay(data_dir: &Path, repair: bool, key: &ed25519_dalek::VerifyingKey) -> Result<Replayed, AuditError> {
+/// Replays the log; with `dedup` (the map and the time now), also
+/// remembers the client event ids recorded within its window.
+fn replay(
+    data_dir: &Path,
+    repair: bool,
+    key: &ed25519_dalek::VerifyingKey,
+    mut dedup: Option<(&mut Dedup, i128)>,
+) -> Result<Replayed, AuditError> {
     let seg_dir = segments_dir(data_dir);
     // Segments by first sequence number: live ones (`.jsonl`) and retired
     // ones (`.seal` with `.leaves`).
@@ -1232,8 +1300,23 @@ fn replay(data_dir: &Path, repair: bool, key: &ed25519_dalek::VerifyingKey) -> R
                 time::OffsetDateTime::parse(&rec.recorded_at, &time::format_description::well_known::Rfc3339)
                     .map(|t| t.unix_timestamp_nanos())
                     .unwrap_or_default();
-            let (meta, keys) = index_facts(&rec.kind, &rec.attributes, rec.categories, unix_nanos);
             let seq = rec.seq;
+            if let Some((d, now)) = dedup.as_mut() {
+                if let Some(id) = rec.attributes.get(CLIENT_EVENT_ID).filter(|_| d.covers(unix_nanos, *now)) {
+                    let tenant = rec.attributes.get("warden.tenant").cloned().unwrap_or_default();
+                    let appended = Appended {
+                        record_id: rec.id.clone(),
+                        sequence: seq,
+                        recorded_at: rec.recorded_at.clone(),
+                        recorded_at_unix: (
+                            unix_nanos.div_euclid(1_000_000_000) as i64,
+                            unix_nanos.rem_euclid(1_000_000_000) as u32,
+                        ),
+                    };
+                    d.insert((tenant, id.clone()), &appended, unix_nanos);
+                }
+            }
+            let (meta, keys) = index_facts(&rec.kind, &rec.attributes, rec.categories, unix_nanos);
             state.tree.push(leaf);
             state.locations.push(Location { segment: id as u32, offset, len: body.len() as u32 });
             state.index.add(seq, &keys, &meta);

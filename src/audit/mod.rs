@@ -9,10 +9,13 @@
 //! - [`export`]: evidence bundles for auditors.
 //! - [`journal`]: the on-disk log (segments, group commit, recovery), the
 //!   query index, reads for proofs and tailing, and `verify`.
+//! - [`dedup`]: idempotent `Append`: client event ids recorded within the
+//!   de-duplication window, checked by the journal's writer.
 //!
 //! The engine sees only the [`Journal`] trait.
 
 pub mod checkpoint;
+pub mod dedup;
 pub mod export;
 pub mod journal;
 pub mod merkle;

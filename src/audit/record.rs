@@ -17,6 +17,9 @@ use crate::scoring::{Context, Evaluation, ScoreRequest};
 
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// The attribute holding a client event's `client_event_id`, when it has one.
+pub const CLIENT_EVENT_ID: &str = "warden.client_event_id";
+
 /// What a request for approval asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApprovalTerms {
@@ -254,8 +257,13 @@ impl Entry {
                 a.insert("warden.approval.id", approval_id.clone());
                 a.insert("warden.approval.event", event.clone());
             }
-            Entry::ClientEvent { context: c, attributes, .. } => {
+            Entry::ClientEvent { context: c, attributes, client_event_id, .. } => {
                 context(c);
+                // In clear among the facts, so the writer can rebuild its
+                // de-duplication map from the log when it opens.
+                if !client_event_id.is_empty() {
+                    a.insert(CLIENT_EVENT_ID, client_event_id.clone());
+                }
                 if let Ok(map) = serde_json::from_str::<BTreeMap<String, serde_json::Value>>(attributes.get()) {
                     if let Some(serde_json::Value::String(tool)) = map.get("gen_ai.tool.name") {
                         a.insert("gen_ai.tool.name", tool.clone());
@@ -264,6 +272,18 @@ impl Entry {
             }
         }
         a
+    }
+
+    /// What makes a client event a repeat of an earlier one: its tenant and
+    /// its `client_event_id`. `None` for events without an id and for every
+    /// record Warden writes itself.
+    pub fn dedup_key(&self) -> Option<(String, String)> {
+        match self {
+            Entry::ClientEvent { context, client_event_id, .. } if !client_event_id.is_empty() => {
+                Some((context.tenant.clone(), client_event_id.clone()))
+            }
+            _ => None,
+        }
     }
 
     /// Finding categories, for the index.
