@@ -152,8 +152,6 @@ pub struct App {
     pub auth: Arc<auth::Authenticator>,
 }
 
-/// Builds the app: policies, the built-in detectors plus `extra` ones, the
-/// audit log under `data_dir`, and the approvals recovered from it.
 /// Every detector that can be skipped, by every reason, counted from 0.
 fn register_detector_metrics(detectors: &[Arc<dyn Detector>]) {
     use scoring::SkipReason as R;
@@ -171,6 +169,8 @@ fn register_detector_metrics(detectors: &[Arc<dyn Detector>]) {
     telemetry::detectors_started(&names, &reasons);
 }
 
+/// Builds the app: policies, the built-in detectors plus `extra` ones, the
+/// audit log under `data_dir`, and the approvals recovered from it.
 pub fn build(config: &Config, extra: Vec<Arc<dyn Detector>>) -> Result<App, StartError> {
     let policy = Arc::new(load_policy(config)?);
     let action_policy = load_action_policy(config)?;
