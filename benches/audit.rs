@@ -151,7 +151,8 @@ async fn main() {
 
     let key = read_public_key(&default_key_path(&dir)).unwrap();
     let t = Instant::now();
-    let report = verify(&dir, &key).unwrap();
+    let window = warden::audit::journal::Timeliness::window(&AuditConfig::default());
+    let report = verify(&dir, &key, warden::audit::journal::Timeliness::Whole(window)).unwrap();
     let v = t.elapsed();
     println!(
         "verify: {} records in {:.2} s = {:.0} records/s, {:.0} MB/s",

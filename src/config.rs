@@ -111,6 +111,22 @@ pub struct AuditConfig {
     pub queue_capacity: usize,
     /// A signed checkpoint is issued at least this often while records arrive.
     pub checkpoint_interval_ms: u64,
+    /// How much later than `checkpoint_interval_ms` a checkpoint may be
+    /// signed before `audit verify` (and opening the log for writing) calls
+    /// the records it covers unsigned: a slow disk, a long batch.
+    pub checkpoint_grace_ms: u64,
+    /// While no records arrive, a checkpoint (of the same size, with a new
+    /// time) is still signed this often, so that a record stamped long after
+    /// the last signature with none in between is known not to come from a
+    /// live writer. 0 turns heartbeats off.
+    pub checkpoint_heartbeat_ms: u64,
+    /// Open the log for writing even when records after the last
+    /// checkpoint span more than the interval plus its grace (checkpoints
+    /// deleted, or a writer that could not sign): they are signed, and an
+    /// `unsigned_tail_accepted` record says so. Set by `serve
+    /// --accept-unsigned-tail` for one start; never from a config file.
+    #[serde(skip)]
+    pub accept_unsigned_tail: bool,
     /// A segment file is closed and a new one started past this size.
     pub segment_max_bytes: u64,
     /// The log's name in its checkpoints; `warden/<instance id>` by default.
@@ -285,6 +301,9 @@ impl Default for AuditConfig {
             max_batch: 512,
             queue_capacity: 4096,
             checkpoint_interval_ms: 2_000,
+            checkpoint_grace_ms: 30_000,
+            checkpoint_heartbeat_ms: 300_000,
+            accept_unsigned_tail: false,
             segment_max_bytes: 64 * 1024 * 1024,
             origin: None,
             signing_key_file: None,

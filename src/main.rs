@@ -172,6 +172,12 @@ struct ServeArgs {
     /// `[tls]`); logged as a warning. Never needed on 127.0.0.1.
     #[arg(long)]
     allow_plaintext: bool,
+    /// Start even though records after the log's last checkpoint span more
+    /// than the checkpoint interval plus its grace (checkpoints deleted, or
+    /// a writer that could not sign): sign them, with an
+    /// `unsigned_tail_accepted` record saying so. For this start only.
+    #[arg(long)]
+    accept_unsigned_tail: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -206,6 +212,13 @@ enum AuditCommand {
         /// Verify the central copy in a store instead (postgres://...).
         #[arg(long, value_name = "URL")]
         from: Option<String>,
+        /// Also check the local log against the newest checkpoint of it
+        /// published to this store (postgres://... or nats://...): it must
+        /// hold at least as many records and reproduce that root, so a log
+        /// cut short or rewritten together with its local checkpoints is
+        /// found. Repeatable.
+        #[arg(long = "against", value_name = "URL", conflicts_with = "from")]
+        against: Vec<String>,
     },
     /// Print the public key that checkpoints are signed with (PEM and the
     /// C2SP verifier key line).
@@ -304,11 +317,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Score(args) => score(args),
-        Command::Audit { command: AuditCommand::Verify { common: _, public_key, from: Some(url) } } => {
+        Command::Audit { command: AuditCommand::Verify { common: _, public_key, from: Some(url), .. } } => {
             verify_central(&url, public_key)
         }
-        Command::Audit { command: AuditCommand::Verify { common, public_key, from: None } } => {
-            verify(common, public_key)
+        Command::Audit { command: AuditCommand::Verify { common, public_key, from: None, against } } => {
+            verify(common, public_key, against)
         }
         Command::Audit { command: AuditCommand::Pubkey { common, init } } => pubkey(common, init),
         Command::Audit { command: AuditCommand::Quarantined { common, audit_sinks } } => {
@@ -373,7 +386,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         health_addr: args.health_addr,
         admin_addr: args.admin_addr,
     };
-    let config = load_config(&args.common, overrides)?;
+    let mut config = load_config(&args.common, overrides)?;
+    config.audit.accept_unsigned_tail = args.accept_unsigned_tail;
     runtime()?.block_on(async move {
         let grpc = TcpListener::bind(config.grpc_addr)
             .await
@@ -464,24 +478,69 @@ fn key_path(config: &Config) -> PathBuf {
     config.audit.signing_key_file.clone().unwrap_or_else(|| warden::audit::journal::default_key_path(&config.data_dir))
 }
 
-fn verify(common: CommonArgs, public_key: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn verify(common: CommonArgs, public_key: Option<PathBuf>, against: Vec<String>) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides::default())?;
     require_log(&config, NoLog::Refuse)?;
     let key_file = public_key.unwrap_or_else(|| key_path(&config));
     let key = warden::audit::journal::read_public_key(&key_file)?;
-    match warden::audit::journal::verify(&config.data_dir, &key) {
+    if !against.is_empty() {
+        // The published checkpoints first: a log cut short locally may
+        // verify on its own.
+        let origin = warden::audit::journal::load_signer(&config.data_dir, &config.audit)?.origin().to_string();
+        let rt = runtime()?;
+        for url in &against {
+            let store = warden::sink::redact_url(url);
+            let published = rt.block_on(async {
+                let mut sink = warden::sink::Sink::from_url(url)?;
+                sink.newest_checkpoint(&origin).await
+            });
+            let outcome = match published {
+                Ok(Some(cp)) => warden::audit::journal::check_published(&config.data_dir, &key, &cp)
+                    .map(|()| cp)
+                    .map_err(|e| e.to_string()),
+                Ok(None) => Err(format!("the store holds no checkpoint of this log ({origin})")),
+                Err(e) => Err(e.to_string()),
+            };
+            match outcome {
+                Ok(cp) => println!(
+                    "ok: the log reproduces the newest checkpoint published to {store} (size {}, signed {})",
+                    cp.tree_size, cp.time
+                ),
+                Err(e) => {
+                    eprintln!("warden: audit log verification FAILED against {store}: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+    }
+    let window = warden::audit::journal::Timeliness::window(&config.audit);
+    match warden::audit::journal::verify(&config.data_dir, &key, warden::audit::journal::Timeliness::Whole(window)) {
         Ok(r) => {
+            let mut notes = Vec::new();
+            if r.unsigned_records > 0 {
+                notes.push(format!(
+                    "{} records after the last checkpoint, within one checkpoint interval",
+                    r.unsigned_records
+                ));
+            }
+            if r.accepted_unsigned_records > 0 {
+                notes.push(format!(
+                    "{} records signed late, accepted by an operator (unsigned_tail_accepted records)",
+                    r.accepted_unsigned_records
+                ));
+            }
+            if r.torn_tail_bytes > 0 {
+                notes.push(format!("{} bytes of an unacknowledged torn last line ignored", r.torn_tail_bytes));
+            }
             println!(
-                "ok: {} records in {} segments, hash chain intact, {} signed checkpoints verified, root {}{}",
+                "ok: {} records in {} segments, hash chain intact, {} signed checkpoints verified, every record \
+                 signed within {} s, root {}{}",
                 r.records,
                 r.segments,
                 r.checkpoints,
+                window.sign / 1_000_000_000,
                 r.root,
-                if r.torn_tail_bytes > 0 {
-                    format!(" ({} bytes of an unacknowledged torn last line ignored)", r.torn_tail_bytes)
-                } else {
-                    String::new()
-                }
+                if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) }
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -39,7 +39,8 @@ async fn entry(text: &str, session: &str) -> Entry {
 
 fn check(dir: &Path) -> Result<VerifyReport, String> {
     let key = read_public_key(&default_key_path(dir)).unwrap();
-    verify(dir, &key).map_err(|e| e.to_string())
+    let window = warden::audit::journal::Timeliness::window(&AuditConfig::default());
+    verify(dir, &key, warden::audit::journal::Timeliness::Whole(window)).map_err(|e| e.to_string())
 }
 
 fn segments(dir: &Path) -> Vec<PathBuf> {
@@ -438,4 +439,273 @@ async fn a_period_is_evidenced_by_the_last_checkpoint_of_each_day() {
     assert_eq!(sizes, [3, 6, 9, 10]);
     log.close().unwrap();
     check(dir.path()).unwrap();
+}
+
+/// A log as a live writer leaves it: one record a minute, each signed
+/// before the next (the writer signs within `checkpoint_interval_ms`).
+async fn minute_log(dir: &Path, n: usize) -> time::OffsetDateTime {
+    use time::macros::datetime;
+    let start = datetime!(2026-06-01 10:00 UTC);
+    let (clock, hand) = warden::audit::journal::Clock::manual(start);
+    let log = AuditLog::open_with_clock(dir, &AuditConfig::default(), clock).unwrap();
+    for i in 0..n {
+        hand.set(start + time::Duration::minutes(i as i64));
+        log.append(entry(&format!("call {i}"), "s").await).await.unwrap();
+        log.checkpoint().await.unwrap();
+    }
+    log.close().unwrap();
+    start + time::Duration::minutes(n as i64 - 1)
+}
+
+/// What a forger without the signing key can do to the one segment: edit
+/// record texts (`edit` gets each record's sequence and JSON and returns a
+/// changed record, or `None` to keep its bytes), append records a minute
+/// apart, and recompute every leaf, `prev` and chain hash so the chain
+/// verifies from the start.
+fn forge(dir: &Path, edit: impl Fn(u64, &serde_json::Value) -> Option<serde_json::Value>, append: usize) {
+    let seg = &segments(dir)[0];
+    let mut records: Vec<String> = std::fs::read_to_string(seg)
+        .unwrap()
+        .lines()
+        .map(|l| l["{\"record\":".len()..l.rfind(",\"leaf\":\"").unwrap()].to_string())
+        .collect();
+    for _ in 0..append {
+        let mut next: serde_json::Value = serde_json::from_str(records.last().unwrap()).unwrap();
+        let seq = next["seq"].as_u64().unwrap() + 1;
+        let at = time::OffsetDateTime::parse(
+            next["recorded_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        next["seq"] = seq.into();
+        next["id"] = uuid::Uuid::now_v7().to_string().into();
+        next["recorded_at"] =
+            (at + time::Duration::minutes(1)).format(&time::format_description::well_known::Rfc3339).unwrap().into();
+        records.push(next.to_string());
+    }
+    let mut prev = [0u8; 32];
+    let mut out = String::new();
+    for (seq, raw) in records.into_iter().enumerate() {
+        let value: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        let record = edit(seq as u64, &value).map_or(raw, |v| v.to_string());
+        let leaf = warden::audit::merkle::leaf_hash(record.as_bytes());
+        let hash = warden::audit::journal::chain_hash(&prev, &leaf);
+        out.push_str(&format!(
+            r#"{{"record":{record},"leaf":"{}","prev":"{}","hash":"{}"}}"#,
+            hex::encode(leaf),
+            hex::encode(prev),
+            hex::encode(hash)
+        ));
+        out.push('\n');
+        prev = hash;
+    }
+    std::fs::write(seg, out).unwrap();
+}
+
+/// Keeps the checkpoints `keep` says yes to.
+fn drop_checkpoints(dir: &Path, keep: impl Fn(u64) -> bool) {
+    let path = dir.join("audit/checkpoints.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: String = text
+        .lines()
+        .filter(|l| keep(serde_json::from_str::<serde_json::Value>(l).unwrap()["tree_size"].as_u64().unwrap()))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&path, kept).unwrap();
+}
+
+fn rewrite_call(target: u64) -> impl Fn(u64, &serde_json::Value) -> Option<serde_json::Value> {
+    move |s, r| {
+        (s == target)
+            .then(|| serde_json::from_str(&r.to_string().replace(&format!("call {target}"), "call FORGED")).unwrap())
+    }
+}
+
+fn newest_checkpoint(dir: &Path) -> warden::audit::checkpoint::Checkpoint {
+    let text = std::fs::read_to_string(dir.join("audit/checkpoints.jsonl")).unwrap();
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
+/// Signed history cannot be rewritten without the key by also deleting the
+/// checkpoints: each case of issue #25's point 3 is found by `verify`,
+/// refused by `open` (which would otherwise sign over it), and, where the
+/// local log alone cannot tell, by the checkpoint published elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_history_is_found_without_the_checkpoints_that_covered_it() {
+    type Tamper = Box<dyn Fn(&Path)>;
+    // What was done, what verify says, and whether the checkpoint published
+    // before it (size 12) finds it too: a rewrite changes its root; deleted
+    // checkpoints and appended records leave it reproduced.
+    let cases: Vec<(&str, Tamper, &str, bool)> = vec![
+        (
+            "record 3 rewritten, the hashes after it recomputed, the checkpoints from it on dropped",
+            Box::new(|d| {
+                forge(d, rewrite_call(3), 0);
+                drop_checkpoints(d, |size| size <= 3);
+            }),
+            "covered by no checkpoint",
+            true,
+        ),
+        (
+            "checkpoints 4 to 11 deleted, the newest kept (records intact)",
+            Box::new(|d| drop_checkpoints(d, |size| size <= 3 || size == 12)),
+            "were signed only by checkpoint 12",
+            false,
+        ),
+        (
+            "checkpoints.jsonl deleted",
+            Box::new(|d| std::fs::remove_file(d.join("audit/checkpoints.jsonl")).unwrap()),
+            "covered by no checkpoint",
+            false,
+        ),
+        (
+            "two chain-correct records appended after the last checkpoint, an hour on",
+            Box::new(|d| {
+                forge(
+                    d,
+                    |s, r| {
+                        (s >= 12).then(|| {
+                            let mut r = r.clone();
+                            let at = time::OffsetDateTime::parse(
+                                r["recorded_at"].as_str().unwrap(),
+                                &time::format_description::well_known::Rfc3339,
+                            )
+                            .unwrap();
+                            r["recorded_at"] = (at + time::Duration::hours(1))
+                                .format(&time::format_description::well_known::Rfc3339)
+                                .unwrap()
+                                .into();
+                            r
+                        })
+                    },
+                    2,
+                )
+            }),
+            "added after the fact",
+            false,
+        ),
+    ];
+    for (what, tamper, needle, published_finds) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        minute_log(dir.path(), 12).await;
+        let report = check(dir.path()).unwrap();
+        assert_eq!((report.records, report.unsigned_records), (12, 0), "{what}: the genuine log");
+        let kept = newest_checkpoint(dir.path());
+        tamper(dir.path());
+
+        // Without the timeliness check the forgery passes: the chain and
+        // the remaining checkpoints all verify.
+        let key = read_public_key(&default_key_path(dir.path())).unwrap();
+        verify(dir.path(), &key, warden::audit::journal::Timeliness::Unchecked)
+            .unwrap_or_else(|e| panic!("{what}: the forgery itself should be chain-correct: {e}"));
+        let err = check(dir.path()).expect_err(what);
+        assert!(err.contains(needle), "{what}: {err}");
+        // Opening for writing refuses to sign over an unsigned tail; a gap
+        // that the newest checkpoint already covers is verify's to report.
+        match AuditLog::open(dir.path(), &AuditConfig::default()) {
+            Err(refused) => assert!(refused.to_string().contains("--accept-unsigned-tail"), "{what}: {refused}"),
+            Ok(log) => {
+                assert!(what.contains("newest kept"), "{what}: open must refuse");
+                log.close().unwrap();
+            }
+        }
+        // The checkpoint published before the edit (a store, a witness) finds it too.
+        let published = warden::audit::journal::check_published(dir.path(), &key, &kept);
+        assert_eq!(published.is_err(), published_finds, "{what}: {published:?}");
+    }
+}
+
+/// A log cut short together with its checkpoints verifies on its own (no
+/// local trace is left); the checkpoint published before the cut does not
+/// let it pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncation_with_its_checkpoints_is_found_by_the_published_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    minute_log(dir.path(), 12).await;
+    let key = read_public_key(&default_key_path(dir.path())).unwrap();
+    let published = newest_checkpoint(dir.path());
+    warden::audit::journal::check_published(dir.path(), &key, &published).unwrap();
+
+    let seg = &segments(dir.path())[0];
+    let text = std::fs::read_to_string(seg).unwrap();
+    let kept: String = text.lines().take(8).map(|l| format!("{l}\n")).collect();
+    std::fs::write(seg, kept).unwrap();
+    drop_checkpoints(dir.path(), |size| size <= 8);
+    assert_eq!(check(dir.path()).unwrap().records, 8, "locally, a log that stopped at 8");
+    let err = warden::audit::journal::check_published(dir.path(), &key, &published).unwrap_err().to_string();
+    assert!(err.contains("records were removed"), "{err}");
+
+    // A rewrite the local checkpoints no longer cover: the published root differs.
+    let dir = tempfile::tempdir().unwrap();
+    minute_log(dir.path(), 12).await;
+    let published = newest_checkpoint(dir.path());
+    forge(dir.path(), rewrite_call(11), 0);
+    drop_checkpoints(dir.path(), |size| size <= 11);
+    let err = warden::audit::journal::check_published(dir.path(), &key_of(dir.path()), &published).unwrap_err();
+    assert!(err.to_string().contains("records were changed"), "{err}");
+    // And a checkpoint that is not the log's own is refused, whatever it says.
+    let other = tempfile::tempdir().unwrap();
+    minute_log(other.path(), 12).await;
+    let foreign = newest_checkpoint(other.path());
+    let err = warden::audit::journal::check_published(dir.path(), &key_of(dir.path()), &foreign).unwrap_err();
+    assert!(err.to_string().contains("signature"), "{err}");
+}
+
+fn key_of(dir: &Path) -> ed25519_dalek::VerifyingKey {
+    read_public_key(&default_key_path(dir)).unwrap()
+}
+
+/// An operator who knows why a tail is unsigned can let the server sign it;
+/// the log says so for ever, and `verify` reports it rather than failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsigned_tail_is_signed_only_when_accepted_and_on_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    minute_log(dir.path(), 12).await;
+    drop_checkpoints(dir.path(), |size| size <= 4);
+    assert!(AuditLog::open(dir.path(), &AuditConfig::default()).is_err());
+
+    let accept = AuditConfig { accept_unsigned_tail: true, ..AuditConfig::default() };
+    let log = AuditLog::open(dir.path(), &accept).unwrap();
+    assert_eq!(log.size(), 13, "the twelve records and the acceptance");
+    let marker = log.record(12).unwrap().unwrap();
+    let v = warden::audit::record::read_value(&marker.canonical).unwrap();
+    assert_eq!(v["kind"], "unsigned_tail_accepted");
+    assert_eq!((v["body"]["first_sequence"].as_u64(), v["body"]["last_sequence"].as_u64()), (Some(4), Some(11)));
+    assert!(v["body"]["reason"].as_str().unwrap().contains("records 4..=11"), "{v}");
+    assert_eq!(log.latest_checkpoint().unwrap().tree_size, 13, "signed, acceptance included");
+    log.close().unwrap();
+    drop(log);
+
+    let report = check(dir.path()).unwrap();
+    assert_eq!(report.accepted_unsigned_records, 8, "{report:?}");
+    // Signed now: the next start needs no flag.
+    AuditLog::open(dir.path(), &AuditConfig::default()).unwrap().close().unwrap();
+}
+
+/// A crash leaves up to a window of records unsigned: that is no forgery.
+/// The next start signs them without being told, and `verify` agrees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_tail_is_signed_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = time::macros::datetime!(2026-06-01 10:00 UTC);
+    let (clock, hand) = warden::audit::journal::Clock::manual(start);
+    let log = AuditLog::open_with_clock(dir.path(), &AuditConfig::default(), clock).unwrap();
+    for i in 0..6 {
+        hand.set(start + time::Duration::milliseconds(300 * i));
+        log.append(entry(&format!("call {i}"), "s").await).await.unwrap();
+        if i == 2 {
+            log.checkpoint().await.unwrap();
+        }
+    }
+    log.close().unwrap();
+    drop(log);
+    // As if the process had died before the last records were signed.
+    drop_checkpoints(dir.path(), |size| size <= 3);
+    assert_eq!(check(dir.path()).unwrap().unsigned_records, 3);
+    let log = AuditLog::open(dir.path(), &AuditConfig::default()).unwrap();
+    assert_eq!(log.latest_checkpoint().unwrap().tree_size, 6);
+    log.close().unwrap();
+    drop(log);
+    let report = check(dir.path()).unwrap();
+    assert_eq!((report.unsigned_records, report.accepted_unsigned_records), (0, 0), "{report:?}");
 }

@@ -660,3 +660,72 @@ async fn nats_refused_oversized_record_is_quarantined_and_the_rest_arrive_once()
     assert_eq!(q.iter().map(|q| q.sequence).collect::<Vec<_>>(), vec![2], "{q:?}");
     server.stop().await.unwrap();
 }
+
+/// Every checkpoint is published to the stores; `audit verify --against`
+/// checks the local log with the newest published one, which finds what the
+/// local log alone cannot: records cut off together with their checkpoints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_against_the_published_checkpoints_finds_a_log_cut_short() {
+    require_service("PostgreSQL", PG).await;
+    require_service("NATS", NATS).await;
+    let schema = unique("wt");
+    let pg_url = format!("postgres://postgres@{PG}/test?schema={schema}");
+    let stream = unique("WT").to_uppercase();
+    let prefix = format!("wt.{}", uuid::Uuid::now_v7().simple());
+    let nats_url = format!("nats://{NATS}?stream={stream}&subject_prefix={prefix}");
+    let mut server = TestServer::start_with(
+        |c| {
+            c.sinks.urls = vec![pg_url.clone(), nats_url.clone()];
+            c.audit.checkpoint_interval_ms = 50;
+        },
+        vec![],
+    )
+    .await;
+    let mut risk = server.risk().await;
+    for i in 0..10 {
+        risk.score_input(input(&format!("call {i}"))).await.unwrap();
+    }
+    let dir = server.stop_keep_dir().await;
+    let cli = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(["audit", "verify", "--data-dir"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = cli(&["--against", &pg_url, "--against", &nats_url]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(stdout.matches("reproduces the newest checkpoint published").count(), 2, "{stdout}");
+    assert!(stdout.contains("size 10"), "{stdout}");
+
+    // Cut the last four records and every checkpoint that covered them.
+    let seg = std::fs::read_dir(dir.path().join("audit/segments")).unwrap().next().unwrap().unwrap().path();
+    let kept: String = std::fs::read_to_string(&seg).unwrap().lines().take(6).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&seg, kept).unwrap();
+    let cps = dir.path().join("audit/checkpoints.jsonl");
+    let kept: String = std::fs::read_to_string(&cps)
+        .unwrap()
+        .lines()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["tree_size"].as_u64().unwrap() <= 6)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&cps, kept).unwrap();
+    let (code, stdout, stderr) = cli(&[]);
+    assert_eq!(code, Some(0), "locally, a log that stopped at 6: {stdout}{stderr}");
+    for url in [&pg_url, &nats_url] {
+        let (code, stdout, stderr) = cli(&["--against", url]);
+        assert_eq!(code, Some(1), "{stdout}{stderr}");
+        assert!(stderr.contains("records were removed"), "{stderr}");
+    }
+    // A store that holds nothing of this log is a failure, not a pass.
+    let empty = format!("postgres://postgres@{PG}/test?schema={}", unique("wt"));
+    let (code, _, stderr) = cli(&["--against", &empty]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("holds no checkpoint of this log"), "{stderr}");
+}

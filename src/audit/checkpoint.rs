@@ -55,6 +55,43 @@ impl Checkpoint {
     }
 }
 
+impl Checkpoint {
+    /// A checkpoint as a store keeps it: the signed note, its root and the
+    /// raw signature. The fields are read back from the note (its time is
+    /// the signed one); [`verify_checkpoint`] then checks them all.
+    pub fn from_note(
+        origin: String,
+        note: &str,
+        root: Hash,
+        signature: &[u8],
+        key_id: String,
+    ) -> Result<Checkpoint, String> {
+        let mut lines = note.lines();
+        let _origin = lines.next();
+        let tree_size =
+            lines.next().and_then(|l| l.parse().ok()).ok_or_else(|| "the note has no tree size".to_string())?;
+        let _root = lines.next();
+        let time = lines
+            .next()
+            .and_then(|l| l.strip_prefix("time "))
+            .ok_or_else(|| "the note has no time line".to_string())?
+            .to_string();
+        let unix_nanos = time::OffsetDateTime::parse(&time, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| format!("time {time:?}: {e}"))?
+            .unix_timestamp_nanos();
+        Ok(Checkpoint {
+            origin,
+            tree_size,
+            root,
+            time,
+            unix_nanos,
+            note: note.to_string(),
+            signature: B64.encode(signature),
+            key_id,
+        })
+    }
+}
+
 /// The log's signing identity.
 pub struct LogSigner {
     key: SigningKey,
@@ -147,6 +184,12 @@ pub fn verify_checkpoint(cp: &Checkpoint, key: &VerifyingKey) -> Result<(), Stri
     let expected = format!("{}\n{}\n{}\ntime {}\n", cp.origin, cp.tree_size, B64.encode(cp.root), cp.time);
     if expected != cp.note {
         return Err(format!("checkpoint at size {}: note does not match its fields", cp.tree_size));
+    }
+    // The time verifiers compare with record times is the signed one.
+    let signed_time = time::OffsetDateTime::parse(&cp.time, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("checkpoint at size {}: time {:?} is not RFC 3339: {e}", cp.tree_size, cp.time))?;
+    if signed_time.unix_timestamp_nanos() != cp.unix_nanos {
+        return Err(format!("checkpoint at size {}: unix_nanos does not match its signed time", cp.tree_size));
     }
     let sig = B64.decode(&cp.signature).map_err(|e| format!("signature is not base64: {e}"))?;
     let sig = Signature::from_slice(&sig).map_err(|e| format!("malformed signature: {e}"))?;

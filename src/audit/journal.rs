@@ -15,7 +15,9 @@
 //! `fdatasync`, publishes it to readers, and only then acknowledges each
 //! record: a crash loses only records nobody was told about, and one fsync
 //! pays for many records. The writer signs a checkpoint whenever
-//! `checkpoint_interval_ms` has passed with new records, and on close.
+//! `checkpoint_interval_ms` has passed with new records, on close, and
+//! while idle every `checkpoint_heartbeat_ms` (see [`super::coverage`] for
+//! what those times let a verifier conclude).
 //!
 //! A client event with a `client_event_id` that repeats one recorded within
 //! `audit.dedup_window_secs` (same tenant) is not written again: the writer
@@ -23,8 +25,10 @@
 //!
 //! On open the log is replayed and checked: a torn last line (a crash mid
 //! write) is cut off and reported; a broken chain, a leaf that does not match
-//! its record, or a checkpoint that the records do not reproduce refuses to
-//! start, because appending to a tampered log would launder it.
+//! its record, a checkpoint that the records do not reproduce, or records
+//! after the last checkpoint that no live writer left unsigned (more than a
+//! window of them, or stamped long after the last signature) refuses to
+//! start, because appending to and signing a tampered log would launder it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
@@ -40,6 +44,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::checkpoint::{verify_checkpoint, Checkpoint, LogSigner};
+use super::coverage;
 use super::dedup::{self, Dedup};
 use super::merkle::{leaf_hash, Hash, ProofError, Tree};
 use super::privacy::{subject_of, Privacy};
@@ -302,6 +307,37 @@ pub struct VerifyReport {
     pub chain_head: String,
     /// Bytes of a torn final line (crash mid-write), not part of the log.
     pub torn_tail_bytes: u64,
+    /// Records no checkpoint covers yet (at most one window of them).
+    pub unsigned_records: u64,
+    /// Records signed late that an operator accepted at start-up
+    /// (`serve --accept-unsigned-tail`, recorded in the log).
+    pub accepted_unsigned_records: u64,
+}
+
+/// How strictly a replay judges the times checkpoints were signed at
+/// (see [`super::coverage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeliness {
+    /// Every record: late checkpoints anywhere and an unsigned tail.
+    Whole(coverage::Window),
+    /// Only the records after the last checkpoint (what opening the log
+    /// for writing must not sign over).
+    Tail(coverage::Window),
+    /// Not judged (a log laid down by a simulated clock, read as is).
+    Unchecked,
+}
+
+impl Timeliness {
+    /// The bounds a log written under `config` is held to: the checkpoint
+    /// interval plus its grace, and with heartbeats, the heartbeat on top.
+    pub fn window(config: &AuditConfig) -> coverage::Window {
+        let ms = |v: u64| v as i128 * 1_000_000;
+        let sign = ms(config.checkpoint_interval_ms) + ms(config.checkpoint_grace_ms);
+        coverage::Window {
+            sign,
+            idle: (config.checkpoint_heartbeat_ms > 0).then(|| ms(config.checkpoint_heartbeat_ms) + sign),
+        }
+    }
 }
 
 pub struct AuditLog {
@@ -347,9 +383,28 @@ impl AuditLog {
         // The replay reads every record anyway; it also refills the map of
         // event ids recorded within the window, so retries de-duplicate
         // across restarts.
-        let mut dedup = Dedup::new(config.dedup_window_secs);
+        // Opening for writing signs whatever follows the last checkpoint,
+        // so a tail longer than one window (checkpoints deleted, records
+        // added) is refused unless an operator accepts it, on the record.
+        let window = Timeliness::window(config);
         let now = clock.now().unix_timestamp_nanos();
-        let replayed = replay(data_dir, true, &signer.verifying_key(), Some((&mut dedup, now)))?;
+        let mut dedup = Dedup::new(config.dedup_window_secs);
+        let mut accepted = None;
+        let replayed =
+            match replay(data_dir, true, &signer.verifying_key(), Some((&mut dedup, now)), Timeliness::Tail(window)) {
+                Err(AuditError::Unsigned(reason)) if config.accept_unsigned_tail => {
+                    accepted = Some(reason);
+                    dedup = Dedup::new(config.dedup_window_secs);
+                    replay(data_dir, true, &signer.verifying_key(), Some((&mut dedup, now)), Timeliness::Unchecked)?
+                }
+                Err(AuditError::Unsigned(reason)) => {
+                    return Err(AuditError::Unsigned(format!(
+                        "{reason}. Warden will not sign over them; `warden audit verify` shows the whole log, and \
+                     `warden serve --accept-unsigned-tail` signs them with a record saying so"
+                    )))
+                }
+                other => other?,
+            };
         if replayed.report.torn_tail_bytes > 0 {
             tracing::warn!(
                 bytes = replayed.report.torn_tail_bytes,
@@ -368,6 +423,25 @@ impl AuditLog {
         let shared = Shared::new(replayed.state, signer, privacy, clock);
         let mut writer =
             Writer::new(data_dir, shared.clone(), head, segment_path, segment_id, segment_len, config, dedup)?;
+        if let Some(reason) = accepted {
+            let first_sequence =
+                writer.shared.state.read().expect("audit state lock").checkpoints.last().map_or(0, |c| c.tree_size);
+            let last_sequence = writer.head.next_seq.saturating_sub(1);
+            let entry = Entry::UnsignedTailAccepted {
+                context: crate::scoring::Context::default(),
+                actor: format!("operator: serve --accept-unsigned-tail ({})", whoami()),
+                first_sequence,
+                last_sequence,
+                reason,
+            };
+            let appended = writer.append_now(&entry)?;
+            tracing::warn!(
+                first_sequence,
+                last_sequence,
+                record = appended.sequence,
+                "signing records no checkpoint covered, as told (--accept-unsigned-tail); recorded"
+            );
+        }
         // A log that has records beyond its last checkpoint (a crash before
         // the next one) gets one now, so every record is covered at once.
         writer.checkpoint_if_behind()?;
@@ -395,7 +469,7 @@ impl AuditLog {
         }
         let signer = load_signer(data_dir, config)?;
         let privacy = Arc::new(Privacy::open(&audit_dir(data_dir), &config.privacy)?);
-        let replayed = replay(data_dir, false, &signer.verifying_key(), None)?;
+        let replayed = replay(data_dir, false, &signer.verifying_key(), None, Timeliness::Unchecked)?;
         let shared = Shared::new(replayed.state, signer, privacy, Clock::System);
         Ok(Self {
             tx: Mutex::new(None),
@@ -718,6 +792,9 @@ struct Writer {
     max_batch: usize,
     checkpoint_every: Duration,
     last_checkpoint: Instant,
+    /// While idle, sign again this often (the same size, a new time).
+    heartbeat: Option<Duration>,
+    last_signed: Instant,
     /// Content older than this is retired in whole segments; `None` keeps all.
     retention: Option<Duration>,
     /// Client event ids recorded within the window: checked and filled here,
@@ -749,6 +826,9 @@ impl Writer {
             max_batch: config.max_batch,
             checkpoint_every: Duration::from_millis(config.checkpoint_interval_ms),
             last_checkpoint: Instant::now(),
+            heartbeat: (config.checkpoint_heartbeat_ms > 0)
+                .then(|| Duration::from_millis(config.checkpoint_heartbeat_ms)),
+            last_signed: Instant::now(),
             retention: (config.retention_seconds > 0).then(|| Duration::from_secs(config.retention_seconds)),
             dedup,
         })
@@ -810,6 +890,14 @@ impl Writer {
             tracing::error!(error = %e, "signing the final checkpoint failed");
         }
         let _ = self.file.sync_all();
+    }
+
+    /// Appends one record before the writer thread runs (at open).
+    fn append_now(&mut self, entry: &Entry) -> Result<Appended, AuditError> {
+        let prepared = prepare(entry, &self.shared.privacy)?;
+        let (ack, mut done) = oneshot::channel();
+        self.write_batch(vec![Pending { prepared, ack }]);
+        done.try_recv().map_err(|_| AuditError::Io("the writer did not answer".into()))?
     }
 
     fn write_batch(&mut self, batch: Vec<Pending>) {
@@ -982,10 +1070,12 @@ impl Writer {
             let behind = state.checkpoints.last().is_none_or(|c| c.tree_size < size);
             (size, state.tree.root(size).expect("root of the whole tree"), behind)
         };
-        if !behind {
+        let heartbeat = self.heartbeat.is_some_and(|h| self.last_signed.elapsed() >= h);
+        if !behind && !heartbeat {
             return Ok(());
         }
         let cp = self.shared.signer.sign(size, root, self.shared.clock.now());
+        self.last_signed = Instant::now();
         let path = checkpoints_path(&self.data_dir);
         let mut line = serde_json::to_vec(&cp).map_err(|e| AuditError::Io(e.to_string()))?;
         line.push(b'\n');
@@ -1184,11 +1274,49 @@ struct Replayed {
 /// Checks the whole log at `data_dir` without changing it: every record's
 /// leaf hash and chain link, sequence numbers without gaps, and every
 /// checkpoint's signature (with `key`) and root against the records.
-pub fn verify(data_dir: &Path, key: &ed25519_dalek::VerifyingKey) -> Result<VerifyReport, AuditError> {
+///
+/// With [`Timeliness::Whole`], it also fails when checkpoints are missing:
+/// records signed only long after they were written (other than a crash
+/// tail or a tail an operator accepted), or more than one window of records
+/// after the last checkpoint.
+pub fn verify(
+    data_dir: &Path,
+    key: &ed25519_dalek::VerifyingKey,
+    timeliness: Timeliness,
+) -> Result<VerifyReport, AuditError> {
     if !audit_dir(data_dir).exists() {
         return Err(AuditError::Io(format!("no audit log under {}", data_dir.display())));
     }
-    replay(data_dir, false, key, None).map(|r| r.report)
+    replay(data_dir, false, key, None, timeliness).map(|r| r.report)
+}
+
+/// Checks the local log at `data_dir` against a checkpoint of it kept
+/// elsewhere (published to a store, or held by a witness): signed by `key`,
+/// and reproduced by the local records. A log cut short, or rewritten
+/// together with its local checkpoints, fails here even when it verifies on
+/// its own.
+pub fn check_published(
+    data_dir: &Path,
+    key: &ed25519_dalek::VerifyingKey,
+    published: &Checkpoint,
+) -> Result<(), AuditError> {
+    verify_checkpoint(published, key).map_err(|e| AuditError::Corrupt(format!("the published checkpoint: {e}")))?;
+    let replayed = replay(data_dir, false, key, None, Timeliness::Unchecked)?;
+    let size = replayed.state.tree.size();
+    let root = replayed.state.tree.root(published.tree_size).map_err(|_| {
+        AuditError::Corrupt(format!(
+            "the log holds {size} records but a checkpoint published at {} covers {} (records were removed)",
+            published.time, published.tree_size
+        ))
+    })?;
+    if root != published.root {
+        return Err(AuditError::Corrupt(format!(
+            "the records do not reproduce the root of the checkpoint published at {} for size {} (records were \
+             changed)",
+            published.time, published.tree_size
+        )));
+    }
+    Ok(())
 }
 
 /// The log's signing identity: the configured or default key (created on
@@ -1225,6 +1353,7 @@ fn replay(
     repair: bool,
     key: &ed25519_dalek::VerifyingKey,
     mut dedup: Option<(&mut Dedup, i128)>,
+    timeliness: Timeliness,
 ) -> Result<Replayed, AuditError> {
     let seg_dir = segments_dir(data_dir);
     // Segments by first sequence number: live ones (`.jsonl`) and retired
@@ -1256,6 +1385,10 @@ fn replay(
     let mut head = Head { next_seq: 0, chain: GENESIS };
     let mut torn = 0u64;
     let mut last_len = 0u64;
+    // For the timeliness check: each record's time (`None` once retired)
+    // and where operators accepted an unsigned tail.
+    let mut times: Vec<Option<i128>> = Vec::new();
+    let mut markers: Vec<u64> = Vec::new();
     let firsts: Vec<u64> = firsts.into_iter().collect();
     for (id, &first) in firsts.iter().enumerate() {
         let path = seg_dir.join(segment_name(first));
@@ -1269,6 +1402,7 @@ fn replay(
         }
         if !path.exists() {
             load_seal(&seg_dir, first, &mut state, &mut head, id as u32)?;
+            times.resize(head.next_seq as usize, None);
             state.segments.push(Segment { first_seq: first, file: None });
             continue;
         }
@@ -1315,6 +1449,10 @@ fn replay(
                     };
                     d.insert((tenant, id.clone()), &appended, unix_nanos);
                 }
+            }
+            times.push(Some(unix_nanos));
+            if rec.kind == coverage::UNSIGNED_TAIL_ACCEPTED {
+                markers.push(seq);
             }
             let (meta, keys) = index_facts(&rec.kind, &rec.attributes, rec.categories, unix_nanos);
             state.tree.push(leaf);
@@ -1369,6 +1507,18 @@ fn replay(
             )));
         }
     }
+    let signed: Vec<coverage::Signed> = state
+        .checkpoints
+        .iter()
+        .map(|c| coverage::Signed { tree_size: c.tree_size, unix_nanos: c.unix_nanos })
+        .collect();
+    let records = coverage::Records { times: &times, accepted_markers: &markers };
+    let judged = match timeliness {
+        Timeliness::Whole(w) => coverage::check(&records, &signed, w),
+        Timeliness::Tail(w) => coverage::check_tail(&records, &signed, w),
+        Timeliness::Unchecked => Ok(coverage::Coverage::default()),
+    };
+    let covered = judged.map_err(|e| AuditError::Unsigned(e.to_string()))?;
     let report = VerifyReport {
         records: state.tree.size(),
         segments: state.segments.len(),
@@ -1376,6 +1526,8 @@ fn replay(
         root: hex::encode(state.tree.root(state.tree.size()).expect("whole tree")),
         chain_head: hex::encode(head.chain),
         torn_tail_bytes: torn,
+        unsigned_records: covered.unsigned,
+        accepted_unsigned_records: covered.accepted,
     };
     Ok(Replayed { state, head, open_segment, report })
 }
@@ -1479,6 +1631,18 @@ fn load_checkpoints(data_dir: &Path, repair: bool) -> Result<Vec<Checkpoint>, Au
         f.set_len(valid as u64).map_err(|e| io_err(&path, e))?;
     }
     Ok(out)
+}
+
+/// Who runs this process, as the environment says (for the record an
+/// operator's override leaves).
+fn whoami() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown user".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    if host.is_empty() {
+        user
+    } else {
+        format!("{user}@{host}")
+    }
 }
 
 fn instance_id(dir: &Path) -> Result<String, AuditError> {

@@ -9,12 +9,15 @@
 //! - [`export`]: evidence bundles for auditors.
 //! - [`journal`]: the on-disk log (segments, group commit, recovery), the
 //!   query index, reads for proofs and tailing, and `verify`.
+//! - [`coverage`]: whether every record was signed in time (what
+//!   deleted checkpoints cannot hide).
 //! - [`dedup`]: idempotent `Append`: client event ids recorded within the
 //!   de-duplication window, checked by the journal's writer.
 //!
 //! The engine sees only the [`Journal`] trait.
 
 pub mod checkpoint;
+pub mod coverage;
 pub mod dedup;
 pub mod export;
 pub mod journal;
@@ -51,6 +54,10 @@ pub enum AuditError {
     Corrupt(String),
     #[error("downstream stores are behind: {0}")]
     Backlog(String),
+    /// Records no checkpoint signed in time: missing checkpoints, or
+    /// records added after the fact (see [`coverage`]).
+    #[error("audit log has unsigned records: {0}")]
+    Unsigned(String),
 }
 
 pub type AppendFuture<'a> = Pin<Box<dyn Future<Output = Result<Appended, AuditError>> + Send + 'a>>;

@@ -154,6 +154,20 @@ pub enum Entry {
         /// What the store said (control characters removed).
         reason: String,
     },
+    /// The log was opened for writing over records that no checkpoint
+    /// signed in time (see [`super::coverage`]) because an operator said so
+    /// (`serve --accept-unsigned-tail`). Written by the writer before it
+    /// signs them, so it is the last record that checkpoint covers.
+    UnsignedTailAccepted {
+        context: Context,
+        /// Who allowed it (the process's view: the flag, the host user).
+        actor: String,
+        /// The records accepted, inclusive.
+        first_sequence: u64,
+        last_sequence: u64,
+        /// What the check found.
+        reason: String,
+    },
     /// A data subject's content was crypto-shredded: its key is gone.
     SubjectErased {
         context: Context,
@@ -169,6 +183,7 @@ pub const WARDEN_KINDS: &[&str] = &[
     "score_decision",
     "subject_erased",
     "sink_quarantined",
+    super::coverage::UNSIGNED_TAIL_ACCEPTED,
     "approval",
     "incident",
     "report_generated",
@@ -182,6 +197,7 @@ impl Entry {
             Entry::ClientEvent { event_kind, .. } => event_kind,
             Entry::SubjectErased { .. } => "subject_erased",
             Entry::SinkQuarantined { .. } => "sink_quarantined",
+            Entry::UnsignedTailAccepted { .. } => super::coverage::UNSIGNED_TAIL_ACCEPTED,
             Entry::Approval { .. } => "approval",
             Entry::Incident { .. } => "incident",
             Entry::ReportGenerated { .. } => "report_generated",
@@ -195,6 +211,7 @@ impl Entry {
             Entry::ClientEvent { context, .. }
             | Entry::SubjectErased { context, .. }
             | Entry::SinkQuarantined { context, .. }
+            | Entry::UnsignedTailAccepted { context, .. }
             | Entry::Approval { context, .. }
             | Entry::Incident { context, .. }
             | Entry::ReportGenerated { context, .. }
@@ -232,7 +249,7 @@ impl Entry {
                     a.insert("gen_ai.tool.name", tool.clone());
                 }
             }
-            Entry::SubjectErased { context: c, .. } => context(c),
+            Entry::SubjectErased { context: c, .. } | Entry::UnsignedTailAccepted { context: c, .. } => context(c),
             Entry::SinkQuarantined { context: c, sink, .. } => {
                 context(c);
                 a.insert("warden.sink", sink.clone());
@@ -298,6 +315,7 @@ impl Entry {
             Entry::ClientEvent { .. }
             | Entry::SubjectErased { .. }
             | Entry::SinkQuarantined { .. }
+            | Entry::UnsignedTailAccepted { .. }
             | Entry::Approval { .. }
             | Entry::Incident { .. }
             | Entry::ReportGenerated { .. }

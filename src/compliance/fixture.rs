@@ -98,11 +98,18 @@ enum Planned {
     Incident { step: Box<super::incident::IncidentStep>, link_today: bool },
 }
 
+/// The checkpoint interval the simulated history is written with.
+pub const DAY_MS: u64 = 86_400_000;
+
 /// Writes the simulated history into `data_dir` (which should be empty) and
 /// closes the log.
 pub async fn seed(data_dir: &Path, config: &AuditConfig, opts: &Options) -> Result<Seeded, AuditError> {
     let (clock, hand) = Clock::manual(opts.start);
-    let log = AuditLog::open_with_clock(data_dir, config, clock)?;
+    // The simulation signs once a simulated day (below) and never on the
+    // real clock's ticks, so the same seed gives the same checkpoints; a
+    // verifier holds the result to a window of a day.
+    let config = AuditConfig { checkpoint_interval_ms: DAY_MS, checkpoint_heartbeat_ms: 0, ..config.clone() };
+    let log = AuditLog::open_with_clock(data_dir, &config, clock)?;
     let mut rng = Rng(opts.seed);
     let mut out = Seeded::default();
     let mut requests: HashMap<String, (String, u64)> = HashMap::new();

@@ -153,6 +153,18 @@ impl Sink {
             Sink::Nats(s) => s.disconnect(),
         }
     }
+
+    /// The newest checkpoint of the log `origin` this store holds, as
+    /// published (`None` if it holds none): what `warden audit verify
+    /// --against` checks the local log with, so that a log cut short or
+    /// rewritten along with its local checkpoints is still found. Reads
+    /// only; creates nothing in the store.
+    pub async fn newest_checkpoint(&mut self, origin: &str) -> Result<Option<Checkpoint>, SinkError> {
+        match self {
+            Sink::Postgres(s) => s.newest_checkpoint(origin).await,
+            Sink::Nats(s) => s.newest_checkpoint(origin).await,
+        }
+    }
 }
 
 /// Who is shipping: the instance's id and its log's public identity.

@@ -63,14 +63,19 @@ impl NatsSink {
         })
     }
 
-    pub async fn connect(&mut self) -> Result<(), SinkError> {
+    /// A JetStream context on a new connection to the server.
+    async fn jetstream(&self) -> Result<jetstream::Context, SinkError> {
         let address = self.url.trim_start_matches("nats://").to_string();
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(Duration::from_secs(5))
             .connect(address)
             .await
             .map_err(|e| SinkError::Connect(format!("{}: {e}", redact_url(&self.url))))?;
-        let js = jetstream::new(client);
+        Ok(jetstream::new(client))
+    }
+
+    pub async fn connect(&mut self) -> Result<(), SinkError> {
+        let js = self.jetstream().await?;
         js.get_or_create_stream(jetstream::stream::Config {
             name: self.stream.clone(),
             subjects: vec![format!("{}.>", self.prefix)],
@@ -87,6 +92,30 @@ impl NatsSink {
 
     pub fn disconnect(&mut self) {
         self.js = None;
+    }
+
+    pub async fn newest_checkpoint(&mut self, origin: &str) -> Result<Option<Checkpoint>, SinkError> {
+        use async_nats::jetstream::stream::LastRawMessageErrorKind;
+        let js = self.jetstream().await?;
+        let stream = match js.get_stream(&self.stream).await {
+            Ok(s) => s,
+            Err(e)
+                if matches!(e.kind(), async_nats::jetstream::context::GetStreamErrorKind::JetStream(ref j)
+                    if j.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(SinkError::Store(format!("nats stream {}: {e}", self.stream))),
+        };
+        // Checkpoints are published in order, so the last is the newest.
+        let subject = format!("{}._warden.checkpoints.{}", self.prefix, token(origin));
+        match stream.get_last_raw_message_by_subject(&subject).await {
+            Ok(m) => serde_json::from_slice(&m.payload)
+                .map(Some)
+                .map_err(|e| SinkError::Store(format!("nats {subject}: not a checkpoint: {e}"))),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(SinkError::Store(format!("nats {subject}: {e}"))),
+        }
     }
 
     pub async fn ship(&mut self, records: &[ShipRecord]) -> Result<(), SinkError> {

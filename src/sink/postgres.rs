@@ -120,6 +120,37 @@ impl PostgresSink {
         self.client = None;
     }
 
+    pub async fn newest_checkpoint(&mut self, origin: &str) -> Result<Option<Checkpoint>, SinkError> {
+        let client = connect(&self.url, self.schema.as_deref()).await?;
+        let rows = client
+            .query(
+                "SELECT tree_size, origin, root_hash, note, signature, key_id FROM warden_checkpoints \
+                 WHERE instance_id = $1 ORDER BY tree_size DESC LIMIT 1",
+                &[&origin],
+            )
+            .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            // A store Warden never shipped to has no table: nothing published.
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => return Ok(None),
+            Err(e) => return Err(store(e)),
+        };
+        let Some(row) = rows.first() else { return Ok(None) };
+        let size: i64 = row.get(0);
+        let root: Vec<u8> = row.get(2);
+        let note: String = row.get(3);
+        let signature: Vec<u8> = row.get(4);
+        let published = Checkpoint::from_note(
+            row.get(1),
+            &note,
+            root.try_into().map_err(|_| SinkError::Store(format!("checkpoint {size}: root is not 32 bytes")))?,
+            &signature,
+            row.get(5),
+        )
+        .map_err(|e| SinkError::Store(format!("checkpoint {size}: {e}")))?;
+        Ok(Some(published))
+    }
+
     pub async fn ship(&mut self, records: &[ShipRecord]) -> Result<(), SinkError> {
         if records.is_empty() {
             return Ok(());
