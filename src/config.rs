@@ -127,6 +127,10 @@ pub struct AuditConfig {
     /// --accept-unsigned-tail` for one start; never from a config file.
     #[serde(skip)]
     pub accept_unsigned_tail: bool,
+    /// Witnesses every checkpoint is sent to for a cosignature (C2SP
+    /// `tlog-witness`; `warden witness` is one). Each needs this log's
+    /// verifier key (`warden audit pubkey`) in its own configuration.
+    pub witnesses: Vec<WitnessTarget>,
     /// A segment file is closed and a new one started past this size.
     pub segment_max_bytes: u64,
     /// The log's name in its checkpoints; `warden/<instance id>` by default.
@@ -144,6 +148,17 @@ pub struct AuditConfig {
     /// instead of being written again (a client retrying after a lost ack).
     /// Default one day; 0 turns de-duplication off.
     pub dedup_window_secs: u64,
+}
+
+/// A witness the log sends its checkpoints to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessTarget {
+    /// Its HTTP submission prefix (`http://host:port`).
+    pub url: String,
+    /// Its C2SP verifier key (`<name>+<key id>+<key>`, type 0x04): only
+    /// cosignatures by this key are kept.
+    pub vkey: String,
 }
 
 /// Human approval of high-risk actions.
@@ -304,6 +319,7 @@ impl Default for AuditConfig {
             checkpoint_grace_ms: 30_000,
             checkpoint_heartbeat_ms: 300_000,
             accept_unsigned_tail: false,
+            witnesses: Vec::new(),
             segment_max_bytes: 64 * 1024 * 1024,
             origin: None,
             signing_key_file: None,
@@ -415,6 +431,18 @@ impl Config {
                 retention_seconds = self.audit.retention_seconds,
                 "audit retention is shorter than six months (EU AI Act Art. 19 / 26(6) asks for at least six)"
             );
+        }
+        for (i, w) in self.audit.witnesses.iter().enumerate() {
+            let vkey = crate::audit::cosign::Vkey::parse(&w.vkey)
+                .map_err(|e| ConfigError::Invalid(format!("audit.witnesses[{i}].vkey: {e}")))?;
+            if vkey.alg != crate::audit::cosign::ALG_COSIGNATURE_V1 {
+                return Err(ConfigError::Invalid(format!(
+                    "audit.witnesses[{i}].vkey: not a witness's cosignature key (type 0x04)"
+                )));
+            }
+            if !w.url.starts_with("http://") {
+                return Err(ConfigError::Invalid(format!("audit.witnesses[{i}].url: must be http://host:port")));
+            }
         }
         if self.audit.origin.as_deref().is_some_and(|o| o.trim().is_empty() || o.contains('\n')) {
             return bad("audit.origin must be one non-empty line");

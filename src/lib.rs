@@ -55,6 +55,7 @@ pub mod sink;
 pub mod telemetry;
 pub mod tls;
 pub mod validate;
+pub mod witness;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -7,6 +7,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -43,6 +44,32 @@ enum Command {
         #[command(subcommand)]
         command: IncidentCommand,
     },
+    /// Run a witness (C2SP tlog-witness) for Warden logs: it cosigns a
+    /// log's checkpoints only while each extends the last it cosigned.
+    Witness(WitnessArgs),
+}
+
+#[derive(Args)]
+struct WitnessArgs {
+    /// HTTP listen address.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7380")]
+    addr: std::net::SocketAddr,
+    /// The witness's name in its cosignatures (a schema-less URL).
+    #[arg(long)]
+    name: String,
+    /// Its Ed25519 PKCS#8 PEM key; created (0600) if absent.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// A log to witness, as its verifier key (the last line of `warden
+    /// audit pubkey`); repeatable.
+    #[arg(long = "log", value_name = "VKEY")]
+    logs: Vec<String>,
+    /// Where the newest cosigned checkpoint of each log is kept.
+    #[arg(long, value_name = "DIR")]
+    state_dir: PathBuf,
+    /// Print the witness's verifier key (for `[[audit.witnesses]] vkey`) and exit.
+    #[arg(long)]
+    print_vkey: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -219,6 +246,14 @@ enum AuditCommand {
         /// found. Repeatable.
         #[arg(long = "against", value_name = "URL", conflicts_with = "from")]
         against: Vec<String>,
+        /// Also check the local log against the newest checkpoint this
+        /// witness cosigned for it (http://host:port); repeatable, each with
+        /// its --witness-vkey in the same order.
+        #[arg(long = "witness", value_name = "URL", conflicts_with = "from")]
+        witnesses: Vec<String>,
+        /// A witness's verifier key (type 0x04), one per --witness.
+        #[arg(long = "witness-vkey", value_name = "VKEY")]
+        witness_vkeys: Vec<String>,
     },
     /// Print the public key that checkpoints are signed with (PEM and the
     /// C2SP verifier key line).
@@ -320,9 +355,9 @@ fn main() -> ExitCode {
         Command::Audit { command: AuditCommand::Verify { common: _, public_key, from: Some(url), .. } } => {
             verify_central(&url, public_key)
         }
-        Command::Audit { command: AuditCommand::Verify { common, public_key, from: None, against } } => {
-            verify(common, public_key, against)
-        }
+        Command::Audit {
+            command: AuditCommand::Verify { common, public_key, from: None, against, witnesses, witness_vkeys },
+        } => verify(common, public_key, Published { stores: against, witnesses, witness_vkeys }),
         Command::Audit { command: AuditCommand::Pubkey { common, init } } => pubkey(common, init),
         Command::Audit { command: AuditCommand::Quarantined { common, audit_sinks } } => {
             quarantined(common, audit_sinks)
@@ -333,6 +368,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report(args),
         Command::Incident { command: IncidentCommand::Record(args) } => incident(args),
         Command::Incident { command: IncidentCommand::List { common } } => incidents(common),
+        Command::Witness(args) => witness(args),
     };
     match result {
         Ok(code) => code,
@@ -478,36 +514,61 @@ fn key_path(config: &Config) -> PathBuf {
     config.audit.signing_key_file.clone().unwrap_or_else(|| warden::audit::journal::default_key_path(&config.data_dir))
 }
 
-fn verify(common: CommonArgs, public_key: Option<PathBuf>, against: Vec<String>) -> anyhow::Result<ExitCode> {
+/// Checkpoints of the log kept elsewhere, to check the local log against.
+struct Published {
+    stores: Vec<String>,
+    witnesses: Vec<String>,
+    witness_vkeys: Vec<String>,
+}
+
+fn verify(common: CommonArgs, public_key: Option<PathBuf>, published: Published) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides::default())?;
     require_log(&config, NoLog::Refuse)?;
     let key_file = public_key.unwrap_or_else(|| key_path(&config));
     let key = warden::audit::journal::read_public_key(&key_file)?;
-    if !against.is_empty() {
+    if published.witnesses.len() != published.witness_vkeys.len() {
+        anyhow::bail!("each --witness needs its --witness-vkey (in the same order)");
+    }
+    let vkeys = published
+        .witness_vkeys
+        .iter()
+        .map(|v| warden::audit::cosign::Vkey::parse(v).map_err(|e| anyhow!("--witness-vkey: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if !published.stores.is_empty() || !published.witnesses.is_empty() {
         // The published checkpoints first: a log cut short locally may
         // verify on its own.
         let origin = warden::audit::journal::load_signer(&config.data_dir, &config.audit)?.origin().to_string();
         let rt = runtime()?;
-        for url in &against {
-            let store = warden::sink::redact_url(url);
-            let published = rt.block_on(async {
+        let mut sources: Vec<(String, anyhow::Result<Option<warden::audit::checkpoint::Checkpoint>>)> = Vec::new();
+        for url in &published.stores {
+            let got = rt.block_on(async {
                 let mut sink = warden::sink::Sink::from_url(url)?;
                 sink.newest_checkpoint(&origin).await
             });
-            let outcome = match published {
+            sources.push((warden::sink::redact_url(url), got.map_err(anyhow::Error::from)));
+        }
+        for (url, vkey) in published.witnesses.iter().zip(&vkeys) {
+            let got = rt.block_on(warden::witness::http::fetch_latest(url, &origin, Duration::from_secs(10)));
+            let checked = got.map_err(anyhow::Error::from).and_then(|note| {
+                note.map(|text| warden::witness::cosigned_checkpoint(&text, vkey).map_err(|e| anyhow!(e))).transpose()
+            });
+            sources.push((format!("witness {} at {url}", vkey.name), checked));
+        }
+        for (source, got) in sources {
+            let outcome = match got {
                 Ok(Some(cp)) => warden::audit::journal::check_published(&config.data_dir, &key, &cp)
                     .map(|()| cp)
                     .map_err(|e| e.to_string()),
-                Ok(None) => Err(format!("the store holds no checkpoint of this log ({origin})")),
+                Ok(None) => Err(format!("it holds no checkpoint of this log ({origin})")),
                 Err(e) => Err(e.to_string()),
             };
             match outcome {
                 Ok(cp) => println!(
-                    "ok: the log reproduces the newest checkpoint published to {store} (size {}, signed {})",
+                    "ok: the log reproduces the newest checkpoint published to {source} (size {}, signed {})",
                     cp.tree_size, cp.time
                 ),
                 Err(e) => {
-                    eprintln!("warden: audit log verification FAILED against {store}: {e}");
+                    eprintln!("warden: audit log verification FAILED against {source}: {e}");
                     return Ok(ExitCode::from(1));
                 }
             }
@@ -587,6 +648,30 @@ fn quarantined(common: CommonArgs, audit_sinks: Vec<String>) -> anyhow::Result<E
         }
     }
     Ok(if listed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn witness(args: WitnessArgs) -> anyhow::Result<ExitCode> {
+    let config = warden::witness::WitnessConfig {
+        name: args.name,
+        key_file: args.key,
+        logs: args.logs,
+        state_dir: args.state_dir,
+    };
+    let witness = warden::witness::Witness::open(&config)?;
+    if args.print_vkey {
+        println!("{}", witness.vkey());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if config.logs.is_empty() {
+        anyhow::bail!("name at least one log to witness with --log <vkey> (`warden audit pubkey` prints it)");
+    }
+    runtime()?.block_on(async move {
+        let listener =
+            TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen for the witness on {}", args.addr))?;
+        tracing::info!(addr = %listener.local_addr()?, vkey = %witness.vkey(), logs = config.logs.len(), "witness listening");
+        warden::witness::http::serve(std::sync::Arc::new(witness), listener, shutdown_signal()).await?;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn pubkey(common: CommonArgs, init: bool) -> anyhow::Result<ExitCode> {

@@ -38,6 +38,9 @@ pub const SINK_RETRIES_TOTAL: &str = "warden_sink_retries_total";
 pub const SINK_ERRORS_TOTAL: &str = "warden_sink_errors_total";
 pub const SINK_BACKLOG_RECORDS: &str = "warden_sink_backlog_records";
 pub const SINK_QUARANTINED_RECORDS_TOTAL: &str = "warden_sink_quarantined_records_total";
+pub const WITNESS_COSIGNATURES_TOTAL: &str = "warden_witness_cosignatures_total";
+pub const WITNESS_REFUSALS_TOTAL: &str = "warden_witness_refusals_total";
+pub const WITNESS_COSIGNED_RECORDS: &str = "warden_witness_cosigned_records";
 pub const POLICY_RELOADS_TOTAL: &str = "warden_policy_reloads_total";
 pub const SESSIONS_TRACKED: &str = "warden_sessions_tracked";
 pub const APPROVALS_PENDING: &str = "warden_approvals_pending";
@@ -118,6 +121,29 @@ pub fn detectors_started(detectors: &[&'static str], reasons: &[&'static str]) {
 
 /// Registers a configured sink's series at 0: shipped, retries, errors by
 /// kind, quarantined, and its lag gauges.
+/// A witness's series, at 0 before its first answer. `witness` is its
+/// configured name (from its verifier key).
+pub fn witness_started(witness: &str) {
+    counter!(WITNESS_COSIGNATURES_TOTAL, "witness" => witness.to_string()).increment(0);
+    for reason in WITNESS_REFUSAL_REASONS {
+        counter!(WITNESS_REFUSALS_TOTAL, "witness" => witness.to_string(), "reason" => *reason).increment(0);
+    }
+}
+
+/// Why a witness did not cosign: `inconsistent` (422) and `rolled_back` (it
+/// cosigned a larger tree than the log holds) mean the log's history
+/// changed; the others are transport or configuration.
+pub const WITNESS_REFUSAL_REASONS: &[&str] = &["inconsistent", "rolled_back", "forbidden", "unreachable", "other"];
+
+pub fn witness_cosigned(witness: &str, size: u64) {
+    counter!(WITNESS_COSIGNATURES_TOTAL, "witness" => witness.to_string()).increment(1);
+    gauge!(WITNESS_COSIGNED_RECORDS, "witness" => witness.to_string()).set(size as f64);
+}
+
+pub fn witness_refused(witness: &str, reason: &'static str) {
+    counter!(WITNESS_REFUSALS_TOTAL, "witness" => witness.to_string(), "reason" => reason).increment(1);
+}
+
 pub fn sink_started(sink: &'static str, error_kinds: &[&'static str]) {
     counter!(SINK_SHIPPED_RECORDS_TOTAL, "sink" => sink).increment(0);
     counter!(SINK_RETRIES_TOTAL, "sink" => sink).increment(0);
@@ -228,6 +254,21 @@ fn describe() {
         "Audit records a downstream store acknowledged, by sink."
     );
     describe_histogram!(SINK_SHIP_DURATION_SECONDS, Unit::Seconds, "Time to ship one batch, by sink.");
+    describe_counter!(
+        WITNESS_COSIGNATURES_TOTAL,
+        Unit::Count,
+        "Checkpoints a witness cosigned after checking them consistent with the last it saw, by witness."
+    );
+    describe_counter!(
+        WITNESS_REFUSALS_TOTAL,
+        Unit::Count,
+        "Checkpoints a witness did not cosign, by witness and reason (inconsistent, rolled_back, forbidden, unreachable, other)."
+    );
+    describe_gauge!(
+        WITNESS_COSIGNED_RECORDS,
+        Unit::Count,
+        "Tree size of the newest checkpoint a witness cosigned, by witness."
+    );
     describe_gauge!(SINK_LAG_RECORDS, Unit::Count, "Records in the local log not yet in the store, by sink.");
     describe_gauge!(SINK_LAG_SECONDS, Unit::Seconds, "Age of the oldest record not yet in the store, by sink.");
     describe_counter!(SINK_RETRIES_TOTAL, Unit::Count, "Shipping retries after a failure, by sink.");

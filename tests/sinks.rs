@@ -673,7 +673,7 @@ async fn verify_against_the_published_checkpoints_finds_a_log_cut_short() {
     let stream = unique("WT").to_uppercase();
     let prefix = format!("wt.{}", uuid::Uuid::now_v7().simple());
     let nats_url = format!("nats://{NATS}?stream={stream}&subject_prefix={prefix}");
-    let mut server = TestServer::start_with(
+    let server = TestServer::start_with(
         |c| {
             c.sinks.urls = vec![pg_url.clone(), nats_url.clone()];
             c.audit.checkpoint_interval_ms = 50;
@@ -686,36 +686,14 @@ async fn verify_against_the_published_checkpoints_finds_a_log_cut_short() {
         risk.score_input(input(&format!("call {i}"))).await.unwrap();
     }
     let dir = server.stop_keep_dir().await;
-    let cli = |extra: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
-            .args(["audit", "verify", "--data-dir"])
-            .arg(dir.path())
-            .args(extra)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let cli = |extra: &[&str]| common::audit_verify(dir.path(), extra);
     let (code, stdout, stderr) = cli(&["--against", &pg_url, "--against", &nats_url]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert_eq!(stdout.matches("reproduces the newest checkpoint published").count(), 2, "{stdout}");
     assert!(stdout.contains("size 10"), "{stdout}");
 
     // Cut the last four records and every checkpoint that covered them.
-    let seg = std::fs::read_dir(dir.path().join("audit/segments")).unwrap().next().unwrap().unwrap().path();
-    let kept: String = std::fs::read_to_string(&seg).unwrap().lines().take(6).map(|l| format!("{l}\n")).collect();
-    std::fs::write(&seg, kept).unwrap();
-    let cps = dir.path().join("audit/checkpoints.jsonl");
-    let kept: String = std::fs::read_to_string(&cps)
-        .unwrap()
-        .lines()
-        .filter(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["tree_size"].as_u64().unwrap() <= 6)
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(&cps, kept).unwrap();
+    common::cut_log(dir.path(), 6);
     let (code, stdout, stderr) = cli(&[]);
     assert_eq!(code, Some(0), "locally, a log that stopped at 6: {stdout}{stderr}");
     for url in [&pg_url, &nats_url] {

@@ -19,13 +19,11 @@ use base64::Engine as _;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::merkle::Hash;
 use super::AuditError;
 
-/// Ed25519's signature-type byte in C2SP signed notes.
-const ALG_ED25519: u8 = 0x01;
+use super::cosign::ALG_ED25519;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
@@ -102,23 +100,7 @@ impl LogSigner {
     /// Reads the PKCS#8 PEM key at `path`, or creates one there (0600) if
     /// the file does not exist.
     pub fn load_or_create(path: &Path, origin: String) -> Result<Self, AuditError> {
-        let io = |e: std::io::Error| AuditError::Io(format!("{}: {e}", path.display()));
-        let key = if path.exists() {
-            let pem = std::fs::read_to_string(path).map_err(io)?;
-            SigningKey::from_pkcs8_pem(&pem)
-                .map_err(|e| AuditError::Io(format!("{}: not an Ed25519 PKCS#8 key: {e}", path.display())))?
-        } else {
-            let mut seed = [0u8; 32];
-            getrandom::fill(&mut seed).map_err(|e| AuditError::Io(format!("random key: {e}")))?;
-            let key = SigningKey::from_bytes(&seed);
-            let pem = key
-                .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-                .map_err(|e| AuditError::Io(format!("encoding the signing key: {e}")))?;
-            write_private(path, pem.as_bytes()).map_err(io)?;
-            tracing::info!(path = %path.display(), "created the audit signing key");
-            key
-        };
-        Ok(Self { key, origin })
+        Ok(Self { key: load_or_create_key(path)?, origin })
     }
 
     pub fn origin(&self) -> &str {
@@ -146,6 +128,26 @@ impl LogSigner {
     }
 }
 
+/// Reads the Ed25519 PKCS#8 PEM key at `path`, or creates one there (mode
+/// 0600) if the file does not exist: the log's signing key, or a witness's.
+pub fn load_or_create_key(path: &Path) -> Result<SigningKey, AuditError> {
+    let io = |e: std::io::Error| AuditError::Io(format!("{}: {e}", path.display()));
+    if path.exists() {
+        let pem = std::fs::read_to_string(path).map_err(io)?;
+        return SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| AuditError::Io(format!("{}: not an Ed25519 PKCS#8 key: {e}", path.display())));
+    }
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| AuditError::Io(format!("random key: {e}")))?;
+    let key = SigningKey::from_bytes(&seed);
+    let pem = key
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .map_err(|e| AuditError::Io(format!("encoding the signing key: {e}")))?;
+    write_private(path, pem.as_bytes()).map_err(io)?;
+    tracing::info!(path = %path.display(), "created an Ed25519 signing key");
+    Ok(key)
+}
+
 /// Public key material as a verifier wants it.
 pub struct PublicKey {
     /// SubjectPublicKeyInfo PEM.
@@ -170,13 +172,7 @@ pub fn public_key(signer: &LogSigner) -> PublicKey {
 
 /// C2SP key hash: the first 4 bytes of SHA-256(name || "\n" || 0x01 || key).
 fn key_hash(name: &str, key: &VerifyingKey) -> [u8; 4] {
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update(b"\n");
-    h.update([ALG_ED25519]);
-    h.update(key.as_bytes());
-    let d = h.finalize();
-    [d[0], d[1], d[2], d[3]]
+    super::cosign::key_id(name, ALG_ED25519, key)
 }
 
 /// Checks a checkpoint's signature and that its body says what its fields say.

@@ -4,6 +4,7 @@
 //! - [`record`]: the versioned record schema and its canonical bytes.
 //! - [`merkle`]: the RFC 9162 tree, proofs and their verification.
 //! - [`checkpoint`]: Ed25519-signed tree heads in the C2SP note format.
+//! - [`cosign`]: witness cosignatures and verifier keys (C2SP).
 //! - [`privacy`]: per-field storage (raw, redacted, hashed, encrypted) and
 //!   erasure of a data subject by crypto-shredding.
 //! - [`export`]: evidence bundles for auditors.
@@ -17,6 +18,7 @@
 //! The engine sees only the [`Journal`] trait.
 
 pub mod checkpoint;
+pub mod cosign;
 pub mod coverage;
 pub mod dedup;
 pub mod export;

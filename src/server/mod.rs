@@ -103,11 +103,19 @@ pub async fn serve(
             public_key_pem: audit_log.public_key().pem,
         };
         let (progress, tasks) =
-            crate::sink::start(audit_log.clone(), &config.sinks, &config.data_dir, instance, ship_stop_rx)
+            crate::sink::start(audit_log.clone(), &config.sinks, &config.data_dir, instance, ship_stop_rx.clone())
                 .map_err(|e| ServeError::Task(e.to_string()))?;
         audit_log.set_backlog(progress.subscribe(), config.sinks.max_backlog_records, config.sinks.on_backlog);
         tasks
     };
+    // Witnesses, like stores, get the final checkpoint after the log closes.
+    let witnesses = crate::witness::submit::start(
+        audit_log.clone(),
+        &config.audit.witnesses,
+        &config.data_dir,
+        ship_stop_rx.clone(),
+    )
+    .map_err(ServeError::Task)?;
     let (health, health_service) = tonic_health::server::health_reporter();
     let health_only = health_service.clone();
     health.set_serving::<RiskServiceServer<risk::RiskApi>>().await;
@@ -321,6 +329,11 @@ pub async fn serve(
     for task in shippers {
         if tokio::time::timeout_at(ship_until, task).await.is_err() {
             tracing::warn!("a shipper did not finish within the grace period");
+        }
+    }
+    for task in witnesses {
+        if tokio::time::timeout_at(ship_until, task).await.is_err() {
+            tracing::warn!("a witness did not cosign the final checkpoint within the grace period");
         }
     }
     tracing::info!("audit journal flushed and closed");

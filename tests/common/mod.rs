@@ -224,6 +224,38 @@ pub fn verified_records(dir: &std::path::Path) -> u64 {
     verify(dir, &key, Timeliness::Whole(window)).unwrap().records
 }
 
+/// Runs `warden audit verify --data-dir <dir> <extra>`: exit code, stdout, stderr.
+pub fn audit_verify(dir: &std::path::Path, extra: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Cuts the log under `dir` (one segment) to its first `keep` records and
+/// drops every checkpoint that covered more, as someone removing history
+/// without the signing key would: what is left verifies on its own.
+pub fn cut_log(dir: &std::path::Path, keep: usize) {
+    let seg = std::fs::read_dir(dir.join("audit/segments")).unwrap().next().unwrap().unwrap().path();
+    let kept: String = std::fs::read_to_string(&seg).unwrap().lines().take(keep).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&seg, kept).unwrap();
+    let cps = dir.join("audit/checkpoints.jsonl");
+    let kept: String = std::fs::read_to_string(&cps)
+        .unwrap()
+        .lines()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["tree_size"].as_u64().unwrap() <= keep as u64)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&cps, kept).unwrap();
+}
+
 /// A TCP proxy the test controls, between Warden and a store: `cut()` drops
 /// every connection and refuses new ones until `restore()`, as a network
 /// partition would, without touching the shared server.
