@@ -50,6 +50,8 @@ pub struct Config {
     pub approvals: ApprovalConfig,
     pub auth: AuthConfig,
     pub limits: Limits,
+    /// Keepalive and idle bounds on gRPC and health connections.
+    pub connections: ConnectionConfig,
     pub detectors: DetectorConfig,
     /// The ONNX classifiers (`[model]`).
     pub model: crate::model::ModelConfig,
@@ -61,6 +63,75 @@ pub struct Config {
     pub compliance: crate::compliance::ComplianceConfig,
     /// How long shutdown waits for in-flight calls before giving up on them.
     pub shutdown_grace_seconds: u64,
+}
+
+/// Connection hygiene on the gRPC and health listeners (`[connections]`): a
+/// peer that went away without closing (a crashed pod, a dropped NAT entry)
+/// or that never says anything is noticed, and its descriptor freed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionConfig {
+    /// An HTTP/2 PING goes out after this long without a frame from the
+    /// peer, so a live client always has something to answer.
+    pub keepalive_interval_seconds: u64,
+    /// A PING not answered within this closes the connection (a half-open
+    /// peer).
+    pub keepalive_timeout_seconds: u64,
+    /// TCP keepalive: idle time before the kernel's first probe and between
+    /// probes; three unanswered probes close the socket, even when HTTP/2
+    /// never got going.
+    pub tcp_keepalive_seconds: u64,
+    /// A connection from which nothing arrives for this long (no request, no
+    /// answer to a PING) is closed; one that has sent nothing at all since
+    /// it was accepted, after at most 10 s. Longer than the keepalive
+    /// interval and timeout together, so a live but idle client is never cut.
+    pub idle_timeout_seconds: u64,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        Self {
+            keepalive_interval_seconds: 20,
+            keepalive_timeout_seconds: 10,
+            tcp_keepalive_seconds: 60,
+            idle_timeout_seconds: 60,
+        }
+    }
+}
+
+impl ConnectionConfig {
+    pub fn keepalive_interval(&self) -> Duration {
+        Duration::from_secs(self.keepalive_interval_seconds)
+    }
+
+    pub fn keepalive_timeout(&self) -> Duration {
+        Duration::from_secs(self.keepalive_timeout_seconds)
+    }
+
+    pub fn tcp_keepalive(&self) -> Duration {
+        Duration::from_secs(self.tcp_keepalive_seconds)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_seconds)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.keepalive_interval_seconds == 0
+            || self.keepalive_timeout_seconds == 0
+            || self.tcp_keepalive_seconds == 0
+        {
+            return Err("connections.keepalive_interval_seconds, keepalive_timeout_seconds and \
+                        tcp_keepalive_seconds must be at least 1"
+                .into());
+        }
+        if self.idle_timeout_seconds <= self.keepalive_interval_seconds + self.keepalive_timeout_seconds {
+            return Err("connections.idle_timeout_seconds must be longer than keepalive_interval_seconds and \
+                        keepalive_timeout_seconds together (a live, idle client would be cut)"
+                .into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -273,6 +344,7 @@ impl Default for Config {
             approvals: ApprovalConfig::default(),
             auth: AuthConfig::default(),
             limits: Limits::default(),
+            connections: ConnectionConfig::default(),
             detectors: DetectorConfig::default(),
             model: crate::model::ModelConfig::default(),
             output: crate::output::OutputConfig::default(),
@@ -459,6 +531,7 @@ impl Config {
         if !(1..=2).contains(&self.approvals.critical_reviewers) {
             return bad("approvals.critical_reviewers must be 1 or 2");
         }
+        self.connections.validate().map_err(ConfigError::Invalid)?;
         self.tls.validate().map_err(ConfigError::Invalid)?;
         self.model.validate().map_err(ConfigError::Invalid)?;
         self.output.validate().map_err(ConfigError::Invalid)?;
@@ -512,6 +585,13 @@ mod tests {
             assert!(err.contains("grpc_adr") && !err.contains('\n'), "{err}");
             let err = Config::load(Some(Path::new("nope.toml")), &Overrides::default()).unwrap_err().to_string();
             assert!(err.contains("nope.toml"), "{err}");
+            // An idle bound the keepalive cannot keep a live client inside.
+            jail.create_file(
+                "idle.toml",
+                "[connections]\nkeepalive_interval_seconds = 30\nidle_timeout_seconds = 35\n",
+            )?;
+            let err = Config::load(Some(Path::new("idle.toml")), &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("connections.idle_timeout_seconds"), "{err}");
             Ok(())
         });
     }

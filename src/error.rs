@@ -14,7 +14,7 @@ pub enum Error {
     #[error("audit journal unavailable: {0}")]
     AuditUnavailable(String),
     /// The server is shutting down and takes no new work.
-    #[error("shutting down")]
+    #[error("server is shutting down")]
     ShuttingDown,
     /// No valid credentials.
     #[error("unauthenticated: {0}")]

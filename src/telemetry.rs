@@ -50,6 +50,7 @@ pub const AUTH_FAILURES_TOTAL: &str = "warden_auth_failures_total";
 pub const MODEL_BATCH_WINDOWS: &str = "warden_model_batch_windows";
 pub const TLS_RELOADS_TOTAL: &str = "warden_tls_reloads_total";
 pub const TLS_HANDSHAKE_FAILURES_TOTAL: &str = "warden_tls_handshake_failures_total";
+pub const IDLE_CONNECTIONS_CLOSED_TOTAL: &str = "warden_idle_connections_closed_total";
 pub const MODEL_INFERENCE_SECONDS: &str = "warden_model_inference_seconds";
 pub const MODEL_QUEUE_WAIT_SECONDS: &str = "warden_model_queue_wait_seconds";
 pub const MODEL_CACHE_LOOKUPS_TOTAL: &str = "warden_model_cache_lookups_total";
@@ -97,6 +98,9 @@ fn register_at_zero() {
     counter!(AUDIT_APPEND_FAILURES_TOTAL).increment(0);
     counter!(AUDIT_CHECKPOINTS_TOTAL).increment(0);
     counter!(TLS_HANDSHAKE_FAILURES_TOTAL).increment(0);
+    for listener in ["grpc", "health"] {
+        counter!(IDLE_CONNECTIONS_CLOSED_TOTAL, "listener" => listener).increment(0);
+    }
     for outcome in ["requested", "approved", "denied", "expired", "vote"] {
         counter!(APPROVALS_TOTAL, "outcome" => outcome).increment(0);
     }
@@ -287,6 +291,11 @@ fn describe() {
         Unit::Count,
         "Records a store refused for their content, quarantined (kept in the local log, listed) so shipping goes on, by sink."
     );
+    describe_counter!(
+        IDLE_CONNECTIONS_CLOSED_TOTAL,
+        Unit::Count,
+        "Connections closed because nothing arrived from the peer within connections.idle_timeout_seconds, by listener (grpc, health)."
+    );
     describe_gauge!(BUILD_INFO, Unit::Count, "Always 1; the version label names the running build.");
 }
 
@@ -449,4 +458,8 @@ pub fn tls_reload(result: &'static str) {
 
 pub fn tls_handshake_failure() {
     counter!(TLS_HANDSHAKE_FAILURES_TOTAL).increment(1);
+}
+
+pub fn idle_connection_closed(listener: &'static str) {
+    counter!(IDLE_CONNECTIONS_CLOSED_TOTAL, "listener" => listener).increment(1);
 }

@@ -374,3 +374,161 @@ async fn list_services(server: &TestServer) -> Vec<String> {
         other => panic!("unexpected reflection answer {other:?}"),
     }
 }
+
+/// Reads a server stream to its end (bounded, so a stream that never ends
+/// fails the test instead of hanging it): the messages, then the status it
+/// ended with (`None` for a clean end).
+async fn read_to_end<T>(stream: &mut tonic::Streaming<T>, what: &str) -> (Vec<T>, Option<tonic::Status>) {
+    let mut seen = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.message()).await {
+            Ok(Ok(Some(m))) => seen.push(m),
+            Ok(Ok(None)) => return (seen, None),
+            Ok(Err(status)) => return (seen, Some(status)),
+            Err(_) => panic!("{what}: the stream did not end within 10 s of shutdown"),
+        }
+    }
+}
+
+fn assert_shutting_down(end: Option<tonic::Status>, what: &str) {
+    let status = end.unwrap_or_else(|| panic!("{what}: ended cleanly, without saying why"));
+    assert_eq!(status.code(), Code::Unavailable, "{what}: {status:?}");
+    assert!(status.message().contains("shutting down"), "{what}: {status:?}");
+}
+
+async fn health_client(
+    addr: std::net::SocketAddr,
+) -> tonic_health::pb::health_client::HealthClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    tonic_health::pb::health_client::HealthClient::new(channel)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_open_streams_promptly_after_not_serving() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::HealthCheckRequest;
+    const GRACE: Duration = Duration::from_secs(30);
+    let mut server = TestServer::start_with(|c| c.shutdown_grace_seconds = GRACE.as_secs(), vec![]).await;
+
+    // An agent waiting for a human's verdict.
+    let mut risk = server.risk().await;
+    let a = risk.score_action(common::refund("s-shutdown", 9800)).await.unwrap().into_inner();
+    assert_eq!(a.decision(), pb::Decision::RequireApproval);
+    let mut approvals = pb::approval_service_client::ApprovalServiceClient::new(server.channel().await);
+    let mut approval =
+        approvals.watch(pb::WatchRequest { approval_id: a.approval_id.clone() }).await.unwrap().into_inner();
+    assert_eq!(approval.message().await.unwrap().unwrap().state(), pb::ApprovalState::Pending);
+
+    // A collector following the log.
+    let mut audit = pb::audit_service_client::AuditServiceClient::new(server.channel().await);
+    let mut tail = audit.tail(pb::TailRequest { from_sequence: 0, follow: true }).await.unwrap().into_inner();
+    assert_eq!(tail.message().await.unwrap().unwrap().sequence, 0);
+
+    // Health watchers on the plaintext health port (the kubelet, a load
+    // balancer) and on the gRPC port, for the server and for one service.
+    let mut watchers = Vec::new();
+    for (port, mut client) in
+        [("health port", health_client(server.health_addr).await), ("gRPC port", health_client(server.grpc_addr).await)]
+    {
+        for service in ["", "warden.v1.ApprovalService"] {
+            let what = format!("Health/Watch({service:?}) on the {port}");
+            let mut stream = client.watch(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner();
+            assert_eq!(stream.message().await.unwrap().unwrap().status(), ServingStatus::Serving, "{what}");
+            watchers.push((what, stream));
+        }
+    }
+
+    let started = std::time::Instant::now();
+    server.begin_shutdown();
+    for (what, mut stream) in watchers {
+        let (seen, end) = read_to_end(&mut stream, &what).await;
+        let seen: Vec<ServingStatus> = seen.iter().map(|r| r.status()).collect();
+        assert_eq!(seen, [ServingStatus::NotServing], "{what}: NOT_SERVING, then the end");
+        assert_shutting_down(end, &what);
+    }
+    let (seen, end) = read_to_end(&mut approval, "ApprovalService.Watch").await;
+    assert!(seen.is_empty(), "nothing was decided: {seen:?}");
+    assert_shutting_down(end, "ApprovalService.Watch");
+    let (_, end) = read_to_end(&mut tail, "AuditService.Tail(follow)").await;
+    assert_shutting_down(end, "AuditService.Tail(follow)");
+
+    server.join().await.unwrap();
+    let elapsed = started.elapsed();
+    // A correctness bound, not a benchmark: open streams no longer hold the
+    // drain for the whole grace period.
+    assert!(elapsed < Duration::from_secs(10), "shutdown took {elapsed:?} with a grace of {GRACE:?}");
+    assert!(journal_records(server.data_dir.path()) >= 1, "the journal was closed and verifies");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_are_closed_and_live_idle_ones_kept() {
+    use tokio::io::AsyncReadExt;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let idle = Duration::from_secs(3);
+    let mut server = TestServer::start_with(
+        |c| {
+            c.connections = warden::config::ConnectionConfig {
+                keepalive_interval_seconds: 1,
+                keepalive_timeout_seconds: 1,
+                tcp_keepalive_seconds: 1,
+                idle_timeout_seconds: idle.as_secs(),
+            }
+        },
+        vec![],
+    )
+    .await;
+    // A live client with nothing to say: its open stream outlives the idle
+    // timeout twice over, because it answers the server's keepalive PINGs.
+    let mut live = health_client(server.health_addr)
+        .await
+        .watch(tonic_health::pb::HealthCheckRequest { service: String::new() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(live.message().await.unwrap().unwrap().status(), ServingStatus::Serving);
+
+    // Raw TCP connections that never send a byte, on both listeners.
+    let silent = [("gRPC", server.grpc_addr), ("health", server.health_addr)].map(|(what, addr)| {
+        tokio::spawn(async move {
+            let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let connected = std::time::Instant::now();
+            let mut buf = [0u8; 256];
+            // The server's SETTINGS may arrive; then the connection closes.
+            loop {
+                match tokio::time::timeout(Duration::from_secs(15), socket.read(&mut buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => return connected.elapsed(),
+                    Ok(Ok(_)) => continue,
+                    Err(_) => panic!("{what}: a silent connection was still open after 15 s"),
+                }
+            }
+        })
+    });
+    for (what, task) in ["gRPC", "health"].into_iter().zip(silent) {
+        let open_for = task.await.unwrap();
+        assert!(
+            open_for >= idle - Duration::from_millis(500) && open_for < idle + Duration::from_secs(3),
+            "{what}: a silent connection was closed after {open_for:?}, the idle timeout is {idle:?}"
+        );
+    }
+    let metrics = server.metrics().await;
+    for listener in ["grpc", "health"] {
+        let series = format!("warden_idle_connections_closed_total{{listener=\"{listener}\"}} ");
+        let count: f64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .unwrap_or_else(|| panic!("no {series} in\n{metrics}"))
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(count >= 1.0, "{series}{count}");
+    }
+
+    // Time passing is what is tested here: a second idle period.
+    tokio::time::sleep(idle).await;
+    // The live stream is still open: it is told NOT_SERVING at shutdown.
+    server.begin_shutdown();
+    let (seen, end) = read_to_end(&mut live, "the live Health/Watch").await;
+    assert_eq!(seen.iter().map(|r| r.status()).collect::<Vec<_>>(), [ServingStatus::NotServing]);
+    assert_shutting_down(end, "the live Health/Watch");
+    server.join().await.unwrap();
+}

@@ -16,11 +16,15 @@ use crate::proto::v1 as pb;
 
 pub struct ApprovalApi {
     store: Arc<ApprovalStore>,
+    /// Turns true when the server shuts down, so `Watch` streams end (with
+    /// UNAVAILABLE: the watcher asks again elsewhere) instead of holding the
+    /// drain open until the approval is decided.
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl ApprovalApi {
-    pub fn new(store: Arc<ApprovalStore>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<ApprovalStore>, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
+        Self { store, stopping }
     }
 }
 
@@ -165,6 +169,7 @@ impl pb::approval_service_server::ApprovalService for ApprovalApi {
         let id = request.into_inner().approval_id;
         require_id(&id)?;
         let mut rx = self.store.watch(&caller, &id).map_err(status_from)?;
+        let mut stopping = self.stopping.clone();
         let stream = async_stream_from(move |tx: tokio::sync::mpsc::Sender<Result<pb::Approval, Status>>| async move {
             loop {
                 let current = rx.borrow_and_update().clone();
@@ -172,8 +177,15 @@ impl pb::approval_service_server::ApprovalService for ApprovalApi {
                 if tx.send(Ok(current.into())).await.is_err() || terminal {
                     return;
                 }
-                if rx.changed().await.is_err() {
-                    return;
+                tokio::select! {
+                    // A verdict that is ready goes out before the end.
+                    biased;
+                    changed = rx.changed() => if changed.is_err() { return },
+                    () = super::until_stopping(&mut stopping) => {
+                        let _ = tx.send(Err(super::shutting_down())).await;
+                        return;
+                    }
+                    () = tx.closed() => return,
                 }
             }
         });

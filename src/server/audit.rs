@@ -34,7 +34,7 @@ pub struct AuditApi {
     /// Bounds on appended events (labels, attributes size and depth).
     limits: Arc<Limits>,
     /// Turns true when the server shuts down, so `Tail` streams that follow
-    /// the log end instead of holding the drain open.
+    /// the log end (with UNAVAILABLE) instead of holding the drain open.
     stopping: watch::Receiver<bool>,
 }
 
@@ -164,6 +164,48 @@ fn stream_records(log: Arc<AuditLog>, seqs: Vec<u64>, reveal: bool) -> RecordStr
     Box::pin(ReceiverStream::new(rx))
 }
 
+/// Sends records from `from_sequence` on, then (with `follow`) each new one
+/// as it is appended; returns when done or when the client went away.
+async fn tail_records(
+    log: &Arc<AuditLog>,
+    tx: &mpsc::Sender<Result<pb::AuditRecord, Status>>,
+    from_sequence: u64,
+    follow: bool,
+) {
+    let mut sizes = log.subscribe();
+    let mut next = from_sequence;
+    loop {
+        let size = log.size();
+        while next < size {
+            let end = size.min(next + READ_CHUNK as u64);
+            let chunk = tokio::task::spawn_blocking({
+                let log = log.clone();
+                move || (next..end).map(|s| log.record(s)).collect::<Vec<_>>()
+            })
+            .await;
+            let Ok(chunk) = chunk else { return };
+            for r in chunk {
+                let item = match r {
+                    Ok(Some(r)) => Ok(record_to_proto(r)),
+                    Ok(None) => continue,
+                    Err(e) => Err(audit_status(e)),
+                };
+                if tx.send(item).await.is_err() {
+                    return;
+                }
+            }
+            next = end;
+        }
+        if !follow {
+            return;
+        }
+        tokio::select! {
+            changed = sizes.changed() => if changed.is_err() { return },
+            () = tx.closed() => return,
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl pb::audit_service_server::AuditService for AuditApi {
     type AppendStream = AckStream;
@@ -281,38 +323,19 @@ impl pb::audit_service_server::AuditService for AuditApi {
         let mut stopping = self.stopping.clone();
         let (tx, rx) = mpsc::channel::<Result<pb::AuditRecord, Status>>(READ_CHUNK);
         tokio::spawn(async move {
-            let mut sizes = log.subscribe();
-            let mut next = from_sequence;
-            loop {
-                let size = log.size();
-                while next < size {
-                    let end = size.min(next + READ_CHUNK as u64);
-                    let chunk = tokio::task::spawn_blocking({
-                        let log = log.clone();
-                        move || (next..end).map(|s| log.record(s)).collect::<Vec<_>>()
-                    })
-                    .await;
-                    let Ok(chunk) = chunk else { return };
-                    for r in chunk {
-                        let item = match r {
-                            Ok(Some(r)) => Ok(record_to_proto(r)),
-                            Ok(None) => continue,
-                            Err(e) => Err(audit_status(e)),
-                        };
-                        if tx.send(item).await.is_err() {
-                            return;
-                        }
-                    }
-                    next = end;
-                }
-                if !follow || *stopping.borrow() {
-                    return;
-                }
-                tokio::select! {
-                    changed = sizes.changed() => if changed.is_err() { return },
-                    _ = stopping.changed() => return,
-                    () = tx.closed() => return,
-                }
+            // Shutdown ends the stream wherever it is (a long backlog, a
+            // reader that stopped reading, a wait for new records), with
+            // UNAVAILABLE; the follower resumes from its last sequence, so
+            // it misses nothing.
+            let ended = tokio::select! {
+                // Stopping first: appends still finishing during the drain
+                // must not keep a follower going.
+                biased;
+                () = super::until_stopping(&mut stopping) => true,
+                () = tail_records(&log, &tx, from_sequence, follow) => false,
+            };
+            if ended {
+                let _ = tx.send(Err(super::shutting_down())).await;
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))

@@ -5,7 +5,9 @@
 pub mod approval;
 pub mod audit;
 pub mod compliance;
+pub mod conn;
 pub mod convert;
+pub mod health;
 pub mod metrics;
 pub mod risk;
 
@@ -13,9 +15,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Code, Status};
+use tonic_health::pb::health_server::HealthServer;
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::config::Config;
@@ -55,9 +59,11 @@ pub enum ServeError {
     Journal(#[from] crate::audit::AuditError),
 }
 
-/// Serves until `shutdown` resolves, then: reports NOT_SERVING, stops
-/// accepting, lets in-flight calls finish (up to `shutdown_grace_seconds`),
-/// and closes the journal so every acknowledged record is on disk.
+/// Serves until `shutdown` resolves, then: reports NOT_SERVING (health
+/// watchers see it), ends long-lived streams (`Watch`, following `Tail`,
+/// health `Watch`) with UNAVAILABLE, stops accepting, lets in-flight calls
+/// finish (up to `shutdown_grace_seconds`), and closes the journal so every
+/// acknowledged record is on disk.
 pub async fn serve(
     config: &Config,
     app: crate::App,
@@ -116,7 +122,8 @@ pub async fn serve(
         ship_stop_rx.clone(),
     )
     .map_err(ServeError::Task)?;
-    let (health, health_service) = tonic_health::server::health_reporter();
+    let health = tonic_health::server::HealthReporter::new();
+    let health_service = HealthServer::new(health::HealthApi::new(health.clone(), stopping_rx.clone()));
     let health_only = health_service.clone();
     health.set_serving::<RiskServiceServer<risk::RiskApi>>().await;
     health.set_serving::<AuditServiceServer<audit::AuditApi>>().await;
@@ -161,7 +168,7 @@ pub async fn serve(
         authenticate.clone(),
     );
     let approval = InterceptedService::new(
-        ApprovalServiceServer::new(approval::ApprovalApi::new(approvals.clone()))
+        ApprovalServiceServer::new(approval::ApprovalApi::new(approvals.clone(), stopping_rx.clone()))
             .max_decoding_message_size(max_message),
         authenticate,
     );
@@ -174,7 +181,7 @@ pub async fn serve(
 
     let grpc_addr = listeners.grpc.local_addr().ok();
     let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
-    let router = tonic::transport::Server::builder()
+    let router = conn::server(&config.connections)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -188,13 +195,13 @@ pub async fn serve(
     let mut grpc = match &grpc_tls {
         Some(acceptor) => {
             acceptor.spawn_reloader(stopping_rx.clone());
-            tokio::spawn(router.serve_with_incoming_shutdown(acceptor.incoming(listeners.grpc), stopped))
+            let incoming = conn::guard(acceptor.incoming(listeners.grpc), &config.connections, conn::Listener::Grpc);
+            tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped))
         }
-        // TCP_NODELAY: without it, Nagle's algorithm and delayed ACKs add
-        // ~40 ms to every small unary answer.
-        None => tokio::spawn(
-            router.serve_with_incoming_shutdown(TcpIncoming::from(listeners.grpc).with_nodelay(Some(true)), stopped),
-        ),
+        None => {
+            let incoming = conn::guard(TcpIncoming::from(listeners.grpc), &config.connections, conn::Listener::Grpc);
+            tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped))
+        }
     };
 
     // Health alone, in plaintext: it says SERVING or NOT_SERVING and nothing
@@ -204,8 +211,9 @@ pub async fn serve(
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(health = %addr, "health endpoint listening (grpc.health.v1 only)");
         }
-        tokio::spawn(tonic::transport::Server::builder().add_service(health_only).serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
+        let incoming = conn::guard(TcpIncoming::from(listener), &config.connections, conn::Listener::Health);
+        tokio::spawn(conn::server(&config.connections).add_service(health_only).serve_with_incoming_shutdown(
+            incoming,
             async {
                 let _ = health_stopped.await;
             },
@@ -271,9 +279,16 @@ pub async fn serve(
         Some(r) => r.map_err(|e| ServeError::Task(e.to_string())).and_then(|r| r.map_err(ServeError::from)),
         None => {
             tracing::info!("shutting down: finishing in-flight calls");
+            // Readiness first, the server's and every service's: probes and
+            // Watch subscribers see NOT_SERVING before anything ends.
+            health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
             health.set_not_serving::<RiskServiceServer<risk::RiskApi>>().await;
             health.set_not_serving::<AuditServiceServer<audit::AuditApi>>().await;
-            // Following Tail streams end, so the drain below can finish.
+            health.set_not_serving::<ApprovalServiceServer<approval::ApprovalApi>>().await;
+            health.set_not_serving::<ComplianceServiceServer<compliance::ComplianceApi>>().await;
+            // Then the streams that would never end by themselves (approval
+            // and health Watch, following Tail) end with UNAVAILABLE, so the
+            // drain below waits only for calls that finish.
             let _ = stopping_tx.send(true);
             let _ = stop_grpc.send(());
             let until = tokio::time::Instant::now() + Duration::from_secs(config.shutdown_grace_seconds);
@@ -294,9 +309,19 @@ pub async fn serve(
     };
     let deadline =
         deadline.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(config.shutdown_grace_seconds));
+    // When the gRPC server failed on its own, nothing has said stop yet.
+    let _ = stopping_tx.send(true);
+    // The health port answered NOT_SERVING through the drain; its Watch
+    // streams have ended, and a connection that never sent a request is
+    // closed by `conn` within seconds, so this wait is short. Bounded all
+    // the same.
     let _ = stop_health.send(());
-    if let Some(task) = health_task {
-        let _ = task.await;
+    if let Some(mut task) = health_task {
+        let until = deadline.min(tokio::time::Instant::now() + Duration::from_secs(5));
+        if tokio::time::timeout_at(until, &mut task).await.is_err() {
+            tracing::warn!("the health endpoint did not stop in time");
+            task.abort();
+        }
     }
     let _ = stop_metrics.send(());
     let _ = stop_console.send(());
@@ -338,6 +363,18 @@ pub async fn serve(
     }
     tracing::info!("audit journal flushed and closed");
     result
+}
+
+/// Returns once shutdown has begun (`stopping` turned true, or the server
+/// is gone). Streams that would never end by themselves select on it.
+pub(crate) async fn until_stopping(stopping: &mut watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stopping| *stopping).await;
+}
+
+/// How a long-lived stream ends when shutdown begins: UNAVAILABLE, which
+/// clients retry (against another instance, or this one after a restart).
+pub(crate) fn shutting_down() -> Status {
+    status_from(Error::ShuttingDown)
 }
 
 /// The caller the authentication interceptor attached to a request.
