@@ -2,8 +2,9 @@
 # What the test suite needs besides Rust: the Python example client's
 # packages and kubernetes-validate (PyPI); Debian's Chromium, which renders
 # the compliance report to PDF and PNG and runs the console's end-to-end
-# tests; and playwright-core from npm (it drives that Chromium; no browser
-# download).
+# tests; playwright-core from npm (it drives that Chromium; no browser
+# download); and Debian's prometheus package for `promtool`, which
+# unit-tests the alert rules (tests/deploy.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,23 @@ if ! command -v chromium >/dev/null 2>&1; then
     $sudo apt-get install -y -q chromium || { $sudo apt-get update -q && $sudo apt-get install -y -q chromium; }
 fi
 chromium --version
+
+if ! command -v promtool >/dev/null 2>&1; then
+    # Only promtool is wanted: no recommends, and no Prometheus server started
+    # by the package's init script (a policy-rc.d that denies every start,
+    # unless the machine has one of its own, as container images do).
+    guard=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        guard=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee "$guard" >/dev/null
+        $sudo chmod 755 "$guard"
+        trap '$sudo rm -f "$guard"' EXIT
+    fi
+    $sudo apt-get install -y -q --no-install-recommends prometheus \
+        || { $sudo apt-get update -q && $sudo apt-get install -y -q --no-install-recommends prometheus; }
+    if [ -n "$guard" ]; then $sudo rm -f "$guard"; trap - EXIT; fi
+fi
+promtool --version 2>&1 | sed -n 1p
 
 if ! command -v npm >/dev/null 2>&1; then
     $sudo apt-get install -y -q nodejs npm || { $sudo apt-get update -q && $sudo apt-get install -y -q nodejs npm; }

@@ -1,5 +1,6 @@
 //! Human approval end to end through gRPC: request, watch, decide, expire,
-//! restart with a pending approval, separation of duties, authentication.
+//! restart with a pending approval, separation of duties, authentication,
+//! paging through ListPending.
 
 mod common;
 
@@ -110,8 +111,11 @@ async fn request_watch_show_and_approve_with_separation_of_duties() {
 
     // The reviewer sees what is needed to decide.
     let mut alice = approvals_as(&server, Some(ALICE)).await;
-    let pending =
-        alice.list_pending(pb::ListPendingRequest { tenant: "acme".into(), limit: 10 }).await.unwrap().into_inner();
+    let pending = alice
+        .list_pending(pb::ListPendingRequest { tenant: "acme".into(), limit: 10, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     let p = pending.approvals.iter().find(|p| p.approval_id == id).expect("listed");
     assert_eq!(p.tool, "issue_refund");
     assert!(p.arguments_json.contains("9800"));
@@ -327,5 +331,149 @@ async fn critical_requests_can_require_two_reviewers() {
         .into_inner();
     assert_eq!(second.state, pb::ApprovalState::Approved as i32);
     assert_eq!(second.votes.len(), 2);
+    server.stop().await.unwrap();
+}
+
+/// Scores `n` refunds that need approval, `batch` at a time, each in its own
+/// session; every fifth is critical. Returns the approval ids.
+async fn open_approvals(server: &TestServer, first: usize, n: usize) -> Vec<String> {
+    let channel = server.channel().await;
+    let mut ids = Vec::new();
+    let all: Vec<usize> = (first..first + n).collect();
+    for chunk in all.chunks(16) {
+        let calls = chunk.iter().map(|i| {
+            let mut risk = RiskServiceClient::with_interceptor(channel.clone(), bearer(Some(AGENT)));
+            let amount = if i % 5 == 0 { 90_000 } else { 9_800 };
+            async move { risk.score_action(refund(&format!("s-page-{i}"), amount)).await.unwrap().into_inner() }
+        });
+        for a in futures_util::future::join_all(calls).await {
+            assert_eq!(a.decision, pb::Decision::RequireApproval as i32);
+            ids.push(a.approval_id);
+        }
+    }
+    ids
+}
+
+fn page(size: i32, token: &str) -> pb::ListPendingRequest {
+    pb::ListPendingRequest { page_size: size, page_token: token.into(), ..Default::default() }
+}
+
+/// ListPending pages by the sort key of the last approval returned: every
+/// pending approval is seen exactly once, the total is true on every page,
+/// the last page says so, and approvals opened or decided between pages
+/// neither repeat nor hide the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_pending_pages_through_every_approval_once() {
+    let policy = tempfile::NamedTempFile::new().unwrap();
+    let text = warden::policy::DEFAULT_POLICY.replace("critical = \"block\"", "critical = \"require_approval\"");
+    std::fs::write(policy.path(), text).unwrap();
+    let path = policy.path().to_path_buf();
+    let mut server = TestServer::start_with(
+        move |c| {
+            with_auth(c);
+            c.policy_file = Some(path);
+        },
+        vec![],
+    )
+    .await;
+    let opened = open_approvals(&server, 0, 260).await;
+    let mut alice = approvals_as(&server, Some(ALICE)).await;
+
+    // Page by page, 100 at a time: 100, 100, 60.
+    let (mut seen, mut token, mut sizes) = (Vec::new(), String::new(), Vec::new());
+    loop {
+        let r = alice.list_pending(page(100, &token)).await.unwrap().into_inner();
+        assert_eq!(r.total, 260, "the total counts every page");
+        sizes.push(r.approvals.len());
+        seen.extend(r.approvals);
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        assert!(sizes.len() < 10, "paging does not end");
+        token = r.next_page_token;
+    }
+    assert_eq!(sizes, [100, 100, 60]);
+    let ids: Vec<String> = seen.iter().map(|a| a.approval_id.clone()).collect();
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), 260, "an approval was listed twice");
+    assert_eq!(unique, opened.iter().collect(), "every approval is listed");
+    // The order across pages: highest risk first, then newest.
+    let key = |a: &pb::Approval| {
+        let level = a.assessment.as_ref().unwrap().level;
+        let t = a.created_at.as_ref().unwrap();
+        (std::cmp::Reverse(level), std::cmp::Reverse((t.seconds, t.nanos)))
+    };
+    assert!(seen.windows(2).all(|w| key(&w[0]) <= key(&w[1])), "pages are in order across page boundaries");
+    assert_eq!(
+        seen.iter().filter(|a| a.assessment.as_ref().unwrap().level == pb::RiskLevel::Critical as i32).count(),
+        52
+    );
+
+    // One page of everything: the same order, no next page.
+    let full = alice.list_pending(page(1000, "")).await.unwrap().into_inner();
+    assert_eq!(full.approvals.iter().map(|a| a.approval_id.clone()).collect::<Vec<_>>(), ids);
+    assert!(full.next_page_token.is_empty());
+
+    // Changes between pages: after the first page, one approval further on
+    // is denied and five new ones arrive. The next pages hold every other
+    // approval that was there, once each; the new ones sort before the
+    // position reached (newest first), so a fresh listing shows them.
+    let first = alice.list_pending(page(100, "")).await.unwrap().into_inner();
+    assert_eq!(
+        first.approvals.iter().map(|a| &a.approval_id).collect::<Vec<_>>(),
+        ids[..100].iter().collect::<Vec<_>>()
+    );
+    approvals_as(&server, Some(BOB))
+        .await
+        .decide(decide(&ids[150], false, "duplicate of another refund"))
+        .await
+        .unwrap();
+    let added = open_approvals(&server, 1000, 5).await;
+    let second = alice.list_pending(page(100, &first.next_page_token)).await.unwrap().into_inner();
+    assert_eq!(second.total, 264);
+    let want: Vec<&String> = ids[100..201].iter().filter(|id| **id != ids[150]).collect();
+    assert_eq!(second.approvals.iter().map(|a| &a.approval_id).collect::<Vec<_>>(), want);
+    let third = alice.list_pending(page(100, &second.next_page_token)).await.unwrap().into_inner();
+    assert_eq!(
+        third.approvals.iter().map(|a| &a.approval_id).collect::<Vec<_>>(),
+        ids[201..].iter().collect::<Vec<_>>()
+    );
+    assert!(third.next_page_token.is_empty(), "the last page has no next page");
+    let fresh = alice.list_pending(page(0, "")).await.unwrap().into_inner();
+    assert_eq!((fresh.approvals.len(), fresh.total), (100, 264), "page_size 0 is the default, 100");
+    let everything = alice.list_pending(page(5000, "")).await.unwrap().into_inner();
+    assert_eq!(everything.approvals.len(), 264, "an oversized page_size is clamped to 1000, not refused");
+    assert!(added.iter().all(|id| everything.approvals.iter().any(|a| &a.approval_id == id)));
+
+    // The older `limit` still sets the page size when `page_size` is 0.
+    let limited =
+        alice.list_pending(pb::ListPendingRequest { limit: 10, ..Default::default() }).await.unwrap().into_inner();
+    assert_eq!((limited.approvals.len(), limited.total), (10, 264));
+    assert!(!limited.next_page_token.is_empty());
+    // A tenant filter is part of the listing: its token continues only it.
+    let acme = alice
+        .list_pending(pb::ListPendingRequest { tenant: "acme".into(), page_size: 10, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(acme.total, 264);
+    let none = alice
+        .list_pending(pb::ListPendingRequest { tenant: "globex".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((none.approvals.len(), none.total, none.next_page_token.as_str()), (0, 0, ""));
+
+    // Refusals name the field.
+    for (what, request, field) in [
+        ("not base64", page(10, "not a token!"), "page_token"),
+        ("base64 of something else", page(10, "aGVsbG8"), "page_token"),
+        ("another listing's token", page(10, &acme.next_page_token), "page_token"),
+        ("a negative page_size", page(-1, ""), "page_size"),
+    ] {
+        let status = alice.list_pending(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{what}: {status:?}");
+        assert!(status.message().contains(field), "{what}: {}", status.message());
+    }
     server.stop().await.unwrap();
 }

@@ -317,6 +317,65 @@ async fn forged_and_cross_site_requests_are_refused() {
     }
 }
 
+/// The queue says how many approvals wait in all, not how many one page
+/// holds, and pages through them with the same tokens as `ListPending`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_shows_the_true_total_and_pages() {
+    let server = TestServer::start_with(|c| setup(c, 600), vec![]).await;
+    let mut risk = RiskServiceClient::new(server.channel().await);
+    for i in 0..130 {
+        let mut r = tonic::Request::new(refund(&format!("s-{i}"), 9800));
+        r.metadata_mut().insert("authorization", MetadataValue::try_from(format!("Bearer {AGENT}")).unwrap());
+        let a = risk.score_action(r).await.unwrap().into_inner();
+        assert_eq!(a.decision, pb::Decision::RequireApproval as i32);
+    }
+    let http = reqwest_like::Client::new(&format!("http://{}", server.admin_addr.unwrap()));
+    let cookie = http.sign_in(ALICE).await.set_cookie.expect("signed in");
+    let session = cookie.split(';').next().unwrap().to_string();
+    let count = |body: &str| {
+        body.split("data-testid=\"pending-count\">").nth(1).unwrap().split('<').next().unwrap().to_string()
+    };
+    let rows = |body: &str| body.matches("<tr data-approval=").count();
+    let next = |body: &str| {
+        body.split("data-testid=\"next-page\"")
+            .next()
+            .and_then(|before| before.rsplit("href=\"").next())
+            .map(str::to_string)
+    };
+
+    let first = http.get("/approvals", Some(&session)).await;
+    assert_eq!(first.status, 200);
+    assert_eq!((count(&first.body), rows(&first.body)), ("130".to_string(), 100), "the total, and one page of rows");
+    assert!(first.body.contains("data-testid=\"next-page\""));
+    assert!(!first.body.contains("data-testid=\"first-page\""));
+    let link = next(&first.body).unwrap();
+    let link = link.split('"').next().unwrap();
+    assert!(link.starts_with("/approvals?page_token="), "{link}");
+
+    let second = http.get(link, Some(&session)).await;
+    assert_eq!(second.status, 200);
+    assert_eq!((count(&second.body), rows(&second.body)), ("130".to_string(), 30));
+    assert!(!second.body.contains("data-testid=\"next-page\""), "the last page has no next page");
+    assert!(second.body.contains("data-testid=\"first-page\""));
+    // The live refresh keeps to the page being read.
+    let token = link.trim_start_matches("/approvals?page_token=");
+    assert!(second.body.contains(&format!("data-live=\"/approvals/list?page_token={token}\"")));
+    let live = http.get(&format!("/approvals/list?page_token={token}"), Some(&session)).await;
+    assert_eq!((live.status, rows(&live.body)), (200, 30));
+    let ids = |body: &str| {
+        body.split("<tr data-approval=\"").skip(1).map(|s| s.split('"').next().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    let mut all = ids(&first.body);
+    all.extend(ids(&second.body));
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 130, "every approval on exactly one page");
+
+    let bad = http.get("/approvals?page_token=nonsense", Some(&session)).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("page_token"), "{}", bad.body);
+}
+
 /// A few lines of HTTP/1.1 over a TCP stream: enough to send exactly the
 /// requests a browser would not.
 mod reqwest_like {

@@ -1,11 +1,15 @@
 //! The deployment files: every kustomize overlay renders and validates
 //! against the Kubernetes schemas (offline, `kubernetes-validate`), and the
-//! Prometheus alert rules are well-formed, their PromQL parses, and every
-//! metric they name is one Warden exports.
+//! Prometheus alert rules are well-formed, their PromQL parses, every
+//! metric they name is one Warden exports, `promtool check rules` accepts
+//! them and their unit tests (`deploy/prometheus/alerts.test.yaml`, a case
+//! that fires and one that does not for every alert) pass under
+//! `promtool test rules`.
 //!
-//! Needs `kubectl` (for `kubectl kustomize`) and the Python packages in
-//! `deploy/requirements.txt` (the README's test command installs them). A
-//! missing tool fails the test with what to install; it never skips.
+//! Needs `kubectl` (for `kubectl kustomize`), `promtool` (Debian's
+//! `prometheus` package) and the Python packages in
+//! `deploy/requirements.txt`; `scripts/install-test-deps.sh` installs them.
+//! A missing tool fails the test with what to install; it never skips.
 
 use std::path::Path;
 use std::process::Command;
@@ -163,16 +167,21 @@ fn every_overlay_config_loads_with_its_container_environment() {
     }
 }
 
-#[test]
-fn alert_rules_parse_and_name_real_metrics() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus/alerts.yaml");
+/// A YAML file under `deploy/prometheus/`, read with PyYAML, as JSON.
+fn prometheus_yaml(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus").join(name);
     let json = run(
         Command::new("python3")
             .args(["-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))"])
             .arg(&path),
-        "reading alerts.yaml (PyYAML)",
+        &format!("reading {name} (PyYAML)"),
     );
-    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+#[test]
+fn alert_rules_parse_and_name_real_metrics() {
+    let doc = prometheus_yaml("alerts.yaml");
     let telemetry = include_str!("../src/telemetry.rs");
     let metric = regex::Regex::new(r"\bwarden_[a-z_]+").unwrap();
     let mut alerts = 0;
@@ -198,4 +207,48 @@ fn alert_rules_parse_and_name_real_metrics() {
         }
     }
     assert!(alerts >= 8);
+}
+
+/// Runs promtool; a missing promtool fails with what to install.
+fn promtool(args: &[&str]) -> String {
+    run(
+        Command::new("promtool").args(args),
+        &format!("promtool {} (install Debian's `prometheus` package: scripts/install-test-deps.sh)", args.join(" ")),
+    )
+}
+
+/// The rules load in Prometheus itself, and each alert fires on the series
+/// it is meant for (counters that start at 0, a first burst, a counter that
+/// appears with its first event) and stays quiet on the near misses; the
+/// expanded summaries and descriptions are part of each case.
+#[test]
+fn alert_rules_pass_their_promtool_tests() {
+    // The rules are deployed as this plain rule file (a PrometheusRule
+    // would carry the same groups under `spec`), so promtool reads them as
+    // they are.
+    let checked = promtool(&["check", "rules", "deploy/prometheus/alerts.yaml"]);
+    assert!(checked.contains("SUCCESS"), "{checked}");
+    let tested = promtool(&["test", "rules", "deploy/prometheus/alerts.test.yaml"]);
+    assert!(tested.contains("SUCCESS"), "{tested}");
+
+    // Every alert has a case that fires and one where it must not.
+    let rules = prometheus_yaml("alerts.yaml");
+    let tests = prometheus_yaml("alerts.test.yaml");
+    assert_eq!(tests["rule_files"], serde_json::json!(["alerts.yaml"]));
+    let cases: Vec<&serde_json::Value> = tests["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .flat_map(|t| t["alert_rule_test"].as_array().expect("alert_rule_test"))
+        .collect();
+    for group in rules["groups"].as_array().expect("groups") {
+        for rule in group["rules"].as_array().expect("rules") {
+            let name = rule["alert"].as_str().expect("alert name");
+            let of_alert = || cases.iter().filter(|c| c["alertname"] == name);
+            let fired = of_alert().filter(|c| c["exp_alerts"].as_array().is_some_and(|a| !a.is_empty())).count();
+            let quiet = of_alert().filter(|c| c["exp_alerts"].as_array().is_some_and(|a| a.is_empty())).count();
+            assert!(fired > 0, "{name}: no promtool case where it fires");
+            assert!(quiet > 0, "{name}: no promtool case where it must not fire");
+        }
+    }
 }

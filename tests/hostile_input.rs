@@ -341,6 +341,43 @@ async fn hostile_strings_json_labels_and_timestamps_are_refused_naming_the_field
     assert_eq!(common::verified_records(server.data_dir.path()), 5);
 }
 
+/// A message larger than `limits.max_message_bytes` (4 MiB by default) is
+/// refused by tonic before it is decoded, with OUT_OF_RANGE naming its size
+/// and the limit, on a unary call and inside a stream; nothing is written
+/// and the connection stays usable. Under the limit, the per-field limits
+/// answer first, naming the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_size_limit_is_out_of_range() {
+    let mut server = TestServer::start_with(no_model, vec![]).await;
+    let limit = Config::default().limits.max_message_bytes;
+    assert_eq!(limit, 4 * 1024 * 1024, "the README's error table names 4 MiB");
+    let channel = server.channel().await;
+    let mut risk = RiskServiceClient::new(channel.clone());
+
+    let status = risk.score_input(input(&"a".repeat(limit + 1))).await.unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    let message = status.message().to_string();
+    assert!(
+        message.contains("decoded message length too large")
+            && message.contains(&format!("the limit is: {limit} bytes")),
+        "{message}"
+    );
+
+    let huge = pb::AuditEvent { attributes_json: format!(r#"{{"pad":"{}"}}"#, "a".repeat(limit)), ..event("huge") };
+    let status = run(&server, Call::Append(vec![huge])).await.expect("refused");
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+
+    // Just under the message limit, the text's own limit answers.
+    let status = risk.score_input(input(&"a".repeat(limit - 1024))).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("text"), "{}", status.message());
+
+    // The same channel still serves, and only that call was recorded.
+    risk.score_input(input("hello")).await.unwrap();
+    server.stop().await.unwrap();
+    assert_eq!(common::verified_records(server.data_dir.path()), 1);
+}
+
 const ACME_AGENT: &str = "acme-agent-token-0000000000000";
 const TWO_TENANTS: &str = "two-tenant-token-0000000000000";
 const AUDITOR: &str = "auditor-token-0000000000000000";

@@ -41,7 +41,7 @@ use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use crate::approval::{Approval, ApprovalStore};
+use crate::approval::{Approval, ApprovalStore, PendingPage};
 use crate::audit::journal::{AuditLog, Query as LogQuery};
 use crate::audit::{Entry, Journal};
 use crate::auth::{Authenticator, Caller, Role};
@@ -458,32 +458,42 @@ async fn logout(
     ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
 }
 
-/// The pending approvals and the recently closed ones the caller may see.
-fn queue(c: &Console, caller: &Caller) -> Result<(Vec<Approval>, Vec<Approval>), Error> {
-    Ok((c.approvals.list_pending(caller, "", 200)?, c.approvals.list_recent(caller, 10)?))
+/// Which page of the pending approvals to show (`?page_token=`, the
+/// previous page's `next_page_token`).
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    #[serde(default)]
+    page_token: String,
 }
 
-async fn approvals_page(State(c): State<Shared>, SignedIn(s): SignedIn) -> Response {
+/// One page of the pending approvals (the same domain call as gRPC's
+/// `ListPending`, at its default page size) and the recently closed ones.
+fn queue(c: &Console, caller: &Caller, page_token: &str) -> Result<(PendingPage, Vec<Approval>), Error> {
+    Ok((c.approvals.list_pending(caller, "", 0, page_token)?, c.approvals.list_recent(caller, 10)?))
+}
+
+async fn approvals_page(State(c): State<Shared>, SignedIn(s): SignedIn, Query(q): Query<PageQuery>) -> Response {
     if let Err(r) = need(&s, "the approvals queue", &[Role::Reviewer, Role::Auditor]) {
         return r;
     }
-    match queue(&c, &s.caller) {
-        Ok((list, recent)) => {
-            Html(pages::approvals(&pages::Nav::of(&who(&s), &s.csrf, &s.caller), &list, &recent).into_string())
-                .into_response()
-        }
-        Err(e) => error_page(StatusCode::FORBIDDEN, &e.to_string()),
+    match queue(&c, &s.caller, &q.page_token) {
+        Ok((page, recent)) => Html(
+            pages::approvals(&pages::Nav::of(&who(&s), &s.csrf, &s.caller), &page, &q.page_token, &recent)
+                .into_string(),
+        )
+        .into_response(),
+        Err(e) => error_status(e),
     }
 }
 
-async fn approvals_list(State(c): State<Shared>, headers: HeaderMap) -> Response {
+async fn approvals_list(State(c): State<Shared>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
     let s = match session(&c, &headers) {
         Ok(s) => s,
         Err(_) => return StatusCode::UNAUTHORIZED.into_response(),
     };
-    match queue(&c, &s.caller) {
-        Ok((list, recent)) => Html(pages::queue(&list, &recent).into_string()).into_response(),
-        Err(e) => error_page(StatusCode::FORBIDDEN, &e.to_string()),
+    match queue(&c, &s.caller, &q.page_token) {
+        Ok((page, recent)) => Html(pages::queue(&page, &q.page_token, &recent).into_string()).into_response(),
+        Err(e) => error_status(e),
     }
 }
 

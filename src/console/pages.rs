@@ -6,7 +6,7 @@ use maud::{html, Markup, DOCTYPE};
 use serde_json::Value;
 
 use super::{Row, Search};
-use crate::approval::{Approval, State};
+use crate::approval::{Approval, PendingPage, State};
 use crate::auth::{Caller, Role};
 
 /// Who is signed in, for the header.
@@ -100,12 +100,19 @@ fn time_left(a: &Approval) -> String {
     format!("{}m {:02}s", left / 60, left % 60)
 }
 
-pub fn queue(list: &[Approval], recent: &[Approval]) -> Markup {
+/// The queue: one page of pending approvals (`page_token` is the one that
+/// asked for it, empty for the first), the true total, links to the first
+/// and the next page, and the recently closed approvals.
+pub fn queue(page: &PendingPage, page_token: &str, recent: &[Approval]) -> Markup {
+    let list = &page.approvals;
     html! {
-        h2 { "Waiting for a decision (" span data-testid="pending-count" { (list.len()) } ")" }
-        @if list.is_empty() {
+        h2 { "Waiting for a decision (" span data-testid="pending-count" { (page.total) } ")" }
+        @if list.is_empty() && page_token.is_empty() {
             p class="empty" { "Nothing is waiting for a decision." }
+        } @else if list.is_empty() {
+            p class="empty" { "Nothing further is waiting on this page. " a href="/approvals" { "Back to the first page" } }
         } @else {
+            p class="hint" data-testid="page-count" { "Showing " (list.len()) " of " (page.total) "." }
             table {
                 caption class="sr" { "Pending approvals, highest risk first, then newest" }
                 thead { tr { th scope="col" { "Risk" } th scope="col" { "Action" } th scope="col" { "Application" } th scope="col" { "Requested by" } th scope="col" { "Expires in" } } }
@@ -118,6 +125,14 @@ pub fn queue(list: &[Approval], recent: &[Approval]) -> Markup {
                             td { (a.requested_by) }
                             td { (time_left(a)) }
                         }
+                    }
+                }
+            }
+            @if !page_token.is_empty() || !page.next_page_token.is_empty() {
+                nav class="pager" aria-label="Pages of pending approvals" {
+                    @if !page_token.is_empty() { a href="/approvals" rel="first" data-testid="first-page" { "First page" } " " }
+                    @if !page.next_page_token.is_empty() {
+                        a href={ "/approvals?page_token=" (page.next_page_token) } rel="next" data-testid="next-page" { "Next page" }
                     }
                 }
             }
@@ -140,14 +155,15 @@ pub fn queue(list: &[Approval], recent: &[Approval]) -> Markup {
     }
 }
 
-pub fn approvals(nav: &Nav<'_>, list: &[Approval], recent: &[Approval]) -> Markup {
+pub fn approvals(nav: &Nav<'_>, pending: &PendingPage, page_token: &str, recent: &[Approval]) -> Markup {
     page(
         "Approvals",
         Some(nav),
         html! {
             h1 { "Approvals" }
             p class="live" aria-live="polite" data-testid="live" { "Live: the list updates when approvals arrive, are decided or expire." }
-            div id="queue" data-live="/approvals/list" { (queue(list, recent)) }
+            // The live refresh stays on the page the reviewer is reading.
+            div id="queue" data-live={ "/approvals/list?page_token=" (page_token) } { (queue(pending, page_token, recent)) }
         },
     )
 }

@@ -143,9 +143,15 @@ impl pb::approval_service_server::ApprovalService for ApprovalApi {
         request: Request<pb::ListPendingRequest>,
     ) -> Result<Response<pb::ListPendingResponse>, Status> {
         let caller = caller_of(&request)?;
-        let pb::ListPendingRequest { tenant, limit } = request.into_inner();
-        let approvals = self.store.list_pending(&caller, &tenant, limit as usize).map_err(status_from)?;
-        Ok(Response::new(pb::ListPendingResponse { approvals: approvals.into_iter().map(Into::into).collect() }))
+        let pb::ListPendingRequest { tenant, limit, page_size, page_token } = request.into_inner();
+        // `limit` is the field's older name, used only when `page_size` is not.
+        let page_size = if page_size != 0 { i64::from(page_size) } else { i64::from(limit) };
+        let page = self.store.list_pending(&caller, &tenant, page_size, &page_token).map_err(status_from)?;
+        Ok(Response::new(pb::ListPendingResponse {
+            approvals: page.approvals.into_iter().map(Into::into).collect(),
+            next_page_token: page.next_page_token,
+            total: u32::try_from(page.total).unwrap_or(u32::MAX),
+        }))
     }
 
     async fn get(&self, request: Request<pb::GetApprovalRequest>) -> Result<Response<pb::Approval>, Status> {
