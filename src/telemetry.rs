@@ -53,6 +53,7 @@ pub const TLS_HANDSHAKE_FAILURES_TOTAL: &str = "warden_tls_handshake_failures_to
 pub const IDLE_CONNECTIONS_CLOSED_TOTAL: &str = "warden_idle_connections_closed_total";
 pub const MODEL_INFERENCE_SECONDS: &str = "warden_model_inference_seconds";
 pub const MODEL_QUEUE_WAIT_SECONDS: &str = "warden_model_queue_wait_seconds";
+pub const MODEL_ABANDONED_WINDOWS_TOTAL: &str = "warden_model_abandoned_windows_total";
 pub const MODEL_CACHE_LOOKUPS_TOTAL: &str = "warden_model_cache_lookups_total";
 pub const MODEL_CASCADE_TOTAL: &str = "warden_model_cascade_total";
 pub const REPORTS_TOTAL: &str = "warden_reports_total";
@@ -97,6 +98,7 @@ fn register_at_zero() {
     counter!(AUDIT_APPENDS_TOTAL).increment(0);
     counter!(AUDIT_APPEND_FAILURES_TOTAL).increment(0);
     counter!(AUDIT_CHECKPOINTS_TOTAL).increment(0);
+    counter!(MODEL_ABANDONED_WINDOWS_TOTAL).increment(0);
     counter!(TLS_HANDSHAKE_FAILURES_TOTAL).increment(0);
     for listener in ["grpc", "health"] {
         counter!(IDLE_CONNECTIONS_CLOSED_TOTAL, "listener" => listener).increment(0);
@@ -106,6 +108,12 @@ fn register_at_zero() {
     }
     for reason in ["unauthenticated", "permission_denied"] {
         counter!(AUTH_FAILURES_TOTAL, "reason" => reason).increment(0);
+    }
+    // WardenOverloaded rates these: a first burst of refusals must show.
+    for rpc in ["ScoreInput", "ScoreOutput", "ScoreAction"] {
+        for reason in REJECTION_REASONS {
+            counter!(REJECTED_REQUESTS_TOTAL, "rpc" => rpc, "reason" => *reason).increment(0);
+        }
     }
     for result in ["ok", "rejected"] {
         counter!(POLICY_RELOADS_TOTAL, "result" => result).increment(0);
@@ -187,6 +195,11 @@ fn describe() {
         "Time of one encoder run over a group of windows of similar length."
     );
     describe_histogram!(MODEL_QUEUE_WAIT_SECONDS, Unit::Seconds, "Time a window waited for a model worker.");
+    describe_counter!(
+        MODEL_ABANDONED_WINDOWS_TOTAL,
+        Unit::Count,
+        "Windows dropped before the encoder because their request was already answered without the model or cancelled."
+    );
     describe_counter!(
         MODEL_CACHE_LOOKUPS_TOTAL,
         Unit::Count,
@@ -307,6 +320,10 @@ pub fn request_finished(rpc: &'static str, code: &'static str, elapsed: Duration
 pub fn decision(rpc: &'static str, decision: &'static str) {
     counter!(DECISIONS_TOTAL, "rpc" => rpc, "decision" => decision).increment(1);
 }
+
+/// Why a Score call was refused before it was scored.
+pub const REJECTION_REASONS: &[&str] =
+    &["invalid_argument", "overloaded", "shutting_down", "unauthenticated", "permission_denied"];
 
 pub fn rejected(rpc: &'static str, reason: &'static str) {
     counter!(REJECTED_REQUESTS_TOTAL, "rpc" => rpc, "reason" => reason).increment(1);
@@ -438,6 +455,10 @@ pub fn model_batch(windows: usize) {
 
 pub fn model_inference(elapsed: Duration) {
     histogram!(MODEL_INFERENCE_SECONDS).record(elapsed.as_secs_f64());
+}
+
+pub fn model_abandoned(windows: usize) {
+    counter!(MODEL_ABANDONED_WINDOWS_TOTAL).increment(windows as u64);
 }
 
 pub fn model_queue_wait(waited: Duration) {

@@ -252,7 +252,9 @@ async fn the_evidence_bundle_lets_an_outsider_check_the_report_and_its_period() 
     assert_eq!(record["body"]["framework"], "nist-ai-rmf");
     assert_eq!(record["body"]["actor"], "auditor@test");
     // And the log as a whole still verifies with the report recorded in it.
-    assert!(common::verified_records(dir.path()) > 1000);
+    // (Held to the simulated history's own cadence: a checkpoint a day.)
+    let daily = AuditConfig { checkpoint_interval_ms: fixture::DAY_MS, checkpoint_heartbeat_ms: 0, ..audit_config() };
+    assert!(common::verified_records_under(dir.path(), &daily) > 1000);
     // The independent Python verifier (written from the RFCs, not from this
     // code) agrees.
     let python = std::env::var("WARDEN_PYTHON").unwrap_or_else(|_| "python3".into());
@@ -369,7 +371,16 @@ fn one_line_error(o: &std::process::Output, needle: &str) {
 async fn the_cli_records_incidents_and_writes_reports() {
     let dir = seeded(&Options { per_day: 4, days: 40, ..Options::default() }).await;
     let cfg = dir.path().join("warden.toml");
-    std::fs::write(&cfg, "[audit]\norigin = \"warden/fixture\"\nretention_seconds = 0\n").unwrap();
+    // The simulated history is signed once a simulated day.
+    std::fs::write(
+        &cfg,
+        format!(
+            "[audit]\norigin = \"warden/fixture\"\nretention_seconds = 0\ncheckpoint_interval_ms = {}\n\
+             checkpoint_heartbeat_ms = 0\n",
+            fixture::DAY_MS
+        ),
+    )
+    .unwrap();
     let d = dir.path().to_str().unwrap();
     let c = cfg.to_str().unwrap();
     let base = ["--config", c, "--data-dir", d];

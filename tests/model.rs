@@ -247,6 +247,50 @@ fn concurrent_requests_are_micro_batched() {
     assert!(batches < 16, "16 concurrent windows took {batches} batches: not batched");
 }
 
+/// Work nobody waits for any more is dropped before it reaches the encoder:
+/// a request answered without the model, or cancelled, leaves no windows
+/// keeping the cores busy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_windows_never_reach_the_encoder() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let m = model(|c| {
+        c.workers = 1;
+        c.max_batch = 2;
+        c.cache_entries = 0;
+    });
+    let long = "Deliveries to the northern region improved after the route change in March. ".repeat(60);
+    let texts: Vec<String> = (0..12).map(|i| format!("report {i}: {long}")).collect();
+    let scoring = tokio::spawn({
+        let m = m.clone();
+        async move { m.score(texts).await }
+    });
+    // Give up once the encoder has started on the request's windows.
+    let stats = m.batch_stats();
+    for _ in 0..600 {
+        if stats.windows.load(Relaxed) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(stats.windows.load(Relaxed) > 0, "the encoder started");
+    scoring.abort();
+    let _ = scoring.await;
+    // The worker goes idle: what it had not started is dropped, not encoded.
+    let mut last = (stats.windows.load(Relaxed), stats.abandoned.load(Relaxed));
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let now = (stats.windows.load(Relaxed), stats.abandoned.load(Relaxed));
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    let (encoded, abandoned) = last;
+    assert!(abandoned > encoded, "encoded {encoded} windows after the request was gone, dropped {abandoned}");
+    // The model still answers the next request.
+    assert_eq!(m.score(vec!["where is my parcel?".into()]).await.unwrap()[0].windows.len(), 1);
+}
+
 /// The same text twice is encoded once.
 #[test]
 fn repeated_texts_come_from_the_cache() {

@@ -61,6 +61,9 @@ pub struct BatchStats {
     pub runs: AtomicU64,
     /// Windows encoded.
     pub windows: AtomicU64,
+    /// Windows dropped before the encoder because nobody waits for them any
+    /// more (the request was answered without the model, or cancelled).
+    pub abandoned: AtomicU64,
 }
 
 pub struct Batcher {
@@ -158,11 +161,28 @@ fn worker(
         for job in &batch {
             telemetry::model_queue_wait(started - job.enqueued);
         }
+        let batch = drop_abandoned(batch, &stats);
+        if batch.is_empty() {
+            continue;
+        }
         telemetry::model_batch(batch.len());
         stats.batches.fetch_add(1, Ordering::Relaxed);
-        stats.windows.fetch_add(batch.len() as u64, Ordering::Relaxed);
         run_batch(&mut session, batch, &stats);
     }
+}
+
+/// The jobs someone still waits for. A request answered without the model
+/// (its deadline passed) or cancelled by its client drops its receivers;
+/// encoding its windows would only delay everyone else's.
+fn drop_abandoned(mut jobs: Vec<Job>, stats: &BatchStats) -> Vec<Job> {
+    let before = jobs.len();
+    jobs.retain(|j| !j.reply.is_closed());
+    let dropped = before - jobs.len();
+    if dropped > 0 {
+        stats.abandoned.fetch_add(dropped as u64, Ordering::Relaxed);
+        telemetry::model_abandoned(dropped);
+    }
+    jobs
 }
 
 /// Runs a batch as groups of similar length; each group is one encoder call.
@@ -183,6 +203,12 @@ fn run_batch(session: &mut Session, mut batch: Vec<Job>, stats: &BatchStats) {
         }
     }
     for group in groups {
+        // Earlier groups took time: their requests may have given up since.
+        let group = drop_abandoned(group, stats);
+        if group.is_empty() {
+            continue;
+        }
+        stats.windows.fetch_add(group.len() as u64, Ordering::Relaxed);
         let started = Instant::now();
         let ids: Vec<&[i64]> = group.iter().map(|j| j.ids.as_slice()).collect();
         let result = infer(session, &ids);

@@ -78,6 +78,11 @@ pub struct ModelConfig {
     /// injection with at least `cascade_rule_score`.
     pub cascade: bool,
     pub cascade_rule_score: f64,
+    /// ONNX Runtime's CPU memory arena. Off (the default), each run's
+    /// tensors go back to the allocator when it ends, so memory follows the
+    /// load instead of holding the largest batch ever seen per session
+    /// (`benches/memory.rs` measures both).
+    pub memory_arena: bool,
 }
 
 impl Default for ModelConfig {
@@ -95,6 +100,7 @@ impl Default for ModelConfig {
             max_windows: 48,
             cascade: true,
             cascade_rule_score: 0.85,
+            memory_arena: false,
         }
     }
 }
@@ -352,7 +358,7 @@ impl Model {
         let runtime = runtime::init()?;
         let mut sessions = Vec::with_capacity(config.workers);
         for _ in 0..config.workers {
-            let mut session = new_session(&runtime.env, &files.onnx, config.intra_threads)?;
+            let mut session = new_session(&runtime.env, &files.onnx, config.intra_threads, config.memory_arena)?;
             // A model that loads but cannot run (wrong outputs, bad graph)
             // fails start-up, not the first request.
             batch::infer(&mut session, &[&[101, 102]]).map_err(|e| format!("{}: {e}", files.onnx_name))?;
@@ -593,6 +599,7 @@ fn new_session(
     env: &ort::environment::Environment,
     onnx: &[u8],
     intra_threads: usize,
+    memory_arena: bool,
 ) -> Result<ort::session::Session, String> {
     let err = |e: ort::Error| format!("onnxruntime session: {e}");
     let builder_err = |e: ort::Error<ort::session::builder::SessionBuilder>| format!("onnxruntime session: {e}");
@@ -601,6 +608,12 @@ fn new_session(
         .with_intra_threads(intra_threads)
         .map_err(builder_err)?
         .with_inter_threads(1)
+        .map_err(builder_err)?
+        .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(memory_arena).build()])
+        .map_err(builder_err)?
+        // Memory patterns pre-plan one arena block per input shape; without
+        // the arena they only cost memory.
+        .with_memory_pattern(memory_arena)
         .map_err(builder_err)?;
     builder.commit_from_memory(onnx).map_err(err)
 }

@@ -218,10 +218,15 @@ impl Detector for Broken {
 /// Verifies the log under `dir` with its own public key, every record
 /// signed in time; returns the record count.
 pub fn verified_records(dir: &std::path::Path) -> u64 {
+    verified_records_under(dir, &warden::config::AuditConfig::default())
+}
+
+/// [`verified_records`] for a log written with other checkpoint settings
+/// (the simulated history signs once a simulated day).
+pub fn verified_records_under(dir: &std::path::Path, config: &warden::config::AuditConfig) -> u64 {
     use warden::audit::journal::{default_key_path, read_public_key, verify, Timeliness};
     let key = read_public_key(&default_key_path(dir)).unwrap();
-    let window = Timeliness::window(&warden::config::AuditConfig::default());
-    verify(dir, &key, Timeliness::Whole(window)).unwrap().records
+    verify(dir, &key, Timeliness::Whole(Timeliness::window(config))).unwrap().records
 }
 
 /// Runs `warden audit verify --data-dir <dir> <extra>`: exit code, stdout, stderr.
