@@ -4,14 +4,15 @@
 //!
 //! Each variant runs in its own child process (so one variant's heap never
 //! counts against another's), in the same run: the baseline is ONNX
-//! Runtime's CPU memory arena on (as before `model.memory_arena` existed),
-//! against the arena off (the default now). Each child loads the bundled
-//! model, then runs `ROUNDS` identical bursts (`CLIENTS` threads, each
-//! scoring `REQUESTS` texts of about 60 kB, every text beyond the window
-//! budget so none is served from the cache), and prints RSS after loading,
-//! after each burst and after idling.
+//! Runtime's CPU memory arena on (the default, `model.memory_arena`),
+//! against the arena off. Each child loads the bundled model, then runs
+//! `ROUNDS` identical bursts (`CLIENTS` threads, each scoring `REQUESTS`
+//! texts of `TEXT_KB` kB, every text beyond the window budget so none is
+//! served from the cache), and prints RSS after loading, after each burst
+//! and after idling.
 //!
-//! `cargo bench --bench memory` (`ROUNDS`, `CLIENTS`, `REQUESTS` override).
+//! `cargo bench --bench memory` (`ROUNDS`, `CLIENTS`, `REQUESTS`, `TEXT_KB`
+//! override).
 
 use std::process::Command;
 use std::sync::Arc;
@@ -36,7 +37,8 @@ fn rss_mib() -> f64 {
 }
 
 fn child(variant: &str) {
-    let (rounds, clients, requests) = (env("ROUNDS", 5), env("CLIENTS", 4), env("REQUESTS", 6));
+    let (rounds, clients, requests, text_kb) =
+        (env("ROUNDS", 5), env("CLIENTS", 4), env("REQUESTS", 6), env("TEXT_KB", 60));
     let config = ModelConfig { memory_arena: variant == "arena-on", ..ModelConfig::default() };
     let started = Instant::now();
     let model = Arc::new(Model::load(&config).expect("the bundled model loads"));
@@ -48,7 +50,7 @@ fn child(variant: &str) {
         let threads: Vec<_> = (0..clients)
             .map(|c| {
                 let model = model.clone();
-                let text = format!("client {c}: {}", paragraph.repeat(400));
+                let text = format!("client {c}: {}", paragraph.repeat(text_kb * 1000 / paragraph.len() + 1));
                 std::thread::spawn(move || {
                     for r in 0..requests {
                         let t = format!("request {r} {text}");
@@ -77,10 +79,11 @@ fn main() {
     let me = std::env::current_exe().expect("own path");
     let rounds = env("ROUNDS", 5);
     println!(
-        "RSS in MiB: after loading, after each of {rounds} identical bursts ({} clients x {} texts of ~60 kB, 48 \
-         windows each), 3 s after the last",
+        "RSS in MiB: after loading, after each of {rounds} identical bursts ({} clients x {} texts of {} kB, 48 \
+         windows read of each), 3 s after the last",
         env("CLIENTS", 4),
-        env("REQUESTS", 6)
+        env("REQUESTS", 6),
+        env("TEXT_KB", 60)
     );
     let mut header = vec!["variant".to_string(), "loaded".to_string()];
     header.extend((1..=rounds).map(|r| format!("run {r}")));
@@ -91,5 +94,5 @@ fn main() {
         assert!(out.status.success(), "{variant}: {}", String::from_utf8_lossy(&out.stderr));
         print!("{}", String::from_utf8_lossy(&out.stdout));
     }
-    println!("baseline: arena-on (ONNX Runtime's default before model.memory_arena); arena-off is the default now");
+    println!("baseline: arena-on (the default); arena-off is model.memory_arena = false");
 }

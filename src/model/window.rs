@@ -29,6 +29,10 @@ pub struct Geometry {
     pub stride_tokens: usize,
 }
 
+/// Bytes of text per token a prefix is cut at before tokenising (typical
+/// text runs 3 to 6 bytes per WordPiece token).
+pub const CUT_BYTES_PER_TOKEN: usize = 16;
+
 pub struct Windower {
     tokenizer: Tokenizer,
     geometry: Geometry,
@@ -60,6 +64,39 @@ impl Windower {
 
     pub fn geometry(&self) -> Geometry {
         self.geometry
+    }
+
+    /// The first `max` windows of `text`, and how many more it holds (an
+    /// estimate when the text was long enough to be cut). Only a prefix
+    /// that can fill `max` windows is tokenised: a 4 MiB input costs the
+    /// tokeniser what 48 windows cost, not a million tokens' offsets and
+    /// strings. The prefix ends [`CUT_BYTES_PER_TOKEN`] bytes per needed
+    /// token in, at a character boundary; text whose tokens are longer than
+    /// that on average fills fewer windows, and the rest is counted as not
+    /// read, never silently dropped.
+    pub fn windows_within(&self, text: &str, max: usize) -> Result<(Vec<Window>, usize), String> {
+        let needed = if max == 0 {
+            0
+        } else {
+            self.geometry.content_tokens.saturating_add((max - 1).saturating_mul(self.geometry.stride_tokens))
+        };
+        let cut = needed.saturating_add(1).saturating_mul(CUT_BYTES_PER_TOKEN);
+        if text.len() <= cut {
+            let mut windows = self.windows(text)?;
+            let unscored = windows.len().saturating_sub(max);
+            windows.truncate(max);
+            return Ok((windows, unscored));
+        }
+        let mut end = cut;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut windows = self.windows(&text[..end])?;
+        let in_prefix = windows.len();
+        // The rest, at the prefix's windows per byte.
+        let rest = ((text.len() - end) as f64 * in_prefix as f64 / end.max(1) as f64).ceil().max(1.0) as usize;
+        windows.truncate(max);
+        Ok((windows, in_prefix.saturating_sub(max) + rest))
     }
 
     /// Splits `text` into windows. An empty text is one window of just
@@ -94,6 +131,32 @@ mod tests {
     fn windower(content: usize, stride: usize) -> Windower {
         let json = include_bytes!("../../models/warden-minilm/tokenizer.json");
         Windower::new(json, Geometry { content_tokens: content, stride_tokens: stride }).unwrap()
+    }
+
+    #[test]
+    fn only_a_prefix_of_a_huge_text_is_tokenised_and_the_rest_is_counted() {
+        let w = windower(16, 8);
+        let sentence = "The parcel left the warehouse on Monday and arrives on Friday. ";
+        let small = sentence.repeat(4);
+        let (windows, unscored) = w.windows_within(&small, 100).unwrap();
+        assert_eq!((windows, unscored), (w.windows(&small).unwrap(), 0), "short texts: exactly as before");
+        let all = w.windows(&small).unwrap();
+        let (two, unscored) = w.windows_within(&small, 2).unwrap();
+        assert_eq!((two.as_slice(), unscored), (&all[..2], all.len() - 2));
+
+        // 3 windows need 16 + 2 * 8 = 32 tokens: the cut is at 33 * 16 bytes.
+        let huge = sentence.repeat(20_000);
+        let (windows, unscored) = w.windows_within(&huge, 3).unwrap();
+        assert_eq!(windows, w.windows(&huge[..33 * CUT_BYTES_PER_TOKEN]).unwrap()[..3].to_vec());
+        let exact = w.windows(&huge).unwrap().len() - 3;
+        assert!(
+            (unscored as f64 - exact as f64).abs() / exact as f64 <= 0.05,
+            "estimated {unscored} windows left, there are {exact}"
+        );
+        // Cut inside a multi-byte character: still a valid prefix.
+        let (windows, unscored) = w.windows_within(&"é".repeat(10_000), 1).unwrap();
+        assert_eq!(windows.len(), 1);
+        assert!(unscored > 0);
     }
 
     #[test]

@@ -330,7 +330,7 @@ pub async fn run(
                 detector: DETECTOR.into(),
                 reason: SkipReason::Partial,
                 message: format!(
-                    "{source}: the model read {} windows (bytes 0..{read_to}) and not the {} after them \
+                    "{source}: the model read {} windows (bytes 0..{read_to}) and not the {} or so after them \
                      (model.max_windows per request)",
                     s.windows.len(),
                     s.unscored_windows
