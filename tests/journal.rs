@@ -2,53 +2,23 @@
 //! concurrency, recovery from a crash mid-write, segments, checkpoints,
 //! proofs, queries, and detection of every kind of tampering.
 
+mod common;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use warden::audit::journal::{default_key_path, read_public_key, verify, AuditLog, Query, VerifyReport};
+use warden::audit::journal::{default_key_path, read_public_key, verify, AuditLog, Query};
 use warden::audit::merkle::{verify_consistency, verify_inclusion};
 use warden::audit::{Entry, Journal};
 use warden::config::AuditConfig;
 use warden::policy::Policy;
 use warden::scoring::{Context, Pipeline, ScoreRequest};
 
-async fn entry(text: &str, session: &str) -> Entry {
-    let request = ScoreRequest::Input {
-        context: Context { application: "t".into(), session_id: session.into(), ..Context::default() },
-        text: text.into(),
-        system_prompt: String::new(),
-        documents: vec![],
-    };
-    let pipeline = Pipeline::new(
-        vec![],
-        Arc::new(Policy::builtin()),
-        warden::action::PolicyHandle::new(warden::action::ActionPolicy::builtin(), None),
-        std::time::Duration::from_secs(1),
-    );
-    let evaluation = pipeline.evaluate(&request, &Default::default()).await;
-    Entry::ScoreDecision {
-        request,
-        evaluation,
-        approval_id: None,
-        warden_version: "test",
-        caller: None,
-        approval: None,
-    }
-}
-
-fn check(dir: &Path) -> Result<VerifyReport, String> {
-    let key = read_public_key(&default_key_path(dir)).unwrap();
-    let window = warden::audit::journal::Timeliness::window(&AuditConfig::default());
-    verify(dir, &key, warden::audit::journal::Timeliness::Whole(window)).map_err(|e| e.to_string())
-}
-
-fn segments(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> =
-        std::fs::read_dir(dir.join("audit/segments")).unwrap().map(|e| e.unwrap().path()).collect();
-    v.sort();
-    v
-}
+use common::{
+    check, crash_tail_log, drop_checkpoints, entry, forge, history_forgeries, minute_log, newest_checkpoint,
+    rewrite_call, segments,
+};
 
 async fn log_with(dir: &Path, n: usize, config: &AuditConfig) {
     let log = AuditLog::open(dir, config).unwrap();
@@ -441,151 +411,22 @@ async fn a_period_is_evidenced_by_the_last_checkpoint_of_each_day() {
     check(dir.path()).unwrap();
 }
 
-/// A log as a live writer leaves it: one record a minute, each signed
-/// before the next (the writer signs within `checkpoint_interval_ms`).
-async fn minute_log(dir: &Path, n: usize) -> time::OffsetDateTime {
-    use time::macros::datetime;
-    let start = datetime!(2026-06-01 10:00 UTC);
-    let (clock, hand) = warden::audit::journal::Clock::manual(start);
-    let log = AuditLog::open_with_clock(dir, &AuditConfig::default(), clock).unwrap();
-    for i in 0..n {
-        hand.set(start + time::Duration::minutes(i as i64));
-        log.append(entry(&format!("call {i}"), "s").await).await.unwrap();
-        log.checkpoint().await.unwrap();
-    }
-    log.close().unwrap();
-    start + time::Duration::minutes(n as i64 - 1)
-}
-
-/// What a forger without the signing key can do to the one segment: edit
-/// record texts (`edit` gets each record's sequence and JSON and returns a
-/// changed record, or `None` to keep its bytes), append records a minute
-/// apart, and recompute every leaf, `prev` and chain hash so the chain
-/// verifies from the start.
-fn forge(dir: &Path, edit: impl Fn(u64, &serde_json::Value) -> Option<serde_json::Value>, append: usize) {
-    let seg = &segments(dir)[0];
-    let mut records: Vec<String> = std::fs::read_to_string(seg)
-        .unwrap()
-        .lines()
-        .map(|l| l["{\"record\":".len()..l.rfind(",\"leaf\":\"").unwrap()].to_string())
-        .collect();
-    for _ in 0..append {
-        let mut next: serde_json::Value = serde_json::from_str(records.last().unwrap()).unwrap();
-        let seq = next["seq"].as_u64().unwrap() + 1;
-        let at = time::OffsetDateTime::parse(
-            next["recorded_at"].as_str().unwrap(),
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap();
-        next["seq"] = seq.into();
-        next["id"] = uuid::Uuid::now_v7().to_string().into();
-        next["recorded_at"] =
-            (at + time::Duration::minutes(1)).format(&time::format_description::well_known::Rfc3339).unwrap().into();
-        records.push(next.to_string());
-    }
-    let mut prev = [0u8; 32];
-    let mut out = String::new();
-    for (seq, raw) in records.into_iter().enumerate() {
-        let value: serde_json::Value = serde_json::from_str(&raw).unwrap();
-        let record = edit(seq as u64, &value).map_or(raw, |v| v.to_string());
-        let leaf = warden::audit::merkle::leaf_hash(record.as_bytes());
-        let hash = warden::audit::journal::chain_hash(&prev, &leaf);
-        out.push_str(&format!(
-            r#"{{"record":{record},"leaf":"{}","prev":"{}","hash":"{}"}}"#,
-            hex::encode(leaf),
-            hex::encode(prev),
-            hex::encode(hash)
-        ));
-        out.push('\n');
-        prev = hash;
-    }
-    std::fs::write(seg, out).unwrap();
-}
-
-/// Keeps the checkpoints `keep` says yes to.
-fn drop_checkpoints(dir: &Path, keep: impl Fn(u64) -> bool) {
-    let path = dir.join("audit/checkpoints.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let kept: String = text
-        .lines()
-        .filter(|l| keep(serde_json::from_str::<serde_json::Value>(l).unwrap()["tree_size"].as_u64().unwrap()))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(&path, kept).unwrap();
-}
-
-fn rewrite_call(target: u64) -> impl Fn(u64, &serde_json::Value) -> Option<serde_json::Value> {
-    move |s, r| {
-        (s == target)
-            .then(|| serde_json::from_str(&r.to_string().replace(&format!("call {target}"), "call FORGED")).unwrap())
-    }
-}
-
-fn newest_checkpoint(dir: &Path) -> warden::audit::checkpoint::Checkpoint {
-    let text = std::fs::read_to_string(dir.join("audit/checkpoints.jsonl")).unwrap();
-    serde_json::from_str(text.lines().last().unwrap()).unwrap()
-}
-
 /// Signed history cannot be rewritten without the key by also deleting the
 /// checkpoints: each case of issue #25's point 3 is found by `verify`,
 /// refused by `open` (which would otherwise sign over it), and, where the
 /// local log alone cannot tell, by the checkpoint published elsewhere.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_history_is_found_without_the_checkpoints_that_covered_it() {
-    type Tamper = Box<dyn Fn(&Path)>;
-    // What was done, what verify says, and whether the checkpoint published
-    // before it (size 12) finds it too: a rewrite changes its root; deleted
+    // What verify says, and whether the checkpoint published before the
+    // edit (size 12) finds it too: a rewrite changes its root; deleted
     // checkpoints and appended records leave it reproduced.
-    let cases: Vec<(&str, Tamper, &str, bool)> = vec![
-        (
-            "record 3 rewritten, the hashes after it recomputed, the checkpoints from it on dropped",
-            Box::new(|d| {
-                forge(d, rewrite_call(3), 0);
-                drop_checkpoints(d, |size| size <= 3);
-            }),
-            "covered by no checkpoint",
-            true,
-        ),
-        (
-            "checkpoints 4 to 11 deleted, the newest kept (records intact)",
-            Box::new(|d| drop_checkpoints(d, |size| size <= 3 || size == 12)),
-            "were signed only by checkpoint 12",
-            false,
-        ),
-        (
-            "checkpoints.jsonl deleted",
-            Box::new(|d| std::fs::remove_file(d.join("audit/checkpoints.jsonl")).unwrap()),
-            "covered by no checkpoint",
-            false,
-        ),
-        (
-            "two chain-correct records appended after the last checkpoint, an hour on",
-            Box::new(|d| {
-                forge(
-                    d,
-                    |s, r| {
-                        (s >= 12).then(|| {
-                            let mut r = r.clone();
-                            let at = time::OffsetDateTime::parse(
-                                r["recorded_at"].as_str().unwrap(),
-                                &time::format_description::well_known::Rfc3339,
-                            )
-                            .unwrap();
-                            r["recorded_at"] = (at + time::Duration::hours(1))
-                                .format(&time::format_description::well_known::Rfc3339)
-                                .unwrap()
-                                .into();
-                            r
-                        })
-                    },
-                    2,
-                )
-            }),
-            "added after the fact",
-            false,
-        ),
+    let expected = [
+        ("covered by no checkpoint", true),
+        ("were signed only by checkpoint 12", false),
+        ("covered by no checkpoint", false),
+        ("added after the fact", false),
     ];
-    for (what, tamper, needle, published_finds) in cases {
+    for ((what, tamper), (needle, published_finds)) in history_forgeries().into_iter().zip(expected) {
         let dir = tempfile::tempdir().unwrap();
         minute_log(dir.path(), 12).await;
         let report = check(dir.path()).unwrap();
@@ -687,20 +528,7 @@ async fn an_unsigned_tail_is_signed_only_when_accepted_and_on_the_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_tail_is_signed_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
-    let start = time::macros::datetime!(2026-06-01 10:00 UTC);
-    let (clock, hand) = warden::audit::journal::Clock::manual(start);
-    let log = AuditLog::open_with_clock(dir.path(), &AuditConfig::default(), clock).unwrap();
-    for i in 0..6 {
-        hand.set(start + time::Duration::milliseconds(300 * i));
-        log.append(entry(&format!("call {i}"), "s").await).await.unwrap();
-        if i == 2 {
-            log.checkpoint().await.unwrap();
-        }
-    }
-    log.close().unwrap();
-    drop(log);
-    // As if the process had died before the last records were signed.
-    drop_checkpoints(dir.path(), |size| size <= 3);
+    crash_tail_log(dir.path()).await;
     assert_eq!(check(dir.path()).unwrap().unsigned_records, 3);
     let log = AuditLog::open(dir.path(), &AuditConfig::default()).unwrap();
     assert_eq!(log.latest_checkpoint().unwrap().tree_size, 6);

@@ -3,12 +3,14 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
+use warden::audit::Journal as _;
 use warden::config::Config;
 use warden::detect::{DetectError, Detector, RawFinding, ScanItem, Source, Surface};
 use warden::proto::v1 as pb;
@@ -224,9 +226,23 @@ pub fn verified_records(dir: &std::path::Path) -> u64 {
 /// [`verified_records`] for a log written with other checkpoint settings
 /// (the simulated history signs once a simulated day).
 pub fn verified_records_under(dir: &std::path::Path, config: &warden::config::AuditConfig) -> u64 {
+    check_under(dir, config).unwrap().records
+}
+
+/// The local verifier on the log under `dir`, with its own public key and
+/// the timeliness rule.
+pub fn check(dir: &Path) -> Result<warden::audit::journal::VerifyReport, String> {
+    check_under(dir, &warden::config::AuditConfig::default())
+}
+
+/// [`check`] with the timeliness windows of `config`.
+pub fn check_under(
+    dir: &Path,
+    config: &warden::config::AuditConfig,
+) -> Result<warden::audit::journal::VerifyReport, String> {
     use warden::audit::journal::{default_key_path, read_public_key, verify, Timeliness};
     let key = read_public_key(&default_key_path(dir)).unwrap();
-    verify(dir, &key, Timeliness::Whole(Timeliness::window(config))).unwrap().records
+    verify(dir, &key, Timeliness::Whole(Timeliness::window(config))).map_err(|e| e.to_string())
 }
 
 /// Runs `warden audit verify --data-dir <dir> <extra>`: exit code, stdout, stderr.
@@ -407,4 +423,182 @@ pub fn refund(session: &str, amount: u32) -> warden::proto::v1::ScoreActionReque
         arguments_json: format!(r#"{{"order_id": "A-1", "amount": {amount}, "currency": "EUR"}}"#),
         rationale: "the customer says the parcel never arrived".into(),
     }
+}
+
+/// An audit entry: an input scored by the builtin policy, no detectors.
+pub async fn entry(text: &str, session: &str) -> warden::audit::Entry {
+    use warden::scoring::{Context, Pipeline, ScoreRequest};
+    let request = ScoreRequest::Input {
+        context: Context { application: "t".into(), session_id: session.into(), ..Context::default() },
+        text: text.into(),
+        system_prompt: String::new(),
+        documents: vec![],
+    };
+    let pipeline = Pipeline::new(
+        vec![],
+        Arc::new(warden::policy::Policy::builtin()),
+        warden::action::PolicyHandle::new(warden::action::ActionPolicy::builtin(), None),
+        std::time::Duration::from_secs(1),
+    );
+    let evaluation = pipeline.evaluate(&request, &Default::default()).await;
+    warden::audit::Entry::ScoreDecision {
+        request,
+        evaluation,
+        approval_id: None,
+        warden_version: "test",
+        caller: None,
+        approval: None,
+    }
+}
+
+/// The segment files of the log under `dir`, in order.
+pub fn segments(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(dir.join("audit/segments")).unwrap().map(|e| e.unwrap().path()).collect();
+    v.sort();
+    v
+}
+
+/// A log as a live writer leaves it: one record a minute, each signed
+/// before the next (the writer signs within `checkpoint_interval_ms`).
+pub async fn minute_log(dir: &Path, n: usize) -> time::OffsetDateTime {
+    use time::macros::datetime;
+    let start = datetime!(2026-06-01 10:00 UTC);
+    let (clock, hand) = warden::audit::journal::Clock::manual(start);
+    let log =
+        warden::audit::journal::AuditLog::open_with_clock(dir, &warden::config::AuditConfig::default(), clock).unwrap();
+    for i in 0..n {
+        hand.set(start + time::Duration::minutes(i as i64));
+        log.append(entry(&format!("call {i}"), "s").await).await.unwrap();
+        log.checkpoint().await.unwrap();
+    }
+    log.close().unwrap();
+    start + time::Duration::minutes(n as i64 - 1)
+}
+
+/// What a forger without the signing key can do to the one segment: edit
+/// record texts (`edit` gets each record's sequence and JSON and returns a
+/// changed record, or `None` to keep its bytes), append records a minute
+/// apart, and recompute every leaf, `prev` and chain hash so the chain
+/// verifies from the start.
+pub fn forge(dir: &Path, edit: impl Fn(u64, &serde_json::Value) -> Option<serde_json::Value>, append: usize) {
+    let seg = &segments(dir)[0];
+    let mut records: Vec<String> = std::fs::read_to_string(seg)
+        .unwrap()
+        .lines()
+        .map(|l| l["{\"record\":".len()..l.rfind(",\"leaf\":\"").unwrap()].to_string())
+        .collect();
+    for _ in 0..append {
+        let mut next: serde_json::Value = serde_json::from_str(records.last().unwrap()).unwrap();
+        let seq = next["seq"].as_u64().unwrap() + 1;
+        let at = time::OffsetDateTime::parse(
+            next["recorded_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        next["seq"] = seq.into();
+        next["id"] = uuid::Uuid::now_v7().to_string().into();
+        next["recorded_at"] =
+            (at + time::Duration::minutes(1)).format(&time::format_description::well_known::Rfc3339).unwrap().into();
+        records.push(next.to_string());
+    }
+    let mut prev = [0u8; 32];
+    let mut out = String::new();
+    for (seq, raw) in records.into_iter().enumerate() {
+        let value: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        let record = edit(seq as u64, &value).map_or(raw, |v| v.to_string());
+        let leaf = warden::audit::merkle::leaf_hash(record.as_bytes());
+        let hash = warden::audit::journal::chain_hash(&prev, &leaf);
+        out.push_str(&format!(
+            r#"{{"record":{record},"leaf":"{}","prev":"{}","hash":"{}"}}"#,
+            hex::encode(leaf),
+            hex::encode(prev),
+            hex::encode(hash)
+        ));
+        out.push('\n');
+        prev = hash;
+    }
+    std::fs::write(seg, out).unwrap();
+}
+
+/// Keeps the checkpoints `keep` says yes to.
+pub fn drop_checkpoints(dir: &Path, keep: impl Fn(u64) -> bool) {
+    let path = dir.join("audit/checkpoints.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: String = text
+        .lines()
+        .filter(|l| keep(serde_json::from_str::<serde_json::Value>(l).unwrap()["tree_size"].as_u64().unwrap()))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&path, kept).unwrap();
+}
+
+pub fn rewrite_call(target: u64) -> impl Fn(u64, &serde_json::Value) -> Option<serde_json::Value> {
+    move |s, r| {
+        (s == target)
+            .then(|| serde_json::from_str(&r.to_string().replace(&format!("call {target}"), "call FORGED")).unwrap())
+    }
+}
+
+pub fn newest_checkpoint(dir: &Path) -> warden::audit::checkpoint::Checkpoint {
+    let text = std::fs::read_to_string(dir.join("audit/checkpoints.jsonl")).unwrap();
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
+/// Issue #25's point 3 on a `minute_log` of 12: signed history rewritten or
+/// added to without the key, with the checkpoints that would show it
+/// deleted. Each is chain-correct; only the timeliness rule (or a
+/// checkpoint published elsewhere) finds it.
+pub fn history_forgeries() -> Vec<(&'static str, fn(&Path))> {
+    vec![
+        ("record 3 rewritten, the hashes after it recomputed, the checkpoints from it on dropped", |d| {
+            forge(d, rewrite_call(3), 0);
+            drop_checkpoints(d, |size| size <= 3);
+        }),
+        ("checkpoints 4 to 11 deleted, the newest kept (records intact)", |d| {
+            drop_checkpoints(d, |size| size <= 3 || size == 12)
+        }),
+        ("checkpoints.jsonl deleted", |d| std::fs::remove_file(d.join("audit/checkpoints.jsonl")).unwrap()),
+        ("two chain-correct records appended after the last checkpoint, an hour on", |d| {
+            forge(
+                d,
+                |s, r| {
+                    (s >= 12).then(|| {
+                        let mut r = r.clone();
+                        let at = time::OffsetDateTime::parse(
+                            r["recorded_at"].as_str().unwrap(),
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .unwrap();
+                        r["recorded_at"] = (at + time::Duration::hours(1))
+                            .format(&time::format_description::well_known::Rfc3339)
+                            .unwrap()
+                            .into();
+                        r
+                    })
+                },
+                2,
+            )
+        }),
+    ]
+}
+
+/// A crash tail: six records 300 ms apart, the first three signed, the
+/// checkpoints after them dropped as if the process had died before the
+/// last records were signed.
+pub async fn crash_tail_log(dir: &Path) {
+    let start = time::macros::datetime!(2026-06-01 10:00 UTC);
+    let (clock, hand) = warden::audit::journal::Clock::manual(start);
+    let log =
+        warden::audit::journal::AuditLog::open_with_clock(dir, &warden::config::AuditConfig::default(), clock).unwrap();
+    for i in 0..6 {
+        hand.set(start + time::Duration::milliseconds(300 * i));
+        log.append(entry(&format!("call {i}"), "s").await).await.unwrap();
+        if i == 2 {
+            log.checkpoint().await.unwrap();
+        }
+    }
+    log.close().unwrap();
+    drop(log);
+    drop_checkpoints(dir, |size| size <= 3);
 }

@@ -3,8 +3,11 @@
 
     python3 tests/verifier/verify_log.py --target 127.0.0.1:50051 \\
         --public-key /path/to/signing-key.pem
+    python3 tests/verifier/verify_log.py --data-dir /var/lib/warden \\
+        --public-key public-key.pem [--witness-vkey VKEY]
 
-Uses only gRPC responses (warden.v1.AuditService) and the log's public key.
+Uses only gRPC responses (warden.v1.AuditService), or offline the files on
+disk, and the log's public key.
 The Merkle tree algorithms are written from RFC 9162 (Certificate
 Transparency v2), section 2.1, and the checkpoint / signed-note formats from
 the C2SP tlog-checkpoint and signed-note specifications. Nothing here is
@@ -29,6 +32,16 @@ Checks:
      different key, and more.
 Before talking to the server it self-tests its RFC 9162 code on synthetic
 trees (and published test-vector roots).
+
+Offline, `--data-dir DIR` (instead of --target) checks the log on disk under
+DIR/audit: every segment (leaf hash, hash chain, sequence, record fields;
+retired segments through their seal and leaf hashes), every checkpoint in
+checkpoints.jsonl (signature, note, signed time, key id, root == MTH of the
+records), the timeliness rule (records signed within W = interval + grace of
+being written, unless a crash tail or an accepted one; no record written long
+after the last signature), and with --witness-vkey the witness's cosigned
+note under audit/witness/, whose tree the records must reproduce. See
+tests/verifier/README.md.
 
 Prints one line per failed check (`FAIL <check>: <detail>`) and ends with
 exactly `verifier: N passed, M failed`. Exit status 0 iff M == 0.
@@ -655,15 +668,496 @@ def load_public_key(path: str):
     return key
 
 
+# --------------------------------------------------------------------------
+# Offline mode: a log directory on disk
+# --------------------------------------------------------------------------
+
+CHAIN_DOMAIN = b"warden.chain.v2\0"
+SEGMENT_NAME = re.compile(r"^([0-9]{20})\.(jsonl|seal|leaves)$")
+LINE_TAIL = re.compile(
+    rb',"leaf":"([0-9a-f]{64})","prev":"([0-9a-f]{64})","hash":"([0-9a-f]{64})"\}$')
+ACCEPTED_KIND = "unsigned_tail_accepted"
+COSIGNATURE_V1 = 0x04
+SECOND = 1_000_000_000
+MS = 1_000_000
+
+
+def chain_hash(prev: bytes, leaf: bytes) -> bytes:
+    """hash = SHA-256("warden.chain.v2\\0" || prev || leaf)."""
+    return sha256(CHAIN_DOMAIN + prev + leaf)
+
+
+def rfc3339_nanos(s: str, utc_only: bool = False) -> int | None:
+    """Unix nanoseconds of an RFC 3339 time, or None."""
+    if utc_only and not s.endswith("Z"):
+        return None
+    t = parse_rfc3339(s)
+    if t is None:
+        return None
+    return t[0] * SECOND + t[1]
+
+
+def fmt_nanos(n: int) -> str:
+    import datetime
+    dt = datetime.datetime.fromtimestamp(n // SECOND, datetime.timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{n % SECOND:09d}Z"
+
+
+def no_dupes(pairs):
+    keys = [k for k, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError(f"duplicate keys {sorted(k for k in set(keys) if keys.count(k) > 1)}")
+    return dict(pairs)
+
+
+@dataclass
+class DiskLog:
+    leaves: list[bytes]
+    times: list[int | None]     # recorded_at in unix nanos; None when retired
+    kinds: list[str | None]
+    torn_bytes: int = 0
+
+
+def read_segments(seg_dir: Path, res: Results) -> DiskLog | None:
+    """Every segment in order: records checked one by one (leaf, chain, seq,
+    fields), retired segments through their seal and leaves."""
+    log = DiskLog([], [], [])
+    if not seg_dir.is_dir():
+        res.check("segments directory", False, f"{seg_dir} does not exist")
+        return None
+    by_first: dict[int, dict[str, Path]] = {}
+    strays = []
+    for p in sorted(seg_dir.iterdir()):
+        m = SEGMENT_NAME.match(p.name)
+        if not m:
+            strays.append(p.name)
+            continue
+        by_first.setdefault(int(m.group(1)), {})[m.group(2)] = p
+    res.check("segments directory holds only segments", not strays,
+              f"unexpected files {strays[:5]}")
+    firsts = sorted(by_first)
+    prev = bytes(HASH_LEN)
+    seq = 0
+    for idx, first in enumerate(firsts):
+        files = by_first[first]
+        last_segment = idx == len(firsts) - 1
+        name = f"segment {first:020d}"
+        if not res.check(f"{name} starts at the next sequence", first == seq,
+                         f"first sequence {first}, want {seq} (records missing or duplicated)"):
+            return None
+        if "jsonl" in files:
+            seq, prev = read_jsonl(files["jsonl"], name, seq, prev, last_segment, log, res)
+            if seq is None:
+                return None
+            if "seal" in files:
+                res.check(f"{name} has a seal or records, not both", False,
+                          "both .jsonl and .seal present")
+        elif "seal" in files:
+            seq, prev = read_seal(files, name, first, prev, log, res)
+            if seq is None:
+                return None
+        else:
+            res.check(f"{name} has records", False, "only a .leaves file, no .jsonl or .seal")
+            return None
+    return log
+
+
+def read_seal(files: dict[str, Path], name: str, first: int, prev: bytes,
+              log: DiskLog, res: Results) -> tuple[int | None, bytes]:
+    try:
+        seal = json.loads(files["seal"].read_text(encoding="utf-8"), object_pairs_hook=no_dupes)
+        records = seal["records"]
+        last_chain = bytes.fromhex(seal["last_chain"])
+        ok = (isinstance(records, int) and records > 0 and seal["first_seq"] == first
+              and len(last_chain) == HASH_LEN)
+        detail = "" if ok else f"first_seq {seal.get('first_seq')!r}, records {records!r}, last_chain"
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        ok, detail = False, f"{type(e).__name__}: {e}"
+    if not res.check(f"{name} seal", ok, detail):
+        return None, prev
+    leaves_path = files.get("leaves")
+    data = leaves_path.read_bytes() if leaves_path else b""
+    if not res.check(f"{name} leaves", len(data) == HASH_LEN * records,
+                     f"{len(data)} bytes of leaf hashes, want {HASH_LEN} x {records}"):
+        return None, prev
+    for i in range(records):
+        log.leaves.append(data[i * HASH_LEN:(i + 1) * HASH_LEN])
+        log.times.append(None)
+        log.kinds.append(None)
+    # The chain cannot be recomputed across retired records; it goes on from last_chain.
+    return first + records, last_chain
+
+
+def read_jsonl(path: Path, name: str, seq: int, prev: bytes, last_segment: bool,
+               log: DiskLog, res: Results) -> tuple[int | None, bytes]:
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    if tail:
+        if last_segment:
+            log.torn_bytes = len(tail)
+            print(f"info: torn write: the last {len(tail)} bytes of {path.name} are not a "
+                  f"whole line (never acknowledged), ignored")
+        else:
+            res.check(f"{name} ends with a whole line", False,
+                      f"{len(tail)} bytes without a newline in a segment that is not the last")
+            return None, prev
+    bad: list[tuple[str, str]] = []
+    for n, line in enumerate(lines):
+        where = f"record {seq} ({path.name} line {n + 1})"
+        m = LINE_TAIL.search(line)
+        if not line.startswith(b'{"record":') or not m:
+            res.check(f"{where} line format", False,
+                      'not {"record":...,"leaf":"<hex>","prev":"<hex>","hash":"<hex>"}')
+            return None, prev
+        raw = line[len(b'{"record":'):m.start()]
+        leaf, lprev, lhash = (bytes.fromhex(g.decode()) for g in m.groups())
+        mine = leaf_hash(raw)
+        problems = []
+        if leaf != mine:
+            problems.append(f"leaf {leaf.hex()} != SHA-256(0x00||record) {mine.hex()}: modified")
+        if lprev != prev:
+            problems.append(f"prev {lprev.hex()} != the previous record's hash {prev.hex()}")
+        want = chain_hash(prev, mine)
+        if lhash != want:
+            problems.append(f"hash {lhash.hex()} != chain hash {want.hex()}")
+        try:
+            obj = json.loads(raw.decode("utf-8"), object_pairs_hook=no_dupes)
+            if not isinstance(obj, dict):
+                raise ValueError(f"top level is {type(obj).__name__}, not an object")
+        except (UnicodeDecodeError, ValueError) as e:
+            obj = None
+            problems.append(f"record is not a JSON object: {e}")
+        t = None
+        kind = None
+        if obj is not None:
+            if obj.get("v") != 2:
+                problems.append(f"v {obj.get('v')!r}, want 2")
+            if obj.get("seq") != seq or isinstance(obj.get("seq"), bool):
+                problems.append(f"seq {obj.get('seq')!r}, want {seq}")
+            if not isinstance(obj.get("id"), str) or not obj.get("id"):
+                problems.append(f"id {obj.get('id')!r} is not a non-empty string")
+            kind = obj.get("kind")
+            if not isinstance(kind, str) or not kind:
+                problems.append(f"kind {kind!r} is not a non-empty string")
+            at = obj.get("recorded_at")
+            t = rfc3339_nanos(at, utc_only=True) if isinstance(at, str) else None
+            if t is None:
+                problems.append(f"recorded_at {at!r} is not an RFC 3339 UTC time")
+            missing = [f for f in ("attributes", "categories", "body") if f not in obj]
+            if missing:
+                problems.append(f"no {', '.join(missing)}")
+        if problems:
+            bad.append((where, "; ".join(problems)))
+        log.leaves.append(mine)  # the hash computed here, never the stored one
+        log.times.append(t)
+        log.kinds.append(kind if isinstance(kind, str) else None)
+        prev = lhash  # a bad record is reported once, not again by every one after it
+        seq += 1
+    for where, detail in bad:
+        res.check(where, False, detail)
+    res.check(f"{name}: {len(lines)} records (leaf, chain, seq, fields)", not bad,
+              f"{len(bad)} bad records")
+    return seq, prev
+
+
+@dataclass
+class DiskCheckpoint:
+    line: int
+    origin: str
+    tree_size: int
+    root: bytes
+    time: int   # the signed time (from the note), unix nanos
+    note: bytes
+
+
+def read_checkpoints(path: Path, pub, raw_pub: bytes, tree: Tree,
+                     res: Results) -> list[DiskCheckpoint]:
+    """Every checkpoint in checkpoints.jsonl, each checked on its own (signature,
+    note vs fields, key id, root vs the records) and against the one before
+    (sizes never decrease); returns the valid ones in order."""
+    if not path.exists():
+        print(f"info: {path} does not exist: no record is signed")
+        return []
+    out: list[DiskCheckpoint] = []
+    origin = None
+    last_size = 0
+    n = len(tree.leaves)
+    text = path.read_bytes()
+    lines = text.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    else:
+        res.check("checkpoints.jsonl ends with a whole line", False,
+                  f"the last {len(lines[-1])} bytes are not a whole line")
+        lines.pop()
+    for i, line in enumerate(lines, start=1):
+        name = f"checkpoint line {i}"
+        try:
+            o = json.loads(line.decode("utf-8"), object_pairs_hook=no_dupes)
+            cp = CheckpointView(
+                origin=o["origin"], tree_size=o["tree_size"], root_hash=bytes.fromhex(o["root"]),
+                ts_seconds=o["unix_nanos"] // SECOND, ts_nanos=o["unix_nanos"] % SECOND,
+                signature=base64.b64decode(o["signature"], validate=True), key_id=o["key_id"],
+                note=o["note"].encode("utf-8"), signed_note="")
+            if not (isinstance(cp.tree_size, int) and cp.tree_size >= 0
+                    and isinstance(o["unix_nanos"], int) and isinstance(o["time"], str)):
+                raise ValueError("tree_size / unix_nanos not integers or time not a string")
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError, binascii.Error) as e:
+            res.check(f"{name} parses", False, f"{type(e).__name__}: {e}")
+            continue
+        name = f"checkpoint {cp.tree_size} (line {i})"
+        found = checkpoint_problems(cp, pub)
+        found.pop("signed_note", None)  # not stored on disk
+        # The signed time: exactly unix_nanos, and the `time` field.
+        times = [ln[5:] for ln in cp.note.decode("utf-8", "replace").split("\n")
+                 if ln.startswith("time ")]
+        signed = rfc3339_nanos(times[0]) if len(times) == 1 else None
+        if signed is None or signed != o["unix_nanos"] or o["time"] != times[0]:
+            found["time"] = (f"signed time {times[:1]} vs unix_nanos {o['unix_nanos']} "
+                             f"and time {o['time']!r}")
+        for check in ("signature", "note fields", "key_id", "time"):
+            res.check(f"{name} {check}", check not in found, found.get(check, ""))
+        if found:
+            continue
+        if origin is None:
+            origin = cp.origin
+        res.check(f"{name} origin", cp.origin == origin,
+                  f"origin {cp.origin!r}, earlier checkpoints {origin!r}")
+        if not res.check(f"{name} size <= records", cp.tree_size <= n,
+                         f"tree_size {cp.tree_size}, but the log has {n} records: "
+                         f"records were removed"):
+            continue
+        res.check(f"{name} root == MTH of the first {cp.tree_size} records",
+                  tree.root(cp.tree_size) == cp.root_hash,
+                  f"signed root {cp.root_hash.hex()}, computed {tree.root(cp.tree_size).hex()}: "
+                  f"records were changed")
+        res.check(f"{name} size does not decrease", cp.tree_size >= last_size,
+                  f"tree_size {cp.tree_size} after {last_size}")
+        last_size = max(last_size, cp.tree_size)
+        out.append(DiskCheckpoint(i, cp.origin, cp.tree_size, cp.root_hash, signed, cp.note))
+    return out
+
+
+def timeliness(log: DiskLog, cps: list[DiskCheckpoint], w: int, h: int, res: Results) -> None:
+    """Records must be signed within W of being written; gaps in the signing
+    are explained only by a crash (a tail of at most W) or an operator's
+    acceptance on the record. Times in nanoseconds."""
+    idle = h + w if h > 0 else None
+    n = len(log.times)
+
+    def last_signature_before(first_seq: int, oldest: int) -> DiskCheckpoint | None:
+        cands = [c for c in cps if c.tree_size <= first_seq and c.time <= oldest]
+        return max(cands, key=lambda c: c.time) if cands else None
+
+    def idle_check(name: str, first_seq: int, oldest: int) -> None:
+        if idle is None:
+            return
+        s = last_signature_before(first_seq, oldest)
+        if s is not None:
+            res.check(name, oldest - s.time <= idle,
+                      f"record {first_seq} written {(oldest - s.time) / SECOND:.3f}s after "
+                      f"checkpoint {s.tree_size} ({fmt_nanos(s.time)}), more than the idle bound "
+                      f"{idle / SECOND:.3f}s: written long after the last signature: "
+                      f"records added after the fact")
+
+    prev = 0
+    accepted = 0
+    for c in cps:
+        if c.tree_size <= prev:
+            continue
+        seqs = [s for s in range(prev, c.tree_size) if log.times[s] is not None]
+        late = [s for s in seqs if c.time - log.times[s] > w]
+        name = f"checkpoint {c.tree_size} signed records {prev}..{c.tree_size - 1} in time"
+        if not late:
+            res.check(name, True)
+        elif log.kinds[c.tree_size - 1] == ACCEPTED_KIND:
+            accepted += len(late)
+            print(f"info: {len(late)} records signed late by checkpoint {c.tree_size} were "
+                  f"accepted by the operator (record {c.tree_size - 1} is {ACCEPTED_KIND})")
+            res.check(name + " (accepted)", True)
+        else:
+            oldest = min(log.times[s] for s in late)
+            newest = max(log.times[s] for s in seqs)
+            res.check(name, newest - oldest <= w,
+                      f"records {late[0]}..{late[-1]} ({fmt_nanos(oldest)} on) were signed only by "
+                      f"checkpoint {c.tree_size} at {fmt_nanos(c.time)}, and span "
+                      f"{(newest - oldest) / SECOND:.3f}s > window {w / SECOND:.3f}s: "
+                      f"signed late: checkpoints missing or records added")
+            idle_check(f"checkpoint {c.tree_size}: late records follow a signature", late[0], oldest)
+        prev = c.tree_size
+    if accepted:
+        print(f"info: {accepted} records accepted unsigned")
+
+    tail = [s for s in range(prev, n) if log.times[s] is not None]
+    if n > prev:
+        print(f"info: {n - prev} records unsigned (after checkpoint {prev})")
+    if tail:
+        oldest = min(log.times[s] for s in tail)
+        newest = max(log.times[s] for s in tail)
+        res.check(f"unsigned tail {prev}..{n - 1} is a crash tail", newest - oldest <= w,
+                  f"records {prev}..{n - 1} are covered by no checkpoint and span "
+                  f"{(newest - oldest) / SECOND:.3f}s > window {w / SECOND:.3f}s: "
+                  f"checkpoints missing or records added")
+        idle_check(f"unsigned tail {prev}..{n - 1} follows a signature", tail[0], oldest)
+
+
+def parse_vkey(text: str) -> tuple[str, bytes, object]:
+    """`<name>+<hex key id>+<base64(0x04 || key)>` -> (name, key id, public key)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    parts = text.split("+", 2)  # the name has no "+"; the base64 key may
+    if len(parts) != 3 or not parts[0]:
+        raise ValueError(f"vkey {text!r} is not <name>+<key id>+<key>")
+    name, hid, b64 = parts
+    try:
+        kid = bytes.fromhex(hid)
+        blob = base64.b64decode(b64, validate=True)
+    except (ValueError, binascii.Error) as e:
+        raise ValueError(f"vkey {text!r}: {e}") from None
+    if len(kid) != 4 or len(blob) != 33 or blob[0] != COSIGNATURE_V1:
+        raise ValueError(f"vkey {text!r} is not a cosignature/v1 (0x04) Ed25519 key")
+    want = sha256(name.encode() + b"\n" + blob).hex()[:8]
+    if hid != want:
+        raise ValueError(f"vkey {text!r}: key id {hid} != SHA-256(name || \\n || key)[:4] {want}")
+    return name, kid, Ed25519PublicKey.from_public_bytes(blob[1:])
+
+
+def split_signed_note(text: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """C2SP signed-note: body, a blank line, signature lines `— <name> <base64>`."""
+    idx = text.rfind("\n\n")
+    if idx < 0 or not text.endswith("\n"):
+        raise ValueError("no blank line between body and signatures, or no final newline")
+    body, sigs = text[:idx + 1], text[idx + 2:-1].split("\n")
+    out = []
+    for line in sigs:
+        m = re.fullmatch(EM_DASH + r" (\S+) (\S+)", line)
+        if not m:
+            raise ValueError(f"malformed signature line {line!r}")
+        out.append((m.group(1), base64.b64decode(m.group(2), validate=True)))
+    return body, out
+
+
+def check_witness(vkey: str, wdir: Path, pub, raw_pub: bytes, tree: Tree,
+                  res: Results) -> None:
+    from cryptography.exceptions import InvalidSignature
+    try:
+        wname, kid, wpub = parse_vkey(vkey)
+    except ValueError as e:
+        res.check("witness vkey", False, str(e))
+        return
+    path = wdir / f"{kid.hex()}.note"
+    name = f"witness {wname} note"
+    if not res.check(f"{name} present", path.exists(),
+                     f"{path} does not exist: nothing cosigned by {wname} to compare the log with"):
+        return
+    try:
+        body, sigs = split_signed_note(path.read_text(encoding="utf-8"))
+        lines = body[:-1].split("\n")
+        origin = lines[0]
+        size = int(lines[1]) if DECIMAL.match(lines[1]) else None
+        root = base64.b64decode(lines[2], validate=True)
+        if size is None or len(root) != HASH_LEN:
+            raise ValueError(f"bad size {lines[1]!r} or root")
+    except (OSError, UnicodeDecodeError, ValueError, IndexError, binascii.Error) as e:
+        res.check(f"{name} parses", False, f"{type(e).__name__}: {e}")
+        return
+    # The log's own signature.
+    log_hash = c2sp_key_hash(origin, raw_pub)
+    ok = False
+    for n_, blob in sigs:
+        if n_ == origin and blob[:4] == log_hash and len(blob) == 4 + SIG_LEN:
+            try:
+                pub.verify(blob[4:], body.encode())
+                ok = True
+            except InvalidSignature:
+                pass
+    res.check(f"{name} carries the log's signature", ok,
+              f"no valid signature by {origin} {log_hash.hex()}")
+    # The witness's cosignature (cosignature/v1).
+    cos = None
+    for n_, blob in sigs:
+        if n_ == wname and blob[:4] == kid and len(blob) == 4 + 8 + SIG_LEN:
+            ts = int.from_bytes(blob[4:12], "big")
+            msg = f"cosignature/v1\ntime {ts}\n".encode() + body.encode()
+            try:
+                wpub.verify(blob[12:], msg)
+                cos = ts
+            except InvalidSignature:
+                pass
+    res.check(f"{name} carries a valid cosignature", cos is not None,
+              f"no valid cosignature/v1 by {wname} {kid.hex()}")
+    n = len(tree.leaves)
+    if not res.check(f"{name}: the witness's size {size} <= records", size <= n,
+                     f"{wname} cosigned size {size}, but the log has {n} records: "
+                     f"records were removed"):
+        return
+    res.check(f"{name}: root of size {size} reproduced by the records", tree.root(size) == root,
+              f"{wname} cosigned root {root.hex()}, the records give {tree.root(size).hex()}: "
+              f"records were changed")
+    if cos is not None:
+        print(f"info: witness {wname} cosigned size {size} at {cos}")
+
+
+def offline(args: argparse.Namespace, res: Results) -> int:
+    """Checks a data directory: segments, checkpoints, timeliness, witness notes."""
+    from cryptography.hazmat.primitives import serialization
+    try:
+        pub = load_public_key(args.public_key)
+    except (OSError, ValueError, TypeError) as e:
+        res.check("public key", False, str(e))
+        return res.summary()
+    raw_pub = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    audit = Path(args.data_dir) / "audit"
+    log = read_segments(audit / "segments", res)
+    if log is None:
+        return res.summary()
+    tree = Tree(log.leaves)
+    cps = read_checkpoints(audit / "checkpoints.jsonl", pub, raw_pub, tree, res)
+    if args.no_timeliness:
+        print("info: timeliness not checked (--no-timeliness)")
+    else:
+        w = (args.checkpoint_interval_ms + args.checkpoint_grace_ms) * MS
+        timeliness(log, cps, w, args.heartbeat_ms * MS, res)
+    for vkey in args.witness_vkey:
+        check_witness(vkey, audit / "witness", pub, raw_pub, tree, res)
+    print(f"info: {len(log.leaves)} records, {len(cps)} valid checkpoints")
+    return res.summary()
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Independent RFC 9162 verifier for Warden's audit log")
-    p.add_argument("--target", default="127.0.0.1:50051", help="Warden gRPC host:port")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--target", help="Warden gRPC host:port (default 127.0.0.1:50051)")
+    where.add_argument("--data-dir", help="offline: check the log under DIR/audit on disk")
     p.add_argument("--public-key", required=True,
                    help="PEM: SubjectPublicKeyInfo 'PUBLIC KEY' or PKCS#8 Ed25519 'PRIVATE KEY'")
     p.add_argument("--timeout", type=float, default=10.0, help="per-call deadline, seconds")
     p.add_argument("--seed", type=int, default=9162, help="seed for sampling leaves")
     p.add_argument("-v", "--verbose", action="store_true", help="also print passed checks")
-    return p.parse_args()
+    off = p.add_argument_group("offline mode (--data-dir)")
+    off.add_argument("--checkpoint-interval-ms", type=int, default=2000,
+                     help="the log's checkpoint interval (default 2000)")
+    off.add_argument("--checkpoint-grace-ms", type=int, default=30000,
+                     help="grace on top of the interval: W = interval + grace (default 30000)")
+    off.add_argument("--heartbeat-ms", type=int, default=300000,
+                     help="heartbeat checkpoint period, 0 = off; idle bound = heartbeat + W "
+                          "(default 300000)")
+    off.add_argument("--no-timeliness", action="store_true",
+                     help="do not check that records were signed in time")
+    off.add_argument("--witness-vkey", action="append", default=[], metavar="VKEY",
+                     help="a witness verifier key <name>+<hex id>+<base64>; its note under "
+                          "audit/witness/ must be cosigned and reproduced (repeatable)")
+    args = p.parse_args()
+    if args.data_dir is None:
+        if args.target is None:
+            args.target = "127.0.0.1:50051"
+        offline_only = [f for f, v in (("--witness-vkey", args.witness_vkey),
+                                       ("--no-timeliness", args.no_timeliness)) if v]
+        if offline_only:
+            p.error(f"{', '.join(offline_only)} need --data-dir")
+    if min(args.checkpoint_interval_ms, args.checkpoint_grace_ms, args.heartbeat_ms) < 0:
+        p.error("--checkpoint-interval-ms, --checkpoint-grace-ms, --heartbeat-ms must be >= 0")
+    return args
 
 
 def main() -> int:
@@ -673,6 +1167,15 @@ def main() -> int:
     # 0. The RFC code itself, before trusting it with the server's data.
     problems = self_test()
     res.check("self-test RFC 9162 algorithms", not problems, "; ".join(problems[:5]))
+
+    if args.data_dir is not None:
+        try:
+            import cryptography  # noqa: F401
+        except ImportError as e:
+            res.check("imports", False, f"{e}; install deps with {sys.executable} -m pip install "
+                      f"-r {PY_DIR / 'requirements.txt'}")
+            return res.summary()
+        return offline(args, res)
 
     if not ensure_stubs(res):
         return res.summary()
