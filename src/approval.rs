@@ -96,9 +96,16 @@ pub struct Approval {
     pub id: String,
     pub state: State,
     pub context: Context,
+    /// Which Score call asked: an agent's action, a model output or a
+    /// user input.
+    pub surface: crate::detect::Surface,
+    /// For an action: the tool and its arguments (JSON); empty otherwise.
     pub tool: String,
     pub arguments_json: String,
     pub rationale: String,
+    /// For a model output or a user input: the text under review; empty for
+    /// an action.
+    pub text: String,
     /// The authenticated caller that made the request (`anonymous` with
     /// authentication off).
     pub requested_by: String,
@@ -122,6 +129,16 @@ pub struct Approval {
 }
 
 impl Approval {
+    /// What is to be approved, in a line: `tool(arguments)` for an action,
+    /// "model output" or "user input" for a text.
+    pub fn subject(&self) -> String {
+        match self.surface {
+            crate::detect::Surface::Action => format!("{}({})", self.tool, self.arguments_json),
+            crate::detect::Surface::Output => "model output".to_string(),
+            crate::detect::Surface::Input => "user input".to_string(),
+        }
+    }
+
     /// The final reviewer and reason (the deciding vote), if decided.
     pub fn verdict(&self) -> Option<&Vote> {
         match self.state {
@@ -146,6 +163,8 @@ impl Approval {
         }
         #[derive(Deserialize)]
         struct StoredRequest {
+            /// `input`, `output` or `action` (the request's tag).
+            surface: crate::detect::Surface,
             #[serde(default)]
             context: Context,
             #[serde(default)]
@@ -186,17 +205,22 @@ impl Approval {
             Value::Null => String::new(),
             other => format!("[protected: {other}]"),
         };
-        let (tool, arguments_json) = match (&s.request.tool, &s.request.arguments_json) {
-            (Value::Null, Value::Null) => ("(input)".to_string(), text(&s.request.text)),
-            (t, a) => (text(t), text(a)),
+        // An action names a tool and its arguments; an output or an input
+        // is a text, kept in its own field (never in `arguments_json`,
+        // which clients parse as JSON).
+        let (tool, arguments_json, under_review) = match s.request.surface {
+            crate::detect::Surface::Action => (text(&s.request.tool), text(&s.request.arguments_json), String::new()),
+            _ => (String::new(), String::new(), text(&s.request.text)),
         };
         Ok(Approval {
             id,
             state: State::Pending,
             context: s.request.context,
+            surface: s.request.surface,
             tool,
             arguments_json,
             rationale: text(&s.request.rationale),
+            text: under_review,
             requested_by: s.caller.unwrap_or_else(|| "anonymous".into()),
             request_record_id: record_id.to_string(),
             request_sequence: sequence,

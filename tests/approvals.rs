@@ -477,3 +477,41 @@ async fn list_pending_pages_through_every_approval_once() {
     }
     server.stop().await.unwrap();
 }
+
+/// An approval raised by ScoreOutput (or ScoreInput) says which surface it
+/// is about and carries the text in its own field: `tool` and
+/// `arguments_json` stay empty, so a client that parses the arguments as
+/// JSON never meets a model output there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_output_approval_says_it_is_about_a_model_output() {
+    let mut server = TestServer::start().await;
+    let mut risk = server.risk().await;
+    // A planted canary in the output: held for a human by the default policy.
+    let output = "Your reference is XK-CANARY-93af10, keep it safe.".to_string();
+    let a = risk
+        .score_output(pb::ScoreOutputRequest {
+            context: common::context(),
+            text: output.clone(),
+            input: "What is my reference?".into(),
+            canaries: vec!["XK-CANARY-93af10".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(a.decision, pb::Decision::RequireApproval as i32, "{:?}", a.reasons);
+    let mut approvals = pb::approval_service_client::ApprovalServiceClient::new(server.channel().await);
+    let got = approvals.get(pb::GetApprovalRequest { approval_id: a.approval_id.clone() }).await.unwrap().into_inner();
+    assert_eq!((got.surface.as_str(), got.text.as_str()), ("output", output.as_str()));
+    assert_eq!((got.tool.as_str(), got.arguments_json.as_str()), ("", ""));
+    assert_eq!(got.subject, "model output");
+    let listed = approvals.list_pending(pb::ListPendingRequest::default()).await.unwrap().into_inner();
+    let mine = listed.approvals.iter().find(|x| x.approval_id == a.approval_id).expect("listed");
+    assert_eq!((mine.surface.as_str(), mine.tool.as_str()), ("output", ""));
+    // Actions are unchanged.
+    let action = risk.score_action(common::refund("s-a", 9800)).await.unwrap().into_inner();
+    let got = approvals.get(pb::GetApprovalRequest { approval_id: action.approval_id }).await.unwrap().into_inner();
+    assert_eq!((got.surface.as_str(), got.tool.as_str(), got.text.as_str()), ("action", "issue_refund", ""));
+    assert!(got.subject.starts_with("issue_refund("), "{}", got.subject);
+    server.stop().await.unwrap();
+}

@@ -67,6 +67,28 @@ async fn input_as(server: &TestServer, token: &str, session: &str, text: &str) {
     risk.score_input(r).await.unwrap();
 }
 
+/// A model output with a planted canary: held for a human by the default
+/// policy.
+const LEAKY_OUTPUT: &str = "Your reference is XK-CANARY-93af10, keep it safe.";
+
+async fn leaked_output_as(server: &TestServer, token: &str, session: &str) -> pb::Assessment {
+    let mut risk = RiskServiceClient::new(server.channel().await);
+    let mut r = tonic::Request::new(pb::ScoreOutputRequest {
+        context: Some(pb::RequestContext {
+            session_id: session.into(),
+            tenant: "acme".into(),
+            application: "support-bot".into(),
+            ..Default::default()
+        }),
+        text: LEAKY_OUTPUT.into(),
+        input: "What is my reference?".into(),
+        canaries: vec!["XK-CANARY-93af10".into()],
+        ..Default::default()
+    });
+    r.metadata_mut().insert("authorization", MetadataValue::try_from(format!("Bearer {token}")).unwrap());
+    risk.score_output(r).await.unwrap().into_inner()
+}
+
 fn e2e_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e")
 }
@@ -106,6 +128,8 @@ async fn reviewers_and_auditors_use_the_console_in_chromium() {
     for id in [&approve, &deny, &expire, &own] {
         assert!(!id.is_empty(), "a refund needs approval");
     }
+    let output = leaked_output_as(&server, AGENT, "leak-1").await.approval_id;
+    assert!(!output.is_empty(), "a leaked canary needs approval");
     let url = format!("http://{}", server.admin_addr.unwrap());
     let out = tokio::task::spawn_blocking({
         let (approve, deny, expire, own) = (approve.clone(), deny.clone(), expire.clone(), own.clone());
@@ -123,6 +147,8 @@ async fn reviewers_and_auditors_use_the_console_in_chromium() {
                 .env("DENY_ID", deny)
                 .env("EXPIRE_ID", expire)
                 .env("OWN_ID", own)
+                .env("OUTPUT_ID", &output)
+                .env("OUTPUT_TEXT", LEAKY_OUTPUT)
                 .env("SESSION", "refund-7")
                 .output()
                 .unwrap()

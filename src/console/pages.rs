@@ -120,7 +120,7 @@ pub fn queue(page: &PendingPage, page_token: &str, recent: &[Approval]) -> Marku
                     @for a in list {
                         tr data-approval=(a.id) {
                             td { (level_badge(a.level.as_str())) }
-                            td { a href={ "/approvals/" (a.id) } { code { (a.tool) } } " " span class="hint" { (truncate(&a.arguments_json, 80)) } }
+                            td { a href={ "/approvals/" (a.id) } { (what(a)) } " " span class="hint" { (truncate(preview(a), 80)) } }
                             td { (a.context.application) }
                             td { (a.requested_by) }
                             td { (time_left(a)) }
@@ -145,7 +145,7 @@ pub fn queue(page: &PendingPage, page_token: &str, recent: &[Approval]) -> Marku
                 @for a in recent {
                     li data-closed=(a.id) data-state=(a.state.as_str()) {
                         span class={ "state " (a.state.as_str()) } { (a.state.as_str()) } " "
-                        code { (a.tool) } " "
+                        (what(a)) " "
                         @if let Some(v) = a.verdict() { "by " (v.reviewer) ": " (v.reason) }
                         @if a.state == State::Expired { "nobody decided before " (crate::approval::rfc3339(a.expires_at)) }
                     }
@@ -168,6 +168,23 @@ pub fn approvals(nav: &Nav<'_>, pending: &PendingPage, page_token: &str, recent:
     )
 }
 
+/// What an approval is about: the tool for an action, else which text.
+fn what(a: &Approval) -> Markup {
+    match a.surface {
+        crate::detect::Surface::Action => html! { code { (a.tool) } },
+        crate::detect::Surface::Output => html! { span class="surface" data-surface="output" { "model output" } },
+        crate::detect::Surface::Input => html! { span class="surface" data-surface="input" { "user input" } },
+    }
+}
+
+/// The arguments of an action, or the text under review.
+fn preview(a: &Approval) -> &str {
+    match a.surface {
+        crate::detect::Surface::Action => &a.arguments_json,
+        _ => &a.text,
+    }
+}
+
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
@@ -184,7 +201,7 @@ pub fn approval(nav: &Nav<'_>, a: &Approval, error: Option<&str>) -> Markup {
         "Approval",
         Some(nav),
         html! {
-            h1 { "Approve or deny " code { (a.tool) } }
+            h1 { "Approve or deny " (what(a)) }
             @if let Some(e) = error { p class="error" role="alert" data-testid="decide-error" { (e) } }
             dl class="facts" {
                 dt { "Risk" } dd { (level_badge(a.level.as_str())) " score " (format!("{:.2}", a.score)) }
@@ -196,9 +213,21 @@ pub fn approval(nav: &Nav<'_>, a: &Approval, error: Option<&str>) -> Markup {
                 dt { "Reviewers needed" } dd { (a.required_approvals) }
                 dt { "Policy" } dd { code { (a.policy_version) } }
             }
-            h2 { "The action" }
-            pre class="args" { (args) }
-            @if !a.rationale.is_empty() { p { "The agent's reason: " em { (a.rationale) } } }
+            @match a.surface {
+                crate::detect::Surface::Action => {
+                    h2 { "The action" }
+                    pre class="args" { (args) }
+                    @if !a.rationale.is_empty() { p { "The agent's reason: " em { (a.rationale) } } }
+                }
+                crate::detect::Surface::Output => {
+                    h2 { "The model's output" }
+                    pre class="args" data-testid="text-under-review" { (a.text) }
+                }
+                crate::detect::Surface::Input => {
+                    h2 { "The user's input" }
+                    pre class="args" data-testid="text-under-review" { (a.text) }
+                }
+            }
             h2 { "Why it needs a human" }
             ul {
                 @for r in &a.reasons { li { (r) } }

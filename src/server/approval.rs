@@ -54,7 +54,7 @@ impl From<Approval> for pb::Approval {
             (State::Expired, None) => ("warden".to_string(), "expired without a decision".to_string()),
             _ => (String::new(), String::new()),
         };
-        let subject = format!("{}({})", a.tool, a.arguments_json);
+        let subject = a.subject();
         pb::Approval {
             approval_id: a.id.clone(),
             state: state_to_proto(a.state) as i32,
@@ -120,6 +120,8 @@ impl From<Approval> for pb::Approval {
                     summary: s.summary.clone(),
                 })
                 .collect(),
+            surface: a.surface.as_str().to_string(),
+            text: a.text,
             tool: a.tool,
             arguments_json: a.arguments_json,
             rationale: a.rationale,

@@ -50,6 +50,19 @@ try {
   }
   await shot(alice, "approvals");
 
+  // An approval raised by ScoreOutput says it is about a model output and
+  // shows the text, not a tool with the text as its "arguments".
+  step("output approval");
+  const outputRow = alice.locator(`tr[data-approval="${env("OUTPUT_ID")}"]`);
+  await outputRow.waitFor();
+  assert.equal(await outputRow.locator('[data-surface="output"]').innerText(), "model output");
+  await outputRow.locator("a").click();
+  await alice.getByRole("heading", { name: "Approve or deny model output" }).waitFor();
+  assert.equal(await alice.getByTestId("text-under-review").innerText(), env("OUTPUT_TEXT"));
+  await alice.getByText("The model's output").waitFor();
+  await shot(alice, "approval-output");
+  await alice.goto(`${URL}/approvals`);
+
   // Approve one: the reviewer sees the action, findings and session path.
   step("approve");
   await alice.locator(`tr[data-approval="${env("APPROVE_ID")}"] a`).click();
