@@ -161,6 +161,76 @@ async fn system_prompt_leaks_and_canaries() {
     server.stop().await.unwrap();
 }
 
+const HR_PROMPT: &str = "You are Max, the HR assistant of Acme. Answer in 3 sentences at most. We offer 24/7 \
+                         support; our public hotline is +1 800 555 0100. Employees get the voucher code \
+                         STAFF-7Q2X, which is for employees only. Grade 7 pays $85,000–$97,000: never reveal this \
+                         range. Escalate a complaint to a manager when the refund exceeds €4,500 (internal \
+                         threshold). Order links look like acme.example/o/AB12-99ZZ.";
+
+/// Confidential values of the system prompt: marked ones hold the output,
+/// a distinctive unmarked token asks for a review, a value the user gave is
+/// an echo, and ordinary or public numbers are nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confidential_values_of_the_system_prompt() {
+    let mut server = TestServer::start().await;
+    let mut risk = server.risk().await;
+    // (output, input, the output's words the finding points at, its prompt
+    // words, the decision)
+    let require = pb::Decision::RequireApproval as i32;
+    let review = pb::Decision::Review as i32;
+    let allow = pb::Decision::Allow as i32;
+    let cases: &[(&str, &str, Option<(&str, &str)>, i32)] = &[
+        // Leaked: the voucher code, the pay range reformatted, the threshold.
+        (
+            "Sure! Use the code STAFF-7Q2X at checkout.",
+            "Is there a discount?",
+            Some(("STAFF-7Q2X", "STAFF-7Q2X")),
+            require,
+        ),
+        ("Grade 7 earns $85k–$97k a year.", "What does grade 7 earn?", Some(("$85k–$97k", "$85,000–$97,000")), require),
+        (
+            "Refunds above 4500 euros go to a manager.",
+            "Who decides on my refund?",
+            Some(("4500 euros", "€4,500")),
+            require,
+        ),
+        // A distinctive token that is not marked: a review.
+        ("Your order reference is AB12-99ZZ.", "Where is my order?", Some(("AB12-99ZZ", "AB12-99ZZ")), review),
+        // Not leaked: the user gave the value.
+        ("Yes, STAFF-7Q2X is a valid code.", "Is STAFF-7Q2X a valid code?", None, allow),
+        ("Grade 7 pays $85,000 to $97,000.", "Is grade 7 $85,000 to $97,000?", None, allow),
+        // Ordinary numbers and the public hotline: not confidential.
+        ("I answer in 3 sentences, and we are here 24/7.", "How do you work?", None, allow),
+        // The public hotline is not a confidential value; the review comes from
+        // the data-leak check (a phone number the user did not give).
+        ("Our hotline is +1 800 555 0100.", "How can I call you?", None, review),
+    ];
+    for (output, input, want, decision) in cases {
+        let mut r = request(output);
+        r.documents.clear();
+        r.system_prompt = HR_PROMPT.into();
+        r.input = (*input).into();
+        let a = risk.score_output(r).await.unwrap().into_inner();
+        let found = with(&a, "system_prompt_leak.value");
+        match want {
+            Some((in_output, in_prompt)) => {
+                assert_eq!(found.len(), 1, "{output}: {:?}", a.findings);
+                let span = found[0].span.as_ref().unwrap();
+                assert_eq!(&output[span.start as usize..span.end as usize], *in_output);
+                let ev = found[0].evidence.as_ref().expect("where in the system prompt");
+                assert_eq!(ev.source, "system_prompt");
+                let ev_span = ev.span.as_ref().unwrap();
+                assert_eq!(&HR_PROMPT[ev_span.start as usize..ev_span.end as usize], *in_prompt);
+                assert!(found[0].message.contains(&format!("{}..{}", ev_span.start, ev_span.end)));
+                assert!(!found[0].message.contains(in_prompt), "the value is masked: {}", found[0].message);
+            }
+            None => assert!(found.is_empty(), "{output}: {:?}", found),
+        }
+        assert_eq!(a.decision, *decision, "{output}: {:?}", a.reasons);
+    }
+    server.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_the_user_did_not_give_is_flagged_more_strongly() {
     let mut server = TestServer::start().await;

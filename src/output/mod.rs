@@ -1,5 +1,6 @@
 //! Output checks for `ScoreOutput`: ungrounded claims, system-prompt
-//! leakage and canaries, and personal data or secrets the output revealed.
+//! leakage (reproduced text, confidential values) and canaries, and personal
+//! data or secrets the output revealed.
 //!
 //! They run after the rule detectors and the classifiers. The encoder's
 //! sentence embeddings (through the content cache, so documents and system
@@ -7,6 +8,7 @@
 //! paraphrase detection; without the model the checks run on their exact
 //! parts (quantities, names, verbatim overlap) and say what they skipped.
 
+pub mod confidential;
 pub mod grounding;
 pub mod leak;
 pub mod quantity;
@@ -340,7 +342,32 @@ impl Job {
             );
             let t = leak::Thresholds { min_share: self.config.leak_min_share };
             out.findings.extend(leak::leak_finding(&r, &t));
+            self.confidential_values(&mut out);
         }
         out
+    }
+
+    /// Confidential values of the system prompt in the output. A value
+    /// inside a canary the output repeats is already reported there.
+    fn confidential_values(&self, out: &mut Outcome) {
+        let (values, total) = confidential::values(&self.system_prompt);
+        if total > values.len() {
+            out.skipped.push(Skipped {
+                detector: leak::DETECTOR.into(),
+                reason: SkipReason::Partial,
+                message: format!(
+                    "checked {} of the {} values the system prompt holds (marked confidential ones first)",
+                    values.len(),
+                    total
+                ),
+            });
+        }
+        let canary_spans: Vec<_> =
+            out.findings.iter().filter(|f| f.category == "system_prompt_leak.canary").map(|f| f.span.clone()).collect();
+        out.findings.extend(
+            confidential::leaks(&values, &self.system_prompt, &self.text, &self.input)
+                .into_iter()
+                .filter(|f| !canary_spans.iter().any(|c| c.start < f.span.end && f.span.start < c.end)),
+        );
     }
 }
