@@ -3,7 +3,8 @@
 //! best answer; every other correct answer is a claim that should pass, every
 //! incorrect answer one that should be flagged. Precision, recall and the
 //! false-positive rate are for "flagged as ungrounded", overall and per kind
-//! of evidence (quantities, names, semantic support).
+//! of evidence (quantities, names, semantic support), and how many claims
+//! below the similarity threshold passed because their values ground them.
 //!
 //! ```text
 //! cargo run --release --example grounding_eval -- ../shared/data/grounding/truthfulqa/TruthfulQA.csv
@@ -28,6 +29,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut reader = csv::Reader::from_path(&path)?;
     let (mut tp, mut fp, mut fn_, mut tn) = (0usize, 0usize, 0usize, 0usize);
     let mut by_reason = std::collections::BTreeMap::<&str, (usize, usize)>::new();
+    // (incorrect, correct) claims that passed below the threshold.
+    let mut grounded_by_value = (0usize, 0usize);
     let mut questions = 0;
     for row in reader.records() {
         let row = row?;
@@ -66,6 +69,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 min_similarity: threshold,
             });
             let flagged = !f.is_empty();
+            let closest = pe.iter().map(|p| warden::output::text::cosine(&ce[0], p)).fold(f32::MIN, f32::max);
+            if !flagged && cl.claims.len() == 1 && closest < threshold {
+                if ungrounded {
+                    grounded_by_value.0 += 1;
+                } else {
+                    grounded_by_value.1 += 1;
+                }
+            }
             match (ungrounded, flagged) {
                 (true, true) => tp += 1,
                 (false, true) => fp += 1,
@@ -113,5 +124,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (reason, (hit, false_alarm)) in by_reason {
         println!("  flagged by {reason}: {hit} incorrect answers, {false_alarm} correct ones");
     }
+    println!(
+        "  passed below the threshold, grounded by their values: {} incorrect answers, {} correct ones",
+        grounded_by_value.0, grounded_by_value.1
+    );
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Ungrounded claims: each sentence of an output is checked against the
 //! documents the answer was supposed to be based on.
 //!
-//! Two kinds of evidence, strongest first:
+//! Three kinds of evidence, strongest first:
 //!
 //! 1. **Quantities** (amounts, percentages, durations, dates, counts) in the
 //!    claim must appear in the documents (or in the user's input or system
@@ -12,7 +12,18 @@
 //! 2. **Names**: capitalised words inside the claim that no document, input
 //!    or system prompt mentions.
 //! 3. **Semantic support**: the closest passage by encoder similarity; below
-//!    the threshold the claim is unsupported.
+//!    the threshold the claim is unsupported, unless its values ground it.
+//!
+//! Grounded by value: a claim that restates a passage's figures in other
+//! words ("you have twenty-five days off each year" for "employees get 25
+//! days of annual leave") can score below the similarity threshold. When
+//! the claim states a value with a unit (a percentage, an amount, a
+//! duration, a date), every value it states is stated in the documents, one
+//! of them in the passage the claim matches or its neighbours (a claim may
+//! merge figures from adjacent sentences), and its names pass the checks
+//! above, the values are its support and the semantic rule does not flag it.
+//! Bare numbers alone (a count, a year) do not ground a claim: "in 2023 the
+//! bank closed its branches" says more than its year.
 //!
 //! One finding per claim, for its strongest reason, with the claim's span and
 //! the closest passage as evidence.
@@ -187,7 +198,7 @@ pub fn check(c: &Check<'_>) -> Vec<Finding> {
         for q in &claim_quantities {
             let stated = &claim.text[q.span.clone()];
             let same_kind: Vec<&(usize, &Quantity)> = neighbourhood.iter().filter(|(_, n)| n.same_kind(q)).collect();
-            let (score, why) = if doc_quantities.iter().chain(&context_quantities).any(|d| d.equals(q)) {
+            let (score, why) = if doc_quantities.iter().chain(&context_quantities).any(|d| q.restates(d)) {
                 // Stated somewhere, but the passage this claim matches says
                 // something else of the same kind and the claim repeats none
                 // of it: a value moved from another passage ("personal loans
@@ -201,7 +212,18 @@ pub fn check(c: &Check<'_>) -> Vec<Finding> {
                 (0.9, String::new())
             };
             let sim = best.map_or(0.0, |(_, s)| s);
-            match same_kind.first() {
+            // Of the passage's values of this kind, the one the claim most
+            // likely restates wrongly: the nearest ("12 weeks" against "16
+            // weeks", not against "25 days" earlier in the sentence).
+            let distance = |n: &Quantity| {
+                let ratio = (q.value / n.value).abs().ln().abs();
+                if ratio.is_finite() {
+                    ratio
+                } else {
+                    f64::INFINITY
+                }
+            };
+            match same_kind.iter().min_by(|a, b| distance(a.1).total_cmp(&distance(b.1))) {
                 Some((k, other)) => {
                     let p = &c.passages[*k];
                     let said = &p.text[other.span.clone()];
@@ -264,8 +286,11 @@ pub fn check(c: &Check<'_>) -> Vec<Finding> {
             }
         }
 
-        // 3. Semantic support.
-        if let Some((j, sim)) = best {
+        // 3. Semantic support, unless the claim's values ground it.
+        let grounded_by_value = claim_quantities.iter().any(Quantity::has_unit)
+            && claim_quantities.iter().all(|q| doc_quantities.iter().any(|d| q.restates(d)))
+            && claim_quantities.iter().any(|q| neighbourhood.iter().any(|(_, n)| q.restates(n)));
+        if let Some((j, sim)) = best.filter(|_| !grounded_by_value) {
             if sim < c.min_similarity {
                 let gap = f64::from((c.min_similarity - sim) / c.min_similarity);
                 out.push(finding(
@@ -317,6 +342,12 @@ mod tests {
     /// Like `run`, with chosen embeddings: claim `i` is closest to passage
     /// `closest[i]` (similarity 0.9), orthogonal to the others.
     fn run_embedded(output: &str, docs: &[&str], closest: &[usize]) -> Vec<Finding> {
+        run_at(output, docs, closest, 0.9)
+    }
+
+    /// Like `run_embedded`, with the claims' similarity to their closest
+    /// passage chosen (the threshold is 0.5).
+    fn run_at(output: &str, docs: &[&str], closest: &[usize], similarity: f32) -> Vec<Finding> {
         let documents: Vec<(String, &str)> =
             docs.iter().enumerate().map(|(i, d)| (format!("document:d{i}"), *d)).collect();
         let cl = claims(output);
@@ -329,7 +360,7 @@ mod tests {
             v
         };
         let pe: Vec<Vec<f32>> = (0..ps.len()).map(|j| unit(j, 1.0)).collect();
-        let ce: Vec<Vec<f32>> = closest.iter().map(|&j| unit(j, 0.9)).collect();
+        let ce: Vec<Vec<f32>> = closest.iter().map(|&j| unit(j, similarity)).collect();
         assert_eq!(ce.len(), cl.claims.len());
         check(&Check {
             claims: &cl,
@@ -388,6 +419,68 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert!(f[0].message.contains("Corporation"), "{f:?}");
         assert!(run("The Acme Bank fee is small.", &[TERMS]).is_empty());
+    }
+
+    const LEAVE: &str = "Employees get 25 days of annual leave; up to 5 days carry over to the next year; \
+                         parental leave is 16 weeks.";
+    const LEAVE_SPLIT: &str = "Employees get 25 days of annual leave. Up to 5 days carry over to the next year. \
+                               Staff may request unpaid leave. Parental leave is 16 weeks.";
+
+    /// Restatements far from their passage by meaning (similarity 0.3, the
+    /// threshold 0.5): the values decide.
+    #[test]
+    fn faithful_restatements_are_grounded_by_their_values() {
+        for (claim, docs) in [
+            ("You have twenty-five days off each year, and you can carry five of them into next year.", &[LEAVE]),
+            ("You get 25 days off a year and can take 5 of them into next year.", &[LEAVE]),
+            ("New parents get sixteen weeks off.", &[LEAVE]),
+            // Figures merged from two adjacent sentences of one document.
+            ("Of your 25 days, up to 5 days can move into next year.", &[LEAVE_SPLIT]),
+        ] {
+            let f = run_at(claim, docs, &[0], 0.3);
+            assert!(f.is_empty(), "{claim}: {f:?}");
+        }
+        // Figures split over two claims, each matching its own passage.
+        assert!(
+            run_at("You get 25 days of leave. Five days of it carry over.", &[LEAVE_SPLIT], &[0, 1], 0.3).is_empty()
+        );
+    }
+
+    /// (claim, document, closest passage, what the one finding says), at
+    /// similarity 0.3.
+    #[test]
+    fn restatements_with_a_wrong_or_extra_value_stay_findings() {
+        let cases: &[(&str, &str, usize, &str)] = &[
+            (
+                "You have twenty days off each year, and you can carry five of them over.",
+                LEAVE,
+                0,
+                "\"twenty days\" where document:d0 says \"25 days\"",
+            ),
+            // The nearest value of the kind is named, not the first.
+            (
+                "Parental leave lasts 12 weeks for everyone.",
+                LEAVE,
+                0,
+                "\"12 weeks\" where document:d0 says \"16 weeks\"",
+            ),
+            ("Parental leave lasts 16 weeks at 80% of your salary.", LEAVE, 0, "\"80%\" appears in no document"),
+            // Values that match, with a name no source mentions.
+            ("Parental leave at Globex lasts 16 weeks.", LEAVE, 0, "names Globex"),
+            // Claims without a value with a unit keep the semantic rule: no
+            // values at all, or a bare year, which says little about the claim.
+            ("You can take time off whenever you like.", LEAVE, 0, "no document passage supports"),
+            ("In 2023 Acme Bank closed all of its branches.", TERMS, 2, "no document passage supports"),
+            // The value is stated, but only far from the passage the claim matches.
+            ("Staff may take 16 weeks of unpaid leave.", LEAVE_SPLIT, 0, "no document passage supports"),
+        ];
+        for (claim, doc, closest, says) in cases {
+            let f = run_at(claim, &[doc], &[*closest], 0.3);
+            assert_eq!(f.len(), 1, "{claim}: {f:?}");
+            assert!(f[0].message.contains(says), "{claim}: {f:?}");
+        }
+        // Above the threshold the values change nothing.
+        assert!(run_at("Parental leave lasts 16 weeks.", &[LEAVE], &[0], 0.9).is_empty());
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::model::Model;
 use crate::scoring::{ScoreRequest, SkipReason, Skipped};
 
 /// Version of the output checks' logic, reported per detector.
-pub const VERSION: &str = "2026.11.27";
+pub const VERSION: &str = "2026.12.05";
 
 /// `[output]` in the config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! Numbers a claim states, normalised so that two ways of writing the same
 //! quantity compare equal ("24 months" and "two years", "6.9 million" and
-//! "6,900,000", "$1,200" and "1200 dollars") and different ones do not.
+//! "6,900,000", "$1,200" and "1200 dollars", "twenty-five days" and "25 days")
+//! and different ones do not.
 //!
 //! This is the consistency check that sentence embeddings miss: "the term is
 //! 60 months" and "the term is 24 months" are near neighbours to an encoder.
@@ -25,7 +26,11 @@ pub enum Kind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quantity {
     pub kind: Kind,
+    /// Normalised: durations in months, everything else as written.
     pub value: f64,
+    /// The number as written, before a unit converted it ("5 days" is 5):
+    /// what a bare number referring back to it repeats ("5 of them").
+    pub number: f64,
     pub span: Range<usize>,
 }
 
@@ -49,6 +54,22 @@ impl Quantity {
             _ => (self.value - other.value).abs() <= 1e-9 * self.value.abs().max(1.0),
         }
     }
+
+    /// A claim's quantity states the same value as `source`'s: equal, or a
+    /// bare number repeating the number of a quantity with a unit ("you can
+    /// carry 5 of them" after "5 days carry over").
+    pub fn restates(&self, source: &Quantity) -> bool {
+        self.equals(source)
+            || (self.kind == Kind::Count
+                && !matches!(source.kind, Kind::Date(..))
+                && (self.value - source.number).abs() <= 1e-9 * self.value.abs().max(1.0))
+    }
+
+    /// Has a unit (percent, currency, duration) or is a date: a bare number
+    /// (a count, a year) says little about what a sentence claims.
+    pub fn has_unit(&self) -> bool {
+        self.kind != Kind::Count
+    }
 }
 
 const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
@@ -63,9 +84,13 @@ static DATE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-const NUMBER_WORDS: &str = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|\
-                            fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|\
-                            eighty|ninety|hundred|a\\s+hundred|a\\s+dozen|dozen|half\\s+a";
+/// A number written in English words: "five", "twenty-five", "a hundred",
+/// "three hundred and fifty", "two thousand", "a dozen", "half a". "and" is
+/// part of a number only after "hundred" and larger ("five and ten days" is
+/// two numbers).
+const NUMBER_WORD: &str = "(?:(?:hundred|thousand|million|billion)(?:\\s+and)?|one|two|three|four|five|six|seven|\
+                           eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|\
+                           nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|dozen)\\b";
 
 static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     let units = r"%|percent\b|per\s?cent\b|usd\b|eur\b|gbp\b|dollars?\b|euros?\b|pounds?\b|seconds?\b|minutes?\b|hours?\b|days?\b|weeks?\b|months?\b|years?\b";
@@ -75,49 +100,75 @@ static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
         (?:
             \b(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)
             (?:\s?(?P<scale>thousand|million|billion|trillion|bn\b|k\b|m\b))?
-          | \b(?P<word>{NUMBER_WORDS})
+          | \b(?P<word>half\s+a\b|(?:a\s+)?{NUMBER_WORD}(?:[\s-]+{NUMBER_WORD})*)
         )
         (?:[\s-]?(?P<unit>{units}))?"
     ))
     .expect("static regex")
 });
 
+/// The value of a number the `word` group matched.
 fn word_value(w: &str) -> Option<f64> {
     let w = w.to_lowercase();
-    let w: String = w.split_whitespace().collect::<Vec<_>>().join(" ");
-    let v = match w.as_str() {
-        "half a" => 0.5,
-        "one" => 1.0,
-        "two" => 2.0,
-        "three" => 3.0,
-        "four" => 4.0,
-        "five" => 5.0,
-        "six" => 6.0,
-        "seven" => 7.0,
-        "eight" => 8.0,
-        "nine" => 9.0,
-        "ten" => 10.0,
-        "eleven" => 11.0,
-        "twelve" | "dozen" | "a dozen" => 12.0,
-        "thirteen" => 13.0,
-        "fourteen" => 14.0,
-        "fifteen" => 15.0,
-        "sixteen" => 16.0,
-        "seventeen" => 17.0,
-        "eighteen" => 18.0,
-        "nineteen" => 19.0,
-        "twenty" => 20.0,
-        "thirty" => 30.0,
-        "forty" => 40.0,
-        "fifty" => 50.0,
-        "sixty" => 60.0,
-        "seventy" => 70.0,
-        "eighty" => 80.0,
-        "ninety" => 90.0,
-        "hundred" | "a hundred" => 100.0,
-        _ => return None,
-    };
-    Some(v)
+    let tokens: Vec<&str> = w.split(|c: char| c.is_whitespace() || c == '-').filter(|t| !t.is_empty()).collect();
+    if tokens == ["half", "a"] {
+        return Some(0.5);
+    }
+    // "a" only multiplies what follows ("a hundred"); "and" joins.
+    let (mut total, mut current) = (0.0, 0.0);
+    for t in tokens {
+        let small = match t {
+            "a" | "and" => continue,
+            "one" => 1.0,
+            "two" => 2.0,
+            "three" => 3.0,
+            "four" => 4.0,
+            "five" => 5.0,
+            "six" => 6.0,
+            "seven" => 7.0,
+            "eight" => 8.0,
+            "nine" => 9.0,
+            "ten" => 10.0,
+            "eleven" => 11.0,
+            "twelve" => 12.0,
+            "thirteen" => 13.0,
+            "fourteen" => 14.0,
+            "fifteen" => 15.0,
+            "sixteen" => 16.0,
+            "seventeen" => 17.0,
+            "eighteen" => 18.0,
+            "nineteen" => 19.0,
+            "twenty" => 20.0,
+            "thirty" => 30.0,
+            "forty" => 40.0,
+            "fifty" => 50.0,
+            "sixty" => 60.0,
+            "seventy" => 70.0,
+            "eighty" => 80.0,
+            "ninety" => 90.0,
+            "dozen" => {
+                current = f64::max(current, 1.0) * 12.0;
+                continue;
+            }
+            "hundred" => {
+                current = f64::max(current, 1.0) * 100.0;
+                continue;
+            }
+            scale => {
+                let scale = match scale {
+                    "thousand" => 1e3,
+                    "million" => 1e6,
+                    "billion" => 1e9,
+                    _ => return None,
+                };
+                total += f64::max(current, 1.0) * scale;
+                current = 0.0;
+                continue;
+            }
+        };
+        current += small;
+    }
+    Some(total + current)
 }
 
 fn month_index(m: &str) -> Option<u32> {
@@ -144,7 +195,7 @@ pub fn extract(text: &str) -> Vec<Quantity> {
             parse(&c["by"], month_index(&c["bm"]), &c["bd"])
         };
         if let Some(kind) = kind {
-            out.push(Quantity { kind, value: 0.0, span: m.range() });
+            out.push(Quantity { kind, value: 0.0, number: 0.0, span: m.range() });
             taken.push(m.range());
         }
     }
@@ -177,6 +228,7 @@ pub fn extract(text: &str) -> Vec<Quantity> {
                 _ => 1e12,
             };
         }
+        let number = value;
         let pre = c.name("pre").map(|p| p.as_str().trim().to_lowercase());
         let currency = |s: &str| -> Option<&'static str> {
             match s {
@@ -205,7 +257,7 @@ pub fn extract(text: &str) -> Vec<Quantity> {
             }
             (None, None) => Kind::Count,
         };
-        out.push(Quantity { kind, value, span: m.range() });
+        out.push(Quantity { kind, value, number, span: m.range() });
     }
     out.sort_by_key(|q| q.span.start);
     out
@@ -232,6 +284,16 @@ mod tests {
             ("March 3, 2024", "2024-03-03"),
             ("3rd of March 2024", "Mar. 3 2024"),
             ("a dozen weeks", "12 weeks"),
+            ("twenty-five days", "25 days"),
+            ("twenty five days", "25 days"),
+            ("sixteen weeks", "16 weeks"),
+            ("seventeen days", "17 days"),
+            ("a hundred days", "100 days"),
+            ("three hundred and fifty dollars", "$350"),
+            ("two thousand euros", "€2,000"),
+            ("one thousand two hundred dollars", "$1,200"),
+            ("five million dollars", "$5m"),
+            ("half a year", "6 months"),
         ] {
             assert!(one(a).equals(&one(b)), "{a} = {b}: {:?} {:?}", one(a), one(b));
         }
@@ -249,6 +311,27 @@ mod tests {
             assert!(!one(a).equals(&one(b)), "{a} != {b}");
         }
         assert!(!one("15%").same_kind(&one("15 days")));
+        assert!(!one("twenty days").equals(&one("25 days")));
+    }
+
+    #[test]
+    fn number_words_stop_where_the_number_does() {
+        let text = "Between five and ten days, often for a tenant, twenty-one percent.";
+        let q = extract(text);
+        let spans: Vec<&str> = q.iter().map(|q| &text[q.span.clone()]).collect();
+        assert_eq!(spans, ["ten days", "twenty-one percent"]);
+        assert_eq!(q[1].value, 21.0);
+    }
+
+    #[test]
+    fn a_bare_number_restates_the_number_of_a_quantity() {
+        let five = extract("carry 5 of them")[0].clone();
+        assert_eq!(five.kind, Kind::Count);
+        assert!(five.restates(&one("5 days")) && five.restates(&one("€5")));
+        assert!(!five.restates(&one("6 days")));
+        assert!(!one("5 days").restates(&extract("5 of them")[0]), "a unit is not restated by a bare number");
+        assert!(!extract("3 of them")[0].restates(&one("March 3, 2024")));
+        assert!(!five.has_unit() && one("5 days").has_unit());
     }
 
     #[test]
