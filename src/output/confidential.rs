@@ -149,7 +149,7 @@ fn coerce(count: &Quantity, count_text: &str, other: &Quantity, other_text: &str
         }
         _ => count.value,
     };
-    Quantity { kind: other.kind, value, span: count.span.clone() }
+    Quantity { kind: other.kind, value, number: count.number, span: count.span.clone() }
 }
 
 fn pieces(text: &str) -> Pieces {
