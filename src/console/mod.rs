@@ -514,14 +514,10 @@ async fn approval_page(
     }
 }
 
+/// A domain error as a page, with the HTTP status of the one table
+/// ([`Error::statuses`]).
 fn error_status(e: Error) -> Response {
-    let status = match &e {
-        Error::NotFound(_) => StatusCode::NOT_FOUND,
-        Error::PermissionDenied(_) | Error::Unauthenticated(_) => StatusCode::FORBIDDEN,
-        Error::InvalidArgument { .. } => StatusCode::BAD_REQUEST,
-        Error::FailedPrecondition(_) => StatusCode::CONFLICT,
-        _ => StatusCode::SERVICE_UNAVAILABLE,
-    };
+    let status = StatusCode::from_u16(e.statuses().http).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     error_page(status, &e.to_string())
 }
 

@@ -389,23 +389,16 @@ pub fn caller_of<T>(request: &tonic::Request<T>) -> Result<crate::auth::Caller, 
 /// The one mapping from domain errors to gRPC statuses.
 pub fn status_from(e: Error) -> Status {
     let message = e.to_string();
+    let code = Code::from_i32(e.statuses().grpc);
+    // The details a client acts on: which field, and when to retry.
     match e {
-        Error::InvalidArgument { field, reason } => Status::with_error_details(
-            Code::InvalidArgument,
-            message,
-            ErrorDetails::with_bad_request_violation(field, reason),
-        ),
-        Error::Overloaded { .. } => Status::with_error_details(
-            Code::ResourceExhausted,
-            message,
-            ErrorDetails::with_retry_info(Some(Duration::from_millis(100))),
-        ),
-        Error::AuditUnavailable(_) | Error::ShuttingDown => Status::unavailable(message),
-        Error::Unimplemented(_) => Status::unimplemented(message),
-        Error::Unauthenticated(_) => Status::unauthenticated(message),
-        Error::PermissionDenied(_) => Status::permission_denied(message),
-        Error::NotFound(_) => Status::not_found(message),
-        Error::FailedPrecondition(_) => Status::failed_precondition(message),
+        Error::InvalidArgument { field, reason } => {
+            Status::with_error_details(code, message, ErrorDetails::with_bad_request_violation(field, reason))
+        }
+        Error::Overloaded { .. } => {
+            Status::with_error_details(code, message, ErrorDetails::with_retry_info(Some(Duration::from_millis(100))))
+        }
+        _ => Status::new(code, message),
     }
 }
 
