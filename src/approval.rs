@@ -25,13 +25,12 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::audit::journal::{AuditLog, Query};
-use crate::audit::record::ApprovalTerms;
+use crate::audit::record::{ApprovalTerms, Vote};
 use crate::audit::{Appended, AuditError, Entry, Journal};
 use crate::auth::{Caller, Role};
-use crate::config::ApprovalConfig;
 use crate::error::Error;
 use crate::policy::{Decision, Level};
-use crate::scoring::Context;
+use crate::request::Context;
 use crate::session::Step;
 use crate::telemetry;
 
@@ -67,16 +66,6 @@ impl State {
             _ => return None,
         })
     }
-}
-
-/// One reviewer's verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Vote {
-    pub reviewer: String,
-    pub approve: bool,
-    pub reason: String,
-    /// RFC 3339, UTC.
-    pub at: String,
 }
 
 /// A finding as a reviewer sees it.
@@ -740,6 +729,24 @@ impl ApprovalStore {
             });
         }
         Ok(out)
+    }
+}
+
+/// Human approval of high-risk actions.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalConfig {
+    /// An approval nobody decides within this time expires, which is a deny.
+    pub ttl_seconds: u64,
+    /// Distinct reviewers who must approve a critical-level request (1 or 2).
+    pub critical_reviewers: u32,
+    /// How often expiries are checked.
+    pub sweep_interval_ms: u64,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        Self { ttl_seconds: 900, critical_reviewers: 2, sweep_interval_ms: 500 }
     }
 }
 

@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::AuthConfig;
 use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -210,10 +209,58 @@ impl Authenticator {
     }
 }
 
+/// Who may call what. With no tokens configured, authentication is off and
+/// every caller may do everything (a local development set-up; logged as a
+/// warning at start).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub tokens: Vec<TokenConfig>,
+    /// Client certificates (mutual TLS, `[tls] client_ca_file`) mapped to
+    /// the same roles as tokens.
+    pub certificates: Vec<CertificateConfig>,
+}
+
+/// A client certificate identity: a SAN URI (a SPIFFE ID such as
+/// `spiffe://cluster.local/ns/shop/sa/agent`), a SAN DNS name, or the
+/// subject's common name, as the certificate carries it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateConfig {
+    /// The identity in the certificate.
+    pub subject: String,
+    /// The caller's identity in Warden (audit records, approvals); the
+    /// certificate's subject when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    pub roles: Vec<crate::auth::Role>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
+}
+
+/// A bearer token: `Authorization: Bearer <token>` maps to `identity` with
+/// `roles`. Give the token's SHA-256 (hex) rather than the token itself, or
+/// the name of an environment variable that holds it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub identity: String,
+    /// `agent`, `reviewer`, `auditor`, `admin`.
+    pub roles: Vec<crate::auth::Role>,
+    /// Tenants this caller may act for (score, see and decide approvals);
+    /// empty means every tenant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
+    use super::TokenConfig;
     use super::*;
-    use crate::config::TokenConfig;
 
     fn token(identity: &str, token: &str, roles: &[Role]) -> TokenConfig {
         TokenConfig {
@@ -254,7 +301,7 @@ mod tests {
                 token("agent-1", "agent-token-0123456789", &[Role::Agent]),
                 token("alice", "alice-token-0123456789", &[Role::Reviewer]),
             ],
-            certificates: vec![crate::config::CertificateConfig {
+            certificates: vec![CertificateConfig {
                 subject: "spiffe://cluster.local/ns/shop/sa/agent".into(),
                 identity: None,
                 roles: vec![Role::Agent],

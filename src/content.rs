@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 use crate::detect::{Finding, Surface};
 use crate::model::Model;
 use crate::output::text;
-use crate::scoring::Context;
+use crate::request::Context;
 
 pub const DETECTOR: &str = "content_policy";
 

@@ -10,11 +10,14 @@ use tokio::sync::Semaphore;
 use crate::approval::ApprovalStore;
 use crate::audit::{Appended, Entry, Journal};
 use crate::auth::Caller;
-use crate::config::{Config, Limits};
+use crate::config::Config;
 use crate::detect::Surface;
 use crate::error::Error;
+use crate::evaluation::Evaluation;
+use crate::limits::Limits;
 use crate::policy::{Decision, Policy};
-use crate::scoring::{Evaluation, Pipeline, ScoreRequest};
+use crate::request::ScoreRequest;
+use crate::scoring::Pipeline;
 use crate::session::{Observation, SessionStore, Step};
 
 /// A finished assessment: the evaluation plus where it was recorded.

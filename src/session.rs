@@ -287,7 +287,7 @@ impl SessionStore {
             let evaluation = &body["evaluation"];
             let verdict = &evaluation["verdict"];
             let (Ok(context), Ok(surface), Ok(decision), Ok(level)) = (
-                serde_json::from_value::<crate::scoring::Context>(request["context"].clone()),
+                serde_json::from_value::<crate::request::Context>(request["context"].clone()),
                 serde_json::from_value::<Surface>(request["surface"].clone()),
                 serde_json::from_value::<Decision>(verdict["decision"].clone()),
                 serde_json::from_value::<Level>(verdict["level"].clone()),

@@ -307,3 +307,72 @@ pub fn check_plaintext(what: &str, addr: SocketAddr, allow_plaintext: bool) -> R
         "refusing to serve {what} in plaintext on {addr}: configure [tls] (cert_file, key_file) or pass --allow-plaintext"
     ))
 }
+
+/// Connection hygiene on the gRPC and health listeners (`[connections]`): a
+/// peer that went away without closing (a crashed pod, a dropped NAT entry)
+/// or that never says anything is noticed, and its descriptor freed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionConfig {
+    /// An HTTP/2 PING goes out after this long without a frame from the
+    /// peer, so a live client always has something to answer.
+    pub keepalive_interval_seconds: u64,
+    /// A PING not answered within this closes the connection (a half-open
+    /// peer).
+    pub keepalive_timeout_seconds: u64,
+    /// TCP keepalive: idle time before the kernel's first probe and between
+    /// probes; three unanswered probes close the socket, even when HTTP/2
+    /// never got going.
+    pub tcp_keepalive_seconds: u64,
+    /// A connection from which nothing arrives for this long (no request, no
+    /// answer to a PING) is closed; one that has sent nothing at all since
+    /// it was accepted, after at most 10 s. Longer than the keepalive
+    /// interval and timeout together, so a live but idle client is never cut.
+    pub idle_timeout_seconds: u64,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        Self {
+            keepalive_interval_seconds: 20,
+            keepalive_timeout_seconds: 10,
+            tcp_keepalive_seconds: 60,
+            idle_timeout_seconds: 60,
+        }
+    }
+}
+
+impl ConnectionConfig {
+    pub fn keepalive_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.keepalive_interval_seconds)
+    }
+
+    pub fn keepalive_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.keepalive_timeout_seconds)
+    }
+
+    pub fn tcp_keepalive(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.tcp_keepalive_seconds)
+    }
+
+    pub fn idle_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.idle_timeout_seconds)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.keepalive_interval_seconds == 0
+            || self.keepalive_timeout_seconds == 0
+            || self.tcp_keepalive_seconds == 0
+        {
+            return Err("connections.keepalive_interval_seconds, keepalive_timeout_seconds and \
+                        tcp_keepalive_seconds must be at least 1"
+                .into());
+        }
+        if self.idle_timeout_seconds <= self.keepalive_interval_seconds + self.keepalive_timeout_seconds {
+            return Err("connections.idle_timeout_seconds must be longer than keepalive_interval_seconds and \
+                        keepalive_timeout_seconds together (a live, idle client would be cut)"
+                .into());
+        }
+        Ok(())
+    }
+}

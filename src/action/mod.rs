@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::detect::Finding;
 use crate::policy::Level;
-use crate::scoring::Context;
+use crate::request::Context;
 use crate::session::SessionView;
 
 pub use policy::{ActionPolicy, PolicyFinding, PolicyHandle, PolicyOutput};

@@ -202,7 +202,7 @@ impl ActionPolicy {
                 tool,
                 &args,
                 "",
-                &crate::scoring::Context {
+                &crate::request::Context {
                     tenant: tenant.into(),
                     application: application.into(),
                     ..Default::default()

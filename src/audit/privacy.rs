@@ -291,7 +291,7 @@ impl Privacy {
 }
 
 /// The data subject of a record: the user, else the session, else the tenant.
-pub fn subject_of(context: &crate::scoring::Context) -> String {
+pub fn subject_of(context: &crate::request::Context) -> String {
     if !context.user_id.is_empty() {
         format!("user:{}", context.user_id)
     } else if !context.session_id.is_empty() {

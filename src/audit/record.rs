@@ -13,12 +13,23 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::scoring::{Context, Evaluation, ScoreRequest};
+use crate::evaluation::Evaluation;
+use crate::request::{Context, ScoreRequest};
 
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// The attribute holding a client event's `client_event_id`, when it has one.
 pub const CLIENT_EVENT_ID: &str = "warden.client_event_id";
+
+/// One reviewer's verdict on an approval, as its records keep it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vote {
+    pub reviewer: String,
+    pub approve: bool,
+    pub reason: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
 
 /// What a request for approval asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,7 +74,7 @@ pub enum Entry {
         request_sequence: u64,
         /// The approval's state after this step.
         state: String,
-        votes: Vec<crate::approval::Vote>,
+        votes: Vec<Vote>,
     },
     /// A record a client appended: a model call, a tool call or its result,
     /// or anything else worth keeping.

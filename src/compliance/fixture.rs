@@ -12,15 +12,16 @@ use std::path::Path;
 use serde_json::value::RawValue;
 use time::{Duration, OffsetDateTime};
 
-use crate::approval::Vote;
 use crate::audit::journal::{AuditLog, Clock};
 use crate::audit::record::ApprovalTerms;
+use crate::audit::record::Vote;
+use crate::audit::AuditConfig;
 use crate::audit::{AuditError, Entry, Journal};
-use crate::config::AuditConfig;
 use crate::detect::Finding;
+use crate::evaluation::{Evaluation, SkipReason, Skipped};
 use crate::policy::{Decision, Level, Verdict};
-use crate::scoring::request::DocumentIn;
-use crate::scoring::{Context, Evaluation, ScoreRequest, SkipReason, Skipped};
+use crate::request::DocumentIn;
+use crate::request::{Context, ScoreRequest};
 
 use super::incident::format_time;
 

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use super::ReportError;
 use crate::audit::journal::{AuditLog, Query};
 use crate::audit::{Appended, Entry, Journal};
-use crate::scoring::Context;
+use crate::request::Context;
 
 /// How serious an incident is, which fixes its Art. 73 deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,7 +32,7 @@ use time::OffsetDateTime;
 
 use crate::audit::journal::AuditLog;
 use crate::audit::{Appended, AuditError, Entry, Journal};
-use crate::scoring::Context;
+use crate::request::Context;
 use indicators::{Indicator, Status};
 use mapping::Mapping;
 

@@ -108,9 +108,22 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crat
     }
 }
 
+/// What the console needs of the service's configuration.
+pub struct Settings {
+    pub console: ConsoleConfig,
+    pub compliance: crate::compliance::ComplianceConfig,
+    /// Where reports are written (`<data_dir>/reports`).
+    pub data_dir: PathBuf,
+    /// The configured stores, for the reports' shipping facts.
+    pub sink_urls: Vec<String>,
+    /// The console's own address, for the Origin check (a port 0 bind is
+    /// learnt from the request instead).
+    pub admin_addr: Option<std::net::SocketAddr>,
+}
+
 impl Console {
     pub fn new(
-        config: &crate::config::Config,
+        settings: Settings,
         approvals: Arc<ApprovalStore>,
         log: Arc<AuditLog>,
         auth: Arc<Authenticator>,
@@ -121,11 +134,11 @@ impl Console {
             log,
             auth,
             sessions: DashMap::new(),
-            ttl: Duration::from_secs(config.console.session_ttl_seconds),
-            compliance: config.compliance.clone(),
-            data_dir: config.data_dir.clone(),
-            sink_urls: config.sinks.urls.clone(),
-            own_addr: config.admin_addr.filter(|a| a.port() != 0),
+            ttl: Duration::from_secs(settings.console.session_ttl_seconds),
+            compliance: settings.compliance,
+            data_dir: settings.data_dir,
+            sink_urls: settings.sink_urls,
+            own_addr: settings.admin_addr.filter(|a| a.port() != 0),
             stopping,
         }
     }
@@ -137,7 +150,7 @@ impl Console {
     async fn record(&self, who: &str, action: &'static str, target: &str, outcome: &str, client: SocketAddr) {
         crate::telemetry::console_action(action, outcome.starts_with("refused") || action == "sign_in_refused");
         let entry = Entry::ConsoleAction {
-            context: crate::scoring::Context { application: "warden-console".into(), ..Default::default() },
+            context: crate::request::Context { application: "warden-console".into(), ..Default::default() },
             actor: storable(who, 500),
             action: action.to_string(),
             target: storable(target, 500),

@@ -133,7 +133,7 @@ pub trait Detector: Send + Sync + 'static {
 }
 
 /// The built-in rule detectors, in the order they run.
-pub fn rule_detectors(cfg: &crate::config::DetectorConfig) -> Result<Vec<Arc<dyn Detector>>, String> {
+pub fn rule_detectors(cfg: &DetectorConfig) -> Result<Vec<Arc<dyn Detector>>, String> {
     let mut out: Vec<Arc<dyn Detector>> = Vec::new();
     if cfg.pii {
         out.push(Arc::new(pii::PiiDetector::new(&cfg.phone_region)?));
@@ -167,4 +167,20 @@ pub(crate) fn dedupe(mut findings: Vec<RawFinding>) -> Vec<RawFinding> {
         }
     }
     kept
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorConfig {
+    pub pii: bool,
+    pub secrets: bool,
+    pub injection: bool,
+    /// ISO 3166 country assumed for phone numbers written without `+`.
+    pub phone_region: String,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        Self { pii: true, secrets: true, injection: true, phone_region: "US".into() }
+    }
 }

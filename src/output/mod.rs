@@ -22,8 +22,9 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::detect::Finding;
+use crate::evaluation::{SkipReason, Skipped};
 use crate::model::Model;
-use crate::scoring::{ScoreRequest, SkipReason, Skipped};
+use crate::request::ScoreRequest;
 
 /// Version of the output checks' logic, reported per detector.
 pub const VERSION: &str = "2026.12.05";

@@ -7,7 +7,6 @@
 //! open or closed; it is never counted as a clean pass.
 
 pub mod model;
-pub mod request;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,64 +15,13 @@ use std::time::{Duration, Instant};
 use crate::action::PolicyHandle;
 use crate::detect::redact::{is_redacted_category, redact};
 use crate::detect::{Detector, Finding, ScanSet, Source};
-use crate::policy::{Escalation, Policy, Verdict};
+use crate::policy::{Escalation, Policy};
 use crate::session::SessionView;
 use crate::telemetry;
 
+pub use crate::evaluation::{Evaluation, SkipReason, Skipped};
+pub use crate::request::{Context, DocumentIn, ScoreRequest};
 pub use model::ModelStage;
-pub use request::{Context, DocumentIn, ScoreRequest};
-
-/// Why a detector contributed nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SkipReason {
-    Timeout,
-    Failed,
-    /// Configured off, or not loaded (`model.allow_rules_only`).
-    Disabled,
-    /// Ran on part of the text only (`model.max_windows`).
-    Partial,
-    /// Nothing to check (grounding without documents). Reported so that it
-    /// is not mistaken for a pass, but not a degradation: the policy's
-    /// `[skipped]` rule does not apply.
-    NotApplicable,
-}
-
-impl SkipReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SkipReason::Timeout => "timeout",
-            SkipReason::Failed => "failed",
-            SkipReason::Disabled => "disabled",
-            SkipReason::Partial => "partial",
-            SkipReason::NotApplicable => "not_applicable",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Skipped {
-    pub detector: String,
-    pub reason: SkipReason,
-    pub message: String,
-}
-
-/// Everything the pipeline concluded about one request.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Evaluation {
-    pub findings: Vec<Finding>,
-    pub skipped: Vec<Skipped>,
-    pub verdict: Verdict,
-    /// The request's main text with personal data and secrets masked.
-    pub redacted_text: String,
-    pub policy_version: String,
-    pub detector_versions: BTreeMap<String, String>,
-    pub model_versions: BTreeMap<String, String>,
-    /// What an action adds to its session (`private_data_access`,
-    /// `untrusted_content`, `outbound`), as the action policy says.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub effects: Vec<String>,
-}
 
 pub struct Pipeline {
     detectors: Vec<Arc<dyn Detector>>,

@@ -19,8 +19,8 @@ use crate::audit::journal::{AuditLog, Query, StoredRecord};
 use crate::audit::merkle::ProofError;
 use crate::audit::{Entry, Journal};
 use crate::auth::{Caller, Role};
-use crate::config::Limits;
 use crate::error::Error;
+use crate::limits::Limits;
 use crate::proto::v1 as pb;
 use crate::validate;
 
@@ -98,7 +98,7 @@ fn event_to_entry(i: usize, ev: pb::AuditEvent, caller: &Caller, limits: &Limits
     let field = |f: &str| format!("events[{i}].{f}");
     let Some(ctx) = context else { return Err(Error::invalid(&field("context"), "is required")) };
     let mut context = super::convert::context_to_domain(ctx);
-    crate::scoring::request::validate_context(&field("context"), &context, limits)?;
+    crate::request::validate_context(&field("context"), &context, limits)?;
     context.tenant = caller.scope_tenant(&field("context.tenant"), &context.tenant)?;
     if client_event_id.len() > 256 {
         return Err(Error::invalid(&field("client_event_id"), "is longer than 256 bytes"));
@@ -394,7 +394,7 @@ impl AuditApi {
         let pb::EraseSubjectRequest { context, subject, reason } = r;
         let Some(ctx) = context else { return Err(Error::invalid("context", "is required")) };
         let context = super::convert::context_to_domain(ctx);
-        crate::scoring::request::validate_context("context", &context, &self.limits)?;
+        crate::request::validate_context("context", &context, &self.limits)?;
         validate::identifier("subject", &subject)?;
         validate::text("reason", &reason)?;
         let valid =

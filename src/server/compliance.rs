@@ -152,7 +152,7 @@ impl pb::compliance_service_server::ComplianceService for ComplianceApi {
             authority: r.authority,
             notified_at,
             actor: caller.identity.clone(),
-            context: crate::scoring::Context { tenant: r.tenant, application: r.application, ..Default::default() },
+            context: crate::request::Context { tenant: r.tenant, application: r.application, ..Default::default() },
         };
         let recorded = incident::record(&self.log, step, self.log.now()).await.map_err(|e| match e {
             ReportError::InvalidArgument { field, message } => {

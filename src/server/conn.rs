@@ -5,6 +5,7 @@
 //! drain (a connection still waiting for its HTTP/2 preface cannot be told
 //! to go away).
 
+use crate::tls::ConnectionConfig;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -17,8 +18,6 @@ use tokio::time::{Instant, Sleep};
 use tokio_rustls::server::TlsStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::transport::server::Connected;
-
-use crate::config::ConnectionConfig;
 
 /// How long a new connection may stay silent before its first bytes (the
 /// HTTP/2 preface): the same bound as a TLS handshake in `tls.rs`.

@@ -5,7 +5,7 @@ use crate::engine::Assessment;
 use crate::error::Error;
 use crate::policy::{Decision, Level};
 use crate::proto::v1 as pb;
-use crate::scoring::{Context, DocumentIn, ScoreRequest};
+use crate::request::{Context, DocumentIn, ScoreRequest};
 
 impl TryFrom<pb::ScoreInputRequest> for ScoreRequest {
     type Error = Error;

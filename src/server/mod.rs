@@ -248,8 +248,15 @@ pub async fn serve(
             } else {
                 None
             };
+            let settings = crate::console::Settings {
+                console: config.console.clone(),
+                compliance: config.compliance.clone(),
+                data_dir: config.data_dir.clone(),
+                sink_urls: config.sinks.urls.clone(),
+                admin_addr: config.admin_addr,
+            };
             let console = std::sync::Arc::new(crate::console::Console::new(
-                config,
+                settings,
                 approvals.clone(),
                 console_log.clone(),
                 console_auth.clone(),

@@ -10,7 +10,7 @@ use crate::auth::Caller;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::proto::v1 as pb;
-use crate::scoring::ScoreRequest;
+use crate::request::ScoreRequest;
 use crate::telemetry;
 
 pub struct RiskApi {

@@ -45,7 +45,6 @@ use tokio::sync::watch;
 use crate::audit::checkpoint::Checkpoint;
 use crate::audit::journal::{AuditLog, StoredRecord};
 use crate::audit::Entry;
-use crate::config::SinkConfig;
 use crate::telemetry;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -714,6 +713,31 @@ fn backoff(failures: u32) -> Duration {
     let base = 100u64.saturating_mul(1 << failures.min(9)).min(30_000);
     let jitter = (time::OffsetDateTime::now_utc().nanosecond() as u64) % (base / 2 + 1);
     Duration::from_millis(base / 2 + jitter)
+}
+
+/// Downstream stores the audit log is shipped to.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SinkConfig {
+    /// `postgres://...` and `nats://...` URLs (`--audit-sink`, repeatable).
+    pub urls: Vec<String>,
+    /// Records per shipped batch.
+    pub batch_records: usize,
+    /// Records the slowest store may fall behind before new appends are
+    /// held (`block`) or refused with UNAVAILABLE (`fail_closed`).
+    pub max_backlog_records: u64,
+    pub on_backlog: crate::audit::BacklogMode,
+}
+
+impl Default for SinkConfig {
+    fn default() -> Self {
+        Self {
+            urls: Vec::new(),
+            batch_records: 500,
+            max_backlog_records: 1_000_000,
+            on_backlog: crate::audit::BacklogMode::Block,
+        }
+    }
 }
 
 #[cfg(test)]

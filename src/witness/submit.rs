@@ -24,7 +24,7 @@ use super::http;
 use crate::audit::checkpoint::Checkpoint;
 use crate::audit::cosign::{Note, Vkey};
 use crate::audit::journal::AuditLog;
-use crate::config::WitnessTarget;
+use crate::audit::WitnessTarget;
 use crate::telemetry;
 
 /// How long one exchange with a witness may take.

@@ -55,7 +55,7 @@ use super::merkle::{leaf_hash, Hash, ProofError, Tree};
 use super::privacy::{subject_of, Privacy};
 use super::record::{RecordIn, RecordOut, CLIENT_EVENT_ID, SCHEMA_VERSION};
 use super::{AppendFuture, Appended, AuditError, Entry, Journal};
-use crate::config::AuditConfig;
+use crate::audit::AuditConfig;
 use crate::telemetry;
 
 mod clock;
@@ -221,7 +221,7 @@ pub struct AuditLog {
 struct Backlog {
     shipped: watch::Receiver<u64>,
     limit: u64,
-    mode: crate::config::BacklogMode,
+    mode: crate::audit::BacklogMode,
 }
 
 /// The outcome of an erasure.
@@ -291,7 +291,7 @@ impl AuditLog {
                 writer.shared.state.read().expect("audit state lock").checkpoints.last().map_or(0, |c| c.tree_size);
             let last_sequence = writer.head.next_seq.saturating_sub(1);
             let entry = Entry::UnsignedTailAccepted {
-                context: crate::scoring::Context::default(),
+                context: crate::request::Context::default(),
                 actor: format!("operator: serve --accept-unsigned-tail ({})", whoami()),
                 first_sequence,
                 last_sequence,
@@ -376,7 +376,7 @@ impl AuditLog {
         &self,
         subject: &str,
         reason: &str,
-        context: crate::scoring::Context,
+        context: crate::request::Context,
     ) -> Result<Erased, AuditError> {
         let (subject_id, key_existed) = self.shared.privacy.erase(subject)?;
         let entry =
@@ -390,7 +390,7 @@ impl AuditLog {
     }
 
     /// Bounds how far downstream stores may lag behind new appends.
-    pub fn set_backlog(&self, shipped: watch::Receiver<u64>, limit: u64, mode: crate::config::BacklogMode) {
+    pub fn set_backlog(&self, shipped: watch::Receiver<u64>, limit: u64, mode: crate::audit::BacklogMode) {
         *self.shared.shipped.lock().expect("shipped lock") = Some(shipped.clone());
         *self.backlog.lock().expect("backlog lock") = Some(Backlog { shipped, limit, mode });
     }
@@ -654,13 +654,13 @@ async fn wait_for_backlog(mut b: Backlog, size: watch::Receiver<u64>) -> Result<
             return Ok(());
         }
         match b.mode {
-            crate::config::BacklogMode::FailClosed => {
+            crate::audit::BacklogMode::FailClosed => {
                 return Err(AuditError::Backlog(format!(
                     "{pending} records are waiting to be shipped (limit {}); refusing new records",
                     b.limit
                 )))
             }
-            crate::config::BacklogMode::Block => {
+            crate::audit::BacklogMode::Block => {
                 if b.shipped.changed().await.is_err() {
                     return Err(AuditError::Closed);
                 }

@@ -1,10 +1,12 @@
-//! Score requests as the domain sees them, and their validation.
+//! Score requests as the domain sees them (who asks, what, with which
+//! documents), and their validation: the vocabulary every layer shares, so
+//! it depends on nothing above the detectors' scan types.
 
 use std::collections::BTreeMap;
 
-use crate::config::Limits;
 use crate::detect::{ScanItem, ScanSet, Source, Surface};
 use crate::error::Error;
+use crate::limits::Limits;
 use crate::validate;
 
 /// Who is asking, in which conversation.
