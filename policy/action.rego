@@ -612,12 +612,7 @@ message_kind := "e-mail" if {
 	name_word("sms")
 } else := "message"
 
-domain_of(a) := d if {
-	parts := split(a, "@")
-	d := parts[count(parts) - 1]
-}
-
-listed_external := count([a | some a in input.facts.recipients.addresses; not internal(domain_of(a))])
+listed_external := sum([n | some d, n in blast.addresses_by_domain; not internal(d)])
 
 # A list of staff with no domain, or any list at an internal domain that
 # does not name customers, subscribers or users.
@@ -634,7 +629,7 @@ list_internal(l) if {
 
 # Everyone the call names is inside the organisation.
 all_named_internal if {
-	count(input.facts.recipients.addresses) + count(blast.distribution_lists) > 0
+	count(blast.addresses_by_domain) + count(blast.distribution_lists) > 0
 	listed_external == 0
 	every l in blast.distribution_lists {
 		list_internal(l)

@@ -439,7 +439,7 @@ pub fn analyse(tool: &str, arguments: &Value) -> Facts {
     facts.recipients = Recipients { count: addresses.len() + walker.opaque_recipients, addresses, domains };
     facts.max_list_len = walker.max_list_len;
     facts.recipient_values = walker.recipient_values;
-    facts.blast_radius = walker.blast.finish(&words, facts.recipients.count, &facts.sql, walker.max_list_len);
+    facts.blast_radius = walker.blast.finish(&words, &facts.recipients, &facts.sql, walker.max_list_len);
     facts
 }
 
@@ -1009,6 +1009,8 @@ mod tests {
         let r = b("send_email", json!({"to": ["jane@example.org", "team@corp.example"], "cc": "bob@x.example"}));
         assert!(r.distribution_lists.is_empty(), "{r:?}");
         assert_eq!((r.listed_recipients, r.recipients), (3, 3));
+        let by_domain: Vec<(&str, u64)> = r.addresses_by_domain.iter().map(|(d, n)| (d.as_str(), *n)).collect();
+        assert_eq!(by_domain, [("corp.example", 1), ("example.org", 1), ("x.example", 1)]);
         let r = b("notify_all_users", json!({"text": "maintenance"}));
         assert_eq!(r.bulk_verb, "all");
     }

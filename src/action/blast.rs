@@ -10,13 +10,14 @@
 //! extracts and does not judge, and it is pure and bounded: evidence lists
 //! are capped and only short filter strings reach the SQL parser.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlparser::ast::{BinaryOperator, Expr, SetExpr, Statement};
 
-use super::analyse::{split_words, SqlFact};
+use super::analyse::{split_words, Recipients, SqlFact};
 
 /// Most entries kept in each evidence list.
 const MAX_EVIDENCE: usize = 16;
@@ -32,6 +33,9 @@ const MAX_FILTER_BYTES: usize = 1024;
 pub struct BlastRadius {
     /// Recipients the call lists: addresses and other ids.
     pub listed_recipients: u64,
+    /// Addresses per domain, so that the policy counts external recipients
+    /// once per domain rather than once per address.
+    pub addresses_by_domain: BTreeMap<String, u64>,
     /// The largest recipient count the arguments declare
     /// (`recipient_count: 40000`); 0 when none does.
     pub declared_recipients: u64,
@@ -229,7 +233,7 @@ impl Collector {
     pub(super) fn finish(
         self,
         tool_words: &[String],
-        listed_recipients: usize,
+        recipients: &Recipients,
         sql: &[SqlFact],
         max_list_len: usize,
     ) -> BlastRadius {
@@ -294,9 +298,16 @@ impl Collector {
             "unbounded"
         };
         let (declared_recipients, declared_by) = self.declared.unwrap_or_default();
-        let listed_recipients = listed_recipients as u64;
+        let listed_recipients = recipients.count as u64;
+        let mut addresses_by_domain = BTreeMap::new();
+        for a in &recipients.addresses {
+            if let Some((_, domain)) = a.rsplit_once('@') {
+                *addresses_by_domain.entry(domain.to_string()).or_insert(0) += 1;
+            }
+        }
         BlastRadius {
             listed_recipients,
+            addresses_by_domain,
             declared_recipients,
             declared_by,
             recipients: listed_recipients.max(declared_recipients),
