@@ -219,6 +219,7 @@ const FAMILIES: &[(&str, &[&str], &[&str])] = &[
             "broadcast",
             "share",
             "campaign",
+            "campaigns",
             "newsletter",
         ],
         &[
