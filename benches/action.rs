@@ -2,7 +2,7 @@
 //! percentiles; `cargo bench --bench action`, release build). For the
 //! one-core figure run it pinned: `taskset -c 0 cargo bench --bench action`.
 //!
-//! The calls are the 71 tool calls of `tests/fixtures/action_calls.toml`,
+//! The calls are the tool calls of `tests/fixtures/action_calls.toml`,
 //! cycled. Measured in one run, each against the previous as its baseline:
 //!
 //! 1. analysers alone (tool family, money, SQL parse, shell, paths, URLs);

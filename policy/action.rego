@@ -5,7 +5,9 @@
 #   input.tool, input.arguments, input.rationale
 #   input.context  {tenant, application, session_id, user_id, labels}
 #   input.facts    what the built-in analysers found: families, money, sql,
-#                  shell, paths, urls, recipients, max_list_len
+#                  shell, paths, urls, recipients, max_list_len, blast_radius
+#                  (recipients listed and declared, distribution lists,
+#                  rows, bulk verb, export, public sharing, broad grants)
 #   input.findings personal data and secrets the rule detectors found in the
 #                  arguments: [{category, score}]
 #   input.session  what this session has seen: injection_seen,
@@ -62,6 +64,21 @@ defaults := {
 	"bulk_recipients": 20,
 	# More items than this in one delete or write is a bulk change.
 	"bulk_items": 100,
+	# Blast radius: how many people or rows one call reaches
+	# (input.facts.blast_radius). A call beyond these gets `level` (high: a
+	# human approves; "medium" asks for a review, "critical" blocks), and so
+	# do a message to an external distribution list Warden cannot count, a
+	# change to every row through a tool's arguments, a bulk change with no
+	# bound, an export of a whole table, public sharing and grants to
+	# everyone. SQL that changes every row is blocked by the SQL rules.
+	"blast_radius": {
+		# A message reaching more external recipients than this, listed or
+		# declared (recipient_count, audience_size, ...).
+		"external_recipients": 50,
+		# A message reaching more recipients than this, all of them internal.
+		"internal_recipients": 1000,
+		"level": "high",
+	},
 	# High-risk actions per session per minute before the next is held.
 	"velocity_high_risk_per_minute": 5,
 }
@@ -320,6 +337,11 @@ tables_text(ts) := "no table" if {
 	count(ts) == 0
 } else := concat(", ", ts)
 
+# No WHERE, or one every row passes (1 = 1, TRUE, id IS NOT NULL).
+unfiltered(s) if s.without_where
+
+unfiltered(s) if s.always_true_where
+
 findings contains {
 	"id": "sql.write",
 	"category": "action.data_write",
@@ -329,7 +351,7 @@ findings contains {
 } if {
 	some s in input.facts.sql
 	s.statement in {"insert", "update", "merge"}
-	not s.without_where
+	not unfiltered(s)
 	level := sql_write_level(s)
 }
 
@@ -346,19 +368,27 @@ findings contains {
 } if {
 	some s in input.facts.sql
 	s.statement == "delete"
-	not s.without_where
+	not unfiltered(s)
 }
 
 findings contains {
 	"id": "sql.without_where",
-	"category": "action.data_delete",
+	"category": sql_rows_category(s),
 	"level": "critical",
-	"message": sprintf("SQL %s without WHERE touches every row of %s", [upper(s.statement), tables_text(s.tables)]),
+	"message": sprintf("SQL %s %s touches every row of %s", [upper(s.statement), where_text(s), tables_text(s.tables)]),
 	"checks": [],
 } if {
 	some s in input.facts.sql
-	s.without_where
+	unfiltered(s)
 }
+
+where_text(s) := "without WHERE" if {
+	s.without_where
+} else := "with an always-true WHERE"
+
+sql_rows_category(s) := "action.data_write" if {
+	s.statement == "update"
+} else := "action.data_delete"
 
 findings contains {
 	"id": "sql.drop",
@@ -478,6 +508,9 @@ findings contains {
 	count(input.facts.recipients.domains) > 0
 	count(external_domains) == 0
 	input.facts.recipients.count <= cfg.bulk_recipients
+	every l in input.facts.blast_radius.distribution_lists {
+		list_internal(l)
+	}
 }
 
 findings contains {
@@ -558,6 +591,189 @@ findings contains {
 	count(external_domains) > 0
 	some f in input.findings
 	startswith(f.category, "pii")
+}
+
+# ---------------------------------------------------------------- blast radius
+
+blast := input.facts.blast_radius
+
+blast_level := cfg.blast_radius.level
+
+message_call if {
+	family("external_communication")
+	not family("payment")
+	not input.facts.read_only_name
+}
+
+message_kind := "e-mail" if {
+	some w in input.facts.tool_words
+	w in {"email", "mail", "newsletter"}
+} else := "SMS" if {
+	name_word("sms")
+} else := "message"
+
+listed_external := sum([n | some d, n in blast.addresses_by_domain; not internal(d)])
+
+# A list of staff with no domain, or any list at an internal domain that
+# does not name customers, subscribers or users.
+list_internal(l) if {
+	l.audience == "internal"
+	l.domain == ""
+}
+
+list_internal(l) if {
+	l.audience != "external"
+	l.domain != ""
+	internal(l.domain)
+}
+
+# Everyone the call names is inside the organisation.
+all_named_internal if {
+	count(blast.addresses_by_domain) + count(blast.distribution_lists) > 0
+	listed_external == 0
+	every l in blast.distribution_lists {
+		list_internal(l)
+	}
+}
+
+# External recipients Warden can count: those listed outside the internal
+# domains, or the declared count unless everyone named is internal.
+external_reach := 0 if {
+	all_named_internal
+} else := max([listed_external, blast.declared_recipients])
+
+declared_text := sprintf(", from %s", [blast.declared_by]) if {
+	blast.declared_recipients > listed_external
+} else := ""
+
+findings contains {
+	"id": "blast.external_recipients",
+	"category": "action.external_communication",
+	"level": blast_level,
+	"message": sprintf("%s to %s recipients (external%s), above %s", [message_kind, fmt_int(external_reach), declared_text, fmt_int(cfg.blast_radius.external_recipients)]),
+	"checks": ["check the audience and the content", "confirm the send with its owner"],
+} if {
+	message_call
+	external_reach > cfg.blast_radius.external_recipients
+}
+
+findings contains {
+	"id": "blast.internal_recipients",
+	"category": "action.external_communication",
+	"level": blast_level,
+	"message": sprintf("%s to %s recipients (internal), above %s", [message_kind, fmt_int(blast.recipients), fmt_int(cfg.blast_radius.internal_recipients)]),
+	"checks": ["check the audience and the content"],
+} if {
+	message_call
+	all_named_internal
+	blast.recipients > cfg.blast_radius.internal_recipients
+}
+
+list_text(l) := sprintf("%s audience, members not counted", [l.audience]) if {
+	l.audience != "unknown"
+} else := "members not counted"
+
+findings contains {
+	"id": "blast.distribution_list",
+	"category": "action.external_communication",
+	"level": blast_level,
+	"message": sprintf("%s to the distribution list %s (%s)", [message_kind, l.name, list_text(l)]),
+	"checks": ["check who is on the list", "confirm the send with its owner"],
+} if {
+	message_call
+	blast.declared_recipients == 0
+	some l in blast.distribution_lists
+	not list_internal(l)
+}
+
+findings contains {
+	"id": "blast.internal_list",
+	"category": "action.external_communication",
+	"level": "medium",
+	"message": sprintf("%s to the internal distribution list %s (members not counted)", [message_kind, l.name]),
+	"checks": ["check the list is meant to receive this"],
+} if {
+	message_call
+	blast.declared_recipients == 0
+	some l in blast.distribution_lists
+	list_internal(l)
+	l.everyone
+}
+
+findings contains {
+	"id": "blast.bulk_message",
+	"category": "action.external_communication",
+	"level": blast_level,
+	"message": sprintf("tool \"%s\" sends to many at once (tool name word \"%s\") and names no recipients Warden can count", [input.tool, blast.bulk_verb]),
+	"checks": ["check the audience and the content", "confirm the send with its owner"],
+} if {
+	message_call
+	blast.bulk_verb != ""
+	blast.recipients == 0
+	count(blast.distribution_lists) == 0
+}
+
+rows_text := {"all": "change to every row", "unbounded": "bulk change with no bound on the rows"}
+
+rows_category := "action.data_delete" if {
+	family("delete")
+} else := "action.data_write"
+
+# SQL that changes every row is blocked by sql.without_where and sql.drop.
+sql_every_row(r) if {
+	r.by == "sql"
+	r.rows == "all"
+}
+
+rows_judged(r) if r.by == "sql"
+
+rows_judged(r) if family("write")
+
+rows_judged(r) if family("delete")
+
+findings contains {
+	"id": "blast.rows",
+	"category": rows_category,
+	"level": blast_level,
+	"message": sprintf("%s: %s", [rows_text[r.rows], r.evidence]),
+	"checks": ["confirm which rows change and that they can be restored", "dry run"],
+} if {
+	some r in blast.row_scopes
+	not sql_every_row(r)
+	rows_judged(r)
+	not input.facts.read_only_name
+}
+
+findings contains {
+	"id": "blast.export",
+	"category": "action.data_export",
+	"level": blast_level,
+	"message": sprintf("tool \"%s\" exports a whole table or collection (%s)", [input.tool, blast.export]),
+	"checks": ["confirm the export, its columns and where it goes"],
+} if {
+	blast.export != ""
+}
+
+findings contains {
+	"id": "blast.public_sharing",
+	"category": "action.permission_change",
+	"level": blast_level,
+	"message": sprintf("shares with anyone, inside or outside the organisation (%s)", [concat(", ", blast.public_sharing)]),
+	"checks": ["confirm the content may be public", "confirm the change with its owner"],
+} if {
+	count(blast.public_sharing) > 0
+	not input.facts.read_only_name
+}
+
+findings contains {
+	"id": "blast.broad_grant",
+	"category": "action.permission_change",
+	"level": blast_level,
+	"message": sprintf("grants access to everyone in the organisation (%s)", [concat(", ", blast.broad_grants)]),
+	"checks": ["confirm the permission change with its owner"],
+} if {
+	count(blast.broad_grants) > 0
+	not input.facts.read_only_name
 }
 
 # ---------------------------------------------------------------- other families

@@ -70,6 +70,8 @@ struct Call {
     args: String,
     want: String,
     why: Option<String>,
+    /// The category of the finding that says `why`.
+    category: Option<String>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,11 +99,15 @@ async fn tool_call_table_reaches_the_expected_decisions() {
             continue;
         }
         if let Some(why) = &call.why {
-            if !a.findings.iter().any(|f| f.message.contains(why.as_str())) {
+            let says = |f: &&pb::Finding| {
+                f.message.contains(why.as_str()) && call.category.as_ref().is_none_or(|c| &f.category == c)
+            };
+            if !a.findings.iter().any(|f| says(&f)) {
                 failures.push(format!(
-                    "#{i} {} {}: no finding says {why:?}\n    {}",
+                    "#{i} {} {}: no finding{} says {why:?}\n    {}",
                     call.family,
                     call.tool,
+                    call.category.as_ref().map(|c| format!(" of {c}")).unwrap_or_default(),
                     text.join("\n    ")
                 ));
             }

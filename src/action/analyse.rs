@@ -14,6 +14,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::blast;
+
 /// Deepest nesting of the arguments that is walked.
 const MAX_DEPTH: usize = 12;
 /// Longest string handed to the SQL parser or the shell analyser.
@@ -35,6 +37,8 @@ pub struct Facts {
     pub recipients: Recipients,
     /// Largest array in the arguments (bulk operations).
     pub max_list_len: usize,
+    /// How many people or rows the call reaches.
+    pub blast_radius: blast::BlastRadius,
     /// Values under recipient keys, lower-cased: a recipient's own address
     /// or number is not personal data being sent.
     #[serde(skip)]
@@ -71,8 +75,17 @@ pub struct SqlFact {
     pub writes: bool,
     /// UPDATE or DELETE that touches every row.
     pub without_where: bool,
+    /// UPDATE or DELETE whose WHERE every row passes (`1 = 1`, `TRUE`,
+    /// `id IS NOT NULL`): every row too.
+    pub always_true_where: bool,
     pub tables: Vec<String>,
     pub error: Option<String>,
+    /// The rows it reaches beyond a filtered few, for the blast radius.
+    #[serde(skip)]
+    pub reach: Vec<blast::RowScope>,
+    /// Grants it makes to everyone (`GRANT ... TO PUBLIC`).
+    #[serde(skip)]
+    pub grants: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -205,8 +218,23 @@ const FAMILIES: &[(&str, &[&str], &[&str])] = &[
             "dm",
             "broadcast",
             "share",
+            "campaign",
+            "campaigns",
+            "newsletter",
         ],
-        &["to", "recipient", "recipients", "cc", "bcc", "webhook_url", "channel", "phone_number"],
+        &[
+            "to",
+            "recipient",
+            "recipients",
+            "cc",
+            "bcc",
+            "webhook_url",
+            "channel",
+            "phone_number",
+            "recipient_count",
+            "mailing_list",
+            "distribution_list",
+        ],
     ),
     (
         "sensitive_read",
@@ -412,6 +440,7 @@ pub fn analyse(tool: &str, arguments: &Value) -> Facts {
     facts.recipients = Recipients { count: addresses.len() + walker.opaque_recipients, addresses, domains };
     facts.max_list_len = walker.max_list_len;
     facts.recipient_values = walker.recipient_values;
+    facts.blast_radius = walker.blast.finish(&words, &facts.recipients, &facts.sql, walker.max_list_len);
     facts
 }
 
@@ -433,6 +462,7 @@ struct Walker {
     opaque_recipients: usize,
     recipient_values: Vec<String>,
     max_list_len: usize,
+    blast: blast::Collector,
 }
 
 impl Walker {
@@ -442,10 +472,13 @@ impl Walker {
         }
         match v {
             Value::Object(map) => {
+                // `audience.size`: some keys mean something under their parent.
+                let parent = path.rsplit('.').next().unwrap_or("").split('[').next().unwrap_or("").to_lowercase();
                 for (k, v) in map {
                     let key = k.to_lowercase();
                     let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
                     self.keyed(&key, v, &p);
+                    self.blast.keyed(&key, &parent, v);
                     self.keys.insert(key);
                     self.walk(v, &p, depth + 1);
                 }
@@ -512,6 +545,7 @@ impl Walker {
                     continue;
                 }
                 self.recipient_values.push(s.to_lowercase());
+                self.blast.recipient(s);
                 if !s.contains('@') {
                     self.opaque_recipients += 1;
                 }
@@ -693,8 +727,11 @@ pub fn analyse_sql(path: &str, text: &str) -> Vec<SqlFact> {
                 // Unreadable SQL is assumed to write.
                 writes: true,
                 without_where: false,
+                always_true_where: false,
                 tables: Vec::new(),
                 error: Some(e.to_string()),
+                reach: Vec::new(),
+                grants: Vec::new(),
             }];
         }
     };
@@ -729,13 +766,23 @@ pub fn analyse_sql(path: &str, text: &str) -> Vec<SqlFact> {
         };
         tables.sort();
         tables.dedup();
+        let always_true_where = match st {
+            Statement::Update { selection, .. } => blast::where_always_true(selection),
+            Statement::Delete(d) => blast::where_always_true(&d.selection),
+            _ => false,
+        };
+        let what = format!("SQL {} on {}", statement.to_uppercase(), tables.join(", "));
+        let (reach, grants) = blast::sql_reach(st, &what);
         out.push(SqlFact {
             path: path.into(),
             statement: statement.into(),
             writes,
             without_where,
+            always_true_where,
             tables,
             error: None,
+            reach,
+            grants,
         });
     }
     out
@@ -941,6 +988,118 @@ mod tests {
         assert_eq!(f.urls[0].host, "files.example.net");
         assert_eq!(f.paths[0].sensitive, "private_key");
         assert!(f.families.iter().any(|x| x.family == "external_communication"));
+    }
+
+    /// (tool, arguments, what the blast radius must hold).
+    #[test]
+    fn blast_radius_counts_people_and_rows() {
+        let b = |tool: &str, args: Value| analyse(tool, &args).blast_radius;
+        let r = b("send_campaign", json!({"audience": "newsletter-subscribers", "recipient_count": 40000}));
+        assert_eq!((r.declared_recipients, r.recipients, r.declared_by.as_str()), (40000, 40000, "recipient_count"));
+        assert_eq!(r.distribution_lists[0].audience, "external");
+        let r = b("send_newsletter", json!({"audience": {"id": "L-1", "size": "10,000"}}));
+        assert_eq!(r.declared_recipients, 10000, "a size under an audience key counts");
+        let r = b("send_email", json!({"to": "All-Customers@example-corp.com", "body": "hi"}));
+        let list = &r.distribution_lists[0];
+        assert_eq!(
+            (list.name.as_str(), list.domain.as_str(), list.audience, list.everyone),
+            ("all-customers@example-corp.com", "example-corp.com", "external", true)
+        );
+        assert_eq!(b("send_email", json!({"to": "allstaff@corp.example"})).distribution_lists[0].audience, "internal");
+        assert_eq!(b("send_email", json!({"to": "everyone@corp.example"})).distribution_lists[0].audience, "unknown");
+        let r = b("send_email", json!({"to": ["jane@example.org", "team@corp.example"], "cc": "bob@x.example"}));
+        assert!(r.distribution_lists.is_empty(), "{r:?}");
+        assert_eq!((r.listed_recipients, r.recipients), (3, 3));
+        let by_domain: Vec<(&str, u64)> = r.addresses_by_domain.iter().map(|(d, n)| (d.as_str(), *n)).collect();
+        assert_eq!(by_domain, [("corp.example", 1), ("example.org", 1), ("x.example", 1)]);
+        let r = b("notify_all_users", json!({"text": "maintenance"}));
+        assert_eq!(r.bulk_verb, "all");
+    }
+
+    #[test]
+    fn blast_radius_of_sql() {
+        // (statement, rows reached, without WHERE, always-true WHERE)
+        let table = [
+            ("UPDATE customers SET tier = 'gold'", "all", true, false),
+            ("DELETE FROM orders WHERE 1=1", "all", false, true),
+            ("DELETE FROM orders WHERE true", "all", false, true),
+            ("UPDATE users SET x = 1 WHERE id IS NOT NULL", "all", false, true),
+            ("UPDATE users SET x = 1 WHERE (status = 'a' OR 'x' = 'x')", "all", false, true),
+            ("DELETE FROM t WHERE name LIKE '%'", "all", false, true),
+            ("DELETE FROM t WHERE 2 > 1", "all", false, true),
+            ("TRUNCATE TABLE audit_log", "all", true, false),
+            ("DROP TABLE customers", "all", false, false),
+            ("INSERT INTO archive SELECT * FROM orders", "unbounded", false, false),
+            // Bounded: a real filter, a column that may be NULL, a type
+            // mismatch, a true side ANDed with a filter, a SELECT with WHERE.
+            ("UPDATE users SET x = 1 WHERE id = 3", "", false, false),
+            ("DELETE FROM sessions WHERE expires_at IS NOT NULL", "", false, false),
+            ("DELETE FROM t WHERE 1 = '1'", "", false, false),
+            ("DELETE FROM t WHERE 1 = 1 AND id = 4", "", false, false),
+            ("INSERT INTO archive SELECT * FROM orders WHERE year < 2020", "", false, false),
+            ("INSERT INTO orders (id) VALUES (1)", "", false, false),
+        ];
+        for (sql, rows, without_where, always_true_where) in table {
+            let f = analyse("run_sql", &json!({ "sql": sql }));
+            let got = (f.blast_radius.rows, f.sql[0].without_where, f.sql[0].always_true_where);
+            assert_eq!(got, (rows, without_where, always_true_where), "{sql}");
+        }
+        let f = analyse("run_sql", &json!({"sql": "GRANT SELECT ON customers TO PUBLIC"}));
+        assert_eq!(f.blast_radius.broad_grants, ["SQL GRANT ... TO PUBLIC"]);
+    }
+
+    #[test]
+    fn blast_radius_of_tool_arguments() {
+        let b = |tool: &str, args: Value| analyse(tool, &args).blast_radius;
+        let r = b("crm.records.update", json!({"table": "customers", "set": {"tier": "gold"}}));
+        assert_eq!((r.rows, r.row_scopes[0].by), ("all", "arguments"));
+        assert_eq!(r.row_scopes[0].evidence, r#"update on table "customers" with no filter or id"#);
+        assert_eq!(b("delete_records", json!({"collection": "orders", "where": "1=1"})).rows, "all");
+        assert_eq!(b("update_records", json!({"table": "orders", "filter": {}})).rows, "all");
+        assert_eq!(b("update_records", json!({"table": "orders", "all": true})).rows, "all");
+        assert_eq!(b("update_records", json!({"table": "orders", "filter": {"id": 3}})).rows, "");
+        assert_eq!(b("crm.contacts.update", json!({"id": "c1", "company": "Initech"})).rows, "");
+        assert_eq!(b("insert_record", json!({"table": "orders", "values": {"sku": "x"}})).rows, "", "creates one row");
+        assert_eq!(b("mass_update_customers", json!({"set": {"opt_in": true}})).rows, "unbounded");
+        assert_eq!(b("bulk_delete_records", json!({"ids": ["r-1", "r-2"]})).rows, "", "a list bounds it");
+
+        assert_eq!(
+            b("export_table", json!({"table": "customers", "format": "csv"})).export,
+            r#"table "customers" with no filter or limit"#
+        );
+        assert_eq!(b("crm.export_all_contacts", json!({"format": "csv"})).export, r#"tool name word "all""#);
+        assert_eq!(b("export_table", json!({"table": "orders", "filter": {"id": "o-1"}})).export, "");
+        assert_eq!(b("export_table", json!({"table": "orders", "limit": 100})).export, "");
+
+        assert_eq!(
+            b("drive.share_file", json!({"file_id": "f", "visibility": "anyone_with_link"})).public_sharing,
+            [r#"visibility "anyone_with_link""#]
+        );
+        assert_eq!(
+            b("drive.permissions.create", json!({"fileId": "f", "type": "anyone"})).public_sharing,
+            [r#"type "anyone""#]
+        );
+        assert!(b("create_report", json!({"type": "anyone"})).public_sharing.is_empty(), "type alone is weak");
+        assert_eq!(b("s3.put_bucket_acl", json!({"bucket": "b", "acl": "public-read"})).public_sharing.len(), 1);
+        assert_eq!(
+            b("share_document", json!({"document_id": "d", "share_with": "everyone"})).broad_grants,
+            [r#"share_with "everyone""#]
+        );
+        assert_eq!(b("grant_access", json!({"group": "group:all-staff@corp.example"})).broad_grants.len(), 1);
+        assert!(b("share_document", json!({"share_with": "alice@corp.example"})).broad_grants.is_empty());
+        assert!(b("revoke_access", json!({"scope": "all"})).broad_grants.is_empty(), "revoking grants nothing");
+        assert_eq!(b("update_agent", json!({"model": "gpt-4o"})).rows, "", "a setting, not a table");
+    }
+
+    #[test]
+    fn blast_radius_work_is_bounded() {
+        // A huge filter string is not parsed; a huge recipient list keeps a
+        // bounded number of lists.
+        let long = format!("1=1 OR {}", "a = 1 OR ".repeat(10_000));
+        assert_eq!(analyse("update_records", &json!({"table": "t", "filter": long})).blast_radius.rows, "");
+        let lists: Vec<String> = (0..1000).map(|i| format!("all-customers-{i}@x.example")).collect();
+        let r = analyse("send_email", &json!({ "to": lists })).blast_radius;
+        assert_eq!((r.distribution_lists.len(), r.listed_recipients), (16, 1000));
     }
 
     #[test]

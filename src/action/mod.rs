@@ -2,6 +2,9 @@
 //!
 //! - [`analyse`]: built-in analysers turn a tool name and its arguments into
 //!   facts (family, money, SQL, shell, paths, URLs, recipients).
+//! - [`blast`]: the blast radius among those facts: how many people or rows
+//!   the call reaches (recipients listed and declared, distribution lists,
+//!   unfiltered writes, bulk verbs, whole-table exports, public sharing).
 //! - [`policy`]: the Rego policy turns facts, the rule detectors' findings in
 //!   the arguments and the session's context into findings with a level.
 //!
@@ -9,6 +12,7 @@
 //! detectors, for the action surface only.
 
 pub mod analyse;
+pub mod blast;
 pub mod policy;
 
 use serde_json::{json, Value};
@@ -214,6 +218,33 @@ mod tests {
     }
 
     #[test]
+    fn blast_radius_thresholds_come_from_data_per_application() {
+        let data = r#"{"warden": {"config": {"tenants": {"acme": {
+            "blast_radius": {"level": "critical"},
+            "applications": {"marketing": {"blast_radius": {"external_recipients": 100000, "level": "high"}}}}}}}}"#;
+        let p = ActionPolicy::from_sources(&[], &[("blast.json".into(), data.into())]).unwrap();
+        let args = r#"{"audience": "newsletter-subscribers", "recipient_count": 40000}"#;
+        let ctx = |t: &str, a: &str| Context { tenant: t.into(), application: a.into(), ..Context::default() };
+        let none = SessionView::default();
+        let blast = |t: &str, a: &str| {
+            let out = assess(&p, "send_campaign", args, "", &ctx(t, a), &[], &none).unwrap();
+            out.findings.into_iter().find(|f| f.id == "blast.external_recipients")
+        };
+        let other = blast("other", "").expect("the default threshold");
+        assert_eq!(other.level, Level::High);
+        assert_eq!(other.message, "message to 40,000 recipients (external, from recipient_count), above 50");
+        assert_eq!(blast("acme", "support-bot").expect("acme's level").level, Level::Critical);
+        assert!(blast("acme", "marketing").is_none(), "the marketing application may send campaigns");
+        // Internal recipients have their own threshold.
+        let staff = r#"{"to": "all-staff@corp.example", "recipient_count": 3000}"#;
+        let data = r#"{"warden": {"config": {"internal_domains": ["corp.example"]}}}"#;
+        let p = ActionPolicy::from_sources(&[], &[("d.json".into(), data.into())]).unwrap();
+        let out = assess(&p, "send_email", staff, "", &Context::default(), &[], &none).unwrap();
+        assert_eq!(out.findings[0].message, "e-mail to 3,000 recipients (internal), above 1,000", "{out:?}");
+        assert!(out.findings.iter().all(|f| f.id != "blast.external_recipients"), "{out:?}");
+    }
+
+    #[test]
     fn data_with_unknown_keys_or_wrong_types_is_refused_at_load() {
         let load = |data: &str| {
             ActionPolicy::from_sources(&[], &[("d.json".into(), data.into())]).err().map(|e| e.to_string())
@@ -231,6 +262,12 @@ mod tests {
         )
         .expect("per application");
         assert!(err.contains("tenants.acme.applications.kiosk.money.auto_approve_limit.EUR"), "{err}");
+        let err = load(r#"{"warden": {"config": {"blast_radius": {"external_recipients": "50"}}}}"#).expect("a string");
+        assert!(err.contains("warden.config.blast_radius.external_recipients must be a whole number"), "{err}");
+        let err = load(r#"{"warden": {"config": {"blast_radius": {"level": "hgih"}}}}"#).expect("a misspelt level");
+        assert!(err.contains("blast_radius.level must be low, medium, high or critical"), "{err}");
+        let err = load(r#"{"warden": {"config": {"blast_radius": {"rows": 5}}}}"#).expect("an unknown threshold");
+        assert!(err.contains("blast_radius.rows is not a setting"), "{err}");
         let err = load(r#"{"warden": {"config": {"tenants": {"acme": {"tenants": {}}}}}}"#).expect("nested tenants");
         assert!(err.contains("tenants.acme.tenants is not a setting"), "{err}");
         assert!(
