@@ -75,7 +75,7 @@ fn outputs_match_the_python_reference() {
     }
     // In a padded batch, int8 dynamic quantisation picks one activation
     // scale for the whole batch, so scores move a little with what a text
-    // is batched with (measured: README, "Micro-batching and determinism").
+    // is batched with (measured: docs/benchmarks.md, "Micro-batching").
     for (r, s) in refs.iter().zip(&batched) {
         let h = &s.windows[0].heads;
         let close = |a: f32, b: f32| (a - b).abs() <= 0.05;

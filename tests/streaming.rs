@@ -1,6 +1,6 @@
 //! Scoring a streamed output as it grows: a later call encodes only the
 //! sentences the earlier calls have not seen (the content cache), as the
-//! README's "Streaming outputs" says. Its own test binary, so the process-wide
+//! docs/detection.md's "Streaming outputs" says. Its own test binary, so the process-wide
 //! cache counters belong to this test alone.
 
 mod common;

@@ -61,7 +61,7 @@ pub struct ModelConfig {
     /// Windows per encoder batch, at most. 1 (the default) runs every window
     /// alone: measured on 2 cores, cross-request batches gave 0.72-0.88x the
     /// throughput, and with int8 dynamic quantisation a score depends on its
-    /// batch neighbours (README, "The classifiers").
+    /// batch neighbours (docs/detection.md, "The classifiers").
     pub max_batch: usize,
     /// How long a worker waits for more windows while other requests are
     /// still enqueueing theirs.
