@@ -12,6 +12,7 @@
 //!   query index, reads for proofs and tailing, and `verify`.
 //! - [`coverage`]: whether every record was signed in time (what
 //!   deleted checkpoints cannot hide).
+//! - [`search`]: one way to ask the log, for every front-end.
 //! - [`dedup`]: idempotent `Append`: client event ids recorded within the
 //!   de-duplication window, checked by the journal's writer.
 //!
@@ -26,6 +27,7 @@ pub mod journal;
 pub mod merkle;
 pub mod privacy;
 pub mod record;
+pub mod search;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -290,13 +290,11 @@ pub(crate) fn pubkey(common: CommonArgs, init: bool) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
+/// The filter flags as the one search every front-end builds (the same
+/// checks as gRPC's Query and the console; the CLI runs on the log's own
+/// machine, as a caller of every tenant).
 pub(crate) fn to_query(f: &FilterArgs) -> anyhow::Result<warden::audit::journal::Query> {
-    if let Some(d) = &f.decision {
-        if !["allow", "review", "require_approval", "block"].contains(&d.as_str()) {
-            anyhow::bail!("--decision {d:?} is not one of allow, review, require_approval, block");
-        }
-    }
-    Ok(warden::audit::journal::Query {
+    let search = warden::audit::search::Search {
         tenant: f.tenant.clone().unwrap_or_default(),
         application: f.application.clone().unwrap_or_default(),
         user_id: f.user.clone().unwrap_or_default(),
@@ -305,10 +303,14 @@ pub(crate) fn to_query(f: &FilterArgs) -> anyhow::Result<warden::audit::journal:
         tool: f.tool.clone().unwrap_or_default(),
         decision: f.decision.clone().unwrap_or_default(),
         category: f.category.clone().unwrap_or_default(),
+        kind: f.kind.clone().unwrap_or_default(),
         from_unix_nanos: f.from.as_deref().map(|v| parse_time("from", v)).transpose()?,
         to_unix_nanos: f.to.as_deref().map(|v| parse_time("to", v)).transpose()?,
         limit: f.limit.unwrap_or(0),
-        kind: f.kind.clone().unwrap_or_default(),
+    };
+    search.into_query(&warden::auth::Caller::local(), usize::MAX).map_err(|e| match e {
+        warden::error::Error::InvalidArgument { field, reason } => anyhow!("--{field} {reason}"),
+        other => anyhow!(other),
     })
 }
 

@@ -660,20 +660,6 @@ fn rows(log: &AuditLog, seqs: &[u64]) -> Vec<Row> {
         .collect()
 }
 
-fn scoped(caller: &Caller, mut q: LogQuery) -> Result<LogQuery, Response> {
-    match caller.tenants.as_slice() {
-        [] => Ok(q),
-        [only] => {
-            q.tenant = only.clone();
-            Ok(q)
-        }
-        _ => Err(error_page(
-            StatusCode::FORBIDDEN,
-            "Your credentials span several tenants; the console shows one tenant's records only.",
-        )),
-    }
-}
-
 async fn investigate(
     State(c): State<Shared>,
     SignedIn(s): SignedIn,
@@ -704,24 +690,23 @@ async fn investigate(
             return Html(pages::investigate(&nav, &q, None, Some(&e)).into_string()).into_response()
         }
     };
-    if !q.decision.is_empty() && !["allow", "review", "require_approval", "block"].contains(&q.decision.as_str()) {
-        let e = "decision: one of allow, review, require_approval, block";
-        return Html(pages::investigate(&nav, &q, None, Some(e)).into_string()).into_response();
-    }
-    let query = LogQuery {
-        session_id: q.session.trim().into(),
-        trace_id: q.trace.trim().to_ascii_lowercase(),
-        user_id: q.user.trim().into(),
-        tool: q.tool.trim().into(),
+    // The same checks and tenant rule as gRPC's Query and the CLI.
+    let search = crate::audit::search::Search {
+        session_id: q.session.clone(),
+        trace_id: q.trace.clone(),
+        user_id: q.user.clone(),
+        tool: q.tool.clone(),
         decision: q.decision.clone(),
         from_unix_nanos: from,
         to_unix_nanos: to,
-        limit: 200,
-        ..LogQuery::default()
+        ..Default::default()
     };
-    let query = match scoped(&s.caller, query) {
-        Ok(q) => q,
-        Err(r) => return r,
+    let query = match search.into_query(&s.caller, 200) {
+        Ok(query) => query,
+        Err(e @ Error::InvalidArgument { .. }) => {
+            return Html(pages::investigate(&nav, &q, None, Some(&e.to_string())).into_string()).into_response()
+        }
+        Err(e) => return error_status(e),
     };
     let described = format!("{query:?}");
     let log = c.log.clone();
@@ -744,9 +729,10 @@ async fn timeline(
     if let Err(r) = need(&s, "investigation", &[Role::Auditor]) {
         return r;
     }
-    let query = match scoped(&s.caller, LogQuery { session_id: id.clone(), limit: 2000, ..LogQuery::default() }) {
+    let search = crate::audit::search::Search { session_id: id.clone(), ..Default::default() };
+    let query = match search.into_query(&s.caller, 2000) {
         Ok(q) => q,
-        Err(r) => return r,
+        Err(e) => return error_status(e),
     };
     let log = c.log.clone();
     let found = tokio::task::spawn_blocking(move || {

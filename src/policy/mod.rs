@@ -49,6 +49,13 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The decision named `name` (as [`Decision::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<Decision> {
+        [Decision::Allow, Decision::Review, Decision::RequireApproval, Decision::Block]
+            .into_iter()
+            .find(|d| d.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Decision::Allow => "allow",

@@ -3,6 +3,7 @@
 //! RFC 9162 proofs. Disk reads run on the blocking pool and stream through a
 //! bounded channel, so a slow reader holds no lock and no async worker.
 
+use crate::audit::search::Search;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{caller_of, status_from};
 use crate::audit::checkpoint::Checkpoint;
-use crate::audit::journal::{AuditLog, Query, StoredRecord};
+use crate::audit::journal::{AuditLog, StoredRecord};
 use crate::audit::merkle::ProofError;
 use crate::audit::{Entry, Journal};
 use crate::auth::{Caller, Role};
@@ -266,15 +267,8 @@ impl pb::audit_service_server::AuditService for AuditApi {
             application,
             user_id,
         } = request.into_inner();
-        // A caller scoped to tenants queries one of them, by name (or its
-        // only one); the same rule as for writes.
-        let tenant = caller.scope_tenant("tenant", &tenant).map_err(status_from)?;
         let decision = match pb::Decision::try_from(decision) {
-            Ok(pb::Decision::Unspecified) => String::new(),
-            Ok(pb::Decision::Allow) => "allow".into(),
-            Ok(pb::Decision::Review) => "review".into(),
-            Ok(pb::Decision::RequireApproval) => "require_approval".into(),
-            Ok(pb::Decision::Block) => "block".into(),
+            Ok(d) => super::convert::decision_from_proto(d).map_or(String::new(), |d| d.as_str().to_string()),
             Err(_) => {
                 return Err(status_from(Error::invalid("decision", &format!("unknown Decision value {decision}"))))
             }
@@ -284,20 +278,23 @@ impl pb::audit_service_server::AuditService for AuditApi {
                 .transpose()
                 .map_err(status_from)
         };
-        let q = Query {
+        // The same checks and tenant rule as the console and the CLI.
+        let q = Search {
             tenant,
             application,
             user_id,
             session_id,
-            trace_id: trace_id.to_ascii_lowercase(),
+            trace_id,
             tool,
             decision,
             category,
+            kind,
             from_unix_nanos: nanos("from", from)?,
             to_unix_nanos: nanos("to", to)?,
-            limit: if limit == 0 { 1000 } else { limit as usize },
-            kind,
-        };
+            limit: limit as usize,
+        }
+        .into_query(&caller, 1000)
+        .map_err(status_from)?;
         let log = self.log.clone();
         let seqs = tokio::task::spawn_blocking({
             let log = log.clone();

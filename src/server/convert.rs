@@ -116,6 +116,17 @@ pub fn decision_to_proto(d: Decision) -> pb::Decision {
     }
 }
 
+/// A wire decision as the domain's (`None` for `DECISION_UNSPECIFIED`).
+pub fn decision_from_proto(d: pb::Decision) -> Option<Decision> {
+    match d {
+        pb::Decision::Unspecified => None,
+        pb::Decision::Allow => Some(Decision::Allow),
+        pb::Decision::Review => Some(Decision::Review),
+        pb::Decision::RequireApproval => Some(Decision::RequireApproval),
+        pb::Decision::Block => Some(Decision::Block),
+    }
+}
+
 impl From<Assessment> for pb::Assessment {
     fn from(a: Assessment) -> Self {
         let Assessment { evaluation, approval_id, record } = a;
