@@ -1,6 +1,6 @@
 //! One way to ask the log, whoever asks: the gRPC `Query`, the console's
-//! investigation search and `warden audit query` all describe a search with
-//! a [`Search`] and turn it into a journal [`Query`] here, so the checks
+//! investigation search and `warden audit query` all describe a search as a
+//! journal [`Query`] and check it here ([`Query::checked`]), so the checks
 //! (decision names, time order, limits) and the tenant scope are the same
 //! everywhere. Front-ends convert their input and call; they decide nothing.
 
@@ -9,32 +9,11 @@ use crate::auth::Caller;
 use crate::error::Error;
 use crate::policy::Decision;
 
-/// A search as a front-end received it; empty strings match everything.
-#[derive(Debug, Clone, Default)]
-pub struct Search {
-    pub tenant: String,
-    pub application: String,
-    pub user_id: String,
-    pub session_id: String,
-    pub trace_id: String,
-    pub tool: String,
-    /// `allow`, `review`, `require_approval` or `block`.
-    pub decision: String,
-    /// A category or a prefix of one.
-    pub category: String,
-    /// A record kind (`score_decision`, `approval`, a client event kind).
-    pub kind: String,
-    pub from_unix_nanos: Option<i128>,
-    pub to_unix_nanos: Option<i128>,
-    /// 0: the front-end's default.
-    pub limit: usize,
-}
-
-impl Search {
-    /// Checks the search and scopes it to `caller` (the one tenant rule,
-    /// [`Caller::scope_tenant`], as for writes). `default_limit` applies when
-    /// the search names none.
-    pub fn into_query(self, caller: &Caller, default_limit: usize) -> Result<Query, Error> {
+impl Query {
+    /// A search as a front-end received it (strings as typed), checked and
+    /// scoped to `caller` (the one tenant rule, [`Caller::scope_tenant`], as
+    /// for writes). `default_limit` applies when the search names none.
+    pub fn checked(self, caller: &Caller, default_limit: usize) -> Result<Query, Error> {
         if !self.decision.is_empty() && Decision::parse(&self.decision).is_none() {
             return Err(Error::invalid(
                 "decision",
@@ -70,21 +49,21 @@ mod tests {
     #[test]
     fn one_set_of_checks_and_one_tenant_rule() {
         let anyone = Caller::anonymous();
-        let q = Search { trace_id: " ABC ".into(), decision: "block".into(), ..Search::default() }
-            .into_query(&anyone, 200)
+        let q = Query { trace_id: " ABC ".into(), decision: "block".into(), ..Query::default() }
+            .checked(&anyone, 200)
             .unwrap();
         assert_eq!((q.trace_id.as_str(), q.decision.as_str(), q.limit), ("abc", "block", 200));
-        let e = Search { decision: "deny".into(), ..Search::default() }.into_query(&anyone, 1).unwrap_err();
+        let e = Query { decision: "deny".into(), ..Query::default() }.checked(&anyone, 1).unwrap_err();
         assert!(e.to_string().contains("invalid decision"), "{e}");
-        let e = Search { from_unix_nanos: Some(2), to_unix_nanos: Some(1), ..Search::default() }
-            .into_query(&anyone, 1)
+        let e = Query { from_unix_nanos: Some(2), to_unix_nanos: Some(1), ..Query::default() }
+            .checked(&anyone, 1)
             .unwrap_err();
         assert!(e.to_string().contains("invalid from"), "{e}");
 
         let scoped = Caller { tenants: vec!["acme".into()], ..Caller::anonymous() };
-        assert_eq!(Search::default().into_query(&scoped, 1).unwrap().tenant, "acme");
-        assert!(Search { tenant: "globex".into(), ..Search::default() }.into_query(&scoped, 1).is_err());
+        assert_eq!(Query::default().checked(&scoped, 1).unwrap().tenant, "acme");
+        assert!(Query { tenant: "globex".into(), ..Query::default() }.checked(&scoped, 1).is_err());
         let two = Caller { tenants: vec!["acme".into(), "globex".into()], ..Caller::anonymous() };
-        assert!(Search::default().into_query(&two, 1).is_err(), "several tenants: name one");
+        assert!(Query::default().checked(&two, 1).is_err(), "several tenants: name one");
     }
 }

@@ -294,7 +294,7 @@ pub(crate) fn pubkey(common: CommonArgs, init: bool) -> anyhow::Result<ExitCode>
 /// checks as gRPC's Query and the console; the CLI runs on the log's own
 /// machine, as a caller of every tenant).
 pub(crate) fn to_query(f: &FilterArgs) -> anyhow::Result<warden::audit::journal::Query> {
-    let search = warden::audit::search::Search {
+    let search = warden::audit::journal::Query {
         tenant: f.tenant.clone().unwrap_or_default(),
         application: f.application.clone().unwrap_or_default(),
         user_id: f.user.clone().unwrap_or_default(),
@@ -308,7 +308,7 @@ pub(crate) fn to_query(f: &FilterArgs) -> anyhow::Result<warden::audit::journal:
         to_unix_nanos: f.to.as_deref().map(|v| parse_time("to", v)).transpose()?,
         limit: f.limit.unwrap_or(0),
     };
-    search.into_query(&warden::auth::Caller::local(), usize::MAX).map_err(|e| match e {
+    search.checked(&warden::auth::Caller::local(), usize::MAX).map_err(|e| match e {
         warden::error::Error::InvalidArgument { field, reason } => anyhow!("--{field} {reason}"),
         other => anyhow!(other),
     })

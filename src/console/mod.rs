@@ -691,7 +691,7 @@ async fn investigate(
         }
     };
     // The same checks and tenant rule as gRPC's Query and the CLI.
-    let search = crate::audit::search::Search {
+    let search = LogQuery {
         session_id: q.session.clone(),
         trace_id: q.trace.clone(),
         user_id: q.user.clone(),
@@ -701,7 +701,7 @@ async fn investigate(
         to_unix_nanos: to,
         ..Default::default()
     };
-    let query = match search.into_query(&s.caller, 200) {
+    let query = match search.checked(&s.caller, 200) {
         Ok(query) => query,
         Err(e @ Error::InvalidArgument { .. }) => {
             return Html(pages::investigate(&nav, &q, None, Some(&e.to_string())).into_string()).into_response()
@@ -729,8 +729,8 @@ async fn timeline(
     if let Err(r) = need(&s, "investigation", &[Role::Auditor]) {
         return r;
     }
-    let search = crate::audit::search::Search { session_id: id.clone(), ..Default::default() };
-    let query = match search.into_query(&s.caller, 2000) {
+    let search = LogQuery { session_id: id.clone(), ..Default::default() };
+    let query = match search.checked(&s.caller, 2000) {
         Ok(q) => q,
         Err(e) => return error_status(e),
     };

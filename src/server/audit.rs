@@ -3,7 +3,6 @@
 //! RFC 9162 proofs. Disk reads run on the blocking pool and stream through a
 //! bounded channel, so a slow reader holds no lock and no async worker.
 
-use crate::audit::search::Search;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -279,7 +278,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
                 .map_err(status_from)
         };
         // The same checks and tenant rule as the console and the CLI.
-        let q = Search {
+        let q = crate::audit::journal::Query {
             tenant,
             application,
             user_id,
@@ -293,7 +292,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
             to_unix_nanos: nanos("to", to)?,
             limit: limit as usize,
         }
-        .into_query(&caller, 1000)
+        .checked(&caller, 1000)
         .map_err(status_from)?;
         let log = self.log.clone();
         let seqs = tokio::task::spawn_blocking({
