@@ -254,15 +254,33 @@ async fn run_content_policies(
         _ => None,
     };
     let source = request.main_source().to_string();
-    let worker =
-        tokio::task::spawn_blocking(move || policies.check(surface, &ctx, &source, &body, embeddings.as_deref()));
-    let result = match tokio::time::timeout(timeout, worker).await {
-        Err(_) => Err(skipped(SkipReason::Timeout, format!("no result within {} ms", timeout.as_millis()))),
-        Ok(Err(join)) => Err(skipped(SkipReason::Failed, format!("content policies panicked: {join}"))),
-        Ok(Ok(findings)) => Ok(findings),
-    };
+    let result = bounded(name, timeout, move || {
+        Ok::<_, std::convert::Infallible>(policies.check(surface, &ctx, &source, &body, embeddings.as_deref()))
+    })
+    .await;
     telemetry::detector_duration(name, started.elapsed());
     result
+}
+
+/// Runs `work` on the blocking pool as the stage `name`, within `timeout`:
+/// a timeout, a panic or an error is a [`Skipped`] naming the stage, never a
+/// pass. Every stage that leaves the async workers goes through here.
+async fn bounded<T, E>(
+    name: &'static str,
+    timeout: Duration,
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, Skipped>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    let skipped = |reason, message: String| Skipped { detector: name.to_string(), reason, message };
+    match tokio::time::timeout(timeout, tokio::task::spawn_blocking(work)).await {
+        Err(_) => Err(skipped(SkipReason::Timeout, format!("no result within {} ms", timeout.as_millis()))),
+        Ok(Err(join)) => Err(skipped(SkipReason::Failed, format!("{name} panicked: {join}"))),
+        Ok(Ok(Err(e))) => Err(skipped(SkipReason::Failed, e.to_string())),
+        Ok(Ok(Ok(out))) => Ok(out),
+    }
 }
 
 /// Runs the action policy on the blocking pool, with the detectors' deadline.
@@ -280,17 +298,11 @@ async fn run_action_policy(
     let (context, tool, args, rationale) = (context.clone(), tool.clone(), arguments_json.clone(), rationale.clone());
     let arg_findings: Vec<Finding> = findings.iter().filter(|f| f.source == "action").cloned().collect();
     let session = session.clone();
-    let worker = tokio::task::spawn_blocking(move || {
-        crate::action::assess(&policy, &tool, &args, &rationale, &context, &arg_findings, &session)
-    });
     let name = crate::action::DETECTOR;
-    let skipped = |reason, message: String| Skipped { detector: name.to_string(), reason, message };
-    let result = match tokio::time::timeout(timeout, worker).await {
-        Err(_) => Err(skipped(SkipReason::Timeout, format!("no result within {} ms", timeout.as_millis()))),
-        Ok(Err(join)) => Err(skipped(SkipReason::Failed, format!("action policy panicked: {join}"))),
-        Ok(Ok(Err(e))) => Err(skipped(SkipReason::Failed, e.to_string())),
-        Ok(Ok(Ok(out))) => Ok(out),
-    };
+    let result = bounded(name, timeout, move || {
+        crate::action::assess(&policy, &tool, &args, &rationale, &context, &arg_findings, &session)
+    })
+    .await;
     telemetry::detector_duration(name, started.elapsed());
     result
 }
@@ -303,7 +315,7 @@ async fn run_detector(
 ) -> Result<Vec<Finding>, Skipped> {
     let name = detector.name();
     let started = Instant::now();
-    let worker = tokio::task::spawn_blocking({
+    let result = bounded(name, timeout, {
         let detector = detector.clone();
         move || {
             let mut out = Vec::new();
@@ -323,14 +335,8 @@ async fn run_detector(
             }
             Ok::<_, crate::detect::DetectError>(out)
         }
-    });
-    let skipped = |reason, message: String| Skipped { detector: name.to_string(), reason, message };
-    let result = match tokio::time::timeout(timeout, worker).await {
-        Err(_) => Err(skipped(SkipReason::Timeout, format!("no result within {} ms", timeout.as_millis()))),
-        Ok(Err(join)) => Err(skipped(SkipReason::Failed, format!("detector panicked: {join}"))),
-        Ok(Ok(Err(e))) => Err(skipped(SkipReason::Failed, e.to_string())),
-        Ok(Ok(Ok(findings))) => Ok(findings),
-    };
+    })
+    .await;
     telemetry::detector_duration(name, started.elapsed());
     result
 }
