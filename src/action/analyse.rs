@@ -21,6 +21,29 @@ const MAX_DEPTH: usize = 12;
 /// Longest string handed to the SQL parser or the shell analyser.
 const MAX_SCAN_BYTES: usize = 16 * 1024;
 
+/// The analysers' word lists (`rules/action-words.toml`, embedded).
+#[derive(serde::Deserialize)]
+struct Words {
+    read_verbs: Vec<String>,
+    action_verbs: Vec<String>,
+    families: Vec<Family>,
+}
+
+/// A family of actions: words in a tool name, argument keys.
+#[derive(serde::Deserialize)]
+struct Family {
+    name: String,
+    words: Vec<String>,
+    keys: Vec<String>,
+}
+
+fn words() -> &'static Words {
+    static WORDS: std::sync::OnceLock<Words> = std::sync::OnceLock::new();
+    // Embedded and covered by the tests: a broken file fails them all.
+    WORDS
+        .get_or_init(|| toml::from_str(include_str!("../../rules/action-words.toml")).expect("rules/action-words.toml"))
+}
+
 /// Everything the analysers found, as the policy's `input.facts`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Facts {
@@ -122,258 +145,6 @@ pub struct Recipients {
     pub count: usize,
 }
 
-/// (family, words in the tool name, argument keys).
-const FAMILIES: &[(&str, &[&str], &[&str])] = &[
-    (
-        "payment",
-        &[
-            "pay",
-            "payment",
-            "payments",
-            "refund",
-            "refunds",
-            "transfer",
-            "charge",
-            "payout",
-            "withdraw",
-            "wire",
-            "purchase",
-            "buy",
-            "remit",
-            "disburse",
-            "reimburse",
-            "credit",
-            "debit",
-        ],
-        &["amount", "iban", "account_number", "routing_number", "amount_cents", "amount_minor"],
-    ),
-    (
-        "code_execution",
-        &[
-            "exec",
-            "execute",
-            "shell",
-            "bash",
-            "sh",
-            "zsh",
-            "eval",
-            "terminal",
-            "cmd",
-            "command",
-            "subprocess",
-            "powershell",
-            "python",
-            "interpreter",
-            "script",
-            "run",
-        ],
-        &["command", "cmd", "script", "code", "shell"],
-    ),
-    (
-        "permission_change",
-        &[
-            "grant",
-            "revoke",
-            "permission",
-            "permissions",
-            "role",
-            "roles",
-            "privilege",
-            "privileges",
-            "acl",
-            "iam",
-            "sudo",
-            "sudoers",
-            "promote",
-            "demote",
-            "invite",
-            "membership",
-            "access",
-        ],
-        &["role", "roles", "permission", "permissions", "privilege", "scope", "scopes"],
-    ),
-    (
-        "delete",
-        &["delete", "remove", "drop", "destroy", "purge", "truncate", "erase", "wipe", "unlink", "rm", "del", "cancel"],
-        &[],
-    ),
-    (
-        "external_communication",
-        &[
-            "email",
-            "mail",
-            "send",
-            "message",
-            "post",
-            "tweet",
-            "sms",
-            "notify",
-            "webhook",
-            "slack",
-            "publish",
-            "reply",
-            "forward",
-            "call",
-            "text",
-            "dm",
-            "broadcast",
-            "share",
-            "campaign",
-            "campaigns",
-            "newsletter",
-        ],
-        &[
-            "to",
-            "recipient",
-            "recipients",
-            "cc",
-            "bcc",
-            "webhook_url",
-            "channel",
-            "phone_number",
-            "recipient_count",
-            "mailing_list",
-            "distribution_list",
-        ],
-    ),
-    (
-        "sensitive_read",
-        &[
-            "secret",
-            "secrets",
-            "credential",
-            "credentials",
-            "password",
-            "passwords",
-            "token",
-            "tokens",
-            "vault",
-            "keychain",
-            "apikey",
-            "apikeys",
-        ],
-        &[],
-    ),
-    (
-        "write",
-        &[
-            "create", "update", "insert", "write", "modify", "set", "put", "patch", "upsert", "edit", "save", "upload",
-            "store", "add", "change", "rename", "move", "deploy", "merge", "commit", "push", "apply", "approve",
-            "close", "assign",
-        ],
-        &["sql", "query_sql", "statement"],
-    ),
-    (
-        "file_access",
-        &["file", "files", "filesystem", "fs", "path", "directory", "dir", "download", "cat"],
-        &["path", "file", "filename", "filepath", "file_path", "directory"],
-    ),
-];
-
-/// Read-only verbs: a name built only from these (and nouns) reads.
-const READ_VERBS: &[&str] = &[
-    "search",
-    "find",
-    "list",
-    "get",
-    "read",
-    "lookup",
-    "fetch",
-    "query",
-    "retrieve",
-    "view",
-    "describe",
-    "show",
-    "count",
-    "check",
-    "browse",
-    "summarize",
-    "summarise",
-    "inspect",
-    "preview",
-    "select",
-    "peek",
-];
-
-/// Verbs that act (as opposed to nouns like `permissions` or `payments`).
-const ACTION_VERBS: &[&str] = &[
-    "pay",
-    "transfer",
-    "charge",
-    "withdraw",
-    "wire",
-    "purchase",
-    "buy",
-    "remit",
-    "disburse",
-    "reimburse",
-    "exec",
-    "execute",
-    "eval",
-    "run",
-    "grant",
-    "revoke",
-    "promote",
-    "demote",
-    "invite",
-    "delete",
-    "remove",
-    "drop",
-    "destroy",
-    "purge",
-    "truncate",
-    "erase",
-    "wipe",
-    "unlink",
-    "rm",
-    "del",
-    "cancel",
-    "send",
-    "post",
-    "tweet",
-    "notify",
-    "publish",
-    "reply",
-    "forward",
-    "call",
-    "dm",
-    "broadcast",
-    "share",
-    "create",
-    "update",
-    "insert",
-    "write",
-    "modify",
-    "set",
-    "put",
-    "patch",
-    "upsert",
-    "edit",
-    "save",
-    "upload",
-    "store",
-    "add",
-    "change",
-    "rename",
-    "move",
-    "deploy",
-    "merge",
-    "commit",
-    "push",
-    "apply",
-    "approve",
-    "close",
-    "assign",
-    "download",
-    "reset",
-    "rotate",
-    "issue",
-    "attach",
-    "detach",
-    "disable",
-    "enable",
-];
-
 /// Keys whose string values are SQL.
 const SQL_KEYS: &[&str] = &["sql", "query_sql", "statement", "sql_query", "raw_sql"];
 /// Keys whose string values are shell commands or code.
@@ -390,6 +161,7 @@ const CURRENCY_KEYS: &[&str] = &["currency", "currency_code", "ccy"];
 /// Analyses one call. `arguments` is the parsed `arguments_json` (already
 /// validated as JSON by the request).
 pub fn analyse(tool: &str, arguments: &Value) -> Facts {
+    let lists = words();
     let words = split_words(tool);
     let mut facts = Facts { tool_words: words.clone(), ..Facts::default() };
 
@@ -398,26 +170,28 @@ pub fn analyse(tool: &str, arguments: &Value) -> Facts {
 
     // Families from the name, then from the argument keys.
     let mut seen = BTreeSet::new();
-    for (family, name_words, _) in FAMILIES {
-        if let Some(w) = words.iter().find(|w| name_words.contains(&w.as_str())) {
-            seen.insert(*family);
+    for Family { name: family, words: name_words, .. } in &lists.families {
+        let family = family.as_str();
+        if let Some(w) = words.iter().find(|w| name_words.contains(w)) {
+            seen.insert(family);
             facts.families.push(FamilyFact { family, evidence: format!("tool name word {w:?}"), by: "name" });
         }
     }
-    let read_verb = words.iter().find(|w| READ_VERBS.contains(&w.as_str()));
+    let read_verb = words.iter().find(|w| lists.read_verbs.contains(w));
     // `list_permissions` and `get_refund_status` read: their family words
     // are nouns there. Only a verb that acts makes a name more than a read.
-    let name_has_action_verb = words.iter().any(|w| ACTION_VERBS.contains(&w.as_str()));
+    let name_has_action_verb = words.iter().any(|w| lists.action_verbs.contains(w));
     facts.read_only_name = read_verb.is_some() && !name_has_action_verb;
     if let Some(w) = read_verb {
         facts.families.push(FamilyFact { family: "read", evidence: format!("tool name word {w:?}"), by: "name" });
     }
-    for (family, _, arg_keys) in FAMILIES {
+    for Family { name: family, keys: arg_keys, .. } in &lists.families {
+        let family = family.as_str();
         if seen.contains(family) {
             continue;
         }
-        if let Some(k) = walker.keys.iter().find(|k| arg_keys.contains(&k.as_str())) {
-            seen.insert(*family);
+        if let Some(k) = walker.keys.iter().find(|k| arg_keys.contains(k)) {
+            seen.insert(family);
             facts.families.push(FamilyFact { family, evidence: format!("argument {k:?}"), by: "arguments" });
         }
     }
