@@ -66,25 +66,27 @@ pub struct Def {
     pub filter: &'static str,
     /// What of those records is examined.
     pub examines: &'static str,
+    /// The one computation of its figures and status.
+    pub compute: fn(&Ctx<'_>) -> Computed,
 }
 
 pub const INDICATORS: &[Def] = &[
-    Def { id: "logging.decisions", title: "Decisions recorded", filter: "--kind score_decision", examines: "count by request.surface" },
-    Def { id: "logging.required_fields", title: "Required fields present", filter: "--kind score_decision", examines: "record id, recorded_at, request.surface, evaluation.verdict.level/decision, evaluation.policy_version, evaluation.detector_versions" },
-    Def { id: "logging.continuity", title: "Continuity of logging", filter: "", examines: "recorded_at of every record, and the time of every signed checkpoint (warden audit verify)" },
-    Def { id: "integrity.checkpoints", title: "Signed checkpoints and consistency proofs", filter: "", examines: "checkpoints.jsonl: Ed25519 signatures, RFC 9162 consistency proofs between successive checkpoints, tree sizes against the period's last record" },
-    Def { id: "logging.client_events", title: "Events the deployer recorded", filter: "--kind <model_call|tool_call|tool_result|...>", examines: "count by record kind" },
-    Def { id: "risk.events", title: "Risk-identifying events", filter: "--kind score_decision", examines: "evaluation.verdict.level, evaluation.findings[].category" },
-    Def { id: "risk.detector_coverage", title: "Detector coverage (skips)", filter: "--kind score_decision", examines: "evaluation.skipped[] (detector, reason; not_applicable excluded)" },
-    Def { id: "risk.policy_history", title: "Policy, detector and model versions in force", filter: "--kind score_decision", examines: "evaluation.policy_version, evaluation.detector_versions, evaluation.model_versions with recorded_at" },
-    Def { id: "risk.residual", title: "Residual risk: what happened to risky requests", filter: "--kind score_decision", examines: "evaluation.verdict.decision and level, evaluation.findings" },
-    Def { id: "oversight.approvals", title: "Human approvals", filter: "--decision require_approval, then --kind approval", examines: "approval_id and approval.expires_at of each decision; event, actor and time of each approval step" },
-    Def { id: "oversight.stop", title: "Ability to stop", filter: "--decision block, then --kind approval", examines: "blocked decisions; approval steps denied and expired" },
-    Def { id: "retention.span", title: "Retention of at least six months", filter: "", examines: "recorded_at of the oldest record in the log and of the oldest whose content is held" },
-    Def { id: "monitoring.trends", title: "Post-market monitoring trends", filter: "--kind score_decision", examines: "evaluation.verdict.level and findings by week" },
-    Def { id: "incidents.register", title: "Incident register", filter: "--kind incident (to the report's generation)", examines: "incident_id, event, severity, aware_at, notified_at, authority, related_records" },
-    Def { id: "provenance.documents", title: "Provenance of retrieved documents", filter: "--kind score_decision", examines: "request.documents[].id, source and a hash of text" },
-    Def { id: "privacy.personal_data", title: "Personal data and secrets", filter: "--kind score_decision --category pii (and secret)", examines: "findings by category; evaluation.redacted_text recorded" },
+    Def { id: "logging.decisions", title: "Decisions recorded", filter: "--kind score_decision", examines: "count by request.surface", compute: decisions },
+    Def { id: "logging.required_fields", title: "Required fields present", filter: "--kind score_decision", examines: "record id, recorded_at, request.surface, evaluation.verdict.level/decision, evaluation.policy_version, evaluation.detector_versions", compute: required_fields },
+    Def { id: "logging.continuity", title: "Continuity of logging", filter: "", examines: "recorded_at of every record, and the time of every signed checkpoint (warden audit verify)", compute: continuity },
+    Def { id: "integrity.checkpoints", title: "Signed checkpoints and consistency proofs", filter: "", examines: "checkpoints.jsonl: Ed25519 signatures, RFC 9162 consistency proofs between successive checkpoints, tree sizes against the period's last record", compute: checkpoints },
+    Def { id: "logging.client_events", title: "Events the deployer recorded", filter: "--kind <model_call|tool_call|tool_result|...>", examines: "count by record kind", compute: client_events },
+    Def { id: "risk.events", title: "Risk-identifying events", filter: "--kind score_decision", examines: "evaluation.verdict.level, evaluation.findings[].category", compute: risk_events },
+    Def { id: "risk.detector_coverage", title: "Detector coverage (skips)", filter: "--kind score_decision", examines: "evaluation.skipped[] (detector, reason; not_applicable excluded)", compute: detector_coverage },
+    Def { id: "risk.policy_history", title: "Policy, detector and model versions in force", filter: "--kind score_decision", examines: "evaluation.policy_version, evaluation.detector_versions, evaluation.model_versions with recorded_at", compute: policy_history },
+    Def { id: "risk.residual", title: "Residual risk: what happened to risky requests", filter: "--kind score_decision", examines: "evaluation.verdict.decision and level, evaluation.findings", compute: residual },
+    Def { id: "oversight.approvals", title: "Human approvals", filter: "--decision require_approval, then --kind approval", examines: "approval_id and approval.expires_at of each decision; event, actor and time of each approval step", compute: approvals },
+    Def { id: "oversight.stop", title: "Ability to stop", filter: "--decision block, then --kind approval", examines: "blocked decisions; approval steps denied and expired", compute: stop },
+    Def { id: "retention.span", title: "Retention of at least six months", filter: "", examines: "recorded_at of the oldest record in the log and of the oldest whose content is held", compute: retention },
+    Def { id: "monitoring.trends", title: "Post-market monitoring trends", filter: "--kind score_decision", examines: "evaluation.verdict.level and findings by week", compute: trends },
+    Def { id: "incidents.register", title: "Incident register", filter: "--kind incident (to the report's generation)", examines: "incident_id, event, severity, aware_at, notified_at, authority, related_records", compute: incidents },
+    Def { id: "provenance.documents", title: "Provenance of retrieved documents", filter: "--kind score_decision", examines: "request.documents[].id, source and a hash of text", compute: provenance },
+    Def { id: "privacy.personal_data", title: "Personal data and secrets", filter: "--kind score_decision --category pii (and secret)", examines: "findings by category; evaluation.redacted_text recorded", compute: privacy },
 ];
 
 pub fn def(id: &str) -> &'static Def {
@@ -126,25 +128,7 @@ pub struct Ctx<'a> {
 pub fn compute(ctx: &Ctx<'_>) -> BTreeMap<String, Indicator> {
     let mut out = BTreeMap::new();
     for d in INDICATORS {
-        let (status, summary, value, mut records) = match d.id {
-            "logging.decisions" => decisions(ctx),
-            "logging.required_fields" => required_fields(ctx),
-            "logging.continuity" => continuity(ctx),
-            "integrity.checkpoints" => checkpoints(ctx),
-            "logging.client_events" => client_events(ctx),
-            "risk.events" => risk_events(ctx),
-            "risk.detector_coverage" => detector_coverage(ctx),
-            "risk.policy_history" => policy_history(ctx),
-            "risk.residual" => residual(ctx),
-            "oversight.approvals" => approvals(ctx),
-            "oversight.stop" => stop(ctx),
-            "retention.span" => retention(ctx),
-            "monitoring.trends" => trends(ctx),
-            "incidents.register" => incidents(ctx),
-            "provenance.documents" => provenance(ctx),
-            "privacy.personal_data" => privacy(ctx),
-            other => unreachable!("indicator {other} has no computation"),
-        };
+        let (status, summary, value, mut records) = (d.compute)(ctx);
         records.truncate(25);
         let cli = format!("warden audit query {} {}", ctx.scope_args, d.filter).trim().replace("  ", " ");
         out.insert(
@@ -163,7 +147,7 @@ pub fn compute(ctx: &Ctx<'_>) -> BTreeMap<String, Indicator> {
     out
 }
 
-type Computed = (Status, String, Value, Vec<u64>);
+pub type Computed = (Status, String, Value, Vec<u64>);
 
 fn none(what: &str) -> Computed {
     (Status::NotEvidenced, format!("No {what} in the period: nothing to show this with."), json!({}), Vec::new())
