@@ -92,12 +92,9 @@ impl Engine {
         // The session's turn before a concurrency permit: actions queued
         // behind one another in a session do not hold permits other
         // sessions need.
-        let _turn = match request.surface() {
-            Surface::Action => self.sessions.turn(&ctx.tenant, &ctx.session_id).await,
-            _ => None,
-        };
+        let visit = self.sessions.visit(&ctx.tenant, &ctx.session_id, request.surface() == Surface::Action).await;
         let _permit = self.acquire().await?;
-        let session = self.sessions.view(&ctx.tenant, &ctx.session_id);
+        let (session, path_before) = visit.read();
         let evaluation = self.pipeline.evaluate(&request, &session).await;
         let verdict = &evaluation.verdict;
         // Without an approval store (the CLI) there is nobody to ask, but the
@@ -107,7 +104,6 @@ impl Engine {
             (Some(_), Some(store)) => Some(store.terms(verdict.level, time::OffsetDateTime::now_utc())),
             _ => None,
         };
-        let path_before = self.sessions.path(&ctx.tenant, &ctx.session_id);
         let untrusted_documents = match &request {
             ScoreRequest::Input { documents, .. } | ScoreRequest::Output { documents, .. } => {
                 documents.iter().any(|d| !d.trusted)
@@ -130,27 +126,23 @@ impl Engine {
         let entry_for_approval = approval_id.is_some().then(|| entry.clone());
         let record = self.journal.append(entry).await.map_err(|e| Error::AuditUnavailable(e.to_string()))?;
         let verdict = &evaluation.verdict;
-        self.sessions.observe(
-            &ctx.tenant,
-            &ctx.session_id,
-            Observation {
-                at: std::time::Instant::now(),
+        visit.observe(Observation {
+            at: std::time::Instant::now(),
+            surface,
+            findings: &evaluation.findings,
+            untrusted_documents,
+            effects: &evaluation.effects,
+            step: Step {
+                record_id: record.record_id.clone(),
+                sequence: record.sequence,
+                recorded_at: record.recorded_at.clone(),
                 surface,
-                findings: &evaluation.findings,
-                untrusted_documents,
-                effects: &evaluation.effects,
-                step: Step {
-                    record_id: record.record_id.clone(),
-                    sequence: record.sequence,
-                    recorded_at: record.recorded_at.clone(),
-                    surface,
-                    tool,
-                    decision: verdict.decision,
-                    level: verdict.level,
-                    summary: verdict.reasons.first().cloned().unwrap_or_default(),
-                },
+                tool,
+                decision: verdict.decision,
+                level: verdict.level,
+                summary: verdict.reasons.first().cloned().unwrap_or_default(),
             },
-        );
+        });
         if let (Some(entry), Some(store)) = (entry_for_approval, &self.approvals) {
             // The record is durable; if opening fails here, the approval is
             // recovered from it at the next start.

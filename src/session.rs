@@ -96,6 +96,28 @@ pub struct SessionStore {
 }
 
 /// Held while one action of a session is scored and observed.
+/// A call's visit to its session ([`SessionStore::visit`]): it holds the
+/// session's turn (for an action) until dropped, reads what the call is
+/// judged with, and records what the call showed.
+pub struct Visit<'a> {
+    store: &'a SessionStore,
+    tenant: String,
+    session_id: String,
+    _turn: Option<Turn<'a>>,
+}
+
+impl Visit<'_> {
+    /// The session's facts and its decision path before this call.
+    pub fn read(&self) -> (SessionView, Vec<Step>) {
+        self.store.read(&self.tenant, &self.session_id)
+    }
+
+    /// Records what the call showed.
+    pub fn observe(&self, o: Observation<'_>) {
+        self.store.observe(&self.tenant, &self.session_id, o);
+    }
+}
+
 pub struct Turn<'a> {
     store: &'a SessionStore,
     key: (String, String),
@@ -121,7 +143,7 @@ impl SessionStore {
     /// Waits for the session's turn: actions of one session are scored one
     /// after another (the velocity limit counts the ones before). `None` for
     /// calls without a session id.
-    pub async fn turn(&self, tenant: &str, session_id: &str) -> Option<Turn<'_>> {
+    async fn turn(&self, tenant: &str, session_id: &str) -> Option<Turn<'_>> {
         let key = Self::key(tenant, session_id)?;
         let lock = self.turns.entry(key.clone()).or_default().clone();
         let guard = lock.lock_owned().await;
@@ -132,19 +154,36 @@ impl SessionStore {
         (!session_id.is_empty()).then(|| (tenant.to_string(), session_id.to_string()))
     }
 
-    /// The session's facts now; empty for calls without a session id.
-    pub fn view(&self, tenant: &str, session_id: &str) -> SessionView {
-        let Some(key) = Self::key(tenant, session_id) else { return SessionView::default() };
+    /// One scored call's dealings with its session, taken once per call:
+    /// with `exclusive` (an action) it first waits for the session's turn,
+    /// so concurrent actions of one session are judged one after another.
+    pub async fn visit(&self, tenant: &str, session_id: &str, exclusive: bool) -> Visit<'_> {
+        let turn = match exclusive {
+            true => self.turn(tenant, session_id).await,
+            false => None,
+        };
+        Visit { store: self, tenant: tenant.to_string(), session_id: session_id.to_string(), _turn: turn }
+    }
+
+    /// The session's facts now and its decision path so far, in one look;
+    /// empty for calls without a session id.
+    fn read(&self, tenant: &str, session_id: &str) -> (SessionView, Vec<Step>) {
+        let Some(key) = Self::key(tenant, session_id) else { return Default::default() };
         let now = Instant::now();
         match self.map.get(&key) {
             Some(s) if now.duration_since(s.last_seen) < self.ttl() => {
                 let mut v = s.view.clone();
                 v.high_risk_actions_last_minute =
                     s.high_risk.iter().filter(|t| now.duration_since(**t) < VELOCITY_WINDOW).count() as u32;
-                v
+                (v, s.path.iter().cloned().collect())
             }
-            _ => SessionView::default(),
+            _ => Default::default(),
         }
+    }
+
+    /// The session's facts now; empty for calls without a session id.
+    pub fn view(&self, tenant: &str, session_id: &str) -> SessionView {
+        self.read(tenant, session_id).0
     }
 
     /// The session's recent decision path, oldest first.
