@@ -78,7 +78,7 @@ impl Tree {
         let mut h = 0;
         // While the level just grown has an even length, its last two nodes
         // complete a subtree one level up.
-        while self.levels[h].len() % 2 == 0 {
+        while self.levels[h].len().is_multiple_of(2) {
             let n = self.levels[h].len();
             let parent = node_hash(&self.levels[h][n - 2], &self.levels[h][n - 1]);
             if self.levels.len() == h + 1 {
@@ -96,7 +96,7 @@ impl Tree {
         if n == 0 {
             return empty_root();
         }
-        if n.is_power_of_two() && lo % n == 0 {
+        if n.is_power_of_two() && lo.is_multiple_of(n) {
             let h = n.trailing_zeros() as usize;
             return self.levels[h][(lo >> h) as usize];
         }

@@ -233,7 +233,7 @@ pub(crate) fn luhn(digits: &[u32]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Returns the byte length of the longest valid IBAN at the start of `s`:

@@ -295,22 +295,20 @@ impl Job {
         let all = |v: Vec<Option<Vec<f32>>>| v.into_iter().collect::<Option<Vec<Vec<f32>>>>();
         let LeakSentences { output: output_sentences, prompt: prompt_sentences, totals: (all_out, all_prompt) } =
             self.leak_sentences();
-        if has_prompt {
-            if all_out > output_sentences.len() || all_prompt > prompt_sentences.len() {
-                out.skipped.push(Skipped {
-                    detector: leak::DETECTOR.into(),
-                    reason: SkipReason::Partial,
-                    message: format!(
-                        "paraphrases checked for the first {} of {} output sentences against the first {} of {} \
+        if has_prompt && (all_out > output_sentences.len() || all_prompt > prompt_sentences.len()) {
+            out.skipped.push(Skipped {
+                detector: leak::DETECTOR.into(),
+                reason: SkipReason::Partial,
+                message: format!(
+                    "paraphrases checked for the first {} of {} output sentences against the first {} of {} \
                          system-prompt sentences (output.max_claims, output.max_passages); verbatim runs checked \
                          in full",
-                        output_sentences.len(),
-                        all_out,
-                        prompt_sentences.len(),
-                        all_prompt
-                    ),
-                });
-            }
+                    output_sentences.len(),
+                    all_out,
+                    prompt_sentences.len(),
+                    all_prompt
+                ),
+            });
         }
 
         if !docs.is_empty() {

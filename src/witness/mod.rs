@@ -168,7 +168,7 @@ impl Witness {
         if proof.len() > 63 {
             return Err(bad("more than 63 proof lines"));
         }
-        let mut note = Note::parse(checkpoint).map_err(|e| WitnessError::BadRequest(e))?;
+        let mut note = Note::parse(checkpoint).map_err(WitnessError::BadRequest)?;
         let mut body = note.body.lines();
         let origin = body.next().unwrap_or_default().to_string();
         let size: u64 = body.next().and_then(|l| l.parse().ok()).ok_or_else(|| bad("the checkpoint has no size"))?;
@@ -194,10 +194,8 @@ impl Witness {
             return Err(WitnessError::Conflict(known_size));
         }
         match known {
-            Some(k) if old == size => {
-                if k.root != root {
-                    return Err(WitnessError::Fork);
-                }
+            Some(k) if old == size && k.root != root => {
+                return Err(WitnessError::Fork);
             }
             Some(k) => verify_consistency(old, size, &k.root, &root, &proof).map_err(|_| WitnessError::Inconsistent)?,
             None if !proof.is_empty() => return Err(bad("the proof must be empty when the old size is 0")),

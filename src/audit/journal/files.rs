@@ -41,8 +41,7 @@ pub(super) fn last_chain_hash(path: &Path) -> Result<String, AuditError> {
     let text = std::fs::read(path).map_err(|e| io_err(path, e))?;
     let last = text
         .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .next_back()
+        .rfind(|l| !l.is_empty())
         .ok_or_else(|| AuditError::Corrupt(format!("{}: empty segment", path.display())))?;
     let line: Line<'_> =
         serde_json::from_slice(last).map_err(|e| AuditError::Corrupt(format!("{}: {e}", path.display())))?;
