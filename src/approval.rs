@@ -627,7 +627,7 @@ impl ApprovalStore {
             state: a.state.as_str().to_string(),
             votes: a.votes.clone(),
         };
-        self.log.append(entry).await.map_err(|e| Error::AuditUnavailable(e.to_string()))
+        self.log.append(entry).await.map_err(Error::from)
     }
 
     /// Runs expiries every `sweep_interval_ms` until `stop` turns true.

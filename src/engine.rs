@@ -124,7 +124,7 @@ impl Engine {
             approval,
         };
         let entry_for_approval = approval_id.is_some().then(|| entry.clone());
-        let record = self.journal.append(entry).await.map_err(|e| Error::AuditUnavailable(e.to_string()))?;
+        let record = self.journal.append(entry).await.map_err(Error::from)?;
         let verdict = &evaluation.verdict;
         visit.observe(Observation {
             at: std::time::Instant::now(),

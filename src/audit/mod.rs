@@ -64,6 +64,14 @@ pub enum AuditError {
     Unsigned(String),
 }
 
+/// The log failing is the service being unavailable: nothing is answered
+/// without its record.
+impl From<AuditError> for crate::error::Error {
+    fn from(e: AuditError) -> Self {
+        crate::error::Error::AuditUnavailable(e.to_string())
+    }
+}
+
 pub type AppendFuture<'a> = Pin<Box<dyn Future<Output = Result<Appended, AuditError>> + Send + 'a>>;
 
 /// A durable, ordered log of audit records.

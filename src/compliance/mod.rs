@@ -104,6 +104,18 @@ impl From<AuditError> for ReportError {
     }
 }
 
+impl From<ReportError> for crate::error::Error {
+    fn from(e: ReportError) -> Self {
+        use crate::error::Error;
+        match e {
+            ReportError::InvalidArgument { field, message } => Error::InvalidArgument { field, reason: message },
+            ReportError::Mapping(m) => Error::FailedPrecondition(format!("clause mapping: {m}")),
+            ReportError::Audit(m) => Error::AuditUnavailable(m),
+            ReportError::Io(m) => Error::FailedPrecondition(m),
+        }
+    }
+}
+
 /// What to report on.
 #[derive(Debug, Clone)]
 pub struct ReportRequest {

@@ -48,7 +48,7 @@ type RecordStream = Pin<Box<dyn Stream<Item = Result<pb::AuditRecord, Status>> +
 type AckStream = Pin<Box<dyn Stream<Item = Result<pb::AppendAck, Status>> + Send>>;
 
 fn audit_status(e: crate::audit::AuditError) -> Status {
-    status_from(Error::AuditUnavailable(e.to_string()))
+    status_from(e.into())
 }
 
 fn proof_status(e: ProofError, field: &str) -> Status {
@@ -401,11 +401,7 @@ impl AuditApi {
         if reason.trim().is_empty() {
             return Err(Error::invalid("reason", "must say why (e.g. the erasure request's reference)"));
         }
-        let erased = self
-            .log
-            .erase_subject(&subject, &reason, context)
-            .await
-            .map_err(|e| Error::AuditUnavailable(e.to_string()))?;
+        let erased = self.log.erase_subject(&subject, &reason, context).await.map_err(Error::from)?;
         Ok(pb::EraseSubjectResponse {
             subject_id: erased.subject_id,
             key_existed: erased.key_existed,

@@ -35,12 +35,7 @@ impl ComplianceApi {
 }
 
 fn report_status(e: ReportError) -> Status {
-    status_from(match e {
-        ReportError::InvalidArgument { field, message } => Error::InvalidArgument { field, reason: message },
-        ReportError::Mapping(m) => Error::FailedPrecondition(format!("clause mapping: {m}")),
-        ReportError::Audit(m) => Error::AuditUnavailable(m),
-        ReportError::Io(m) => Error::FailedPrecondition(m),
-    })
+    status_from(e.into())
 }
 
 fn to_time(t: Option<pbjson_types::Timestamp>, field: &str) -> Result<Option<OffsetDateTime>, Status> {
@@ -178,11 +173,10 @@ impl pb::compliance_service_server::ComplianceService for ComplianceApi {
         let incidents = tokio::task::spawn_blocking(move || -> Result<Vec<pb::IncidentRecord>, Status> {
             let mut out = Vec::new();
             for seq in log.query(&Query { kind: "incident".into(), ..Query::default() }) {
-                let Some(r) = log.record(seq).map_err(|e| status_from(Error::AuditUnavailable(e.to_string())))? else {
+                let Some(r) = log.record(seq).map_err(|e| status_from(e.into()))? else {
                     continue;
                 };
-                let v = crate::audit::record::read_value(&r.canonical)
-                    .map_err(|e| status_from(Error::AuditUnavailable(e.to_string())))?;
+                let v = crate::audit::record::read_value(&r.canonical).map_err(|e| status_from(e.into()))?;
                 let b = &v["body"];
                 let s = |k: &str| b[k].as_str().unwrap_or_default().to_string();
                 if !caller.may_act_for(b["context"]["tenant"].as_str().unwrap_or_default()) {
