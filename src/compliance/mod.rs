@@ -130,6 +130,18 @@ pub struct ReportRequest {
 }
 
 impl ReportRequest {
+    /// The request as `caller` may make it: the report's tenant scoped by
+    /// the one tenant rule ([`crate::auth::Caller::scope_tenant`]: a caller
+    /// bound to one tenant reports on it, one bound to several names one),
+    /// and the caller as its actor unless one is already named.
+    pub fn scoped(mut self, caller: &crate::auth::Caller) -> Result<Self, crate::error::Error> {
+        self.tenant = caller.scope_tenant("tenant", &self.tenant)?;
+        if self.actor.is_empty() {
+            self.actor = caller.identity.clone();
+        }
+        Ok(self)
+    }
+
     /// Parses the period: RFC 3339 times or dates; a date for `to` means
     /// the end of that day.
     pub fn period(from: &str, to: &str) -> Result<(OffsetDateTime, OffsetDateTime), ReportError> {
@@ -422,5 +434,36 @@ fn charts(f: &facts::Facts, all: &BTreeMap<String, Indicator>, sink_lag: BTreeMa
         approval_seconds,
         skip_rate_percent,
         sink_lag_records: sink_lag,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Caller;
+
+    fn request(tenant: &str) -> ReportRequest {
+        let (from, to) = ReportRequest::period("2026-06-01", "2026-06-30").unwrap();
+        ReportRequest {
+            framework: Framework::EuAiAct,
+            from,
+            to,
+            tenant: tenant.into(),
+            application: String::new(),
+            actor: String::new(),
+        }
+    }
+
+    /// Reports follow the one tenant rule of reads and writes.
+    #[test]
+    fn a_report_is_scoped_to_the_callers_tenant() {
+        let acme = Caller { tenants: vec!["acme".into()], ..Caller::anonymous() };
+        let r = request("").scoped(&acme).unwrap();
+        assert_eq!((r.tenant.as_str(), r.actor.as_str()), ("acme", "anonymous"));
+        assert!(request("globex").scoped(&acme).is_err(), "another tenant");
+        let both = Caller { tenants: vec!["acme".into(), "globex".into()], ..Caller::anonymous() };
+        assert!(request("").scoped(&both).is_err(), "several tenants: name one");
+        assert_eq!(request("globex").scoped(&both).unwrap().tenant, "globex");
+        assert_eq!(request("").scoped(&Caller::anonymous()).unwrap().tenant, "", "unscoped: every tenant");
     }
 }

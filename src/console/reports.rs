@@ -63,9 +63,6 @@ pub(super) async fn generate_report(
         Ok(p) => p,
         Err(e) => return fail(&c, e.to_string()),
     };
-    if let Err(e) = s.caller.require_tenant(&f.tenant) {
-        return fail(&c, e.to_string());
-    }
     let req = crate::compliance::ReportRequest {
         framework,
         from,
@@ -73,6 +70,10 @@ pub(super) async fn generate_report(
         tenant: f.tenant.clone(),
         application: String::new(),
         actor: who(&s),
+    };
+    let req = match req.scoped(&s.caller) {
+        Ok(req) => req,
+        Err(e) => return fail(&c, e.to_string()),
     };
     let lag = crate::sink::lag(&c.data_dir, &c.sink_urls, c.log.size());
     let generated = match crate::compliance::generate(c.log.clone(), &c.compliance, req, lag).await {

@@ -83,18 +83,10 @@ impl pb::compliance_service_server::ComplianceService for ComplianceApi {
         if to <= from {
             return Err(status_from(Error::invalid("to", "must be after from")));
         }
-        if !caller.tenants.is_empty() {
-            // A tenant-bound auditor reports on its own tenant only.
-            caller.require_tenant(&r.tenant).map_err(status_from)?;
-        }
-        let req = ReportRequest {
-            framework,
-            from,
-            to,
-            tenant: r.tenant,
-            application: r.application,
-            actor: caller.identity.clone(),
-        };
+        let req =
+            ReportRequest { framework, from, to, tenant: r.tenant, application: r.application, actor: String::new() }
+                .scoped(&caller)
+                .map_err(status_from)?;
         let lag = crate::sink::lag(&self.data_dir, &self.sink_urls, self.log.size());
         let g = crate::compliance::generate(self.log.clone(), &self.config, req, lag).await.map_err(report_status)?;
         let s = &g.report.summary;
@@ -123,7 +115,8 @@ impl pb::compliance_service_server::ComplianceService for ComplianceApi {
         let caller = caller_of(&request)?;
         caller.require("RecordIncident", &[Role::Auditor]).map_err(status_from)?;
         let r = request.into_inner();
-        caller.require_tenant(&r.tenant).map_err(status_from)?;
+        // The one tenant rule, as for reports, reads and writes.
+        let tenant = caller.scope_tenant("tenant", &r.tenant).map_err(status_from)?;
         let event =
             EVENTS.iter().find(|(p, _)| *p as i32 == r.event).map(|(_, e)| e.to_string()).ok_or_else(|| {
                 status_from(Error::invalid("event", "required: REPORTED, NOTIFIED, UPDATED or CLOSED"))
@@ -147,7 +140,7 @@ impl pb::compliance_service_server::ComplianceService for ComplianceApi {
             authority: r.authority,
             notified_at,
             actor: caller.identity.clone(),
-            context: crate::request::Context { tenant: r.tenant, application: r.application, ..Default::default() },
+            context: crate::request::Context { tenant, application: r.application, ..Default::default() },
         };
         let recorded = incident::record(&self.log, step, self.log.now()).await.map_err(|e| match e {
             ReportError::InvalidArgument { field, message } => {
