@@ -8,7 +8,6 @@
 
 pub mod model;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -83,56 +82,37 @@ impl Pipeline {
         &self.action_policy
     }
 
+    /// Runs the stages that apply to the request's surface, chosen once, each
+    /// adding to one [`Stage`] outcome, then lets the policy decide.
     pub async fn evaluate(&self, request: &ScoreRequest, session: &SessionView) -> Evaluation {
         let scan = Arc::new(request.scan_set());
-        let runs = self.detectors.iter().map(|d| run_detector(d.clone(), scan.clone(), self.detector_timeout));
-        let results = futures_util::future::join_all(runs).await;
-
-        let mut findings = Vec::new();
-        let mut skipped: Vec<Skipped> = Vec::new();
-        for (detector, result) in self.detectors.iter().zip(results) {
-            match result {
-                Ok(mut f) => findings.append(&mut f),
-                Err(s) => {
-                    telemetry::detector_skipped(detector.name(), s.reason.as_str());
-                    skipped.push(s);
-                }
+        let mut out = self.rules(&scan).await;
+        let staged =
+            model::run(&self.model, &scan, &out.findings, self.detector_timeout, model::Anchors::of(&self.policy))
+                .await;
+        out.findings.extend(staged.findings);
+        out.skipped.extend(staged.skipped);
+        out.notes.extend(staged.notes);
+        out.models.extend(staged.ran);
+        let action_policy = self.action_policy.current();
+        match request {
+            ScoreRequest::Input { .. } => {
+                let content = self.content_stage(request).await;
+                out.absorb(content);
+            }
+            ScoreRequest::Output { .. } => {
+                let output = self.output_stage(request, &mut out.findings).await;
+                out.absorb(output);
+                let content = self.content_stage(request).await;
+                out.absorb(content);
+            }
+            ScoreRequest::Action { .. } => {
+                let action =
+                    action_stage(action_policy.clone(), request, &out.findings, session, self.detector_timeout).await;
+                out.absorb(action);
             }
         }
-        let anchors = model::Anchors::of(&self.policy);
-        let staged = model::run(&self.model, &scan, &findings, self.detector_timeout, anchors).await;
-        findings.extend(staged.findings);
-        skipped.extend(staged.skipped);
-        if let (Some(checks), ScoreRequest::Output { .. }) = (&self.output, request) {
-            let model = match &self.model {
-                ModelStage::Ready { model, .. } => Some(model),
-                _ => None,
-            };
-            let started = Instant::now();
-            let checked = checks.run(request, model, &mut findings, self.detector_timeout).await;
-            telemetry::detector_duration(crate::output::grounding::DETECTOR, started.elapsed());
-            for s in &checked.skipped {
-                if s.reason != SkipReason::NotApplicable {
-                    let name = match s.detector.as_str() {
-                        crate::output::leak::DETECTOR => crate::output::leak::DETECTOR,
-                        _ => crate::output::grounding::DETECTOR,
-                    };
-                    telemetry::detector_skipped(name, s.reason.as_str());
-                }
-            }
-            findings.extend(checked.findings);
-            skipped.extend(checked.skipped);
-        }
-        if !self.content.is_empty() && scan.surface != crate::detect::Surface::Action {
-            match run_content_policies(self.content.clone(), request, self.detector_timeout).await {
-                Ok(mut f) => findings.append(&mut f),
-                Err(s) => {
-                    telemetry::detector_skipped(crate::content::DETECTOR, s.reason.as_str());
-                    skipped.push(s);
-                }
-            }
-        }
-        for f in &findings {
+        for f in &out.findings {
             telemetry::finding(&f.category);
         }
 
@@ -144,64 +124,19 @@ impl Pipeline {
                 _ => None,
             })
             .collect();
-        let action_policy = self.action_policy.current();
-        let mut escalations = Vec::new();
-        let mut effects = Vec::new();
-        let mut policy_findings = Vec::new();
-        if let ScoreRequest::Action { .. } = request {
-            match run_action_policy(action_policy.clone(), request, &findings, session, self.detector_timeout).await {
-                Ok(out) => {
-                    for f in out.findings {
-                        let score = crate::action::level_score(f.level);
-                        escalations.push(Escalation {
-                            level: f.level,
-                            score,
-                            reason: format!("{} ({}, {}): {}", f.category, f.level.as_str(), f.id, f.message),
-                            checks: f.checks,
-                        });
-                        telemetry::finding(&f.category);
-                        policy_findings.push(Finding {
-                            category: f.category,
-                            score,
-                            detector: crate::action::DETECTOR,
-                            source: Source::Action.to_string(),
-                            span: 0..0,
-                            message: f.message,
-                            evidence: None,
-                        });
-                    }
-                    effects = out.effects;
-                }
-                Err(s) => {
-                    telemetry::detector_skipped(crate::action::DETECTOR, s.reason.as_str());
-                    skipped.push(s);
-                }
-            }
-        }
         let skipped_names: Vec<String> =
-            skipped.iter().filter(|s| s.reason != SkipReason::NotApplicable).map(|s| s.detector.clone()).collect();
+            out.skipped.iter().filter(|s| s.reason != SkipReason::NotApplicable).map(|s| s.detector.clone()).collect();
         let mut verdict = self.policy.decide(
             scan.surface,
             &request.context().application,
-            &findings,
+            &out.findings,
             |f| trusted_docs.contains(&f.source),
             &skipped_names,
-            &escalations,
+            &out.escalations,
         );
-        verdict.reasons.extend(staged.notes);
-        findings.extend(policy_findings);
-        let mut detector_versions: BTreeMap<String, String> =
-            self.detectors.iter().map(|d| (d.name().to_string(), d.version().to_string())).collect();
-        if scan.surface == crate::detect::Surface::Output && self.output.is_some() {
-            for (name, version) in crate::output::OutputChecks::detector_versions() {
-                detector_versions.insert(name.to_string(), version.to_string());
-            }
-        }
-        if scan.surface == crate::detect::Surface::Action {
-            detector_versions.insert(crate::action::DETECTOR.to_string(), action_policy.version().to_string());
-        } else if !self.content.is_empty() {
-            detector_versions.insert(crate::content::DETECTOR.to_string(), self.content.version().to_string());
-        }
+        verdict.reasons.extend(out.notes);
+        let mut findings = out.findings;
+        findings.extend(out.explanations);
 
         let main_source = request.main_source().to_string();
         let redacted_text = redact(
@@ -213,7 +148,7 @@ impl Pipeline {
         );
         Evaluation {
             findings,
-            skipped,
+            skipped: out.skipped,
             verdict,
             redacted_text,
             policy_version: if self.content.is_empty() {
@@ -221,11 +156,152 @@ impl Pipeline {
             } else {
                 format!("{}; {}; {}", self.policy.version(), action_policy.version(), self.content.version())
             },
-            detector_versions,
-            model_versions: staged.ran.into_iter().collect(),
-            effects,
+            detector_versions: out.versions.into_iter().collect(),
+            model_versions: out.models.into_iter().collect(),
+            effects: out.effects,
         }
     }
+
+    /// The rule detectors, concurrently, each over every source it applies to.
+    async fn rules(&self, scan: &Arc<ScanSet>) -> Stage {
+        let runs = self.detectors.iter().map(|d| run_detector(d.clone(), scan.clone(), self.detector_timeout));
+        let results = futures_util::future::join_all(runs).await;
+        let mut out = Stage::default();
+        for (detector, result) in self.detectors.iter().zip(results) {
+            out.versions.push((detector.name().to_string(), detector.version().to_string()));
+            match result {
+                Ok(mut f) => out.findings.append(&mut f),
+                Err(s) => {
+                    telemetry::detector_skipped(detector.name(), s.reason.as_str());
+                    out.skipped.push(s);
+                }
+            }
+        }
+        out
+    }
+
+    /// ScoreOutput's checks (grounding, leaks, confidential values); they may
+    /// re-weight what earlier stages found (`findings`).
+    async fn output_stage(&self, request: &ScoreRequest, findings: &mut [Finding]) -> Stage {
+        let Some(checks) = &self.output else { return Stage::default() };
+        let model = match &self.model {
+            ModelStage::Ready { model, .. } => Some(model),
+            _ => None,
+        };
+        let started = Instant::now();
+        let checked = checks.run(request, model, findings, self.detector_timeout).await;
+        telemetry::detector_duration(crate::output::grounding::DETECTOR, started.elapsed());
+        for s in &checked.skipped {
+            if s.reason != SkipReason::NotApplicable {
+                let name = match s.detector.as_str() {
+                    crate::output::leak::DETECTOR => crate::output::leak::DETECTOR,
+                    _ => crate::output::grounding::DETECTOR,
+                };
+                telemetry::detector_skipped(name, s.reason.as_str());
+            }
+        }
+        let versions = crate::output::OutputChecks::detector_versions()
+            .into_iter()
+            .map(|(name, version)| (name.to_string(), version.to_string()))
+            .collect();
+        Stage { findings: checked.findings, skipped: checked.skipped, versions, ..Stage::default() }
+    }
+
+    /// The operator's content policies, on inputs and outputs.
+    async fn content_stage(&self, request: &ScoreRequest) -> Stage {
+        if self.content.is_empty() {
+            return Stage::default();
+        }
+        let mut out = Stage {
+            versions: vec![(crate::content::DETECTOR.to_string(), self.content.version().to_string())],
+            ..Stage::default()
+        };
+        match run_content_policies(self.content.clone(), request, self.detector_timeout).await {
+            Ok(mut f) => out.findings.append(&mut f),
+            Err(s) => {
+                telemetry::detector_skipped(crate::content::DETECTOR, s.reason.as_str());
+                out.skipped.push(s);
+            }
+        }
+        out
+    }
+}
+
+/// What one stage of the pipeline adds to the evaluation; every stage
+/// returns one.
+#[derive(Debug, Default)]
+struct Stage {
+    findings: Vec<Finding>,
+    skipped: Vec<Skipped>,
+    /// Levels a stage asks for outright (the action policy's findings).
+    escalations: Vec<Escalation>,
+    /// Findings that explain the escalations: reported, not scored again.
+    explanations: Vec<Finding>,
+    /// What an action adds to its session.
+    effects: Vec<String>,
+    /// Words for the assessment's reasons (the cascade).
+    notes: Vec<String>,
+    /// (detector, version) of what ran.
+    versions: Vec<(String, String)>,
+    /// (model, version) of the encoders that ran.
+    models: Vec<(String, String)>,
+}
+
+impl Stage {
+    fn absorb(&mut self, other: Stage) {
+        self.findings.extend(other.findings);
+        self.skipped.extend(other.skipped);
+        self.escalations.extend(other.escalations);
+        self.explanations.extend(other.explanations);
+        self.effects.extend(other.effects);
+        self.notes.extend(other.notes);
+        self.versions.extend(other.versions);
+        self.models.extend(other.models);
+    }
+}
+
+/// The action policy over a ScoreAction call: its findings become
+/// escalations (a floor on the level) and explanations.
+async fn action_stage(
+    policy: Arc<crate::action::ActionPolicy>,
+    request: &ScoreRequest,
+    findings: &[Finding],
+    session: &SessionView,
+    timeout: Duration,
+) -> Stage {
+    let mut out = Stage {
+        versions: vec![(crate::action::DETECTOR.to_string(), policy.version().to_string())],
+        ..Stage::default()
+    };
+    match run_action_policy(policy, request, findings, session, timeout).await {
+        Ok(policy_out) => {
+            for f in policy_out.findings {
+                let score = crate::action::level_score(f.level);
+                out.escalations.push(Escalation {
+                    level: f.level,
+                    score,
+                    reason: format!("{} ({}, {}): {}", f.category, f.level.as_str(), f.id, f.message),
+                    checks: f.checks,
+                });
+                telemetry::finding(&f.category);
+                out.explanations.push(Finding {
+                    category: f.category,
+                    score,
+                    detector: crate::action::DETECTOR,
+                    source: Source::Action.to_string(),
+                    span: 0..0,
+                    message: f.message,
+                    evidence: None,
+                });
+            }
+            out.effects = policy_out.effects;
+        }
+        Err(s) => {
+            telemetry::detector_skipped(crate::action::DETECTOR, s.reason.as_str());
+            out.skipped.push(s);
+        }
+    }
+    out
 }
 
 /// Runs the content policies over the request's main text: sentence
