@@ -652,7 +652,9 @@ impl ApprovalStore {
     /// their time expire at the next sweep.
     pub fn recover(&self) -> Result<usize, AuditError> {
         let mut steps: HashMap<String, (State, Vec<Vote>, Option<OffsetDateTime>)> = HashMap::new();
-        for seq in self.log.query(&Query { kind: "approval".into(), ..Query::default() }) {
+        for seq in
+            self.log.query(&Query { kind: crate::audit::record::Kind::Approval.as_str().into(), ..Query::default() })
+        {
             let Some(rec) = self.log.record(seq)? else { continue };
             let v = crate::audit::record::read_value(&rec.canonical)?;
             let body = &v["body"];
@@ -700,7 +702,7 @@ impl ApprovalStore {
         let q = Query {
             session_id: context.session_id.clone(),
             tenant: context.tenant.clone(),
-            kind: "score_decision".into(),
+            kind: crate::audit::record::Kind::ScoreDecision.as_str().into(),
             ..Query::default()
         };
         let seqs: Vec<u64> = self.log.query(&q).into_iter().filter(|s| *s < before).collect();

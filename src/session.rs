@@ -314,7 +314,11 @@ impl SessionStore {
 
         let now_nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
         let from = now_nanos - self.config.ttl_seconds as i128 * 1_000_000_000;
-        let seqs = log.query(&Query { kind: "score_decision".into(), from_unix_nanos: Some(from), ..Query::default() });
+        let seqs = log.query(&Query {
+            kind: crate::audit::record::Kind::ScoreDecision.as_str().into(),
+            from_unix_nanos: Some(from),
+            ..Query::default()
+        });
         let start = seqs.len().saturating_sub(max_records);
         let now = Instant::now();
         let mut n = 0;

@@ -119,7 +119,7 @@ impl Privacy {
         }
         let spans_by_source = findings_by_source(body);
         let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-        if kind == "score_decision" {
+        if super::record::Kind::parse(&kind) == Some(super::record::Kind::ScoreDecision) {
             let Some(req) = body.get_mut("request").and_then(Value::as_object_mut) else { return Ok(()) };
             for field in ["text", "system_prompt", "input", "arguments_json", "rationale"] {
                 let source = match (field, req.get("surface").and_then(Value::as_str)) {

@@ -189,30 +189,65 @@ pub enum Entry {
     },
 }
 
-/// The record kinds Warden writes itself; a client's `Append` may not use them.
-pub const WARDEN_KINDS: &[&str] = &[
-    "score_decision",
-    "subject_erased",
-    "sink_quarantined",
-    super::coverage::UNSIGNED_TAIL_ACCEPTED,
-    "approval",
-    "incident",
-    "report_generated",
-    "console_action",
-];
+/// The kinds of record Warden writes itself (a client event's kind is the
+/// client's own string); a client's `Append` may not use them. Readers
+/// match on these, not on strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    ScoreDecision,
+    SubjectErased,
+    SinkQuarantined,
+    UnsignedTailAccepted,
+    Approval,
+    Incident,
+    ReportGenerated,
+    ConsoleAction,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::ScoreDecision,
+        Kind::SubjectErased,
+        Kind::SinkQuarantined,
+        Kind::UnsignedTailAccepted,
+        Kind::Approval,
+        Kind::Incident,
+        Kind::ReportGenerated,
+        Kind::ConsoleAction,
+    ];
+
+    /// The kind as records store it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::ScoreDecision => "score_decision",
+            Kind::SubjectErased => "subject_erased",
+            Kind::SinkQuarantined => "sink_quarantined",
+            Kind::UnsignedTailAccepted => super::coverage::UNSIGNED_TAIL_ACCEPTED,
+            Kind::Approval => "approval",
+            Kind::Incident => "incident",
+            Kind::ReportGenerated => "report_generated",
+            Kind::ConsoleAction => "console_action",
+        }
+    }
+
+    /// Warden's kind named `kind`; `None` for a client event's kind.
+    pub fn parse(kind: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == kind)
+    }
+}
 
 impl Entry {
     pub fn kind(&self) -> &str {
         match self {
-            Entry::ScoreDecision { .. } => "score_decision",
             Entry::ClientEvent { event_kind, .. } => event_kind,
-            Entry::SubjectErased { .. } => "subject_erased",
-            Entry::SinkQuarantined { .. } => "sink_quarantined",
-            Entry::UnsignedTailAccepted { .. } => super::coverage::UNSIGNED_TAIL_ACCEPTED,
-            Entry::Approval { .. } => "approval",
-            Entry::Incident { .. } => "incident",
-            Entry::ReportGenerated { .. } => "report_generated",
-            Entry::ConsoleAction { .. } => "console_action",
+            Entry::ScoreDecision { .. } => Kind::ScoreDecision.as_str(),
+            Entry::SubjectErased { .. } => Kind::SubjectErased.as_str(),
+            Entry::SinkQuarantined { .. } => Kind::SinkQuarantined.as_str(),
+            Entry::UnsignedTailAccepted { .. } => Kind::UnsignedTailAccepted.as_str(),
+            Entry::Approval { .. } => Kind::Approval.as_str(),
+            Entry::Incident { .. } => Kind::Incident.as_str(),
+            Entry::ReportGenerated { .. } => Kind::ReportGenerated.as_str(),
+            Entry::ConsoleAction { .. } => Kind::ConsoleAction.as_str(),
         }
     }
 

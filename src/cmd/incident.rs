@@ -100,7 +100,10 @@ pub(crate) fn incidents(common: CommonArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides::default())?;
     require_log(&config, NoLog::Refuse)?;
     let log = warden::audit::journal::AuditLog::open_read_only(&config.data_dir, &config.audit)?;
-    let q = warden::audit::journal::Query { kind: "incident".into(), ..Default::default() };
+    let q = warden::audit::journal::Query {
+        kind: warden::audit::record::Kind::Incident.as_str().into(),
+        ..Default::default()
+    };
     let mut out = std::io::stdout().lock();
     for seq in log.query(&q) {
         let Some(r) = log.record(seq)? else { continue };

@@ -2,6 +2,7 @@
 //! every indicator is computed from. Reading is blocking work (segment
 //! files); callers run it off the async workers.
 
+use crate::audit::record::Kind;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -144,24 +145,28 @@ pub fn scan(log: &AuditLog, scope: &Scope<'_>) -> Result<Facts, ReportError> {
         f.ids.insert(r.record_id.clone(), seq);
         let v = crate::audit::record::read_value(&r.canonical)?;
         let body = &v["body"];
-        match r.kind.as_str() {
-            "score_decision" => f.decisions.push(decision(seq, at, &r.record_id, &r.recorded_at, body, &mut versions)),
-            "approval" | "incident" | "report_generated" | "subject_erased" | "sink_quarantined" => {}
-            other => *f.client_events.entry(other.to_string()).or_default() += 1,
+        match Kind::parse(&r.kind) {
+            Some(Kind::ScoreDecision) => {
+                f.decisions.push(decision(seq, at, &r.record_id, &r.recorded_at, body, &mut versions))
+            }
+            Some(_) => {}
+            None => *f.client_events.entry(r.kind.clone()).or_default() += 1,
         }
     }
     // Approval and incident steps up to now: what happened to the period's
     // requests, and incidents still open in it.
-    for seq in log.query(&Query { kind: "approval".into(), from_unix_nanos: Some(scope.from), ..base }) {
+    for seq in log.query(&Query { kind: Kind::Approval.as_str().into(), from_unix_nanos: Some(scope.from), ..base }) {
         let Some((at, body)) = read(log, seq)? else { continue };
         let step = ApprovalStep { seq, at, event: s(&body["event"]), actor: s(&body["actor"]) };
         f.approvals.entry(s(&body["approval_id"])).or_default().push(step);
     }
     // An incident recorded without a tenant or application concerns the
     // whole organisation: it belongs in every scope's register.
-    for seq in
-        log.query(&Query { kind: "incident".into(), to_unix_nanos: Some(scope.now.max(scope.to)), ..Query::default() })
-    {
+    for seq in log.query(&Query {
+        kind: Kind::Incident.as_str().into(),
+        to_unix_nanos: Some(scope.now.max(scope.to)),
+        ..Query::default()
+    }) {
         let Some((at, b)) = read(log, seq)? else { continue };
         let in_scope = |key: &str, want: &str| {
             let got = b["context"][key].as_str().unwrap_or_default();

@@ -134,7 +134,7 @@ pub async fn record(log: &Arc<AuditLog>, step: IncidentStep, now: OffsetDateTime
 /// Whether `incident_id` was reported in `tenant`. Another tenant's incident
 /// counts as absent, so the answer tells a tenant nothing about others.
 pub fn was_reported(log: &AuditLog, incident_id: &str, tenant: &str) -> Result<bool, ReportError> {
-    for seq in log.query(&Query { kind: "incident".into(), ..Query::default() }) {
+    for seq in log.query(&Query { kind: crate::audit::record::Kind::Incident.as_str().into(), ..Query::default() }) {
         // A step retired by retention can no longer be checked against.
         let Some(r) = log.record(seq)? else { continue };
         let v = crate::audit::record::read_value(&r.canonical)?;

@@ -2,6 +2,7 @@
 //! construction: real forms and links, labels on every input, headings in
 //! order, status in words as well as colour, focus styles kept.
 
+use crate::audit::record::Kind;
 use maud::{html, Markup, DOCTYPE};
 use serde_json::Value;
 
@@ -273,8 +274,9 @@ pub fn summary(body: &Value) -> String {
         Value::Null => String::new(),
         other => other.to_string(),
     };
-    match body["kind"].as_str().unwrap_or_default() {
-        "score_decision" => {
+    let kind = body["kind"].as_str().unwrap_or_default();
+    match Kind::parse(kind) {
+        Some(Kind::ScoreDecision) => {
             let r = &body["request"];
             let v = &body["evaluation"]["verdict"];
             let what = match r["surface"].as_str().unwrap_or_default() {
@@ -297,23 +299,33 @@ pub fn summary(body: &Value) -> String {
                 if docs > 0 { format!("; {docs} retrieved document(s)") } else { String::new() }
             )
         }
-        "approval" => format!(
+        Some(Kind::Approval) => format!(
             "approval {}: {} by {} {}",
             s(&body["approval_id"]),
             s(&body["event"]),
             s(&body["actor"]),
             s(&body["reason"])
         ),
-        "incident" => format!("incident {}: {} ({})", s(&body["title"]), s(&body["event"]), s(&body["severity"])),
-        "report_generated" => {
+        Some(Kind::Incident) => {
+            format!("incident {}: {} ({})", s(&body["title"]), s(&body["event"]), s(&body["severity"]))
+        }
+        Some(Kind::ReportGenerated) => {
             format!("{} report for {} to {}", s(&body["framework"]), s(&body["from"]), s(&body["to"]))
         }
-        "console_action" => format!("console: {} {} {}", s(&body["actor"]), s(&body["action"]), s(&body["target"])),
-        "subject_erased" => format!("subject {} erased", s(&body["subject_id"])),
-        "sink_quarantined" => {
+        Some(Kind::ConsoleAction) => {
+            format!("console: {} {} {}", s(&body["actor"]), s(&body["action"]), s(&body["target"]))
+        }
+        Some(Kind::SubjectErased) => format!("subject {} erased", s(&body["subject_id"])),
+        Some(Kind::SinkQuarantined) => {
             format!("{} refused record {}: quarantined", s(&body["sink"]), body["sequence"])
         }
-        kind => {
+        Some(Kind::UnsignedTailAccepted) => format!(
+            "records {} to {} signed late, accepted by {}",
+            body["first_sequence"],
+            body["last_sequence"],
+            s(&body["actor"])
+        ),
+        None => {
             let attrs = &body["attributes"];
             let tool = attrs.get("gen_ai.tool.name").map(s).unwrap_or_default();
             format!("{kind} {tool}")

@@ -14,7 +14,9 @@ pub(super) async fn reports_page(State(c): State<Shared>, SignedIn(s): SignedIn)
 /// Reports recorded in the log, newest first, with whether the console
 /// keeps their files.
 pub(super) fn report_list(c: &Console) -> Vec<(Row, bool)> {
-    let seqs = c.log.query(&LogQuery { kind: "report_generated".into(), ..LogQuery::default() });
+    let seqs = c
+        .log
+        .query(&LogQuery { kind: crate::audit::record::Kind::ReportGenerated.as_str().into(), ..LogQuery::default() });
     let mut list: Vec<(Row, bool)> = rows(&c.log, &seqs)
         .into_iter()
         .map(|r| {

@@ -115,7 +115,7 @@ fn event_to_entry(i: usize, ev: pb::AuditEvent, caller: &Caller, limits: &Limits
             "must be a snake_case name such as model_call, tool_call, tool_result",
         ));
     }
-    if crate::audit::record::WARDEN_KINDS.contains(&kind.as_str()) {
+    if crate::audit::record::Kind::parse(&kind).is_some() {
         return Err(Error::invalid(&field("kind"), &format!("{kind} records are written by Warden itself")));
     }
     let attributes_json = if attributes_json.trim().is_empty() { "{}".to_string() } else { attributes_json };

@@ -165,7 +165,9 @@ impl pb::compliance_service_server::ComplianceService for ComplianceApi {
         let log = self.log.clone();
         let incidents = tokio::task::spawn_blocking(move || -> Result<Vec<pb::IncidentRecord>, Status> {
             let mut out = Vec::new();
-            for seq in log.query(&Query { kind: "incident".into(), ..Query::default() }) {
+            for seq in
+                log.query(&Query { kind: crate::audit::record::Kind::Incident.as_str().into(), ..Query::default() })
+            {
                 let Some(r) = log.record(seq).map_err(|e| status_from(e.into()))? else {
                     continue;
                 };

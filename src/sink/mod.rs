@@ -698,7 +698,7 @@ impl Shipper {
 }
 
 /// The record kind of [`Entry::SinkQuarantined`].
-const SINK_QUARANTINED_KIND: &str = "sink_quarantined";
+const SINK_QUARANTINED_KIND: &str = crate::audit::record::Kind::SinkQuarantined.as_str();
 
 /// `d` less up to half of it, so many sidecars do not probe in lock step.
 fn jittered(d: Duration) -> Duration {
