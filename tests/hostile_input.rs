@@ -381,6 +381,7 @@ async fn a_message_over_the_size_limit_is_out_of_range() {
 const ACME_AGENT: &str = "acme-agent-token-0000000000000";
 const TWO_TENANTS: &str = "two-tenant-token-0000000000000";
 const AUDITOR: &str = "auditor-token-0000000000000000";
+const ACME_ADMIN: &str = "acme-admin-token-0000000000000";
 
 type Auth = Box<dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, Status> + Send>;
 
@@ -421,6 +422,7 @@ async fn writes_follow_the_tenant_scope_of_reads() {
                     ..token("two-tenants", TWO_TENANTS, &[Role::Agent])
                 },
                 token("audit-team", AUDITOR, &[Role::Auditor]),
+                TokenConfig { tenants: vec!["acme".into()], ..token("acme-admin", ACME_ADMIN, &[Role::Admin]) },
             ];
         },
         vec![],
@@ -472,6 +474,27 @@ async fn writes_follow_the_tenant_scope_of_reads() {
     );
     assert!(query(&mut auditor, pb::AuditQuery { tenant: "globex".into(), ..Default::default() }).await.is_empty());
     assert_eq!(query(&mut auditor, pb::AuditQuery { tenant: "acme".into(), ..Default::default() }).await.len(), 2);
+
+    // Erasure too: a tenant-bound admin erases neither into nor from
+    // another tenant, and an erasure naming no tenant lands in its own.
+    let mut admin = audit_as(&server, ACME_ADMIN).await;
+    let erase = |tenant: &str, subject: &str| pb::EraseSubjectRequest {
+        context: Some(pb::RequestContext {
+            tenant: tenant.into(),
+            application: "privacy-desk".into(),
+            ..Default::default()
+        }),
+        subject: subject.into(),
+        reason: "GDPR request 7".into(),
+    };
+    let e = admin.erase_subject(erase("globex", "user:u-1")).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    let e = admin.erase_subject(erase("acme", "tenant:globex")).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    admin.erase_subject(erase("", "user:u-1")).await.unwrap();
+    let erased = query(&mut auditor, pb::AuditQuery { kind: "subject_erased".into(), ..Default::default() }).await;
+    assert_eq!(erased.len(), 1);
+    assert_eq!(body(&erased[0])["context"]["tenant"], "acme");
     server.stop().await.unwrap();
 }
 

@@ -363,8 +363,9 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::EraseSubjectRequest>,
     ) -> Result<Response<pb::EraseSubjectResponse>, Status> {
-        caller_of(&request)?.require("EraseSubject", &[Role::Admin]).map_err(status_from)?;
-        self.erase(request.into_inner()).await.map(Response::new).map_err(status_from)
+        let caller = caller_of(&request)?;
+        caller.require("EraseSubject", &[Role::Admin]).map_err(status_from)?;
+        self.erase(&caller, request.into_inner()).await.map(Response::new).map_err(status_from)
     }
 
     async fn get_consistency_proof(
@@ -386,10 +387,17 @@ impl pb::audit_service_server::AuditService for AuditApi {
 }
 
 impl AuditApi {
-    async fn erase(&self, r: pb::EraseSubjectRequest) -> Result<pb::EraseSubjectResponse, Error> {
+    async fn erase(&self, caller: &Caller, r: pb::EraseSubjectRequest) -> Result<pb::EraseSubjectResponse, Error> {
         let pb::EraseSubjectRequest { context, subject, reason } = r;
         let Some(ctx) = context else { return Err(Error::invalid("context", "is required")) };
-        let context = super::convert::context_to_domain(ctx);
+        let mut context = super::convert::context_to_domain(ctx);
+        // The one tenant rule, as for every other write: the erasure record
+        // lands in the caller's tenant, and a tenant-bound admin erases no
+        // other tenant's key.
+        context.tenant = caller.scope_tenant("context.tenant", &context.tenant)?;
+        if let Some(tenant) = subject.strip_prefix("tenant:") {
+            caller.require_tenant(tenant)?;
+        }
         crate::request::validate_context("context", &context, &self.limits)?;
         validate::identifier("subject", &subject)?;
         validate::text("reason", &reason)?;
