@@ -82,8 +82,9 @@ pub struct ModelConfig {
     /// default), each session reuses the blocks of the largest window batch
     /// it has run; off, every run allocates and frees. Measured with
     /// `benches/memory.rs` on bursts of 60 kB and 1 MB texts, the arena gave
-    /// the lower and flatter RSS (177 and 252 MiB after four bursts, against
-    /// 228 and 287 MiB without it, which kept creeping up).
+    /// the lower and flatter RSS (dev build: 177 and 252 MiB after four bursts,
+    /// against 228 and 287 MiB without it, which kept creeping up; release, 1 MB:
+    /// 245 against 290 MiB).
     pub memory_arena: bool,
 }
 
