@@ -537,3 +537,27 @@ async fn a_crash_tail_is_signed_at_the_next_start() {
     let report = check(dir.path()).unwrap();
     assert_eq!((report.unsigned_records, report.accepted_unsigned_records), (0, 0), "{report:?}");
 }
+
+/// While idle the writer signs again (same size, a new time), so a verifier
+/// can tell a long silence from records stamped into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_signs_heartbeats_while_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let beating = AuditConfig { checkpoint_interval_ms: 20, checkpoint_heartbeat_ms: 100, ..AuditConfig::default() };
+    let log = AuditLog::open(dir.path(), &beating).unwrap();
+    log.append(entry("one call", "s").await).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let beats: Vec<_> = log.checkpoints().into_iter().filter(|c| c.tree_size == 1).collect();
+    assert!(beats.len() >= 3, "heartbeats while idle: {beats:?}");
+    assert!(beats.windows(2).all(|w| w[0].unix_nanos < w[1].unix_nanos), "each with a new time");
+    log.close().unwrap();
+
+    // Off: one checkpoint for the record, then nothing while idle.
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = AuditConfig { checkpoint_heartbeat_ms: 0, ..beating };
+    let log = AuditLog::open(dir.path(), &quiet).unwrap();
+    log.append(entry("one call", "s").await).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(log.checkpoints().iter().filter(|c| c.tree_size == 1).count(), 1);
+    log.close().unwrap();
+}

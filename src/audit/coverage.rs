@@ -51,11 +51,14 @@ pub struct Signed {
     pub unix_nanos: i128,
 }
 
-/// The records' side: the time of each record by sequence (`None` for one
-/// whose content is retired, which is not judged), and the sequences of
-/// `unsigned_tail_accepted` records.
+/// The records' side: how many there are, the time of each by sequence
+/// (`None` for one whose content is retired, which is not judged), and the
+/// sequences of `unsigned_tail_accepted` records, ascending.
 pub struct Records<'a> {
-    pub times: &'a [Option<i128>],
+    /// How many records the log holds.
+    pub len: u64,
+    /// Record `seq`'s time; `None` once its content is retired.
+    pub time: &'a dyn Fn(u64) -> Option<i128>,
     pub accepted_markers: &'a [u64],
 }
 
@@ -104,7 +107,7 @@ pub fn check(records: &Records<'_>, checkpoints: &[Signed], window: Window) -> R
 /// for writing would sign over.
 pub fn check_tail(records: &Records<'_>, checkpoints: &[Signed], window: Window) -> Result<Coverage, CoverageError> {
     let last = checkpoints.iter().map(|c| c.tree_size).max().unwrap_or(0);
-    unsigned_tail(records, checkpoints, last.min(records.times.len() as u64), window, Coverage::default())
+    unsigned_tail(records, checkpoints, last.min(records.len), window, Coverage::default())
 }
 
 /// The newest checkpoint that covers no more than `size` records, signed
@@ -133,7 +136,7 @@ fn secs(nanos: i128) -> i64 {
 }
 
 fn time_of(records: &Records<'_>, seq: u64) -> Option<i128> {
-    records.times.get(seq as usize).copied().flatten()
+    (seq < records.len).then(|| (records.time)(seq)).flatten()
 }
 
 /// Every checkpoint's records signed within the window of their time, or a
@@ -145,7 +148,7 @@ fn signed_in_time(
     out: &mut Coverage,
 ) -> Result<u64, CoverageError> {
     let window_nanos = window.sign;
-    let n = records.times.len() as u64;
+    let n = records.len;
     let time = |seq: u64| time_of(records, seq);
     let mut prev = 0u64;
     for c in checkpoints {
@@ -191,7 +194,7 @@ fn unsigned_tail(
     mut out: Coverage,
 ) -> Result<Coverage, CoverageError> {
     let window_nanos = window.sign;
-    let n = records.times.len() as u64;
+    let n = records.len;
     if prev < n {
         let times: Vec<i128> = (prev..n).filter_map(|s| time_of(records, s)).collect();
         if let (Some(lo), Some(hi)) = (times.iter().min(), times.iter().max()) {
@@ -227,7 +230,8 @@ mod tests {
     }
 
     fn run(times: &[Option<i128>], markers: &[u64], cps: &[Signed]) -> Result<Coverage, CoverageError> {
-        check(&Records { times, accepted_markers: markers }, cps, W)
+        let time = |s: u64| times[s as usize];
+        check(&Records { len: times.len() as u64, time: &time, accepted_markers: markers }, cps, W)
     }
 
     #[test]
@@ -237,7 +241,8 @@ mod tests {
         // appended by hand.
         let t = at(&[0, 3_700]);
         let cps = [cp(1, 2), cp(1, 60), cp(1, 120)];
-        let records = Records { times: &t, accepted_markers: &[] };
+        let time = |s: u64| t[s as usize];
+        let records = Records { len: t.len() as u64, time: &time, accepted_markers: &[] };
         let e = check(&records, &cps, HEARTBEAT).unwrap_err();
         assert!(matches!(e, CoverageError::AfterSilence { first: 1, tree_size: 1, .. }), "{e}");
         assert!(check_tail(&records, &cps, HEARTBEAT).is_err(), "opening the log refuses it too");
@@ -248,7 +253,8 @@ mod tests {
         assert!(check(&records, &cps, W).is_ok());
         // A crash tail right after a heartbeat is fine.
         let t = at(&[0, 125]);
-        let records = Records { times: &t, accepted_markers: &[] };
+        let time = |s: u64| t[s as usize];
+        let records = Records { len: t.len() as u64, time: &time, accepted_markers: &[] };
         assert!(check(&records, &[cp(1, 2), cp(1, 120), cp(2, 9_000)], HEARTBEAT).is_ok());
         assert!(check_tail(&records, &[cp(1, 2), cp(1, 120)], HEARTBEAT).is_ok());
     }
@@ -257,7 +263,8 @@ mod tests {
     fn the_tail_check_judges_only_what_follows_the_last_checkpoint() {
         // A checkpoint missing in the middle is for verify, not for opening.
         let t = at(&[0, 5, 40, 80, 120]);
-        let records = Records { times: &t, accepted_markers: &[] };
+        let time = |s: u64| t[s as usize];
+        let records = Records { len: t.len() as u64, time: &time, accepted_markers: &[] };
         assert!(check(&records, &[cp(1, 2), cp(5, 125)], W).is_err());
         assert_eq!(check_tail(&records, &[cp(1, 2), cp(5, 125)], W), Ok(Coverage::default()));
         assert!(check_tail(&records, &[cp(1, 2)], W).is_err());

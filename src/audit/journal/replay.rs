@@ -50,10 +50,6 @@ pub(super) fn replay(
     let mut head = Head { next_seq: 0, chain: GENESIS };
     let mut torn = 0u64;
     let mut last_len = 0u64;
-    // For the timeliness check: each record's time (`None` once retired)
-    // and where operators accepted an unsigned tail.
-    let mut times: Vec<Option<i128>> = Vec::new();
-    let mut markers: Vec<u64> = Vec::new();
     let firsts: Vec<u64> = firsts.into_iter().collect();
     for (id, &first) in firsts.iter().enumerate() {
         let path = seg_dir.join(segment_name(first));
@@ -67,7 +63,6 @@ pub(super) fn replay(
         }
         if !path.exists() {
             load_seal(&seg_dir, first, &mut state, &mut head, id as u32)?;
-            times.resize(head.next_seq as usize, None);
             state.segments.push(Segment { first_seq: first, file: None });
             continue;
         }
@@ -114,10 +109,6 @@ pub(super) fn replay(
                     };
                     d.insert((tenant, id.clone()), &appended, unix_nanos);
                 }
-            }
-            times.push(Some(unix_nanos));
-            if rec.kind == coverage::UNSIGNED_TAIL_ACCEPTED {
-                markers.push(seq);
             }
             let (meta, keys) = index_facts(&rec.kind, &rec.attributes, rec.categories, unix_nanos);
             state.tree.push(leaf);
@@ -177,7 +168,15 @@ pub(super) fn replay(
         .iter()
         .map(|c| coverage::Signed { tree_size: c.tree_size, unix_nanos: c.unix_nanos })
         .collect();
-    let records = coverage::Records { times: &times, accepted_markers: &markers };
+    // The timeliness check reads what the replay already holds: each
+    // record's time from the index (none once its content is retired: its
+    // location has no length) and the operators' acceptances by kind.
+    let time = |seq: u64| {
+        let i = seq as usize;
+        state.locations.get(i).filter(|l| l.len > 0).map(|_| state.metas[i].unix_nanos)
+    };
+    let markers = state.index.kind.get(coverage::UNSIGNED_TAIL_ACCEPTED).map_or(&[][..], |v| v.as_slice());
+    let records = coverage::Records { len: state.tree.size(), time: &time, accepted_markers: markers };
     let judged = match timeliness {
         Timeliness::Whole(w) => coverage::check(&records, &signed, w),
         Timeliness::Tail(w) => coverage::check_tail(&records, &signed, w),
