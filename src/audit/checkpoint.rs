@@ -64,13 +64,11 @@ impl Checkpoint {
         signature: &[u8],
         key_id: String,
     ) -> Result<Checkpoint, String> {
-        let mut lines = note.lines();
-        let _origin = lines.next();
-        let tree_size =
-            lines.next().and_then(|l| l.parse().ok()).ok_or_else(|| "the note has no tree size".to_string())?;
-        let _root = lines.next();
-        let time = lines
-            .next()
+        let (_, tree_size, _) =
+            super::cosign::checkpoint_fields(note).ok_or_else(|| "the note is not a checkpoint".to_string())?;
+        let time = note
+            .lines()
+            .nth(3)
             .and_then(|l| l.strip_prefix("time "))
             .ok_or_else(|| "the note has no time line".to_string())?
             .to_string();
@@ -159,13 +157,11 @@ pub struct PublicKey {
 
 pub fn public_key(signer: &LogSigner) -> PublicKey {
     let vk = signer.verifying_key();
-    let mut blob = vec![ALG_ED25519];
-    blob.extend_from_slice(vk.as_bytes());
     PublicKey {
         pem: vk
             .to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
             .expect("an Ed25519 public key always encodes"),
-        vkey: format!("{}+{}+{}", signer.origin(), hex::encode(key_hash(signer.origin(), &vk)), B64.encode(blob)),
+        vkey: super::cosign::Vkey::new(signer.origin(), ALG_ED25519, vk).to_string(),
         raw: vk.to_bytes(),
     }
 }
@@ -208,7 +204,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-mod hex_hash {
+/// Serde for a 32-byte hash as hex (checkpoints, witness state).
+pub(crate) mod hex_hash {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(h: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {

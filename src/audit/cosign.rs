@@ -147,6 +147,16 @@ impl Note {
     }
 }
 
+/// The origin, tree size and root hash of a checkpoint body (its first
+/// three lines); `None` if it is not one.
+pub fn checkpoint_fields(body: &str) -> Option<(String, u64, [u8; 32])> {
+    let mut lines = body.lines();
+    let origin = lines.next().filter(|o| !o.is_empty())?.to_string();
+    let size = lines.next()?.parse().ok()?;
+    let root = B64.decode(lines.next()?).ok()?.try_into().ok()?;
+    Some((origin, size, root))
+}
+
 /// What a cosignature signs.
 fn cosigned_message(timestamp: u64, body: &str) -> String {
     format!("cosignature/v1\ntime {timestamp}\n{body}")

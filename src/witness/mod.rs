@@ -82,7 +82,7 @@ impl WitnessError {
 struct Latest {
     origin: String,
     size: u64,
-    #[serde(with = "hex_hash")]
+    #[serde(with = "crate::audit::checkpoint::hex_hash")]
     root: Hash,
     /// The checkpoint as cosigned: the log's signature and this witness's.
     note: String,
@@ -169,14 +169,8 @@ impl Witness {
             return Err(bad("more than 63 proof lines"));
         }
         let mut note = Note::parse(checkpoint).map_err(WitnessError::BadRequest)?;
-        let mut body = note.body.lines();
-        let origin = body.next().unwrap_or_default().to_string();
-        let size: u64 = body.next().and_then(|l| l.parse().ok()).ok_or_else(|| bad("the checkpoint has no size"))?;
-        let root: Hash = body
-            .next()
-            .and_then(|l| B64.decode(l).ok())
-            .and_then(|h| h.try_into().ok())
-            .ok_or_else(|| bad("the checkpoint has no root hash"))?;
+        let (origin, size, root) = cosign::checkpoint_fields(&note.body)
+            .ok_or_else(|| bad("the checkpoint has no origin, size and root hash lines"))?;
         let log = self.logs.get(&origin).ok_or_else(|| WitnessError::UnknownLog(origin.clone()))?;
         if !note.signed_by(log) {
             return Err(WitnessError::Forbidden);
@@ -218,13 +212,8 @@ pub fn cosigned_checkpoint(text: &str, witness: &Vkey) -> Result<crate::audit::c
     let note = Note::parse(text)?;
     note.cosigned_by(witness)
         .ok_or_else(|| format!("the checkpoint holds no valid cosignature by {}", witness.name))?;
-    let mut body = note.body.lines();
-    let origin = body.next().unwrap_or_default().to_string();
-    let root: Hash = body
-        .nth(1)
-        .and_then(|l| B64.decode(l).ok())
-        .and_then(|h| h.try_into().ok())
-        .ok_or_else(|| "the checkpoint has no root hash".to_string())?;
+    let (origin, _, root) =
+        cosign::checkpoint_fields(&note.body).ok_or_else(|| "the note is not a checkpoint".to_string())?;
     let (_, blob) = note
         .signatures
         .iter()
@@ -245,7 +234,7 @@ fn state_file(dir: &Path, origin: &str) -> PathBuf {
 
 /// Replaces `path` with `bytes` so that a crash leaves the old or the new
 /// content, never a mix, and the new content is on disk before returning.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::File::create(&tmp)?;
@@ -256,19 +245,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
-}
-
-mod hex_hash {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(h: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(h))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
-        let v = hex::decode(String::deserialize(d)?).map_err(serde::de::Error::custom)?;
-        v.try_into().map_err(|_| serde::de::Error::custom("expected 32 bytes"))
-    }
 }
 
 #[cfg(test)]
@@ -330,6 +306,11 @@ mod tests {
         f.grow(2);
         assert_eq!(f.witness.add_checkpoint(&f.request(0), 1), Err(WitnessError::Conflict(3)));
         f.witness.add_checkpoint(&f.request(3), 2).unwrap();
+        // A heartbeat (the same tree, signed again later) is cosigned too.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        f.witness.add_checkpoint(&f.request(5), 3).unwrap();
+        let note = Note::parse(&f.witness.latest("warden/test-log").unwrap()).unwrap();
+        assert_eq!(note.cosigned_by(&f.witness.vkey()), Some(3));
 
         // A rewritten log (same size, other leaves) cannot get a cosignature:
         // its proof from 5 does not verify against the root cosigned at 5.

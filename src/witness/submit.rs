@@ -142,7 +142,7 @@ impl Submitter {
                     telemetry::witness_refused(&name, "other");
                     return Err(Retry::Later);
                 }
-                if let Err(e) = write_note(&self.state, &note.text()) {
+                if let Err(e) = super::write_atomic(&self.state, note.text().as_bytes()) {
                     tracing::error!(witness = %name, error = %e, "keeping the cosigned checkpoint failed");
                 }
                 self.old = cp.tree_size;
@@ -197,7 +197,7 @@ impl Submitter {
         let text = std::fs::read_to_string(&self.state).ok()?;
         let note = Note::parse(&text).ok()?;
         note.cosigned_by(&self.vkey)?;
-        let size = note.body.lines().nth(1)?.parse().ok()?;
+        let (_, size, _) = crate::audit::cosign::checkpoint_fields(&note.body)?;
         Some((size, note.body))
     }
 }
@@ -205,11 +205,4 @@ impl Submitter {
 enum Retry {
     Now,
     Later,
-}
-
-fn write_note(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
