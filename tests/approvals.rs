@@ -294,12 +294,19 @@ async fn a_pending_approval_survives_a_restart() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn critical_requests_can_require_two_reviewers() {
-    // A policy that sends critical decisions to humans instead of blocking.
+/// The default policy, except that critical decisions go to humans
+/// instead of being blocked.
+fn critical_to_humans() -> tempfile::NamedTempFile {
     let policy = tempfile::NamedTempFile::new().unwrap();
     let text = warden::policy::DEFAULT_POLICY.replace("critical = \"block\"", "critical = \"require_approval\"");
+    assert_ne!(text, warden::policy::DEFAULT_POLICY, "the default policy blocks critical decisions");
     std::fs::write(policy.path(), text).unwrap();
+    policy
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn critical_requests_can_require_two_reviewers() {
+    let policy = critical_to_humans();
     let path = policy.path().to_path_buf();
     let mut server = TestServer::start_with(
         move |c| {
@@ -364,9 +371,7 @@ fn page(size: i32, token: &str) -> pb::ListPendingRequest {
 /// neither repeat nor hide the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_pending_pages_through_every_approval_once() {
-    let policy = tempfile::NamedTempFile::new().unwrap();
-    let text = warden::policy::DEFAULT_POLICY.replace("critical = \"block\"", "critical = \"require_approval\"");
-    std::fs::write(policy.path(), text).unwrap();
+    let policy = critical_to_humans();
     let path = policy.path().to_path_buf();
     let mut server = TestServer::start_with(
         move |c| {

@@ -642,6 +642,18 @@ def ed25519_from_one_asymmetric_key(der: bytes):
     return key
 
 
+def checked_public_key(path: str, res: "Results"):
+    """The log's public key and its raw bytes, or None (recorded as a failed
+    check) when it cannot be read."""
+    from cryptography.hazmat.primitives import serialization
+    try:
+        pub = load_public_key(path)
+    except (OSError, ValueError, TypeError) as e:
+        res.check("public key", False, str(e))
+        return None
+    return pub, pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
 def load_public_key(path: str):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -1100,13 +1112,10 @@ def check_witness(vkey: str, wdir: Path, pub, raw_pub: bytes, tree: Tree,
 
 def offline(args: argparse.Namespace, res: Results) -> int:
     """Checks a data directory: segments, checkpoints, timeliness, witness notes."""
-    from cryptography.hazmat.primitives import serialization
-    try:
-        pub = load_public_key(args.public_key)
-    except (OSError, ValueError, TypeError) as e:
-        res.check("public key", False, str(e))
+    keys = checked_public_key(args.public_key, res)
+    if keys is None:
         return res.summary()
-    raw_pub = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    pub, raw_pub = keys
     audit = Path(args.data_dir) / "audit"
     log = read_segments(audit / "segments", res)
     if log is None:
@@ -1191,12 +1200,10 @@ def main() -> int:
     if not stub_fields_ok(res, audit_pb2):
         return res.summary()
 
-    try:
-        pub = load_public_key(args.public_key)
-    except (OSError, ValueError, TypeError) as e:
-        res.check("public key", False, str(e))
+    keys = checked_public_key(args.public_key, res)
+    if keys is None:
         return res.summary()
-    raw_pub = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    pub, raw_pub = keys
 
     channel = grpc.insecure_channel(args.target)
     try:
