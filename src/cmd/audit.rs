@@ -162,39 +162,41 @@ pub(crate) fn verify(
         .iter()
         .map(|v| warden::audit::cosign::Vkey::parse(v).map_err(|e| anyhow!("--witness-vkey: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // The checkpoints kept elsewhere first: a log cut short locally may
+    // verify on its own.
+    let mut sources = Vec::new();
+    let mut published_cps = Vec::new();
     if !published.stores.is_empty() || !published.witnesses.is_empty() {
-        // The published checkpoints first: a log cut short locally may
-        // verify on its own.
         let origin = warden::audit::journal::load_signer(&config.data_dir, &config.audit)?.origin().to_string();
         let rt = runtime()?;
-        let mut sources: Vec<(String, anyhow::Result<Option<warden::audit::checkpoint::Checkpoint>>)> = Vec::new();
+        let mut fetched: Vec<(String, anyhow::Result<Option<warden::audit::checkpoint::Checkpoint>>)> = Vec::new();
         for url in &published.stores {
             let got = rt.block_on(async {
                 let mut sink = warden::sink::Sink::from_url(url)?;
                 sink.newest_checkpoint(&origin).await
             });
-            sources.push((warden::sink::redact_url(url), got.map_err(anyhow::Error::from)));
+            fetched.push((warden::sink::redact_url(url), got.map_err(anyhow::Error::from)));
         }
         for (url, vkey) in published.witnesses.iter().zip(&vkeys) {
             let got = rt.block_on(warden::witness::http::fetch_latest(url, &origin, Duration::from_secs(10)));
             let checked = got.map_err(anyhow::Error::from).and_then(|note| {
                 note.map(|text| warden::witness::cosigned_checkpoint(&text, vkey).map_err(|e| anyhow!(e))).transpose()
             });
-            sources.push((format!("witness {} at {url}", vkey.name), checked));
+            fetched.push((format!("witness {} at {url}", vkey.name), checked));
         }
-        for (source, got) in sources {
-            let outcome = match got {
-                Ok(Some(cp)) => warden::audit::journal::check_published(&config.data_dir, &key, &cp)
-                    .map(|()| cp)
-                    .map_err(|e| e.to_string()),
-                Ok(None) => Err(format!("it holds no checkpoint of this log ({origin})")),
-                Err(e) => Err(e.to_string()),
-            };
-            match outcome {
-                Ok(cp) => println!(
-                    "ok: the log reproduces the newest checkpoint published to {source} (size {}, signed {})",
-                    cp.tree_size, cp.time
-                ),
+        for (source, got) in fetched {
+            match got {
+                Ok(Some(cp)) => {
+                    sources.push(source);
+                    published_cps.push(cp);
+                }
+                Ok(None) => {
+                    eprintln!(
+                        "warden: audit log verification FAILED against {source}: it holds no checkpoint of this log \
+                         ({origin})"
+                    );
+                    return Ok(ExitCode::from(1));
+                }
                 Err(e) => {
                     eprintln!("warden: audit log verification FAILED against {source}: {e}");
                     return Ok(ExitCode::from(1));
@@ -203,7 +205,29 @@ pub(crate) fn verify(
         }
     }
     let window = warden::audit::journal::Timeliness::window(&config.audit);
-    match warden::audit::journal::verify(&config.data_dir, &key, warden::audit::journal::Timeliness::Whole(window)) {
+    let timeliness = warden::audit::journal::Timeliness::Whole(window);
+    // One replay for the log and every checkpoint kept elsewhere.
+    let (against, verified) =
+        match warden::audit::journal::verify_against(&config.data_dir, &key, timeliness, &published_cps) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("warden: audit log verification FAILED: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        };
+    for ((source, cp), outcome) in sources.iter().zip(&published_cps).zip(against) {
+        match outcome {
+            Ok(()) => println!(
+                "ok: the log reproduces the newest checkpoint published to {source} (size {}, signed {})",
+                cp.tree_size, cp.time
+            ),
+            Err(e) => {
+                eprintln!("warden: audit log verification FAILED against {source}: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    match verified {
         Ok(r) => {
             let mut notes = Vec::new();
             if r.unsigned_records > 0 {

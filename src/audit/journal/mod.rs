@@ -698,10 +698,37 @@ pub fn check_published(
     key: &ed25519_dalek::VerifyingKey,
     published: &Checkpoint,
 ) -> Result<(), AuditError> {
-    verify_checkpoint(published, key).map_err(|e| AuditError::Corrupt(format!("the published checkpoint: {e}")))?;
     let replayed = replay(data_dir, false, key, None, Timeliness::Unchecked)?;
-    let size = replayed.state.tree.size();
-    let root = replayed.state.tree.root(published.tree_size).map_err(|_| {
+    reproduces(&replayed.state.tree, key, published)
+}
+
+/// [`verify`] and [`check_published`] for each of `published`, in one
+/// replay: whether the log reproduces each published checkpoint (in order),
+/// and the verification of the log itself.
+pub fn verify_against(
+    data_dir: &Path,
+    key: &ed25519_dalek::VerifyingKey,
+    timeliness: Timeliness,
+    published: &[Checkpoint],
+) -> Result<(Vec<Result<(), AuditError>>, Result<VerifyReport, AuditError>), AuditError> {
+    if !audit_dir(data_dir).exists() {
+        return Err(AuditError::Io(format!("no audit log under {}", data_dir.display())));
+    }
+    let replayed = replay(data_dir, false, key, None, Timeliness::Unchecked)?;
+    let against = published.iter().map(|cp| reproduces(&replayed.state.tree, key, cp)).collect();
+    let verified = judge(&replayed.state, timeliness).map(|covered| VerifyReport {
+        unsigned_records: covered.unsigned,
+        accepted_unsigned_records: covered.accepted,
+        ..replayed.report
+    });
+    Ok((against, verified))
+}
+
+/// A checkpoint kept elsewhere, signed by `key`, reproduced by `tree`.
+fn reproduces(tree: &Tree, key: &ed25519_dalek::VerifyingKey, published: &Checkpoint) -> Result<(), AuditError> {
+    verify_checkpoint(published, key).map_err(|e| AuditError::Corrupt(format!("the published checkpoint: {e}")))?;
+    let size = tree.size();
+    let root = tree.root(published.tree_size).map_err(|_| {
         AuditError::Corrupt(format!(
             "the log holds {size} records but a checkpoint published at {} covers {} (records were removed)",
             published.time, published.tree_size

@@ -163,26 +163,7 @@ pub(super) fn replay(
             )));
         }
     }
-    let signed: Vec<coverage::Signed> = state
-        .checkpoints
-        .iter()
-        .map(|c| coverage::Signed { tree_size: c.tree_size, unix_nanos: c.unix_nanos })
-        .collect();
-    // The timeliness check reads what the replay already holds: each
-    // record's time from the index (none once its content is retired: its
-    // location has no length) and the operators' acceptances by kind.
-    let time = |seq: u64| {
-        let i = seq as usize;
-        state.locations.get(i).filter(|l| l.len > 0).map(|_| state.metas[i].unix_nanos)
-    };
-    let markers = state.index.kind.get(coverage::UNSIGNED_TAIL_ACCEPTED).map_or(&[][..], |v| v.as_slice());
-    let records = coverage::Records { len: state.tree.size(), time: &time, accepted_markers: markers };
-    let judged = match timeliness {
-        Timeliness::Whole(w) => coverage::check(&records, &signed, w),
-        Timeliness::Tail(w) => coverage::check_tail(&records, &signed, w),
-        Timeliness::Unchecked => Ok(coverage::Coverage::default()),
-    };
-    let covered = judged.map_err(|e| AuditError::Unsigned(e.to_string()))?;
+    let covered = judge(&state, timeliness)?;
     let report = VerifyReport {
         records: state.tree.size(),
         segments: state.segments.len(),
@@ -265,4 +246,29 @@ pub(super) fn load_checkpoints(data_dir: &Path, repair: bool) -> Result<Vec<Chec
         f.set_len(valid as u64).map_err(|e| io_err(&path, e))?;
     }
     Ok(out)
+}
+
+/// Whether every record of the replayed `state` was signed in time, as
+/// `timeliness` asks (see [`coverage`]).
+pub(super) fn judge(state: &State, timeliness: Timeliness) -> Result<coverage::Coverage, AuditError> {
+    let signed: Vec<coverage::Signed> = state
+        .checkpoints
+        .iter()
+        .map(|c| coverage::Signed { tree_size: c.tree_size, unix_nanos: c.unix_nanos })
+        .collect();
+    // The timeliness check reads what the replay already holds: each
+    // record's time from the index (none once its content is retired: its
+    // location has no length) and the operators' acceptances by kind.
+    let time = |seq: u64| {
+        let i = seq as usize;
+        state.locations.get(i).filter(|l| l.len > 0).map(|_| state.metas[i].unix_nanos)
+    };
+    let markers = state.index.kind.get(coverage::UNSIGNED_TAIL_ACCEPTED).map_or(&[][..], |v| v.as_slice());
+    let records = coverage::Records { len: state.tree.size(), time: &time, accepted_markers: markers };
+    let judged = match timeliness {
+        Timeliness::Whole(w) => coverage::check(&records, &signed, w),
+        Timeliness::Tail(w) => coverage::check_tail(&records, &signed, w),
+        Timeliness::Unchecked => Ok(coverage::Coverage::default()),
+    };
+    judged.map_err(|e| AuditError::Unsigned(e.to_string()))
 }
