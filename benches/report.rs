@@ -13,7 +13,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -97,7 +96,12 @@ fn main() {
             };
             let s = Instant::now();
             let g = rt
-                .block_on(warden::compliance::generate(log.clone(), &ComplianceConfig::default(), req, BTreeMap::new()))
+                .block_on(warden::compliance::generate(
+                    log.clone(),
+                    &ComplianceConfig::default(),
+                    req,
+                    &Default::default(),
+                ))
                 .unwrap();
             times.push(s.elapsed());
             sizes = (g.html.len(), g.json.len(), g.bundle.iter().map(|(_, b)| b.len()).sum::<usize>());

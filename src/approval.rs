@@ -19,12 +19,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::audit::journal::{AuditLog, Query};
+use crate::audit::read::Body;
+pub use crate::audit::read::FindingView;
 use crate::audit::record::{ApprovalTerms, Vote};
 use crate::audit::{Appended, AuditError, Entry, Journal};
 use crate::auth::{Caller, Role};
@@ -66,17 +67,6 @@ impl State {
             _ => return None,
         })
     }
-}
-
-/// A finding as a reviewer sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FindingView {
-    pub category: String,
-    pub score: f64,
-    pub detector: String,
-    pub source: String,
-    pub span: std::ops::Range<usize>,
-    pub message: String,
 }
 
 /// Everything a reviewer needs to decide, and what was decided.
@@ -139,86 +129,45 @@ impl Approval {
 
     /// Builds an approval from a `score_decision` record body (as stored, or
     /// as about to be stored: the same JSON).
-    fn from_body(body: &Value, record_id: &str, sequence: u64, recorded_at: OffsetDateTime) -> Result<Self, String> {
-        #[derive(Deserialize)]
-        struct Stored {
-            request: StoredRequest,
-            evaluation: StoredEvaluation,
-            approval_id: Option<String>,
-            #[serde(default)]
-            caller: Option<String>,
-            #[serde(default)]
-            approval: Option<ApprovalTerms>,
-        }
-        #[derive(Deserialize)]
-        struct StoredRequest {
-            /// `input`, `output` or `action` (the request's tag).
-            surface: crate::detect::Surface,
-            #[serde(default)]
-            context: Context,
-            #[serde(default)]
-            tool: Value,
-            #[serde(default)]
-            arguments_json: Value,
-            #[serde(default)]
-            rationale: Value,
-            #[serde(default)]
-            text: Value,
-        }
-        #[derive(Deserialize)]
-        struct StoredEvaluation {
-            findings: Vec<FindingView>,
-            verdict: StoredVerdict,
-            #[serde(default)]
-            policy_version: String,
-            #[serde(default)]
-            detector_versions: BTreeMap<String, String>,
-        }
-        #[derive(Deserialize)]
-        struct StoredVerdict {
-            score: f64,
-            level: Level,
-            decision: Decision,
-            #[serde(default)]
-            required_checks: Vec<String>,
-            #[serde(default)]
-            reasons: Vec<String>,
-        }
-        let s: Stored = serde_json::from_value(body.clone()).map_err(|e| e.to_string())?;
+    fn from_body(body: Body, record_id: &str, sequence: u64, recorded_at: OffsetDateTime) -> Result<Self, String> {
+        let s = match body {
+            Body::ScoreDecision(d) => d,
+            Body::Unreadable(e) => return Err(e),
+            _ => return Err("the record is not a decision".into()),
+        };
         let id = s.approval_id.ok_or("the record has no approval id")?;
+        let surface = s.request.surface.ok_or("the record names no surface")?;
+        let verdict = s.evaluation.verdict;
+        let level = verdict.level.ok_or("the record names no level")?;
+        let decision = verdict.decision.ok_or("the record names no decision")?;
         let terms = s.approval.unwrap_or(ApprovalTerms { expires_at: String::new(), required_approvals: 1 });
         let expires_at = OffsetDateTime::parse(&terms.expires_at, &Rfc3339).unwrap_or(recorded_at);
-        // Protected fields (hashed, encrypted, erased) show as a marker.
-        let text = |v: &Value| match v {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other => format!("[protected: {other}]"),
-        };
         // An action names a tool and its arguments; an output or an input
         // is a text, kept in its own field (never in `arguments_json`,
-        // which clients parse as JSON).
-        let (tool, arguments_json, under_review) = match s.request.surface {
-            crate::detect::Surface::Action => (text(&s.request.tool), text(&s.request.arguments_json), String::new()),
-            _ => (String::new(), String::new(), text(&s.request.text)),
+        // which clients parse as JSON). Protected fields (hashed, encrypted,
+        // erased) show as a marker.
+        let (tool, arguments_json, under_review) = match surface {
+            crate::detect::Surface::Action => (s.request.tool.shown(), s.request.arguments_json.shown(), String::new()),
+            _ => (String::new(), String::new(), s.request.text.shown()),
         };
         Ok(Approval {
             id,
             state: State::Pending,
             context: s.request.context,
-            surface: s.request.surface,
+            surface,
             tool,
             arguments_json,
-            rationale: text(&s.request.rationale),
+            rationale: s.request.rationale.shown(),
             text: under_review,
             requested_by: s.caller.unwrap_or_else(|| "anonymous".into()),
             request_record_id: record_id.to_string(),
             request_sequence: sequence,
-            level: s.evaluation.verdict.level,
-            decision: s.evaluation.verdict.decision,
-            score: s.evaluation.verdict.score,
+            level,
+            decision,
+            score: verdict.score,
             findings: s.evaluation.findings,
-            reasons: s.evaluation.verdict.reasons,
-            required_checks: s.evaluation.verdict.required_checks,
+            reasons: verdict.reasons,
+            required_checks: verdict.required_checks,
             policy_version: s.evaluation.policy_version,
             detector_versions: s.evaluation.detector_versions,
             created_at: recorded_at,
@@ -340,10 +289,6 @@ pub struct ApprovalStore {
     changes: watch::Sender<u64>,
 }
 
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
 impl ApprovalStore {
     pub fn new(log: Arc<AuditLog>, config: ApprovalConfig) -> Self {
         Self {
@@ -359,7 +304,7 @@ impl ApprovalStore {
     /// The terms of a new request for approval at `level`.
     pub fn terms(&self, level: Level, now: OffsetDateTime) -> ApprovalTerms {
         ApprovalTerms {
-            expires_at: rfc3339(now + Duration::from_secs(self.config.ttl_seconds)),
+            expires_at: crate::timestamp::format(now + Duration::from_secs(self.config.ttl_seconds)),
             required_approvals: if level == Level::Critical { self.config.critical_reviewers } else { 1 },
         }
     }
@@ -367,10 +312,10 @@ impl ApprovalStore {
     /// Opens an approval for a just-recorded decision. `body` is the entry as
     /// serialised for the record.
     pub fn open(&self, entry: &Entry, record: &Appended, decision_path: Vec<Step>) -> Result<(), String> {
-        let body = serde_json::to_value(entry).map_err(|e| e.to_string())?;
+        let body = Body::from_value(serde_json::to_value(entry).map_err(|e| e.to_string())?);
         let created =
             OffsetDateTime::parse(&record.recorded_at, &Rfc3339).unwrap_or_else(|_| OffsetDateTime::now_utc());
-        let mut approval = Approval::from_body(&body, &record.record_id, record.sequence, created)?;
+        let mut approval = Approval::from_body(body, &record.record_id, record.sequence, created)?;
         approval.decision_path = decision_path;
         self.insert(approval);
         telemetry::approval_step("requested");
@@ -534,7 +479,10 @@ impl ApprovalStore {
         let mut a = self.visible(caller, id)?;
         if a.state == State::Pending && OffsetDateTime::now_utc() >= a.expires_at {
             self.expire_locked(a.clone()).await?;
-            return Err(Error::FailedPrecondition(format!("approval {id} expired at {}", rfc3339(a.expires_at))));
+            return Err(Error::FailedPrecondition(format!(
+                "approval {id} expired at {}",
+                crate::timestamp::format(a.expires_at)
+            )));
         }
         if a.state.is_terminal() {
             let by = a.verdict().map(|v| format!(" by {}", v.reviewer)).unwrap_or_default();
@@ -555,7 +503,12 @@ impl ApprovalStore {
             )));
         }
         let now = OffsetDateTime::now_utc();
-        a.votes.push(Vote { reviewer: reviewer.clone(), approve, reason: reason.to_string(), at: rfc3339(now) });
+        a.votes.push(Vote {
+            reviewer: reviewer.clone(),
+            approve,
+            reason: reason.to_string(),
+            at: crate::timestamp::format(now),
+        });
         let approvals = a.votes.iter().filter(|v| v.approve).count() as u32;
         let (state, event) = if !approve {
             (State::Denied, "denied")
@@ -656,15 +609,13 @@ impl ApprovalStore {
             self.log.query(&Query { kind: crate::audit::record::Kind::Approval.as_str().into(), ..Query::default() })
         {
             let Some(rec) = self.log.record(seq)? else { continue };
-            let v = crate::audit::record::read_value(&rec.canonical)?;
-            let body = &v["body"];
-            let (Some(id), Some(state)) = (body["approval_id"].as_str(), body["state"].as_str().and_then(State::parse))
-            else {
+            let Body::Approval(step) = rec.body()? else { continue };
+            let Some(state) = State::parse(&step.state) else { continue };
+            if step.approval_id.is_empty() {
                 continue;
-            };
-            let votes: Vec<Vote> = serde_json::from_value(body["votes"].clone()).unwrap_or_default();
+            }
             let at = OffsetDateTime::parse(&rec.recorded_at, &Rfc3339).ok();
-            steps.insert(id.to_string(), (state, votes, state.is_terminal().then_some(at).flatten()));
+            steps.insert(step.approval_id, (state, step.votes, state.is_terminal().then_some(at).flatten()));
         }
         let mut n = 0;
         for seq in self.log.query(&Query { decision: "require_approval".into(), ..Query::default() }) {
@@ -674,7 +625,7 @@ impl ApprovalStore {
             let v = self.log.reveal(&rec.canonical)?;
             let recorded_at =
                 OffsetDateTime::parse(&rec.recorded_at, &Rfc3339).unwrap_or_else(|_| OffsetDateTime::now_utc());
-            let mut a = match Approval::from_body(&v["body"], &rec.record_id, rec.sequence, recorded_at) {
+            let mut a = match Approval::from_body(Body::of(&v), &rec.record_id, rec.sequence, recorded_at) {
                 Ok(a) => a,
                 Err(e) => {
                     tracing::warn!(sequence = seq, error = %e, "an approval request record could not be read back");
@@ -709,26 +660,8 @@ impl ApprovalStore {
         let mut out = Vec::new();
         for seq in seqs.iter().rev().take(50).rev() {
             let Some(rec) = self.log.record(*seq)? else { continue };
-            let v = crate::audit::record::read_value(&rec.canonical)?;
-            let body = &v["body"];
-            let verdict = &body["evaluation"]["verdict"];
-            let (Ok(surface), Ok(decision), Ok(level)) = (
-                serde_json::from_value(body["request"]["surface"].clone()),
-                serde_json::from_value(verdict["decision"].clone()),
-                serde_json::from_value(verdict["level"].clone()),
-            ) else {
-                continue;
-            };
-            out.push(Step {
-                record_id: rec.record_id,
-                sequence: rec.sequence,
-                recorded_at: rec.recorded_at,
-                surface,
-                tool: body["request"]["tool"].as_str().unwrap_or_default().to_string(),
-                decision,
-                level,
-                summary: verdict["reasons"][0].as_str().unwrap_or_default().to_string(),
-            });
+            let Body::ScoreDecision(d) = rec.body()? else { continue };
+            out.extend(Step::recorded(&rec, &d));
         }
         Ok(out)
     }

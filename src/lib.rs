@@ -56,6 +56,7 @@ pub mod server;
 pub mod session;
 pub mod sink;
 pub mod telemetry;
+pub mod timestamp;
 pub mod tls;
 pub mod validate;
 pub mod witness;

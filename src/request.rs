@@ -9,8 +9,10 @@ use crate::error::Error;
 use crate::limits::Limits;
 use crate::validate;
 
-/// Who is asking, in which conversation.
+/// Who is asking, in which conversation. Read back from records with a
+/// default for any field a record lacks.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Context {
     pub tenant: String,
     pub application: String,

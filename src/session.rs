@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::journal::StoredRecord;
+use crate::audit::read::{Body, DecisionBody};
 use crate::detect::{Finding, Surface};
 use crate::policy::{Decision, Level};
 
@@ -65,6 +67,24 @@ pub struct Step {
     pub level: Level,
     /// The strongest reason, in words.
     pub summary: String,
+}
+
+impl Step {
+    /// The step a stored decision is, when it names a surface, a decision
+    /// and a level this version knows.
+    pub fn recorded(rec: &StoredRecord, d: &DecisionBody) -> Option<Step> {
+        let verdict = &d.evaluation.verdict;
+        Some(Step {
+            record_id: rec.record_id.clone(),
+            sequence: rec.sequence,
+            recorded_at: rec.recorded_at.clone(),
+            surface: d.request.surface?,
+            tool: d.request.tool.text().unwrap_or_default().to_string(),
+            decision: verdict.decision?,
+            level: verdict.level?,
+            summary: verdict.reasons.first().cloned().unwrap_or_default(),
+        })
+    }
 }
 
 /// What one scored call tells the session.
@@ -324,60 +344,36 @@ impl SessionStore {
         let mut n = 0;
         for seq in &seqs[start..] {
             let Some(rec) = log.record(*seq)? else { continue };
-            let v = crate::audit::record::read_value(&rec.canonical)?;
-            let body = &v["body"];
-            let request = &body["request"];
-            let evaluation = &body["evaluation"];
-            let verdict = &evaluation["verdict"];
-            let (Ok(context), Ok(surface), Ok(decision), Ok(level)) = (
-                serde_json::from_value::<crate::request::Context>(request["context"].clone()),
-                serde_json::from_value::<Surface>(request["surface"].clone()),
-                serde_json::from_value::<Decision>(verdict["decision"].clone()),
-                serde_json::from_value::<Level>(verdict["level"].clone()),
-            ) else {
-                continue;
-            };
-            let findings: Vec<Finding> = evaluation["findings"]
-                .as_array()
-                .map(|fs| {
-                    fs.iter()
-                        .map(|f| Finding {
-                            category: f["category"].as_str().unwrap_or_default().to_string(),
-                            score: f["score"].as_f64().unwrap_or_default(),
-                            detector: "recovered",
-                            source: f["source"].as_str().unwrap_or_default().to_string(),
-                            span: 0..0,
-                            message: String::new(),
-                            evidence: None,
-                        })
-                        .collect()
+            let Body::ScoreDecision(d) = rec.body()? else { continue };
+            let Some(step) = Step::recorded(&rec, &d) else { continue };
+            let findings: Vec<Finding> = d
+                .evaluation
+                .findings
+                .iter()
+                .map(|f| Finding {
+                    category: f.category.clone(),
+                    score: f.score,
+                    detector: "recovered",
+                    source: f.source.clone(),
+                    span: 0..0,
+                    message: String::new(),
+                    evidence: None,
                 })
-                .unwrap_or_default();
-            let effects: Vec<String> = serde_json::from_value(evaluation["effects"].clone()).unwrap_or_default();
-            let untrusted_documents = request["documents"]
-                .as_array()
-                .is_some_and(|docs| docs.iter().any(|d| d["trusted"].as_bool() == Some(false)));
+                .collect();
+            let untrusted_documents = d.request.documents.iter().any(|doc| doc.trusted == Some(false));
             let age_nanos = (now_nanos - log.recorded_unix_nanos(*seq).unwrap_or(now_nanos)).max(0);
             let at = now.checked_sub(Duration::from_nanos(age_nanos as u64)).unwrap_or(now);
+            let context = &d.request.context;
             self.observe(
                 &context.tenant,
                 &context.session_id,
                 Observation {
                     at,
-                    surface,
+                    surface: step.surface,
                     findings: &findings,
                     untrusted_documents,
-                    effects: &effects,
-                    step: Step {
-                        record_id: rec.record_id.clone(),
-                        sequence: rec.sequence,
-                        recorded_at: rec.recorded_at.clone(),
-                        surface,
-                        tool: request["tool"].as_str().unwrap_or_default().to_string(),
-                        decision,
-                        level,
-                        summary: verdict["reasons"][0].as_str().unwrap_or_default().to_string(),
-                    },
+                    effects: &d.evaluation.effects,
+                    step,
                 },
             );
             n += 1;

@@ -62,8 +62,9 @@ fn six_months(framework: Framework) -> ReportRequest {
 
 async fn report(dir: &Path, req: ReportRequest) -> Generated {
     let log = Arc::new(AuditLog::open(dir, &audit_config()).unwrap());
-    let g =
-        warden::compliance::generate(log.clone(), &ComplianceConfig::default(), req, BTreeMap::new()).await.unwrap();
+    let g = warden::compliance::generate(log.clone(), &ComplianceConfig::default(), req, &Default::default())
+        .await
+        .unwrap();
     warden::audit::Journal::close(&*log).unwrap();
     g
 }

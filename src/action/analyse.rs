@@ -11,10 +11,13 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use super::blast;
+use super::facts::{Facts, FamilyFact, MoneyFact, PathFact, Recipients, UrlFact};
+use super::names::split_words;
+use super::shell::analyse_shell;
+use super::sql::{analyse_sql, looks_like_sql};
 
 /// Deepest nesting of the arguments that is walked.
 const MAX_DEPTH: usize = 12;
@@ -42,107 +45,6 @@ fn words() -> &'static Words {
     // Embedded and covered by the tests: a broken file fails them all.
     WORDS
         .get_or_init(|| toml::from_str(include_str!("../../rules/action-words.toml")).expect("rules/action-words.toml"))
-}
-
-/// Everything the analysers found, as the policy's `input.facts`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Facts {
-    /// The tool name split into lower-case words.
-    pub tool_words: Vec<String>,
-    pub families: Vec<FamilyFact>,
-    /// True when the only recognised verbs read (search, list, get, ...).
-    pub read_only_name: bool,
-    pub money: Vec<MoneyFact>,
-    pub sql: Vec<SqlFact>,
-    pub shell: Vec<ShellFact>,
-    pub paths: Vec<PathFact>,
-    pub urls: Vec<UrlFact>,
-    pub recipients: Recipients,
-    /// Largest array in the arguments (bulk operations).
-    pub max_list_len: usize,
-    /// How many people or rows the call reaches.
-    pub blast_radius: blast::BlastRadius,
-    /// Values under recipient keys, lower-cased: a recipient's own address
-    /// or number is not personal data being sent.
-    #[serde(skip)]
-    pub recipient_values: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FamilyFact {
-    /// `read`, `write`, `delete`, `payment`, `external_communication`,
-    /// `code_execution`, `file_access`, `permission_change`, `sensitive_read`.
-    pub family: &'static str,
-    /// Why, in words: `tool name word "refund"`, `argument "sql"`.
-    pub evidence: String,
-    /// `name` (the tool's name says so) or `arguments` (only their shape).
-    pub by: &'static str,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MoneyFact {
-    /// In major units (euros, not cents).
-    pub amount: f64,
-    /// ISO 4217 code, upper case; empty when the call names none.
-    pub currency: String,
-    /// Where in the arguments (`amount`, `items[2].price`).
-    pub path: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SqlFact {
-    pub path: String,
-    /// `select`, `insert`, `update`, `delete`, `merge`, `ddl`, `drop`,
-    /// `truncate`, `grant`, `other`; `unparsed` when the parser refused it.
-    pub statement: String,
-    pub writes: bool,
-    /// UPDATE or DELETE that touches every row.
-    pub without_where: bool,
-    /// UPDATE or DELETE whose WHERE every row passes (`1 = 1`, `TRUE`,
-    /// `id IS NOT NULL`): every row too.
-    pub always_true_where: bool,
-    pub tables: Vec<String>,
-    pub error: Option<String>,
-    /// The rows it reaches beyond a filtered few, for the blast radius.
-    #[serde(skip)]
-    pub reach: Vec<blast::RowScope>,
-    /// Grants it makes to everyone (`GRANT ... TO PUBLIC`).
-    #[serde(skip)]
-    pub grants: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ShellFact {
-    pub path: String,
-    /// `download_exec`, `destructive`, `privilege_escalation`, `exfiltration`,
-    /// `reverse_shell`, or `command` for anything else.
-    pub kind: &'static str,
-    pub evidence: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PathFact {
-    pub path: String,
-    pub value: String,
-    /// `credentials`, `private_key`, `system`, `environment`, or empty.
-    pub sensitive: &'static str,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UrlFact {
-    pub path: String,
-    pub url: String,
-    pub host: String,
-    pub scheme: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Recipients {
-    /// Addresses, lower-cased, de-duplicated.
-    pub addresses: Vec<String>,
-    /// Their domains, de-duplicated.
-    pub domains: Vec<String>,
-    pub count: usize,
 }
 
 /// Keys whose string values are SQL.
@@ -385,31 +287,6 @@ fn cap(s: &str) -> &str {
     &s[..end]
 }
 
-/// Splits `issueRefund`, `stripe.refunds.create`, `run-sql` into lower-case words.
-pub fn split_words(name: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for c in name.chars() {
-        if !c.is_alphanumeric() {
-            if !cur.is_empty() {
-                words.push(std::mem::take(&mut cur));
-            }
-            prev_lower = false;
-            continue;
-        }
-        if c.is_uppercase() && prev_lower && !cur.is_empty() {
-            words.push(std::mem::take(&mut cur));
-        }
-        prev_lower = c.is_lowercase() || c.is_ascii_digit();
-        cur.extend(c.to_lowercase());
-    }
-    if !cur.is_empty() {
-        words.push(cur);
-    }
-    words
-}
-
 /// "9,800.50", "9.800,50", "1 200" -> a number.
 fn parse_number(s: &str) -> Option<f64> {
     let s: String = s.chars().filter(|c| !c.is_whitespace() && *c != '_' && *c != '\'').collect();
@@ -477,191 +354,6 @@ fn find_emails(s: &str) -> Vec<String> {
             .expect("static regex")
     });
     re.find_iter(s).map(|m| m.as_str().to_lowercase()).collect()
-}
-
-fn looks_like_sql(s: &str) -> bool {
-    let head: String = s.trim_start().chars().take(12).collect::<String>().to_uppercase();
-    ["SELECT ", "INSERT ", "UPDATE ", "DELETE ", "DROP ", "ALTER ", "CREATE ", "TRUNCATE ", "MERGE ", "WITH ", "GRANT "]
-        .iter()
-        .any(|k| head.starts_with(k))
-}
-
-/// Parses SQL with `sqlparser` (generic dialect) and classifies each statement.
-pub fn analyse_sql(path: &str, text: &str) -> Vec<SqlFact> {
-    use sqlparser::ast::Statement;
-    use sqlparser::dialect::GenericDialect;
-    use sqlparser::parser::Parser;
-
-    let statements = match Parser::parse_sql(&GenericDialect {}, text) {
-        Ok(s) => s,
-        Err(e) => {
-            return vec![SqlFact {
-                path: path.into(),
-                statement: "unparsed".into(),
-                // Unreadable SQL is assumed to write.
-                writes: true,
-                without_where: false,
-                always_true_where: false,
-                tables: Vec::new(),
-                error: Some(e.to_string()),
-                reach: Vec::new(),
-                grants: Vec::new(),
-            }];
-        }
-    };
-    let mut out = Vec::new();
-    for st in &statements {
-        let mut tables = Vec::new();
-        collect_tables(st, &mut tables);
-        // DROP names its objects outside any relation the visitor sees.
-        if let Statement::Drop { names, .. } = st {
-            tables.extend(names.iter().map(|n| table_name(&n.to_string())));
-        }
-        let (statement, writes, without_where) = match st {
-            Statement::Query(_) => ("select", false, false),
-            Statement::Insert(_) => ("insert", true, false),
-            Statement::Update { selection, .. } => ("update", true, selection.is_none()),
-            Statement::Delete(d) => ("delete", true, d.selection.is_none()),
-            Statement::Merge { .. } => ("merge", true, false),
-            Statement::Drop { .. } => ("drop", true, false),
-            Statement::Truncate { .. } => ("truncate", true, true),
-            Statement::Grant { .. } | Statement::Revoke { .. } => ("grant", true, false),
-            Statement::CreateTable(_)
-            | Statement::AlterTable { .. }
-            | Statement::CreateIndex(_)
-            | Statement::CreateView { .. }
-            | Statement::CreateSchema { .. }
-            | Statement::CreateDatabase { .. } => ("ddl", true, false),
-            Statement::ShowTables { .. }
-            | Statement::ShowColumns { .. }
-            | Statement::ExplainTable { .. }
-            | Statement::Explain { .. } => ("select", false, false),
-            _ => ("other", true, false),
-        };
-        tables.sort();
-        tables.dedup();
-        let always_true_where = match st {
-            Statement::Update { selection, .. } => blast::where_always_true(selection),
-            Statement::Delete(d) => blast::where_always_true(&d.selection),
-            _ => false,
-        };
-        let what = format!("SQL {} on {}", statement.to_uppercase(), tables.join(", "));
-        let (reach, grants) = blast::sql_reach(st, &what);
-        out.push(SqlFact {
-            path: path.into(),
-            statement: statement.into(),
-            writes,
-            without_where,
-            always_true_where,
-            tables,
-            error: None,
-            reach,
-            grants,
-        });
-    }
-    out
-}
-
-/// Table names a statement touches, lower-cased, without schema quoting.
-fn collect_tables(st: &sqlparser::ast::Statement, out: &mut Vec<String>) {
-    use sqlparser::ast::Visit;
-    use std::ops::ControlFlow;
-
-    struct V<'a>(&'a mut Vec<String>);
-    impl sqlparser::ast::Visitor for V<'_> {
-        type Break = ();
-        fn pre_visit_relation(&mut self, relation: &sqlparser::ast::ObjectName) -> ControlFlow<()> {
-            self.0.push(table_name(&relation.to_string()));
-            ControlFlow::Continue(())
-        }
-    }
-    let _ = st.visit(&mut V(out));
-}
-
-/// `"public"."Users"` -> `users`.
-fn table_name(qualified: &str) -> String {
-    let name = qualified.replace(['"', '`', '[', ']'], "").to_lowercase();
-    name.rsplit('.').next().unwrap_or(&name).to_string()
-}
-
-/// Shell commands: the patterns that turn a command into an incident.
-pub fn analyse_shell(path: &str, text: &str) -> Vec<ShellFact> {
-    static RULES: std::sync::OnceLock<Vec<(&'static str, &'static str, regex::Regex)>> = std::sync::OnceLock::new();
-    let rules = RULES.get_or_init(|| {
-        let r = |kind, what, re: &str| (kind, what, regex::Regex::new(re).expect("static regex"));
-        vec![
-            r(
-                "download_exec",
-                "a download piped into an interpreter",
-                r"(?i)\b(curl|wget|fetch|iwr|invoke-webrequest)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da|k)?sh\b|\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(python[0-9.]*|perl|ruby|node|php)\b|\biex\s*\(|\binvoke-expression\b|\b(bash|sh)\s+<\(\s*(curl|wget)",
-            ),
-            r(
-                "download_exec",
-                "a downloaded file made executable and run",
-                r"(?i)\b(curl|wget)\b.*(-o|-O|>)\s*\S+.*&&.*chmod\s+\+x",
-            ),
-            r(
-                "destructive",
-                "a recursive forced delete of a root, home or system directory",
-                r#"(?i)\brm\s+(-[a-z]*r[a-z]*f[a-z]*|-[a-z]*f[a-z]*r[a-z]*|--recursive\s+--force|-r\s+-f|-f\s+-r)\s+(--no-preserve-root\s+)?("?(/|~|/\*|\$HOME|/etc|/var|/usr|/home|/boot|/root|\.|\*)"?)(\s|$)"#,
-            ),
-            r(
-                "destructive",
-                "a disk or filesystem being overwritten",
-                r"(?i)\b(mkfs(\.\w+)?|wipefs|shred)\b|\bdd\b[^\n]*\bof=/dev/|>\s*/dev/(sd|nvme|hd|xvd)",
-            ),
-            r("destructive", "a fork bomb", r":\(\)\s*\{\s*:\|:&\s*\};:"),
-            r(
-                "destructive",
-                "a database or cluster being dropped",
-                r"(?i)\bdropdb\b|\bkubectl\s+delete\s+(ns|namespace|--all)|\bterraform\s+destroy\b|\bgit\s+push\s+(-f|--force)\b",
-            ),
-            r(
-                "privilege_escalation",
-                "privileges being raised",
-                r"(?i)(^|[;&|]\s*|\s)sudo\s|\bsu\s+(-|root)|\bchmod\s+([0-7]*[4-7][0-7]{3}|u\+s|\+s|777)\b|\bchown\s+root\b|\bsetcap\b|/etc/sudoers|\busermod\s+-a?G\s*(sudo|wheel|root|docker)",
-            ),
-            r(
-                "exfiltration",
-                "local data being sent to a remote host",
-                r"(?i)\bcurl\b[^\n]*(\s-d\s*@|\s--data(-binary)?\s*@|\s-F\s*\S*=@|\s-T\s|--upload-file)|\b(scp|rsync)\b[^\n]*\s\S+@?[\w.-]+:|\bnc\b[^\n]*<|\|\s*(nc|ncat|netcat)\s|\bbase64\b[^\n]*\|\s*(curl|wget|nc)",
-            ),
-            r(
-                "reverse_shell",
-                "a reverse shell",
-                r"(?i)/dev/tcp/|\bnc\b[^\n]*\s-e\s|\bbash\s+-i\s*>&|\bsocat\b[^\n]*exec:",
-            ),
-        ]
-    });
-    let mut out: Vec<ShellFact> = Vec::new();
-    for (kind, what, re) in rules {
-        if let Some(m) = re.find(text) {
-            if !out.iter().any(|f| f.kind == *kind) {
-                out.push(ShellFact {
-                    path: path.into(),
-                    kind,
-                    evidence: format!("{what}: {:?}", truncate(m.as_str(), 80)),
-                });
-            }
-        }
-    }
-    if out.is_empty() && !text.trim().is_empty() {
-        out.push(ShellFact {
-            path: path.into(),
-            kind: "command",
-            evidence: format!("{:?}", truncate(text.trim(), 80)),
-        });
-    }
-    out
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut t: String = s.chars().take(max).collect();
-    t.push('…');
-    t
 }
 
 /// Well-known places where credentials, keys and system configuration live.

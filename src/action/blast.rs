@@ -13,11 +13,12 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use sqlparser::ast::{BinaryOperator, Expr, SetExpr, Statement};
 
-use super::analyse::{split_words, Recipients, SqlFact};
+use super::facts::{BlastRadius, DistributionList, Recipients, RowScope, SqlFact};
+use super::names::split_words;
 
 /// Most entries kept in each evidence list.
 const MAX_EVIDENCE: usize = 16;
@@ -25,66 +26,6 @@ const MAX_EVIDENCE: usize = 16;
 const MAX_NAME_BYTES: usize = 256;
 /// Longest filter string handed to the SQL expression parser.
 const MAX_FILTER_BYTES: usize = 1024;
-
-/// What one call reaches, as the policy's `input.facts.blast_radius`.
-/// Which recipients are external is the policy's call: the internal domains
-/// are in its data.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct BlastRadius {
-    /// Recipients the call lists: addresses and other ids.
-    pub listed_recipients: u64,
-    /// Addresses per domain, so that the policy counts external recipients
-    /// once per domain rather than once per address.
-    pub addresses_by_domain: BTreeMap<String, u64>,
-    /// The largest recipient count the arguments declare
-    /// (`recipient_count: 40000`); 0 when none does.
-    pub declared_recipients: u64,
-    /// The key that declared it.
-    pub declared_by: String,
-    /// The larger of the two: everyone Warden can count.
-    pub recipients: u64,
-    /// Named groups whose members Warden cannot count.
-    pub distribution_lists: Vec<DistributionList>,
-    /// `all` when a write touches every row of a table, `unbounded` when a
-    /// bulk write names no bound, empty otherwise (the widest of
-    /// `row_scopes`).
-    pub rows: &'static str,
-    pub row_scopes: Vec<RowScope>,
-    /// A word of the tool's name that means many at once (`bulk`, `batch`,
-    /// `mass`, `all`, `every`); empty when none.
-    pub bulk_verb: String,
-    /// Why the call exports a whole table or collection; empty when it
-    /// does not.
-    pub export: String,
-    /// Sharing with anyone at all (`visibility "public"`, `type "anyone"`).
-    pub public_sharing: Vec<String>,
-    /// Access for everyone in the organisation or a catch-all group
-    /// (`share_with "everyone"`, `SQL GRANT ... TO PUBLIC`).
-    pub broad_grants: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DistributionList {
-    /// The address or name as written, lower-cased.
-    pub name: String,
-    /// Its domain when it is an address, else empty.
-    pub domain: String,
-    /// `external` (customers, subscribers, users), `internal` (staff,
-    /// employees, team) or `unknown`, by the words of its name.
-    pub audience: &'static str,
-    /// The name says everyone (`all`, `everyone`, `all-customers`).
-    pub everyone: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RowScope {
-    /// `all` or `unbounded`.
-    pub rows: &'static str,
-    /// `sql`, `arguments` or `name`.
-    pub by: &'static str,
-    /// In words: `SQL DELETE on orders with an always-true WHERE`.
-    pub evidence: String,
-}
 
 /// The words and keys this module reads, from `rules/blast-radius.toml`.
 #[derive(Deserialize)]

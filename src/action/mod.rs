@@ -1,7 +1,12 @@
 //! Agent actions: what a tool call is about to do, and how risky that is.
 //!
+//! - [`facts`]: the vocabulary: what the analysers found, the policy's
+//!   `input.facts`. Every other module here writes or reads it; it imports
+//!   none of them.
 //! - [`analyse`]: built-in analysers turn a tool name and its arguments into
-//!   facts (family, money, SQL, shell, paths, URLs, recipients).
+//!   facts (family, money, paths, URLs, recipients), with [`sql`] (statements,
+//!   tables, rows reached) and [`shell`] (command patterns) for the strings
+//!   that hold code, and [`names`] reading tool and list names as words.
 //! - [`blast`]: the blast radius among those facts: how many people or rows
 //!   the call reaches (recipients listed and declared, distribution lists,
 //!   unfiltered writes, bulk verbs, whole-table exports, public sharing).
@@ -13,7 +18,11 @@
 
 pub mod analyse;
 pub mod blast;
+pub mod facts;
+pub mod names;
 pub mod policy;
+pub mod shell;
+pub mod sql;
 
 use serde_json::{json, Value};
 
@@ -33,7 +42,7 @@ pub fn policy_input(
     arguments: &Value,
     rationale: &str,
     context: &Context,
-    facts: &analyse::Facts,
+    facts: &facts::Facts,
     findings: &[Finding],
     session: &SessionView,
 ) -> Value {
@@ -55,7 +64,7 @@ pub fn policy_input(
     })
 }
 
-fn facts_json(facts: &analyse::Facts) -> Value {
+fn facts_json(facts: &facts::Facts) -> Value {
     let mut v = serde_json::to_value(facts).unwrap_or(Value::Null);
     // Amounts as reviewers read them: "9,800 EUR".
     if let Some(Value::Array(money)) = v.get_mut("money") {

@@ -26,6 +26,7 @@ pub mod export;
 pub mod journal;
 pub mod merkle;
 pub mod privacy;
+pub mod read;
 pub mod record;
 pub mod search;
 

@@ -73,13 +73,7 @@ pub(crate) fn key_path(config: &Config) -> PathBuf {
 }
 
 pub(crate) fn parse_time(flag: &str, value: &str) -> anyhow::Result<i128> {
-    use time::format_description::well_known::Rfc3339;
-    if let Ok(t) = time::OffsetDateTime::parse(value, &Rfc3339) {
-        return Ok(t.unix_timestamp_nanos());
-    }
-    let date = time::Date::parse(value, time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| anyhow!("--{flag} {value:?} is neither an RFC 3339 time nor a date like 2026-11-01"))?;
-    Ok(date.midnight().assume_utc().unix_timestamp_nanos())
+    warden::timestamp::parse(value).map(|t| t.unix_timestamp_nanos()).map_err(|m| anyhow!("--{flag}: {m}"))
 }
 
 pub(crate) fn actor(flag: Option<String>) -> String {

@@ -74,8 +74,8 @@ pub(crate) fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     };
     runtime()?.block_on(async move {
         let log = std::sync::Arc::new(warden::audit::journal::AuditLog::open(&config.data_dir, &config.audit)?);
-        let lag = warden::sink::lag(&config.data_dir, &config.sinks.urls, log.size());
-        let generated = warden::compliance::generate(log.clone(), &config.compliance, req, lag).await;
+        let stores = warden::sink::Cursors::new(&config.data_dir, &config.sinks);
+        let generated = warden::compliance::generate(log.clone(), &config.compliance, req, &stores).await;
         warden::audit::Journal::close(&*log)?;
         let generated = generated?;
         generated.write(&args.out)?;

@@ -34,7 +34,7 @@ pub fn build(
     record: &Appended,
     latest: &Checkpoint,
 ) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
-    let parse = |s: &str| super::incident::parse_time(s).map(|t| t.unix_timestamp_nanos()).unwrap_or_default();
+    let parse = |s: &str| crate::timestamp::parse(s).map(|t| t.unix_timestamp_nanos()).unwrap_or_default();
     let (from, to) = (parse(&report.period.from), parse(&report.period.to));
     let period = log.checkpoints_for_period(from, to);
     let mut chosen: Vec<&Checkpoint> = period.iter().collect();

@@ -2,12 +2,12 @@
 //! every indicator is computed from. Reading is blocking work (segment
 //! files); callers run it off the async workers.
 
+use crate::audit::read::{Body, DecisionBody};
 use crate::audit::record::Kind;
+use crate::detect::Surface;
+use crate::policy::{Decision as Outcome, Level};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-
-use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::ReportError;
 use crate::audit::checkpoint::Checkpoint;
@@ -18,9 +18,10 @@ use crate::audit::journal::{AuditLog, Query};
 pub struct Decision {
     pub seq: u64,
     pub at: i128,
-    pub surface: String,
-    pub level: String,
-    pub decision: String,
+    /// `None` when the record names none this version knows.
+    pub surface: Option<Surface>,
+    pub level: Option<Level>,
+    pub decision: Option<Outcome>,
     pub categories: Vec<String>,
     /// (detector, reason) of every skip that counts (not `not_applicable`).
     pub skipped: Vec<(String, String)>,
@@ -143,10 +144,14 @@ pub fn scan(log: &AuditLog, scope: &Scope<'_>) -> Result<Facts, ReportError> {
             continue;
         };
         f.ids.insert(r.record_id.clone(), seq);
-        let v = crate::audit::record::read_value(&r.canonical)?;
-        let body = &v["body"];
         match Kind::parse(&r.kind) {
             Some(Kind::ScoreDecision) => {
+                let body = match r.body()? {
+                    Body::ScoreDecision(d) => d,
+                    // Read as a decision that says nothing: every field
+                    // shows as missing.
+                    _ => DecisionBody::default(),
+                };
                 f.decisions.push(decision(seq, at, &r.record_id, &r.recorded_at, body, &mut versions))
             }
             Some(_) => {}
@@ -156,9 +161,9 @@ pub fn scan(log: &AuditLog, scope: &Scope<'_>) -> Result<Facts, ReportError> {
     // Approval and incident steps up to now: what happened to the period's
     // requests, and incidents still open in it.
     for seq in log.query(&Query { kind: Kind::Approval.as_str().into(), from_unix_nanos: Some(scope.from), ..base }) {
-        let Some((at, body)) = read(log, seq)? else { continue };
-        let step = ApprovalStep { seq, at, event: s(&body["event"]), actor: s(&body["actor"]) };
-        f.approvals.entry(s(&body["approval_id"])).or_default().push(step);
+        let Some((at, Body::Approval(b))) = read(log, seq)? else { continue };
+        let step = ApprovalStep { seq, at, event: b.event, actor: b.actor };
+        f.approvals.entry(b.approval_id).or_default().push(step);
     }
     // An incident recorded without a tenant or application concerns the
     // whole organisation: it belongs in every scope's register.
@@ -167,29 +172,23 @@ pub fn scan(log: &AuditLog, scope: &Scope<'_>) -> Result<Facts, ReportError> {
         to_unix_nanos: Some(scope.now.max(scope.to)),
         ..Query::default()
     }) {
-        let Some((at, b)) = read(log, seq)? else { continue };
-        let in_scope = |key: &str, want: &str| {
-            let got = b["context"][key].as_str().unwrap_or_default();
-            want.is_empty() || got.is_empty() || got == want
-        };
-        if !in_scope("tenant", scope.tenant) || !in_scope("application", scope.application) {
+        let Some((at, Body::Incident(b))) = read(log, seq)? else { continue };
+        let in_scope = |got: &str, want: &str| want.is_empty() || got.is_empty() || got == want;
+        if !in_scope(&b.context.tenant, scope.tenant) || !in_scope(&b.context.application, scope.application) {
             continue;
         }
         let step = IncidentStep {
             seq,
             at,
-            event: s(&b["event"]),
-            severity: s(&b["severity"]),
-            title: s(&b["title"]),
-            aware_at: s(&b["aware_at"]),
-            related_records: b["related_records"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
-                .unwrap_or_default(),
-            authority: s(&b["authority"]),
-            notified_at: s(&b["notified_at"]),
+            event: b.event,
+            severity: b.severity,
+            title: b.title,
+            aware_at: b.aware_at,
+            related_records: b.related_records,
+            authority: b.authority,
+            notified_at: b.notified_at,
         };
-        f.incidents.entry(s(&b["incident_id"])).or_default().push(step);
+        f.incidents.entry(b.incident_id).or_default().push(step);
     }
     f.checkpoints = log.checkpoints_for_period(scope.from, scope.to);
     check_checkpoints(log, &mut f);
@@ -219,14 +218,9 @@ fn check_checkpoints(log: &AuditLog, f: &mut Facts) {
     f.uncovered = f.record_seqs.iter().filter(|&&seq| seq >= covered).count() as u64;
 }
 
-fn read(log: &AuditLog, seq: u64) -> Result<Option<(i128, Value)>, ReportError> {
+fn read(log: &AuditLog, seq: u64) -> Result<Option<(i128, Body)>, ReportError> {
     let Some(r) = log.record(seq)? else { return Ok(None) };
-    let mut v = crate::audit::record::read_value(&r.canonical)?;
-    Ok(Some((r.unix_nanos, v["body"].take())))
-}
-
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
+    Ok(Some((r.unix_nanos, r.body()?)))
 }
 
 fn decision(
@@ -234,71 +228,55 @@ fn decision(
     at: i128,
     id: &str,
     recorded_at: &str,
-    body: &Value,
+    body: DecisionBody,
     interned: &mut HashMap<String, Arc<Versions>>,
 ) -> Decision {
-    let request = &body["request"];
-    let evaluation = &body["evaluation"];
-    let verdict = &evaluation["verdict"];
-    let strings = |v: &Value| -> BTreeMap<String, String> {
-        v.as_object()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-            .unwrap_or_default()
-    };
-    let mut categories: Vec<String> = evaluation["findings"]
-        .as_array()
-        .map(|a| a.iter().map(|f| s(&f["category"])).filter(|c| !c.is_empty()).collect())
-        .unwrap_or_default();
+    let DecisionBody { request, evaluation, approval_id, approval, .. } = body;
+    let verdict = evaluation.verdict;
+    let mut categories: Vec<String> =
+        evaluation.findings.into_iter().map(|f| f.category).filter(|c| !c.is_empty()).collect();
     categories.sort();
     categories.dedup();
-    let skipped = evaluation["skipped"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|x| (s(&x["detector"]), s(&x["reason"])))
-                .filter(|(_, reason)| reason != "not_applicable")
-                .collect()
-        })
-        .unwrap_or_default();
-    let documents = request["documents"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|d| Document { seq, id: s(&d["id"]), source: s(&d["source"]), digest: digest(&d["text"]) })
-                .collect()
-        })
-        .unwrap_or_default();
+    let skipped = evaluation
+        .skipped
+        .into_iter()
+        .filter(|x| x.reason != "not_applicable")
+        .map(|x| (x.detector, x.reason))
+        .collect();
+    let documents = request
+        .documents
+        .iter()
+        .map(|d| Document { seq, id: d.id.clone(), source: d.source.clone(), digest: d.text.digest() })
+        .collect();
     let d = Decision {
         seq,
         at,
-        surface: s(&request["surface"]),
-        level: s(&verdict["level"]),
-        decision: s(&verdict["decision"]),
+        surface: request.surface,
+        level: verdict.level,
+        decision: verdict.decision,
         categories,
         skipped,
         versions: {
-            let (p, d, m) =
-                (&evaluation["policy_version"], &evaluation["detector_versions"], &evaluation["model_versions"]);
+            let (p, d, m) = (evaluation.policy_version, evaluation.detector_versions, evaluation.model_versions);
             interned
-                .entry(format!("{p}\u{0}{d}\u{0}{m}"))
-                .or_insert_with(|| Arc::new(Versions { policy: s(p), detectors: strings(d), models: strings(m) }))
+                .entry(format!("{p}\u{0}{d:?}\u{0}{m:?}"))
+                .or_insert_with(|| Arc::new(Versions { policy: p, detectors: d, models: m }))
                 .clone()
         },
-        approval_id: body["approval_id"].as_str().map(String::from),
-        approval_expires: body["approval"]["expires_at"]
-            .as_str()
-            .and_then(|t| super::incident::parse_time(t).ok())
+        approval_id,
+        approval_expires: approval
+            .and_then(|t| crate::timestamp::parse(&t.expires_at).ok())
             .map(|t| t.unix_timestamp_nanos()),
         documents,
         missing_fields: Vec::new(),
-        redacted_text: evaluation.get("redacted_text").is_some(),
+        redacted_text: evaluation.redacted_text.is_some(),
     };
     let missing = [
         ("record_id", id.is_empty()),
         ("recorded_at", recorded_at.is_empty()),
-        ("request.surface", d.surface.is_empty()),
-        ("verdict.level", d.level.is_empty()),
-        ("verdict.decision", d.decision.is_empty()),
+        ("request.surface", d.surface.is_none()),
+        ("verdict.level", d.level.is_none()),
+        ("verdict.decision", d.decision.is_none()),
         ("policy_version", d.versions.policy.is_empty()),
         ("detector_versions", d.versions.detectors.is_empty()),
     ]
@@ -306,14 +284,4 @@ fn decision(
     .filter_map(|(name, missing)| missing.then_some(name))
     .collect();
     Decision { missing_fields: missing, ..d }
-}
-
-fn digest(text: &Value) -> String {
-    match text {
-        Value::String(t) => format!("sha256:{}", hex::encode(Sha256::digest(t.as_bytes()))),
-        Value::Object(m) if m.contains_key("$hash") => format!("salted {}", s(&m["$hash"])),
-        Value::Object(m) if m.contains_key("$enc") => "encrypted".into(),
-        Value::Object(m) if m.contains_key("$erased") => "erased".into(),
-        _ => "absent".into(),
-    }
 }

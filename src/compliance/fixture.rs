@@ -23,7 +23,7 @@ use crate::policy::{Decision, Level, Verdict};
 use crate::request::DocumentIn;
 use crate::request::{Context, ScoreRequest};
 
-use super::incident::format_time;
+use crate::timestamp::format as format_time;
 
 #[derive(Debug, Clone)]
 pub struct Options {

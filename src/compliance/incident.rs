@@ -12,7 +12,6 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::ReportError;
@@ -198,7 +197,7 @@ pub fn validate(step: IncidentStep, now: OffsetDateTime) -> Result<Entry, Report
     if step.description.len() > 64 * 1024 {
         return Err(invalid("description", "longer than 64 KiB".into()));
     }
-    let aware_at = parse_time(&step.aware_at).map_err(|m| invalid("aware_at", m))?;
+    let aware_at = crate::timestamp::parse(&step.aware_at).map_err(|m| invalid("aware_at", m))?;
     if aware_at > now {
         return Err(invalid("aware_at", "lies in the future".into()));
     }
@@ -214,12 +213,12 @@ pub fn validate(step: IncidentStep, now: OffsetDateTime) -> Result<Entry, Report
         let t = if step.notified_at.is_empty() {
             now
         } else {
-            parse_time(&step.notified_at).map_err(|m| invalid("notified_at", m))?
+            crate::timestamp::parse(&step.notified_at).map_err(|m| invalid("notified_at", m))?
         };
         if t < aware_at {
             return Err(invalid("notified_at", "is before aware_at".into()));
         }
-        format_time(t)
+        crate::timestamp::format(t)
     } else {
         String::new()
     };
@@ -232,29 +231,11 @@ pub fn validate(step: IncidentStep, now: OffsetDateTime) -> Result<Entry, Report
         severity: severity.as_str().to_string(),
         title: step.title,
         description: step.description,
-        aware_at: format_time(aware_at),
+        aware_at: crate::timestamp::format(aware_at),
         related_records: step.related_records,
         authority: step.authority,
         notified_at,
     })
-}
-
-/// RFC 3339, or a bare date (midnight UTC).
-pub fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("is required (RFC 3339 or a date such as 2026-11-01)".into());
-    }
-    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Ok(t.to_offset(time::UtcOffset::UTC));
-    }
-    let date = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| format!("{s:?} is neither RFC 3339 nor a date such as 2026-11-01"))?;
-    Ok(date.midnight().assume_utc())
-}
-
-pub fn format_time(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC).format(&Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::facts::Facts;
-use super::incident::{format_time, Severity};
+use super::incident::Severity;
+use crate::detect::Surface;
+use crate::policy::{Decision as Outcome, Level};
 
 const DAY: i128 = 86_400 * 1_000_000_000;
 const HOUR: i128 = 3_600 * 1_000_000_000;
@@ -162,7 +164,7 @@ fn pct(n: usize, d: usize) -> f64 {
 }
 
 fn time(nanos: i128) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos).map(format_time).unwrap_or_default()
+    crate::timestamp::format_nanos(nanos)
 }
 
 fn count_by<'a>(items: impl Iterator<Item = &'a str>) -> BTreeMap<String, u64> {
@@ -178,7 +180,7 @@ fn decisions(ctx: &Ctx<'_>) -> Computed {
     if d.is_empty() {
         return none("Score decision");
     }
-    let by_surface = count_by(d.iter().map(|x| x.surface.as_str()));
+    let by_surface = count_by(d.iter().map(|x| x.surface.map_or("", Surface::as_str)));
     (
         Status::Met,
         format!("{} decisions recorded, each as its own signed-tree record.", d.len()),
@@ -293,9 +295,10 @@ fn risk_events(ctx: &Ctx<'_>) -> Computed {
     if d.is_empty() {
         return none("Score decision");
     }
-    let by_level = count_by(d.iter().map(|x| x.level.as_str()));
+    let by_level = count_by(d.iter().map(|x| x.level.map_or("", Level::as_str)));
     let by_category = count_by(d.iter().flat_map(|x| x.categories.iter().map(String::as_str)));
-    let flagged: Vec<u64> = d.iter().filter(|x| x.level == "high" || x.level == "critical").map(|x| x.seq).collect();
+    let flagged: Vec<u64> =
+        d.iter().filter(|x| matches!(x.level, Some(Level::High | Level::Critical))).map(|x| x.seq).collect();
     (
         Status::Met,
         format!(
@@ -414,9 +417,9 @@ fn residual(ctx: &Ctx<'_>) -> Computed {
     if d.is_empty() {
         return none("Score decision");
     }
-    let by_decision = count_by(d.iter().map(|x| x.decision.as_str()));
+    let by_decision = count_by(d.iter().map(|x| x.decision.map_or("", Outcome::as_str)));
     let allowed_with_findings: Vec<u64> =
-        d.iter().filter(|x| x.decision == "allow" && !x.categories.is_empty()).map(|x| x.seq).collect();
+        d.iter().filter(|x| x.decision == Some(Outcome::Allow) && !x.categories.is_empty()).map(|x| x.seq).collect();
     let approved = ctx.facts.approvals.values().filter(|steps| steps.iter().any(|s| s.event == "approved")).count();
     let get = |k: &str| by_decision.get(k).copied().unwrap_or(0);
     (
@@ -451,7 +454,7 @@ struct Trail {
 fn trails(f: &Facts) -> Vec<Trail> {
     f.decisions
         .iter()
-        .filter(|x| x.decision == "require_approval")
+        .filter(|x| x.decision == Some(Outcome::RequireApproval))
         .map(|x| {
             let steps =
                 x.approval_id.as_ref().and_then(|id| f.approvals.get(id)).map(Vec::as_slice).unwrap_or_default();
@@ -539,7 +542,8 @@ fn approvals(ctx: &Ctx<'_>) -> Computed {
 }
 
 fn stop(ctx: &Ctx<'_>) -> Computed {
-    let blocked: Vec<u64> = ctx.facts.decisions.iter().filter(|x| x.decision == "block").map(|x| x.seq).collect();
+    let blocked: Vec<u64> =
+        ctx.facts.decisions.iter().filter(|x| x.decision == Some(Outcome::Block)).map(|x| x.seq).collect();
     let t = trails(ctx.facts);
     let denied = t.iter().filter(|x| x.outcome == "denied").count();
     let expired = t.iter().filter(|x| x.outcome == "expired").count();
@@ -625,7 +629,7 @@ pub fn weeks(f: &Facts) -> Vec<(String, BTreeMap<String, u64>)> {
     for x in &f.decisions {
         let i = ((x.at - f.from) / (7 * DAY)) as usize;
         if let Some((_, m)) = out.get_mut(i) {
-            *m.entry(x.level.clone()).or_default() += 1;
+            *m.entry(x.level.map_or("", Level::as_str).to_string()).or_default() += 1;
         }
     }
     out
@@ -664,7 +668,7 @@ fn incidents(ctx: &Ctx<'_>) -> Computed {
     for (id, steps) in &f.incidents {
         let Some(first) = steps.iter().find(|s| s.event == "reported").or(steps.first()) else { continue };
         let latest = steps.last().unwrap_or(first);
-        let aware = super::incident::parse_time(&first.aware_at).map(|t| t.unix_timestamp_nanos()).unwrap_or(first.at);
+        let aware = crate::timestamp::parse(&first.aware_at).map(|t| t.unix_timestamp_nanos()).unwrap_or(first.at);
         let closed_before = steps.iter().any(|s| s.event == "closed" && s.at < f.from);
         if aware >= f.to || closed_before {
             continue;
@@ -673,7 +677,7 @@ fn incidents(ctx: &Ctx<'_>) -> Computed {
         let title = steps.iter().rev().map(|s| s.title.as_str()).find(|t| !t.is_empty()).unwrap_or_default();
         let notified = steps.iter().find(|s| s.event == "notified");
         let notified_at =
-            notified.and_then(|s| super::incident::parse_time(&s.notified_at).ok()).map(|t| t.unix_timestamp_nanos());
+            notified.and_then(|s| crate::timestamp::parse(&s.notified_at).ok()).map(|t| t.unix_timestamp_nanos());
         let deadline = severity.deadline().map(|(days, _)| aware + days as i128 * DAY);
         let state = match (deadline, notified_at) {
             (None, _) => "no_duty_to_report",

@@ -146,8 +146,8 @@ impl ReportRequest {
     /// the end of that day.
     pub fn period(from: &str, to: &str) -> Result<(OffsetDateTime, OffsetDateTime), ReportError> {
         let invalid = |field: &str, message: String| ReportError::InvalidArgument { field: field.into(), message };
-        let f = incident::parse_time(from).map_err(|m| invalid("from", m))?;
-        let mut t = incident::parse_time(to).map_err(|m| invalid("to", m))?;
+        let f = crate::timestamp::parse(from).map_err(|m| invalid("from", m))?;
+        let mut t = crate::timestamp::parse(to).map_err(|m| invalid("to", m))?;
         if !to.contains('T') {
             t += time::Duration::days(1);
         }
@@ -278,9 +278,10 @@ pub async fn generate(
     log: Arc<AuditLog>,
     config: &ComplianceConfig,
     req: ReportRequest,
-    sink_lag: BTreeMap<String, u64>,
+    stores: &crate::sink::Cursors,
 ) -> Result<Generated, ReportError> {
     let started = std::time::Instant::now();
+    let sink_lag = stores.lag(log.size());
     let mapping = Mapping::load(req.framework, config.mapping_dir.as_deref())?;
     let now = log.now();
     // Reading the period, computing and rendering are blocking work: off
@@ -333,7 +334,7 @@ fn assemble(
     now: OffsetDateTime,
     sink_lag: BTreeMap<String, u64>,
 ) -> Report {
-    let fmt = incident::format_time;
+    let fmt = crate::timestamp::format;
     let mut scope_args = format!("--from {} --to {}", fmt(req.from), fmt(req.to));
     if !req.tenant.is_empty() {
         scope_args.push_str(&format!(" --tenant {}", req.tenant));

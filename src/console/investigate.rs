@@ -2,6 +2,7 @@
 //! inclusion proofs the page checks in the browser.
 
 use super::*;
+use crate::audit::read::Body;
 
 #[derive(Deserialize, Default)]
 pub struct Search {
@@ -32,6 +33,8 @@ pub struct Row {
     /// The record as stored: redacted, hashed, encrypted and erased fields
     /// stay so.
     pub body: serde_json::Value,
+    /// The same body, typed.
+    pub read: Body,
 }
 
 pub(super) fn rows(log: &AuditLog, seqs: &[u64]) -> Vec<Row> {
@@ -42,14 +45,16 @@ pub(super) fn rows(log: &AuditLog, seqs: &[u64]) -> Vec<Row> {
             // with erased subjects' fields shown as erased.
             let v = log.mark_erased(&r.canonical).ok()?;
             let body = v["body"].clone();
+            let read = Body::from_value(body.clone());
             Some(Row {
                 seq,
                 id: r.record_id,
                 at: r.recorded_at,
                 kind: r.kind,
                 session: v["attributes"]["gen_ai.conversation.id"].as_str().unwrap_or_default().to_string(),
-                summary: pages::summary(&body),
+                summary: pages::summary(&read),
                 body,
+                read,
             })
         })
         .collect()
@@ -75,9 +80,7 @@ pub(super) async fn investigate(
         if v.trim().is_empty() {
             return Ok(None);
         }
-        crate::compliance::incident::parse_time(v)
-            .map(|t| Some(t.unix_timestamp_nanos()))
-            .map_err(|m| format!("{field}: {m}"))
+        crate::timestamp::parse(v).map(|t| Some(t.unix_timestamp_nanos())).map_err(|m| format!("{field}: {m}"))
     };
     let (from, to) = match (time("from", &q.from), time("to", &q.to)) {
         (Ok(f), Ok(t)) => (f, t),

@@ -91,7 +91,7 @@ pub struct Console {
     ttl: Duration,
     compliance: crate::compliance::ComplianceConfig,
     data_dir: PathBuf,
-    sink_urls: Vec<String>,
+    stores: crate::sink::Cursors,
     /// The configured admin address: an origin naming it is this console's
     /// own even when a proxy rewrote `Host`.
     own_addr: Option<SocketAddr>,
@@ -125,7 +125,7 @@ pub struct Settings {
     /// Where reports are written (`<data_dir>/reports`).
     pub data_dir: PathBuf,
     /// The configured stores, for the reports' shipping facts.
-    pub sink_urls: Vec<String>,
+    pub stores: crate::sink::Cursors,
     /// The console's own address, for the Origin check (a port 0 bind is
     /// learnt from the request instead).
     pub admin_addr: Option<std::net::SocketAddr>,
@@ -147,7 +147,7 @@ impl Console {
             ttl: Duration::from_secs(settings.console.session_ttl_seconds),
             compliance: settings.compliance,
             data_dir: settings.data_dir,
-            sink_urls: settings.sink_urls,
+            stores: settings.stores,
             own_addr: settings.admin_addr.filter(|a| a.port() != 0),
             stopping,
         }

@@ -2,7 +2,9 @@
 //! construction: real forms and links, labels on every input, headings in
 //! order, status in words as well as colour, focus styles kept.
 
-use crate::audit::record::Kind;
+use crate::audit::read::{Body, Content, ReportBody};
+use crate::detect::Surface;
+use crate::policy::{Decision, Level};
 use maud::{html, Markup, DOCTYPE};
 use serde_json::Value;
 
@@ -148,7 +150,7 @@ pub fn queue(page: &PendingPage, page_token: &str, recent: &[Approval]) -> Marku
                         span class={ "state " (a.state.as_str()) } { (a.state.as_str()) } " "
                         (what(a)) " "
                         @if let Some(v) = a.verdict() { "by " (v.reviewer) ": " (v.reason) }
-                        @if a.state == State::Expired { "nobody decided before " (crate::approval::rfc3339(a.expires_at)) }
+                        @if a.state == State::Expired { "nobody decided before " (crate::timestamp::format(a.expires_at)) }
                     }
                 }
             }
@@ -210,7 +212,7 @@ pub fn approval(nav: &Nav<'_>, a: &Approval, error: Option<&str>) -> Markup {
                 dt { "Requested by" } dd { (a.requested_by) }
                 dt { "Application / session" } dd { (a.context.application) " / " a href={ "/sessions/" (a.context.session_id) } { (a.context.session_id) } }
                 dt { "End user" } dd { (a.context.user_id) }
-                dt { "Expires" } dd { (crate::approval::rfc3339(a.expires_at)) " (in " (time_left(a)) ")" }
+                dt { "Expires" } dd { (crate::timestamp::format(a.expires_at)) " (in " (time_left(a)) ")" }
                 dt { "Reviewers needed" } dd { (a.required_approvals) }
                 dt { "Policy" } dd { code { (a.policy_version) } }
             }
@@ -265,71 +267,52 @@ pub fn approval(nav: &Nav<'_>, a: &Approval, error: Option<&str>) -> Markup {
 }
 
 /// One line about a record, from its stored body.
-pub fn summary(body: &Value) -> String {
-    let s = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        Value::Object(m) if m.contains_key("$erased") => "[erased]".into(),
-        Value::Object(m) if m.contains_key("$enc") => "[encrypted]".into(),
-        Value::Object(m) if m.contains_key("$hash") => "[hashed]".into(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+pub fn summary(body: &Body) -> String {
+    // Protected fields (the privacy layer's) show as what they are.
+    let s = |c: &Content| match c {
+        Content::Text(s) => s.clone(),
+        Content::Erased(_) => "[erased]".into(),
+        Content::Encrypted(_) => "[encrypted]".into(),
+        Content::Hashed(_) => "[hashed]".into(),
+        Content::Absent => String::new(),
+        Content::Other(v) => v.to_string(),
     };
-    let kind = body["kind"].as_str().unwrap_or_default();
-    match Kind::parse(kind) {
-        Some(Kind::ScoreDecision) => {
-            let r = &body["request"];
-            let v = &body["evaluation"]["verdict"];
-            let what = match r["surface"].as_str().unwrap_or_default() {
-                "action" => format!("action {}({})", s(&r["tool"]), truncate(&s(&r["arguments_json"]), 60)),
-                "input" => format!("input \"{}\"", truncate(&s(&r["text"]), 60)),
-                "output" => format!("output \"{}\"", truncate(&s(&r["text"]), 60)),
-                other => other.to_string(),
+    match body {
+        Body::ScoreDecision(d) => {
+            let r = &d.request;
+            let v = &d.evaluation.verdict;
+            let what = match r.surface {
+                Some(Surface::Action) => format!("action {}({})", s(&r.tool), truncate(&s(&r.arguments_json), 60)),
+                Some(Surface::Input) => format!("input \"{}\"", truncate(&s(&r.text), 60)),
+                Some(Surface::Output) => format!("output \"{}\"", truncate(&s(&r.text), 60)),
+                None => String::new(),
             };
-            let mut cats: Vec<String> = body["evaluation"]["findings"]
-                .as_array()
-                .map(|a| a.iter().map(|f| s(&f["category"])).collect())
-                .unwrap_or_default();
+            let mut cats: Vec<&str> = d.evaluation.findings.iter().map(|f| f.category.as_str()).collect();
             cats.dedup();
-            let docs = r["documents"].as_array().map_or(0, |d| d.len());
+            let docs = r.documents.len();
             format!(
                 "{what}: {} ({}){}{}",
-                s(&v["decision"]),
-                s(&v["level"]),
+                v.decision.map_or("", Decision::as_str),
+                v.level.map_or("", Level::as_str),
                 if cats.is_empty() { String::new() } else { format!("; found {}", cats.join(", ")) },
                 if docs > 0 { format!("; {docs} retrieved document(s)") } else { String::new() }
             )
         }
-        Some(Kind::Approval) => format!(
-            "approval {}: {} by {} {}",
-            s(&body["approval_id"]),
-            s(&body["event"]),
-            s(&body["actor"]),
-            s(&body["reason"])
-        ),
-        Some(Kind::Incident) => {
-            format!("incident {}: {} ({})", s(&body["title"]), s(&body["event"]), s(&body["severity"]))
+        Body::Approval(a) => format!("approval {}: {} by {} {}", a.approval_id, a.event, a.actor, a.reason),
+        Body::Incident(i) => format!("incident {}: {} ({})", i.title, i.event, i.severity),
+        Body::ReportGenerated(r) => format!("{} report for {} to {}", r.framework, r.from, r.to),
+        Body::ConsoleAction(c) => format!("console: {} {} {}", c.actor, c.action, c.target),
+        Body::SubjectErased(e) => format!("subject {} erased", e.subject_id),
+        Body::SinkQuarantined(q) => format!("{} refused record {}: quarantined", q.sink, q.sequence),
+        Body::UnsignedTailAccepted(t) => {
+            format!("records {} to {} signed late, accepted by {}", t.first_sequence, t.last_sequence, t.actor)
         }
-        Some(Kind::ReportGenerated) => {
-            format!("{} report for {} to {}", s(&body["framework"]), s(&body["from"]), s(&body["to"]))
+        Body::ClientEvent(e) => {
+            let tool = e.attributes.get("gen_ai.tool.name").and_then(Value::as_str).unwrap_or_default();
+            format!("{} {tool}", e.event_kind)
         }
-        Some(Kind::ConsoleAction) => {
-            format!("console: {} {} {}", s(&body["actor"]), s(&body["action"]), s(&body["target"]))
-        }
-        Some(Kind::SubjectErased) => format!("subject {} erased", s(&body["subject_id"])),
-        Some(Kind::SinkQuarantined) => {
-            format!("{} refused record {}: quarantined", s(&body["sink"]), body["sequence"])
-        }
-        Some(Kind::UnsignedTailAccepted) => format!(
-            "records {} to {} signed late, accepted by {}",
-            body["first_sequence"],
-            body["last_sequence"],
-            s(&body["actor"])
-        ),
-        None => {
-            let attrs = &body["attributes"];
-            let tool = attrs.get("gen_ai.tool.name").map(s).unwrap_or_default();
-            format!("{kind} {tool}")
-        }
+        Body::Other => "a record of a kind this version does not know".into(),
+        Body::Unreadable(why) => format!("unreadable record: {why}"),
     }
 }
 
@@ -441,14 +424,14 @@ pub fn reports(nav: &Nav<'_>, list: &[(Row, bool)], error: Option<&str>) -> Mark
                     thead { tr { th scope="col" { "Generated" } th scope="col" { "Framework" } th scope="col" { "Period" } th scope="col" { "By" } th scope="col" { "Clauses" } th scope="col" { "" } } }
                     tbody {
                         @for (r, kept) in list {
-                            @let statuses = r.body["statuses"].as_object().cloned().unwrap_or_default();
-                            @let met = statuses.values().filter(|v| v.as_str() == Some("met")).count();
+                            @let report = match &r.read { Body::ReportGenerated(b) => b.clone(), _ => ReportBody::default() };
+                            @let met = report.statuses.values().filter(|v| *v == "met").count();
                             tr data-report=(r.id) {
                                 td { (r.at.get(..19).unwrap_or(&r.at).replace('T', " ")) }
-                                td { (r.body["framework"].as_str().unwrap_or_default()) }
-                                td { (r.body["from"].as_str().unwrap_or_default().get(..10).unwrap_or_default()) " to " (r.body["to"].as_str().unwrap_or_default().get(..10).unwrap_or_default()) }
-                                td { (r.body["actor"].as_str().unwrap_or_default()) }
-                                td { (met) " of " (statuses.len()) " met" }
+                                td { (report.framework) }
+                                td { (report.from.get(..10).unwrap_or_default()) " to " (report.to.get(..10).unwrap_or_default()) }
+                                td { (report.actor) }
+                                td { (met) " of " (report.statuses.len()) " met" }
                                 td { @if *kept { a href={ "/reports/" (r.id) "/report.html" } { "Open" } } @else { span class="hint" { "files not kept here" } } }
                             }
                         }

@@ -77,8 +77,7 @@ pub(super) async fn generate_report(
         Ok(req) => req,
         Err(e) => return fail(&c, e.to_string()),
     };
-    let lag = crate::sink::lag(&c.data_dir, &c.sink_urls, c.log.size());
-    let generated = match crate::compliance::generate(c.log.clone(), &c.compliance, req, lag).await {
+    let generated = match crate::compliance::generate(c.log.clone(), &c.compliance, req, &c.stores).await {
         Ok(g) => g,
         Err(e) => return fail(&c, e.to_string()),
     };

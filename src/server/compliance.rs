@@ -2,7 +2,6 @@
 //! gRPC. The work is in [`crate::compliance`]; this maps messages and
 //! errors.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -19,8 +18,7 @@ use crate::proto::v1 as pb;
 pub struct ComplianceApi {
     log: Arc<AuditLog>,
     config: ComplianceConfig,
-    data_dir: PathBuf,
-    sink_urls: Vec<String>,
+    stores: crate::sink::Cursors,
 }
 
 impl ComplianceApi {
@@ -28,8 +26,7 @@ impl ComplianceApi {
         Self {
             log,
             config: config.compliance.clone(),
-            data_dir: config.data_dir.clone(),
-            sink_urls: config.sinks.urls.clone(),
+            stores: crate::sink::Cursors::new(&config.data_dir, &config.sinks),
         }
     }
 }
@@ -43,7 +40,7 @@ fn to_time(t: Option<pbjson_types::Timestamp>, field: &str) -> Result<Option<Off
 }
 
 fn timestamp(s: &str) -> Option<pbjson_types::Timestamp> {
-    incident::parse_time(s)
+    crate::timestamp::parse(s)
         .ok()
         .map(|t| pbjson_types::Timestamp { seconds: t.unix_timestamp(), nanos: t.nanosecond() as i32 })
 }
@@ -87,8 +84,9 @@ impl pb::compliance_service_server::ComplianceService for ComplianceApi {
             ReportRequest { framework, from, to, tenant: r.tenant, application: r.application, actor: String::new() }
                 .scoped(&caller)
                 .map_err(status_from)?;
-        let lag = crate::sink::lag(&self.data_dir, &self.sink_urls, self.log.size());
-        let g = crate::compliance::generate(self.log.clone(), &self.config, req, lag).await.map_err(report_status)?;
+        let g = crate::compliance::generate(self.log.clone(), &self.config, req, &self.stores)
+            .await
+            .map_err(report_status)?;
         let s = &g.report.summary;
         Ok(Response::new(pb::GenerateReportResponse {
             report_json: g.json.clone(),
@@ -128,14 +126,14 @@ impl pb::compliance_service_server::ComplianceService for ComplianceApi {
             .ok_or_else(|| status_from(Error::invalid("severity", "required")))?;
         let aware_at =
             to_time(r.aware_at, "aware_at")?.ok_or_else(|| status_from(Error::invalid("aware_at", "required")))?;
-        let notified_at = to_time(r.notified_at, "notified_at")?.map(incident::format_time).unwrap_or_default();
+        let notified_at = to_time(r.notified_at, "notified_at")?.map(crate::timestamp::format).unwrap_or_default();
         let step = IncidentStep {
             incident_id: r.incident_id,
             event,
             severity,
             title: r.title,
             description: r.description,
-            aware_at: incident::format_time(aware_at),
+            aware_at: crate::timestamp::format(aware_at),
             related_records: r.related_record_ids,
             authority: r.authority,
             notified_at,

@@ -252,7 +252,7 @@ pub async fn serve(
                 console: config.console.clone(),
                 compliance: config.compliance.clone(),
                 data_dir: config.data_dir.clone(),
-                sink_urls: config.sinks.urls.clone(),
+                stores: crate::sink::Cursors::new(&config.data_dir, &config.sinks),
                 admin_addr: config.admin_addr,
             };
             let console = std::sync::Arc::new(crate::console::Console::new(

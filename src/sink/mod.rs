@@ -324,10 +324,29 @@ fn printable(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { ' ' } else { c }).take(500).collect()
 }
 
-/// How many records each configured store is behind a log of `size`
-/// records, from the persisted cursors (credentials redacted from the URLs).
-pub fn lag(data_dir: &Path, urls: &[String], size: u64) -> std::collections::BTreeMap<String, u64> {
-    urls.iter().map(|u| (redact_url(u), size.saturating_sub(read_cursor(&cursor_path(data_dir, u))))).collect()
+/// The configured stores as a reader of the log sees them: where their
+/// cursors are persisted. Built once from the configuration by whoever
+/// reports on shipping (reports, whatever their front-end).
+#[derive(Clone, Debug, Default)]
+pub struct Cursors {
+    data_dir: PathBuf,
+    urls: Vec<String>,
+}
+
+impl Cursors {
+    pub fn new(data_dir: &Path, config: &SinkConfig) -> Self {
+        Self { data_dir: data_dir.to_path_buf(), urls: config.urls.clone() }
+    }
+
+    /// How many records each configured store is behind a log of `size`
+    /// records, from the persisted cursors (credentials redacted from the
+    /// URLs).
+    pub fn lag(&self, size: u64) -> std::collections::BTreeMap<String, u64> {
+        self.urls
+            .iter()
+            .map(|u| (redact_url(u), size.saturating_sub(read_cursor(&cursor_path(&self.data_dir, u)))))
+            .collect()
+    }
 }
 
 fn read_cursor(path: &Path) -> u64 {

@@ -113,6 +113,13 @@ pub struct StoredRecord {
     pub chain: Hash,
 }
 
+impl StoredRecord {
+    /// Its body, typed (see [`crate::audit::read`]).
+    pub fn body(&self) -> Result<crate::audit::read::Body, AuditError> {
+        crate::audit::read::Body::read(&self.canonical)
+    }
+}
+
 /// Filters for [`AuditLog::query`]; empty fields match everything.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
