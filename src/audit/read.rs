@@ -170,7 +170,7 @@ pub struct ClientEventBody {
 }
 
 /// An `incident` step.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct IncidentBody {
     pub incident_id: String,

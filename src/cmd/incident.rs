@@ -100,19 +100,10 @@ pub(crate) fn incidents(common: CommonArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides::default())?;
     require_log(&config, NoLog::Refuse)?;
     let log = warden::audit::journal::AuditLog::open_read_only(&config.data_dir, &config.audit)?;
-    let q = warden::audit::journal::Query {
-        kind: warden::audit::record::Kind::Incident.as_str().into(),
-        ..Default::default()
-    };
     let mut out = std::io::stdout().lock();
-    for seq in log.query(&q) {
-        let Some(r) = log.record(seq)? else { continue };
-        let mut record = warden::audit::record::read_value(&r.canonical)?;
-        let mut body = record["body"].take();
-        body["record_id"] = r.record_id.into();
-        body["recorded_at"] = r.recorded_at.into();
+    for listed in warden::compliance::incident::list(&log, &warden::auth::Caller::local()).map_err(flag_error)? {
         use std::io::Write;
-        writeln!(out, "{body}")?;
+        writeln!(out, "{}", serde_json::to_string(&listed)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }

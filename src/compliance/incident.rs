@@ -16,7 +16,9 @@ use time::OffsetDateTime;
 
 use super::ReportError;
 use crate::audit::journal::{AuditLog, Query};
+use crate::audit::read::{Body, IncidentBody};
 use crate::audit::{Appended, Entry, Journal};
+use crate::auth::Caller;
 use crate::request::Context;
 
 /// How serious an incident is, which fixes its Art. 73 deadline.
@@ -133,19 +135,55 @@ pub async fn record(log: &Arc<AuditLog>, step: IncidentStep, now: OffsetDateTime
 /// Whether `incident_id` was reported in `tenant`. Another tenant's incident
 /// counts as absent, so the answer tells a tenant nothing about others.
 pub fn was_reported(log: &AuditLog, incident_id: &str, tenant: &str) -> Result<bool, ReportError> {
-    for seq in log.query(&Query { kind: crate::audit::record::Kind::Incident.as_str().into(), ..Query::default() }) {
-        // A step retired by retention can no longer be checked against.
-        let Some(r) = log.record(seq)? else { continue };
-        let v = crate::audit::record::read_value(&r.canonical)?;
-        let b = &v["body"];
-        if b["incident_id"] == incident_id
-            && b["event"] == "reported"
-            && b["context"]["tenant"].as_str().unwrap_or_default() == tenant
-        {
-            return Ok(true);
+    Ok(steps(log)?.any(|s| {
+        s.as_ref().is_ok_and(|s| {
+            s.step.incident_id == incident_id && s.step.event == "reported" && s.step.context.tenant == tenant
+        })
+    }))
+}
+
+/// One recorded incident step, where it sits in the log.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    pub record_id: String,
+    pub recorded_at: String,
+    pub sequence: u64,
+    #[serde(flatten)]
+    pub step: IncidentBody,
+}
+
+/// Every incident step `caller` may see (its tenants', and those recorded
+/// for no tenant), oldest first: what `ListIncidents` and `warden
+/// incidents` list.
+pub fn list(log: &AuditLog, caller: &Caller) -> Result<Vec<Listed>, ReportError> {
+    let mut out = Vec::new();
+    for s in steps(log)? {
+        let s = s?;
+        if caller.may_act_for(&s.step.context.tenant) {
+            out.push(s);
         }
     }
-    Ok(false)
+    Ok(out)
+}
+
+/// The incident steps the log still holds (a step retired by retention can
+/// no longer be read).
+fn steps(log: &AuditLog) -> Result<impl Iterator<Item = Result<Listed, ReportError>> + '_, ReportError> {
+    let seqs = log.query(&Query { kind: crate::audit::record::Kind::Incident.as_str().into(), ..Query::default() });
+    Ok(seqs.into_iter().filter_map(move |seq| {
+        let r = match log.record(seq) {
+            Ok(Some(r)) => r,
+            Ok(None) => return None,
+            Err(e) => return Some(Err(e.into())),
+        };
+        match r.body() {
+            Ok(Body::Incident(step)) => {
+                Some(Ok(Listed { record_id: r.record_id, recorded_at: r.recorded_at, sequence: seq, step }))
+            }
+            Ok(_) => None,
+            Err(e) => Some(Err(e.into())),
+        }
+    }))
 }
 
 /// Checks a step and builds its record; every error names the field.

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 
 use super::{caller_of, status_from};
-use crate::audit::journal::{AuditLog, Query};
+use crate::audit::journal::AuditLog;
 use crate::auth::Role;
 use crate::compliance::incident::{self, IncidentStep, Severity};
 use crate::compliance::{ComplianceConfig, Framework, ReportError, ReportRequest};
@@ -161,46 +161,31 @@ impl pb::compliance_service_server::ComplianceService for ComplianceApi {
         let caller = caller_of(&request)?;
         caller.require("ListIncidents", &[Role::Auditor]).map_err(status_from)?;
         let log = self.log.clone();
-        let incidents = tokio::task::spawn_blocking(move || -> Result<Vec<pb::IncidentRecord>, Status> {
-            let mut out = Vec::new();
-            for seq in
-                log.query(&Query { kind: crate::audit::record::Kind::Incident.as_str().into(), ..Query::default() })
-            {
-                let Some(r) = log.record(seq).map_err(|e| status_from(e.into()))? else {
-                    continue;
-                };
-                let v = crate::audit::record::read_value(&r.canonical).map_err(|e| status_from(e.into()))?;
-                let b = &v["body"];
-                let s = |k: &str| b[k].as_str().unwrap_or_default().to_string();
-                if !caller.may_act_for(b["context"]["tenant"].as_str().unwrap_or_default()) {
-                    continue;
+        let listed = tokio::task::spawn_blocking(move || incident::list(&log, &caller))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(report_status)?;
+        let incidents = listed
+            .into_iter()
+            .map(|l| {
+                let s = l.step;
+                pb::IncidentRecord {
+                    event: EVENTS.iter().find(|(_, e)| *e == s.event).map_or(0, |(p, _)| *p as i32),
+                    severity: SEVERITIES.iter().find(|(_, v)| v.as_str() == s.severity).map_or(0, |(p, _)| *p as i32),
+                    incident_id: s.incident_id,
+                    title: s.title,
+                    description: s.description,
+                    aware_at: timestamp(&s.aware_at),
+                    related_record_ids: s.related_records,
+                    authority: s.authority,
+                    notified_at: timestamp(&s.notified_at),
+                    actor: s.actor,
+                    recorded_at: timestamp(&l.recorded_at),
+                    record_id: l.record_id,
+                    sequence: l.sequence,
                 }
-                out.push(pb::IncidentRecord {
-                    incident_id: s("incident_id"),
-                    event: EVENTS.iter().find(|(_, e)| *e == s("event")).map_or(0, |(p, _)| *p as i32),
-                    severity: SEVERITIES
-                        .iter()
-                        .find(|(_, v)| v.as_str() == s("severity"))
-                        .map_or(0, |(p, _)| *p as i32),
-                    title: s("title"),
-                    description: s("description"),
-                    aware_at: timestamp(&s("aware_at")),
-                    related_record_ids: b["related_records"]
-                        .as_array()
-                        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
-                        .unwrap_or_default(),
-                    authority: s("authority"),
-                    notified_at: timestamp(&s("notified_at")),
-                    actor: s("actor"),
-                    record_id: r.record_id.clone(),
-                    recorded_at: timestamp(&r.recorded_at),
-                    sequence: seq,
-                });
-            }
-            Ok(out)
-        })
-        .await
-        .map_err(|e| Status::internal(e.to_string()))??;
+            })
+            .collect();
         Ok(Response::new(pb::ListIncidentsResponse { incidents }))
     }
 }
