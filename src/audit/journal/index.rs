@@ -110,3 +110,102 @@ pub(super) fn index_facts(
         },
     )
 }
+
+/// Filters for [`AuditLog::query`]; empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub tenant: String,
+    pub application: String,
+    /// The pseudonymous end user (`context.user_id`).
+    pub user_id: String,
+    pub session_id: String,
+    pub trace_id: String,
+    pub tool: String,
+    /// `allow`, `review`, `require_approval`, `block`.
+    pub decision: String,
+    /// A category or a prefix of one (`pii` matches `pii.email`).
+    pub category: String,
+    /// The record kind (`score_decision`, `approval`, a client event kind).
+    pub kind: String,
+    pub from_unix_nanos: Option<i128>,
+    pub to_unix_nanos: Option<i128>,
+    pub limit: usize,
+}
+
+impl State {
+    /// Sequence numbers of the records matching `q`, oldest first, answered
+    /// from the index: the most selective filter's posting list is walked and
+    /// the other filters are checked per record.
+    pub(super) fn query(&self, q: &Query) -> Vec<u64> {
+        let state = self;
+        let idx = &state.index;
+        let empty: Vec<u64> = Vec::new();
+        let mut lists: Vec<&Vec<u64>> = Vec::new();
+        for (value, map) in [
+            (&q.session_id, &idx.session),
+            (&q.trace_id, &idx.trace),
+            (&q.tool, &idx.tool),
+            (&q.decision, &idx.decision),
+            (&q.kind, &idx.kind),
+        ] {
+            if !value.is_empty() {
+                lists.push(map.get(value.as_str()).unwrap_or(&empty));
+            }
+        }
+        let category_seqs: Option<Vec<u64>> = (!q.category.is_empty()).then(|| {
+            let mut seqs: Vec<u64> = idx
+                .category
+                .range(q.category.clone()..)
+                .take_while(|(k, _)| k.starts_with(&q.category))
+                .filter(|(k, _)| *k == &q.category || k.as_bytes().get(q.category.len()) == Some(&b'.'))
+                .flat_map(|(_, v)| v.iter().copied())
+                .collect();
+            seqs.sort_unstable();
+            seqs.dedup();
+            seqs
+        });
+        if let Some(c) = &category_seqs {
+            lists.push(c);
+        }
+        let n = state.metas.len() as u64;
+        // Time ranges narrow by binary search: records are in time order.
+        let lo = q.from_unix_nanos.map_or(0, |t| state.metas.partition_point(|m| m.unix_nanos < t) as u64);
+        let hi = q.to_unix_nanos.map_or(n, |t| state.metas.partition_point(|m| m.unix_nanos < t) as u64);
+        let limit = if q.limit == 0 { usize::MAX } else { q.limit };
+        let matches = |seq: u64| -> bool {
+            let m = &state.metas[seq as usize];
+            (seq >= lo && seq < hi)
+                && (q.tenant.is_empty() || m.tenant == q.tenant)
+                && (q.application.is_empty() || m.application == q.application)
+                && (q.user_id.is_empty() || m.user == q.user_id)
+                && (q.decision.is_empty() || m.decision == q.decision)
+                && (q.category.is_empty()
+                    || m.categories.iter().any(|c| c == &q.category || c.starts_with(&format!("{}.", q.category))))
+        };
+        let mut out = Vec::new();
+        match lists.iter().min_by_key(|l| l.len()) {
+            Some(best) => {
+                let others: Vec<&&Vec<u64>> = lists.iter().filter(|l| !std::ptr::eq(**l, *best)).collect();
+                for &seq in best.iter() {
+                    if matches(seq) && others.iter().all(|l| l.binary_search(&seq).is_ok()) {
+                        out.push(seq);
+                        if out.len() >= limit {
+                            break;
+                        }
+                    }
+                }
+            }
+            None => {
+                for seq in lo..hi {
+                    if matches(seq) {
+                        out.push(seq);
+                        if out.len() >= limit {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}

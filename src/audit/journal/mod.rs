@@ -63,14 +63,17 @@ mod files;
 mod format;
 mod index;
 mod replay;
+mod verify;
 mod writer;
 
 pub use clock::{Clock, ManualClock};
 use files::*;
 pub use format::chain_hash;
 use format::*;
+pub use index::Query;
 use index::*;
 use replay::*;
+pub use verify::{check_published, verify, verify_against, Timeliness, VerifyReport};
 use writer::*;
 
 pub fn audit_dir(data_dir: &Path) -> PathBuf {
@@ -120,27 +123,6 @@ impl StoredRecord {
     }
 }
 
-/// Filters for [`AuditLog::query`]; empty fields match everything.
-#[derive(Debug, Clone, Default)]
-pub struct Query {
-    pub tenant: String,
-    pub application: String,
-    /// The pseudonymous end user (`context.user_id`).
-    pub user_id: String,
-    pub session_id: String,
-    pub trace_id: String,
-    pub tool: String,
-    /// `allow`, `review`, `require_approval`, `block`.
-    pub decision: String,
-    /// A category or a prefix of one (`pii` matches `pii.email`).
-    pub category: String,
-    /// The record kind (`score_decision`, `approval`, a client event kind).
-    pub kind: String,
-    pub from_unix_nanos: Option<i128>,
-    pub to_unix_nanos: Option<i128>,
-    pub limit: usize,
-}
-
 struct Shared {
     state: RwLock<State>,
     /// The durable tree size, for `Tail` followers.
@@ -164,49 +146,6 @@ impl Shared {
             clock,
             shipped: Mutex::new(None),
         })
-    }
-}
-
-/// What a verification pass found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyReport {
-    pub records: u64,
-    pub segments: usize,
-    pub checkpoints: usize,
-    pub root: String,
-    pub chain_head: String,
-    /// Bytes of a torn final line (crash mid-write), not part of the log.
-    pub torn_tail_bytes: u64,
-    /// Records no checkpoint covers yet (at most one window of them).
-    pub unsigned_records: u64,
-    /// Records signed late that an operator accepted at start-up
-    /// (`serve --accept-unsigned-tail`, recorded in the log).
-    pub accepted_unsigned_records: u64,
-}
-
-/// How strictly a replay judges the times checkpoints were signed at
-/// (see [`super::coverage`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timeliness {
-    /// Every record: late checkpoints anywhere and an unsigned tail.
-    Whole(coverage::Window),
-    /// Only the records after the last checkpoint (what opening the log
-    /// for writing must not sign over).
-    Tail(coverage::Window),
-    /// Not judged (a log laid down by a simulated clock, read as is).
-    Unchecked,
-}
-
-impl Timeliness {
-    /// The bounds a log written under `config` is held to: the checkpoint
-    /// interval plus its grace, and with heartbeats, the heartbeat on top.
-    pub fn window(config: &AuditConfig) -> coverage::Window {
-        let ms = |v: u64| v as i128 * 1_000_000;
-        let sign = ms(config.checkpoint_interval_ms) + ms(config.checkpoint_grace_ms);
-        coverage::Window {
-            sign,
-            idle: (config.checkpoint_heartbeat_ms > 0).then(|| ms(config.checkpoint_heartbeat_ms) + sign),
-        }
     }
 }
 
@@ -509,76 +448,7 @@ impl AuditLog {
     /// from the index: the most selective filter's posting list is walked and
     /// the other filters are checked per record.
     pub fn query(&self, q: &Query) -> Vec<u64> {
-        let state = self.shared.state.read().expect("audit state lock");
-        let idx = &state.index;
-        let empty: Vec<u64> = Vec::new();
-        let mut lists: Vec<&Vec<u64>> = Vec::new();
-        for (value, map) in [
-            (&q.session_id, &idx.session),
-            (&q.trace_id, &idx.trace),
-            (&q.tool, &idx.tool),
-            (&q.decision, &idx.decision),
-            (&q.kind, &idx.kind),
-        ] {
-            if !value.is_empty() {
-                lists.push(map.get(value.as_str()).unwrap_or(&empty));
-            }
-        }
-        let category_seqs: Option<Vec<u64>> = (!q.category.is_empty()).then(|| {
-            let mut seqs: Vec<u64> = idx
-                .category
-                .range(q.category.clone()..)
-                .take_while(|(k, _)| k.starts_with(&q.category))
-                .filter(|(k, _)| *k == &q.category || k.as_bytes().get(q.category.len()) == Some(&b'.'))
-                .flat_map(|(_, v)| v.iter().copied())
-                .collect();
-            seqs.sort_unstable();
-            seqs.dedup();
-            seqs
-        });
-        if let Some(c) = &category_seqs {
-            lists.push(c);
-        }
-        let n = state.metas.len() as u64;
-        // Time ranges narrow by binary search: records are in time order.
-        let lo = q.from_unix_nanos.map_or(0, |t| state.metas.partition_point(|m| m.unix_nanos < t) as u64);
-        let hi = q.to_unix_nanos.map_or(n, |t| state.metas.partition_point(|m| m.unix_nanos < t) as u64);
-        let limit = if q.limit == 0 { usize::MAX } else { q.limit };
-        let matches = |seq: u64| -> bool {
-            let m = &state.metas[seq as usize];
-            (seq >= lo && seq < hi)
-                && (q.tenant.is_empty() || m.tenant == q.tenant)
-                && (q.application.is_empty() || m.application == q.application)
-                && (q.user_id.is_empty() || m.user == q.user_id)
-                && (q.decision.is_empty() || m.decision == q.decision)
-                && (q.category.is_empty()
-                    || m.categories.iter().any(|c| c == &q.category || c.starts_with(&format!("{}.", q.category))))
-        };
-        let mut out = Vec::new();
-        match lists.iter().min_by_key(|l| l.len()) {
-            Some(best) => {
-                let others: Vec<&&Vec<u64>> = lists.iter().filter(|l| !std::ptr::eq(**l, *best)).collect();
-                for &seq in best.iter() {
-                    if matches(seq) && others.iter().all(|l| l.binary_search(&seq).is_ok()) {
-                        out.push(seq);
-                        if out.len() >= limit {
-                            break;
-                        }
-                    }
-                }
-            }
-            None => {
-                for seq in lo..hi {
-                    if matches(seq) {
-                        out.push(seq);
-                        if out.len() >= limit {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        out
+        self.shared.state.read().expect("audit state lock").query(q)
     }
 }
 
@@ -674,81 +544,6 @@ async fn wait_for_backlog(mut b: Backlog, size: watch::Receiver<u64>) -> Result<
             }
         }
     }
-}
-
-/// Checks the whole log at `data_dir` without changing it: every record's
-/// leaf hash and chain link, sequence numbers without gaps, and every
-/// checkpoint's signature (with `key`) and root against the records.
-///
-/// With [`Timeliness::Whole`], it also fails when checkpoints are missing:
-/// records signed only long after they were written (other than a crash
-/// tail or a tail an operator accepted), or more than one window of records
-/// after the last checkpoint.
-pub fn verify(
-    data_dir: &Path,
-    key: &ed25519_dalek::VerifyingKey,
-    timeliness: Timeliness,
-) -> Result<VerifyReport, AuditError> {
-    if !audit_dir(data_dir).exists() {
-        return Err(AuditError::Io(format!("no audit log under {}", data_dir.display())));
-    }
-    replay(data_dir, false, key, None, timeliness).map(|r| r.report)
-}
-
-/// Checks the local log at `data_dir` against a checkpoint of it kept
-/// elsewhere (published to a store, or held by a witness): signed by `key`,
-/// and reproduced by the local records. A log cut short, or rewritten
-/// together with its local checkpoints, fails here even when it verifies on
-/// its own.
-pub fn check_published(
-    data_dir: &Path,
-    key: &ed25519_dalek::VerifyingKey,
-    published: &Checkpoint,
-) -> Result<(), AuditError> {
-    let replayed = replay(data_dir, false, key, None, Timeliness::Unchecked)?;
-    reproduces(&replayed.state.tree, key, published)
-}
-
-/// [`verify`] and [`check_published`] for each of `published`, in one
-/// replay: whether the log reproduces each published checkpoint (in order),
-/// and the verification of the log itself.
-pub fn verify_against(
-    data_dir: &Path,
-    key: &ed25519_dalek::VerifyingKey,
-    timeliness: Timeliness,
-    published: &[Checkpoint],
-) -> Result<(Vec<Result<(), AuditError>>, Result<VerifyReport, AuditError>), AuditError> {
-    if !audit_dir(data_dir).exists() {
-        return Err(AuditError::Io(format!("no audit log under {}", data_dir.display())));
-    }
-    let replayed = replay(data_dir, false, key, None, Timeliness::Unchecked)?;
-    let against = published.iter().map(|cp| reproduces(&replayed.state.tree, key, cp)).collect();
-    let verified = judge(&replayed.state, timeliness).map(|covered| VerifyReport {
-        unsigned_records: covered.unsigned,
-        accepted_unsigned_records: covered.accepted,
-        ..replayed.report
-    });
-    Ok((against, verified))
-}
-
-/// A checkpoint kept elsewhere, signed by `key`, reproduced by `tree`.
-fn reproduces(tree: &Tree, key: &ed25519_dalek::VerifyingKey, published: &Checkpoint) -> Result<(), AuditError> {
-    verify_checkpoint(published, key).map_err(|e| AuditError::Corrupt(format!("the published checkpoint: {e}")))?;
-    let size = tree.size();
-    let root = tree.root(published.tree_size).map_err(|_| {
-        AuditError::Corrupt(format!(
-            "the log holds {size} records but a checkpoint published at {} covers {} (records were removed)",
-            published.time, published.tree_size
-        ))
-    })?;
-    if root != published.root {
-        return Err(AuditError::Corrupt(format!(
-            "the records do not reproduce the root of the checkpoint published at {} for size {} (records were \
-             changed)",
-            published.time, published.tree_size
-        )));
-    }
-    Ok(())
 }
 
 /// The log's signing identity: the configured or default key (created on
