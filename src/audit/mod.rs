@@ -22,6 +22,7 @@ pub mod checkpoint;
 pub mod cosign;
 pub mod coverage;
 pub mod dedup;
+pub mod erasure;
 pub mod export;
 pub mod journal;
 pub mod merkle;

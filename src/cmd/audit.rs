@@ -332,10 +332,15 @@ pub(crate) fn to_query(f: &FilterArgs) -> anyhow::Result<warden::audit::journal:
         to_unix_nanos: f.to.as_deref().map(|v| parse_time("to", v)).transpose()?,
         limit: f.limit.unwrap_or(0),
     };
-    search.checked(&warden::auth::Caller::local(), usize::MAX).map_err(|e| match e {
+    search.checked(&warden::auth::Caller::local(), usize::MAX).map_err(invalid_flag)
+}
+
+/// A domain error as the flag the user typed: `--subject must be ...`.
+fn invalid_flag(e: warden::error::Error) -> anyhow::Error {
+    match e {
         warden::error::Error::InvalidArgument { field, reason } => anyhow!("--{field} {reason}"),
         other => anyhow!(other),
-    })
+    }
 }
 
 pub(crate) fn query(common: CommonArgs, filter: FilterArgs, reveal: bool) -> anyhow::Result<ExitCode> {
@@ -383,13 +388,13 @@ pub(crate) fn export(common: CommonArgs, filter: FilterArgs, out: PathBuf) -> an
 pub(crate) fn erase(common: CommonArgs, subject: String, reason: String) -> anyhow::Result<ExitCode> {
     let config = load_config(&common, Overrides::default())?;
     require_log(&config, NoLog::Refuse)?;
-    if !["user:", "session:", "tenant:"].iter().any(|p| subject.strip_prefix(p).is_some_and(|id| !id.is_empty())) {
-        anyhow::bail!("--subject must be user:<id>, session:<id> or tenant:<id>");
-    }
+    let context = warden::scoring::Context { application: "warden-cli".into(), ..Default::default() };
+    let r = warden::audit::erasure::EraseRequest { subject, reason, context }
+        .checked(&warden::auth::Caller::local(), &config.limits)
+        .map_err(invalid_flag)?;
     runtime()?.block_on(async move {
         let log = warden::audit::journal::AuditLog::open(&config.data_dir, &config.audit)?;
-        let context = warden::scoring::Context { application: "warden-cli".into(), ..Default::default() };
-        let erased = log.erase_subject(&subject, &reason, context).await?;
+        let erased = log.erase_subject(&r.subject, &r.reason, r.context).await?;
         warden::audit::Journal::close(&log)?;
         println!(
             "erased subject {} ({}); recorded as {} (sequence {})",

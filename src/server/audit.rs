@@ -15,6 +15,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{caller_of, status_from};
 use crate::audit::checkpoint::Checkpoint;
+use crate::audit::erasure::EraseRequest;
 use crate::audit::journal::{AuditLog, StoredRecord};
 use crate::audit::merkle::ProofError;
 use crate::audit::{Entry, Journal};
@@ -390,26 +391,9 @@ impl AuditApi {
     async fn erase(&self, caller: &Caller, r: pb::EraseSubjectRequest) -> Result<pb::EraseSubjectResponse, Error> {
         let pb::EraseSubjectRequest { context, subject, reason } = r;
         let Some(ctx) = context else { return Err(Error::invalid("context", "is required")) };
-        let mut context = super::convert::context_to_domain(ctx);
-        // The one tenant rule, as for every other write: the erasure record
-        // lands in the caller's tenant, and a tenant-bound admin erases no
-        // other tenant's key.
-        context.tenant = caller.scope_tenant("context.tenant", &context.tenant)?;
-        if let Some(tenant) = subject.strip_prefix("tenant:") {
-            caller.require_tenant(tenant)?;
-        }
-        crate::request::validate_context("context", &context, &self.limits)?;
-        validate::identifier("subject", &subject)?;
-        validate::text("reason", &reason)?;
-        let valid =
-            ["user:", "session:", "tenant:"].iter().any(|p| subject.strip_prefix(p).is_some_and(|id| !id.is_empty()));
-        if !valid {
-            return Err(Error::invalid("subject", "must be user:<id>, session:<id> or tenant:<id>"));
-        }
-        if reason.trim().is_empty() {
-            return Err(Error::invalid("reason", "must say why (e.g. the erasure request's reference)"));
-        }
-        let erased = self.log.erase_subject(&subject, &reason, context).await.map_err(Error::from)?;
+        let r = EraseRequest { subject, reason, context: super::convert::context_to_domain(ctx) }
+            .checked(caller, &self.limits)?;
+        let erased = self.log.erase_subject(&r.subject, &r.reason, r.context).await.map_err(Error::from)?;
         Ok(pb::EraseSubjectResponse {
             subject_id: erased.subject_id,
             key_existed: erased.key_existed,
