@@ -4,6 +4,7 @@
 
 pub mod approval;
 pub mod audit;
+mod beside;
 pub mod compliance;
 pub mod conn;
 pub mod convert;
@@ -97,31 +98,9 @@ pub async fn serve(
     }
     let metrics_handle = crate::telemetry::install();
     let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
-    // Shippers stop only after the log is closed, so the final records and
-    // the final checkpoint reach the stores too.
-    let (ship_stop_tx, ship_stop_rx) = tokio::sync::watch::channel(false);
-    let shippers = if config.sinks.urls.is_empty() {
-        Vec::new()
-    } else {
-        let instance = crate::sink::Instance {
-            id: audit_log.origin(),
-            origin: audit_log.origin(),
-            public_key_pem: audit_log.public_key().pem,
-        };
-        let (progress, tasks) =
-            crate::sink::start(audit_log.clone(), &config.sinks, &config.data_dir, instance, ship_stop_rx.clone())
-                .map_err(|e| ServeError::Task(e.to_string()))?;
-        audit_log.set_backlog(progress.subscribe(), config.sinks.max_backlog_records, config.sinks.on_backlog);
-        tasks
-    };
-    // Witnesses, like stores, get the final checkpoint after the log closes.
-    let witnesses = crate::witness::submit::start(
-        audit_log.clone(),
-        &config.audit.witnesses,
-        &config.data_dir,
-        ship_stop_rx.clone(),
-    )
-    .map_err(ServeError::Task)?;
+    // Shippers and witnesses stop only after the log is closed, so the
+    // final records and the final checkpoint reach the stores too.
+    let outbound = beside::Outbound::start(config, &audit_log)?;
     let health = tonic_health::server::HealthReporter::new();
     let health_service = HealthServer::new(health::HealthApi::new(health.clone(), stopping_rx.clone()));
     let health_only = health_service.clone();
@@ -179,7 +158,8 @@ pub async fn serve(
         .action_policy()
         .spawn_watcher(Duration::from_millis(config.policy_reload_interval_ms), stopping_rx.clone());
 
-    let grpc_addr = listeners.grpc.local_addr().ok();
+    let (grpc_listener, endpoint_listeners) = listeners.split();
+    let grpc_addr = grpc_listener.local_addr().ok();
     let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
     let router = conn::server(&config.connections)
         .add_service(health_service)
@@ -195,79 +175,28 @@ pub async fn serve(
     let mut grpc = match &grpc_tls {
         Some(acceptor) => {
             acceptor.spawn_reloader(stopping_rx.clone());
-            let incoming = conn::guard(acceptor.incoming(listeners.grpc), &config.connections, conn::Listener::Grpc);
+            let incoming = conn::guard(acceptor.incoming(grpc_listener), &config.connections, conn::Listener::Grpc);
             tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped))
         }
         None => {
-            let incoming = conn::guard(TcpIncoming::from(listeners.grpc), &config.connections, conn::Listener::Grpc);
+            let incoming = conn::guard(TcpIncoming::from(grpc_listener), &config.connections, conn::Listener::Grpc);
             tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped))
         }
     };
 
-    // Health alone, in plaintext: it says SERVING or NOT_SERVING and nothing
-    // else, so it may listen where the kubelet can reach it.
-    let (stop_health, health_stopped) = tokio::sync::oneshot::channel::<()>();
-    let health_task = listeners.health.map(|listener| {
-        if let Ok(addr) = listener.local_addr() {
-            tracing::info!(health = %addr, "health endpoint listening (grpc.health.v1 only)");
-        }
-        let incoming = conn::guard(TcpIncoming::from(listener), &config.connections, conn::Listener::Health);
-        tokio::spawn(conn::server(&config.connections).add_service(health_only).serve_with_incoming_shutdown(
-            incoming,
-            async {
-                let _ = health_stopped.await;
-            },
-        ))
-    });
-
-    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
-    let metrics_task = match listeners.metrics {
-        Some(listener) => {
-            if let Ok(addr) = listener.local_addr() {
-                tracing::info!(metrics = %addr, "metrics endpoint listening");
-            }
-            if let Some(acceptor) = &metrics_tls {
-                acceptor.spawn_reloader(stopping_rx.clone());
-            }
-            Some(tokio::spawn(metrics::serve(listener, metrics_tls, metrics_handle, async {
-                let _ = metrics_stopped.await;
-            })))
-        }
-        None => None,
-    };
-    let (stop_console, console_stopped) = tokio::sync::oneshot::channel::<()>();
-    let console_task = match listeners.admin {
-        Some(listener) => {
-            if let Ok(addr) = listener.local_addr() {
-                tracing::info!(console = %addr, "web console listening");
-            }
-            let tls = if config.tls.enabled() {
-                let acceptor = crate::tls::Acceptor::metrics(&config.tls).map_err(ServeError::Security)?;
-                acceptor.spawn_reloader(stopping_rx.clone());
-                Some(acceptor)
-            } else {
-                None
-            };
-            let settings = crate::console::Settings {
-                console: config.console.clone(),
-                compliance: config.compliance.clone(),
-                data_dir: config.data_dir.clone(),
-                stores: crate::sink::Cursors::new(&config.data_dir, &config.sinks),
-                admin_addr: config.admin_addr,
-            };
-            let console = std::sync::Arc::new(crate::console::Console::new(
-                settings,
-                approvals.clone(),
-                console_log.clone(),
-                console_auth.clone(),
-                stopping_rx.clone(),
-            ));
-            Some(tokio::spawn(crate::console::serve(listener, tls, console, async {
-                let _ = console_stopped.await;
-            })))
-        }
-        None => None,
-    };
+    let endpoints = beside::Endpoints::start(
+        config,
+        endpoint_listeners,
+        beside::EndpointParts {
+            health_only,
+            metrics_tls,
+            metrics_handle,
+            approvals: approvals.clone(),
+            log: console_log,
+            auth: console_auth,
+        },
+        &stopping_rx,
+    )?;
     match grpc_addr {
         Some(addr) => tracing::info!(grpc = %addr, policy = engine.policy().version(), "warden serving"),
         None => tracing::info!(policy = engine.policy().version(), "warden serving"),
@@ -318,56 +247,14 @@ pub async fn serve(
         deadline.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(config.shutdown_grace_seconds));
     // When the gRPC server failed on its own, nothing has said stop yet.
     let _ = stopping_tx.send(true);
-    // The health port answered NOT_SERVING through the drain; its Watch
-    // streams have ended, and a connection that never sent a request is
-    // closed by `conn` within seconds, so this wait is short. Bounded all
-    // the same.
-    let _ = stop_health.send(());
-    if let Some(mut task) = health_task {
-        let until = deadline.min(tokio::time::Instant::now() + Duration::from_secs(5));
-        if tokio::time::timeout_at(until, &mut task).await.is_err() {
-            tracing::warn!("the health endpoint did not stop in time");
-            task.abort();
-        }
-    }
-    let _ = stop_metrics.send(());
-    let _ = stop_console.send(());
-    if let Some(mut task) = console_task {
-        // Live streams end on `stopping`; a client that never lets go of a
-        // connection does not hold up shutdown past a few seconds.
-        let until = deadline.min(tokio::time::Instant::now() + Duration::from_secs(5));
-        match tokio::time::timeout_at(until, &mut task).await {
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "web console stopped with an error"),
-            Ok(_) => {}
-            Err(_) => task.abort(),
-        }
-    }
-    if let Some(task) = metrics_task {
-        if let Ok(Err(e)) = task.await {
-            tracing::warn!(error = %e, "metrics endpoint stopped with an error");
-        }
-    }
+    endpoints.stop(deadline).await;
     sweeper.abort();
     session_sweeper.abort();
     if let Some(w) = policy_watcher {
         w.abort();
     }
     engine.journal().close()?;
-    // Shippers get what is left of the grace period (at least a second) to
-    // catch up; whatever they could not ship stays in the log and ships
-    // after restart.
-    let _ = ship_stop_tx.send(true);
-    let ship_until = deadline.max(tokio::time::Instant::now() + Duration::from_secs(1));
-    for task in shippers {
-        if tokio::time::timeout_at(ship_until, task).await.is_err() {
-            tracing::warn!("a shipper did not finish within the grace period");
-        }
-    }
-    for task in witnesses {
-        if tokio::time::timeout_at(ship_until, task).await.is_err() {
-            tracing::warn!("a witness did not cosign the final checkpoint within the grace period");
-        }
-    }
+    outbound.finish(deadline).await;
     tracing::info!("audit journal flushed and closed");
     result
 }
