@@ -12,7 +12,9 @@
 //! With `BENIGN=rows.jsonl` (one `{"text", "source"}` per line: benign text
 //! that holds no personal data, e.g. a sample of the test splits that
 //! `models/train/benign.py` assigns), it also prints how often each
-//! personal-data category fires on it. `ONLY=pii` skips the injection sets.
+//! personal-data category fires on it. `ONLY=pii` skips the injection sets;
+//! `SHOW=category` prints that category's false positives with their
+//! surroundings.
 //!
 //! Prints Markdown; `models/cards/rule-detectors.md` records the result.
 
@@ -47,6 +49,18 @@ struct Labelled {
 
 fn overlaps(a: &std::ops::Range<usize>, b: &std::ops::Range<usize>) -> bool {
     a.start < b.end && b.start < a.end
+}
+
+/// A span with up to 40 bytes either side, the span in brackets.
+fn around(text: &str, span: &std::ops::Range<usize>) -> String {
+    let (mut a, mut b) = (span.start.saturating_sub(40), (span.end + 40).min(text.len()));
+    while !text.is_char_boundary(a) {
+        a -= 1;
+    }
+    while !text.is_char_boundary(b) {
+        b += 1;
+    }
+    format!("{:?}", format!("{}[[{}]]{}", &text[a..span.start], &text[span.clone()], &text[span.end..b]))
 }
 
 /// The byte offset of the `chars`-th character of `text`.
@@ -84,6 +98,7 @@ fn main() {
     let mut stats: BTreeMap<&str, (usize, usize, usize, usize)> = BTreeMap::new();
     // Findings of categories the corpus does not label, by category.
     let mut unlabelled: BTreeMap<String, usize> = BTreeMap::new();
+    let show = std::env::var("SHOW").ok();
     let started = Instant::now();
     let mut bytes = 0;
     for doc in &docs {
@@ -105,6 +120,11 @@ fn main() {
             let mine: Vec<&std::ops::Range<usize>> =
                 found.iter().filter(|f| f.category == *cat).map(|f| &f.span).collect();
             let e = stats.entry(cat).or_default();
+            if show.as_deref() == Some(*cat) {
+                for m in mine.iter().filter(|m| !gold.iter().any(|g| overlaps(g, m))) {
+                    println!("false positive: {}", around(&doc.full_text, m));
+                }
+            }
             e.0 += mine.iter().filter(|m| gold.iter().any(|g| overlaps(g, m))).count();
             e.1 += mine.len();
             e.2 += gold.iter().filter(|g| mine.iter().any(|m| overlaps(g, m))).count();
@@ -138,7 +158,11 @@ fn main() {
         for r in &rows {
             let surface = usize::from(r.source.starts_with("document"));
             totals[surface] += 1;
-            let mut cats: Vec<String> = pii.scan(&r.text).into_iter().map(|f| f.category).collect();
+            let found = pii.scan(&r.text);
+            for f in found.iter().filter(|f| show.as_deref() == Some(f.category.as_str())) {
+                println!("on benign {}: {}", r.source, around(&r.text, &f.span));
+            }
+            let mut cats: Vec<String> = found.into_iter().map(|f| f.category).collect();
             cats.sort();
             cats.dedup();
             for c in cats {

@@ -99,13 +99,24 @@ impl Phones {
             return None;
         }
         // The pattern may have run into a neighbouring number ("call
-        // 650-253-0000 24/7"): weigh the whole body and its shorter ends,
-        // and keep the best (the longest of equals).
+        // 650-253-0000 24/7", "EB 4861 (713) 853-7557"): weigh the whole
+        // body, its shorter ends and, written nationally, the body without
+        // its first group, and keep the best (the longest of equals).
         let body = &candidate[..body_len];
+        let mut spans: Vec<Range<usize>> = group_ends(body)
+            .into_iter()
+            .enumerate()
+            .map(|(i, end)| at.start..if i == 0 { at.end } else { at.start + end })
+            .collect();
+        if !body.starts_with(['+', '(']) && !body.starts_with("00") {
+            if let Some(second) = second_group(body) {
+                spans.push(at.start + second..at.start + body.len());
+            }
+        }
         let mut best: Option<(Range<usize>, f64, String)> = None;
-        for (i, end) in group_ends(body).into_iter().enumerate() {
-            let span = at.start..if i == 0 { at.end } else { at.start + end };
-            if let Some((score, message)) = self.weigh(text, &body[..end], &span, words, budget) {
+        for span in spans {
+            let number = &text[span.start..span.end.min(at.start + body.len())];
+            if let Some((score, message)) = self.weigh(text, number, &span, words, budget) {
                 if best.as_ref().is_none_or(|(_, s, _)| score > *s) {
                     best = Some((span, score, message));
                 }
@@ -197,6 +208,14 @@ fn group_ends(body: &str) -> Vec<usize> {
         ends.push(end);
     }
     ends
+}
+
+/// Where the second digit group of a body starts, if a third follows it.
+fn second_group(body: &str) -> Option<usize> {
+    let first_end = body.find(|c: char| !c.is_ascii_digit())?;
+    let second = first_end + body[first_end..].find(|c: char| c.is_ascii_digit() || c == '(')?;
+    let groups = body[second..].split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty()).count();
+    (groups >= 2).then_some(second)
 }
 
 /// The written form of a candidate.

@@ -166,6 +166,8 @@ fn phones_as_people_write_them_and_numbers_that_are_not_phones() {
         ("call 650-253-0000 24/7", "650-253-0000"),
         ("US number (650) 253-0000", "(650) 253-0000"),
         ("+1 650 253 0000", "+1 650 253 0000"),
+        ("Legal EB 4861 (713) 853-7557 Phone", "(713) 853-7557"),
+        ("Call-in: +1 650 253 0000, passcode: 4153030", "+1 650 253 0000"),
     ];
     let no: &[&str] = &[
         "order number 1234567890 shipped",
