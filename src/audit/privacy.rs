@@ -403,8 +403,9 @@ mod tests {
             "evaluation": {"findings": findings},
         });
         let dir = tempfile::tempdir().unwrap();
-        let privacy = Privacy::open(dir.path(), &PrivacyConfig { default: FieldMode::Redacted, fields: BTreeMap::new() })
-            .unwrap();
+        let privacy =
+            Privacy::open(dir.path(), &PrivacyConfig { default: FieldMode::Redacted, fields: BTreeMap::new() })
+                .unwrap();
         privacy.protect(&mut body, "user:u1").unwrap();
         let stored = body.pointer("/request/text").and_then(Value::as_str).unwrap();
         for (label, value) in values {

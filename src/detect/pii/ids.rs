@@ -425,7 +425,8 @@ fn es_nie(s: &str) -> bool {
 /// tables; the sum mod 26 is the last letter. The month letter is one of
 /// twelve; digits may be replaced by L-V (omocodia).
 fn it_fiscal_code(s: &str) -> bool {
-    const ODD: [u32; 26] = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23];
+    const ODD: [u32; 26] =
+        [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23];
     const ODD_DIGITS: [u32; 10] = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21];
     let up: Vec<u8> = s.bytes().map(|b| b.to_ascii_uppercase()).collect();
     if !b"ABCDEHLMPRST".contains(&up[8]) {
@@ -565,17 +566,13 @@ fn fr_nir(s: &str) -> bool {
     let d = digits(&corsica);
     let month = d[3] * 10 + d[4];
     let key = d[13] * 10 + d[14];
-    d.len() == 15
-        && matches!(month, 1..=12 | 20..=42 | 50..=99)
-        && u64::from(key) == 97 - mod_of(&d[..13], 97)
+    d.len() == 15 && matches!(month, 1..=12 | 20..=42 | 50..=99) && u64::from(key) == 97 - mod_of(&d[..13], 97)
 }
 
 /// The eleven-test: weights 9..2 and -1, sum mod 11.
 fn nl_bsn(s: &str) -> bool {
     let d = digits(s);
-    d.len() == 9
-        && (weighted(&d, &[9, 8, 7, 6, 5, 4, 3, 2]) + 10 * 11 - d[8]).is_multiple_of(11)
-        && !all_same(&d)
+    d.len() == 9 && (weighted(&d, &[9, 8, 7, 6, 5, 4, 3, 2]) + 10 * 11 - d[8]).is_multiple_of(11) && !all_same(&d)
 }
 
 /// Skatteverket: (YY)YYMMDD, a birth number, a Luhn digit over the last
@@ -676,10 +673,7 @@ fn swift_bic(s: &str) -> bool {
 /// P2PKH (version 0) or P2SH (version 5): 25 bytes whose last four are the
 /// double SHA-256 of the rest (`bs58` checks them).
 fn bitcoin_base58(s: &str) -> bool {
-    bs58::decode(s)
-        .with_check(None)
-        .into_vec()
-        .is_ok_and(|payload| payload.len() == 21 && matches!(payload[0], 0 | 5))
+    bs58::decode(s).with_check(None).into_vec().is_ok_and(|payload| payload.len() == 21 && matches!(payload[0], 0 | 5))
 }
 
 /// SegWit: Bech32 for version 0, Bech32m from version 1 (BIP 173, BIP 350).

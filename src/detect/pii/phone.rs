@@ -10,9 +10,9 @@
 //!   `+` names or, written nationally, in `detectors.phone_region` and
 //!   formatted as a number: reported alone;
 //! - with a phone word nearby (`rules/pii-context.toml`: "call", "tel",
-//!   "mobile", "fax", "Telefon", ...): also a number valid in another common
-//!   region, an international number of a known country, or any formatted
-//!   candidate, with lower scores as the evidence thins;
+//!   "mobile", "fax", "Telefon", ...): also a bare digit run valid in another
+//!   common region, an international number of a known country, or any
+//!   formatted candidate, with lower scores as the evidence thins;
 //! - a bare digit run with no such word, or with a closer word that names
 //!   something else ("order", "invoice", "ISBN"): nothing.
 
@@ -27,12 +27,12 @@ use super::context::{Near, Words};
 /// The candidate pattern. Separators are single characters between digit
 /// groups (a `(0)` trunk prefix and `) ` count as separators too); the
 /// extension is `x`, `ext`, `ext.`, `extension` or `#` and up to 6 digits.
-pub(super) const PATTERN: &str =
-    r"(?-u)(?:\+\s?|\b00\s?)?\(?\d[\d \-./()]{4,26}\d(?:\s?(?:[xX#]|[eE][xX][tT](?:[eE][nN][sS][iI][oO][nN]|\.)?)\s?\d{1,6})?\b";
+pub(super) const PATTERN: &str = r"(?-u)(?:\+\s?|\b00\s?)?\(?\d[\d \-./()]{4,26}\d(?:\s?(?:[xX#]|[eE][xX][tT](?:[eE][nN][sS][iI][oO][nN]|\.)?)\s?\d{1,6})?\b";
 
-/// Regions tried for a national number that is not valid in the configured
-/// one, when a phone word says it is a phone: the most populous and the
-/// most written-about numbering plans. Bounded per text by `REGION_BUDGET`.
+/// Regions tried for a bare national digit run that is not valid in the
+/// configured one, when a phone word says it is a phone: the most populous
+/// and the most written-about numbering plans. Bounded per text by
+/// `REGION_BUDGET`.
 const OTHER_REGIONS: &[Id] = &[
     Id::US,
     Id::GB,
@@ -60,9 +60,14 @@ const OTHER_REGIONS: &[Id] = &[
     Id::ZA,
 ];
 
-/// Candidates per text that may search `OTHER_REGIONS`: a text made of
-/// thousands of labelled numbers still costs a bounded number of parses.
-pub(super) const REGION_BUDGET: u32 = 32;
+/// Candidates per text that may search `OTHER_REGIONS` (libphonenumber's
+/// metadata per region is a set of regexes, compiled and cached on first
+/// use, so a search costs): a text made of thousands of labelled digit runs
+/// still costs a bounded number of parses.
+pub(super) const REGION_BUDGET: u32 = 4;
+
+/// The lowest score of a number valid in its numbering plan.
+const VALID: f64 = 0.8;
 
 pub(super) struct Phones {
     region: Id,
@@ -113,6 +118,7 @@ impl Phones {
                 spans.push(at.start + second..at.start + body.len());
             }
         }
+        let digits = body.bytes().filter(u8::is_ascii_digit).count();
         let mut best: Option<(Range<usize>, f64, String)> = None;
         for span in spans {
             let number = &text[span.start..span.end.min(at.start + body.len())];
@@ -120,6 +126,11 @@ impl Phones {
                 if best.as_ref().is_none_or(|(_, s, _)| score > *s) {
                     best = Some((span, score, message));
                 }
+            }
+            // Another reading is worth its parse only when the whole is
+            // not a number of its plan and too long to be one.
+            if best.as_ref().is_some_and(|(_, s, _)| *s >= VALID) || (best.is_some() && digits <= 11) {
+                break;
             }
         }
         best
@@ -135,10 +146,16 @@ impl Phones {
     ) -> Option<(f64, String)> {
         let shape = Shape::of(number)?;
         let near = words.near(text, span);
-        if near == Near::Contradicts || shape.not_a_phone(text, span) {
+        let context = near == Near::Supports;
+        let formatted = shape.groups > 1;
+        // A bare national digit run needs a phone word before anything
+        // costs a parse; a contradicting word silences any candidate.
+        if near == Near::Contradicts || (!context && !formatted && !shape.international) {
             return None;
         }
-        let context = near == Near::Supports;
+        if shape.not_a_phone(text, span) {
+            return None;
+        }
         let evidence = if shape.international {
             match phonenumber::parse(None, &shape.normalised) {
                 Ok(n) if phonenumber::is_valid(&n) => Evidence::Valid { international: true },
@@ -147,7 +164,9 @@ impl Phones {
             }
         } else if valid_in(self.region, &shape.normalised) {
             Evidence::Valid { international: false }
-        } else if context && budget.get() > 0 {
+        } else if context && !formatted && budget.get() > 0 {
+            // Only a bare run needs another region to count at all; a
+            // formatted one with a phone word counts without the search.
             budget.set(budget.get() - 1);
             match OTHER_REGIONS.iter().find(|r| **r != self.region && valid_in(**r, &shape.normalised)) {
                 Some(r) => Evidence::ValidElsewhere(*r),
@@ -156,7 +175,6 @@ impl Phones {
         } else {
             Evidence::Shaped
         };
-        let formatted = shape.groups > 1;
         let (score, message) = match (evidence, context) {
             (Evidence::Valid { international: true }, c) => (if c { 0.9 } else { 0.85 }, "phone number".to_string()),
             (Evidence::Valid { international: false }, c) if c || formatted => {

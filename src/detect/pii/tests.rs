@@ -20,10 +20,18 @@ fn every_identifier_accepts_valid_numbers_and_refuses_changed_digits_and_wrong_l
     // length, a structure the issuer never uses)
     let table: &[(&str, &[&str], &[&str])] = &[
         ("pii.uk_nhs", &["943 476 5919", "9434765919"], &["943 476 5918", "943 476 591", "000 000 0000"]),
-        ("pii.uk_nino", &["AB 12 34 56 C", "AB123456C"], &["QQ 12 34 56 C", "GB123456A", "AB123456E", "AB12345C", "AB 123456 C"]),
+        (
+            "pii.uk_nino",
+            &["AB 12 34 56 C", "AB123456C"],
+            &["QQ 12 34 56 C", "GB123456A", "AB123456E", "AB12345C", "AB 123456 C"],
+        ),
         ("pii.es_nif", &["12345678Z", "12345678-Z", "12345678z"], &["12345679Z", "1234567Z", "12345678A"]),
         ("pii.es_nie", &["X1234567L", "Y1234567X"], &["X1234568L", "X123456L", "Y1234567L"]),
-        ("pii.it_fiscal_code", &["RSSMRA85T10A562S", "rssmra85t10a562s"], &["RSSMRA85T10A563S", "RSSMRA85T10A562", "RSSMRA85Z10A562S"]),
+        (
+            "pii.it_fiscal_code",
+            &["RSSMRA85T10A562S", "rssmra85t10a562s"],
+            &["RSSMRA85T10A563S", "RSSMRA85T10A562", "RSSMRA85Z10A562S"],
+        ),
         ("pii.pl_pesel", &["44051401359"], &["44051401358", "4405140135", "44151401350"]),
         ("pii.sg_nric", &["S1234567D", "T1234567J", "F1234567N", "G1234567X"], &["S1234568D", "S123456D", "A1234567D"]),
         ("pii.au_abn", &["51 824 753 556", "51824753556"], &["51 824 753 557", "5182475355"]),
@@ -37,16 +45,40 @@ fn every_identifier_accepts_valid_numbers_and_refuses_changed_digits_and_wrong_l
         ("pii.us_itin", &["912-70-1234", "912 70 1234"], &["912-40-1234", "812-70-1234", "912-70-123"]),
         ("pii.us_bank_account", &["12345678901"], &["1234567", "11111111111"]),
         ("pii.us_aba_routing", &["021000021", "011000015"], &["021000022", "02100002", "991000021"]),
-        ("pii.de_tax_id", &["86095742719", "86 095 742 719", "47036892816"], &["86095742718", "8609574271", "12345678903", "06095742719"]),
-        ("pii.fr_nir", &["1 85 05 78 006 084 91", "255081416802538", "1 85 05 2A 006 084 35"], &["1 85 05 78 006 084 92", "1 85 13 78 006 084 91", "1 85 05 78 006 084 9"]),
+        (
+            "pii.de_tax_id",
+            &["86095742719", "86 095 742 719", "47036892816"],
+            &["86095742718", "8609574271", "12345678903", "06095742719"],
+        ),
+        (
+            "pii.fr_nir",
+            &["1 85 05 78 006 084 91", "255081416802538", "1 85 05 2A 006 084 35"],
+            &["1 85 05 78 006 084 92", "1 85 13 78 006 084 91", "1 85 05 78 006 084 9"],
+        ),
         ("pii.nl_bsn", &["111222333", "123456782"], &["111222334", "11122233", "111111111"]),
-        ("pii.se_personnummer", &["811228-9874", "19811228-9874", "8112289874"], &["811228-9875", "811328-9874", "81122-9874"]),
-        ("pii.be_national_number", &["85.07.30-033.28", "85073003328", "01.02.03-123.45"], &["85.07.30-033.29", "85.27.30-033.28", "01.02.03-123.46"]),
+        (
+            "pii.se_personnummer",
+            &["811228-9874", "19811228-9874", "8112289874"],
+            &["811228-9875", "811328-9874", "81122-9874"],
+        ),
+        (
+            "pii.be_national_number",
+            &["85.07.30-033.28", "85073003328", "01.02.03-123.45"],
+            &["85.07.30-033.29", "85.27.30-033.28", "01.02.03-123.46"],
+        ),
         ("pii.br_cpf", &["529.982.247-25", "52998224725"], &["529.982.247-26", "529.982.247-2", "111.111.111-11"]),
         ("pii.br_cnpj", &["11.222.333/0001-81", "11222333000181"], &["11.222.333/0001-82", "11.222.333/001-81"]),
         ("pii.ca_sin", &["046 454 286", "046-454-286"], &["046 454 287", "846 454 281", "046 454 28"]),
-        ("pii.mx_curp", &["HEGG560427MVZRRL04"], &["HEGG560427MVZRRL05", "HEGG561327MVZRRL04", "HEGG560427MXXRRL04", "HEGG560427MVZRRL0"]),
-        ("pii.mac_address", &["00:1A:2B:3C:4D:5E", "00-1a-2b-3c-4d-5e", "001a.2b3c.4d5e"], &["ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00", "00:1A:2B:3C:4D", "00:1A-2B:3C:4D:5E"]),
+        (
+            "pii.mx_curp",
+            &["HEGG560427MVZRRL04"],
+            &["HEGG560427MVZRRL05", "HEGG561327MVZRRL04", "HEGG560427MXXRRL04", "HEGG560427MVZRRL0"],
+        ),
+        (
+            "pii.mac_address",
+            &["00:1A:2B:3C:4D:5E", "00-1a-2b-3c-4d-5e", "001a.2b3c.4d5e"],
+            &["ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00", "00:1A:2B:3C:4D", "00:1A-2B:3C:4D:5E"],
+        ),
         ("pii.swift_bic", &["DEUTDEFF", "DEUTDEFF500", "BNPAFRPPXXX"], &["DEUTQQFF", "DEUTDEF", "DEUTDEFF50"]),
         (
             "pii.crypto_wallet",
@@ -131,8 +163,16 @@ fn weak_identifiers_need_their_words_and_strong_ones_stand_alone() {
         ("personnummer 811228-9874", "pii.se_personnummer", Some("811228-9874")),
         ("85.07.30-033.28", "pii.be_national_number", Some("85.07.30-033.28")),
         ("ITIN 912-70-1234", "pii.us_itin", Some("912-70-1234")),
-        ("send to 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa now", "pii.crypto_wallet", Some("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")),
-        ("eth 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "pii.crypto_wallet", Some("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")),
+        (
+            "send to 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa now",
+            "pii.crypto_wallet",
+            Some("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"),
+        ),
+        (
+            "eth 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "pii.crypto_wallet",
+            Some("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
+        ),
         ("device 00:1A:2B:3C:4D:5E joined", "pii.mac_address", Some("00:1A:2B:3C:4D:5E")),
     ];
     let mut failures = Vec::new();
@@ -151,7 +191,8 @@ fn weak_identifiers_need_their_words_and_strong_ones_stand_alone() {
 #[test]
 fn phones_as_people_write_them_and_numbers_that_are_not_phones() {
     let d = PiiDetector::new("US").unwrap();
-    let phone = |t: &str| found(&d, t).into_iter().filter(|(c, _)| c == "pii.phone").map(|(_, s)| s).collect::<Vec<_>>();
+    let phone =
+        |t: &str| found(&d, t).into_iter().filter(|(c, _)| c == "pii.phone").map(|(_, s)| s).collect::<Vec<_>>();
     let yes: &[(&str, &str)] = &[
         ("call me on 07700 900 123 tonight", "07700 900 123"),
         ("Fax: +46 (0)8 928 571 38", "+46 (0)8 928 571 38"),
