@@ -83,7 +83,8 @@ mod tests {
 
     #[test]
     fn schemes_accept_their_published_examples_and_refuse_one_changed_digit() {
-        let cases: [(&str, fn(&[u32]) -> bool, &str, &str); 3] = [
+        type Scheme = fn(&[u32]) -> bool;
+        let cases: [(&str, Scheme, &str, &str); 3] = [
             ("luhn", luhn, "79927398713", "79927398710"),
             ("verhoeff", verhoeff, "2363", "2364"),
             ("iso7064", |d| iso7064_mod11_10(&d[..10]) == d[10], "86095742719", "86095742718"),

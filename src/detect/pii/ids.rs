@@ -702,6 +702,6 @@ fn ethereum_checksummed(s: &str) -> bool {
 /// An address in one case carries no checksum; all one digit (the zero
 /// address, `0xfff…`) is a placeholder, not a wallet.
 fn ethereum_one_case(s: &str) -> bool {
-    let hex = s[2..].as_bytes();
+    let hex = &s.as_bytes()[2..];
     !mixed_case(&s[2..]) && hex.iter().any(|&b| b != hex[0])
 }
