@@ -1,6 +1,8 @@
 //! The rule stage (personal data, secrets, injection heuristics) on 200 B,
-//! 2 KB and 20 KB texts, against a baseline measured in the same run: one
-//! precompiled e-mail regex over the same text (the cheapest useful filter).
+//! 2 KB and 20 KB texts (and the personal-data detector alone on a text
+//! dense with contact details, `pii_contacts`), against a baseline measured
+//! in the same run: one precompiled e-mail regex over the same text (the
+//! cheapest useful filter).
 //! Criterion reports time and throughput; the README records µs per KB and
 //! the ratio to the baseline.
 //!
@@ -22,10 +24,23 @@ They pasted a config line api_version = \"2024-05-01\" and said the token limit 
 Can you check the deployment notes (see docs/runbook.md, step 3) and reply before 5pm? \
 Also ignore whitespace changes in the diff. Thanks! ";
 
+/// A signature block and a form as people paste them: phone numbers in
+/// several national forms, identifiers with and without their names, dates
+/// and amounts that must stay quiet. The personal-data detector's worst
+/// ordinary case: most candidates need a closer look.
+const CONTACTS: &str = "Kind regards, Dr. Anna Berg, Tel: +46 (0)8 928 571 38, Mobile: 0701 234 567, \
+Fax 08-928 571 39. Office: 03.93.92.16.85 or (650) 253-0000 ext. 12. Order 2024-05-01/88231 of 1 234,50 EUR. \
+BSN 111222333, NHS number 943 476 5919, PESEL 44051401359, SIN 046 454 286; invoice 0490 75 40 81. \
+Wallet 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa, device 00:1A:2B:3C:4D:5E, version 10.15.7 build 20240501. ";
+
 fn text_of(len: usize) -> String {
-    let mut s = String::with_capacity(len + PARAGRAPH.len());
+    repeat_to(PARAGRAPH, len)
+}
+
+fn repeat_to(paragraph: &str, len: usize) -> String {
+    let mut s = String::with_capacity(len + paragraph.len());
     while s.len() < len {
-        s.push_str(PARAGRAPH);
+        s.push_str(paragraph);
     }
     let mut end = len;
     while !s.is_char_boundary(end) {
@@ -50,6 +65,10 @@ fn rules(c: &mut Criterion) {
             b.iter(|| baseline.find_iter(black_box(t)).count())
         });
         group.bench_with_input(BenchmarkId::new("pii", size), &text, |b, t| b.iter(|| pii.scan(black_box(t))));
+        let contacts = repeat_to(CONTACTS, size);
+        group.bench_with_input(BenchmarkId::new("pii_contacts", size), &contacts, |b, t| {
+            b.iter(|| pii.scan(black_box(t)))
+        });
         group.bench_with_input(BenchmarkId::new("secrets", size), &text, |b, t| b.iter(|| secrets.scan(black_box(t))));
         group.bench_with_input(BenchmarkId::new("injection", size), &text, |b, t| {
             b.iter(|| injection.scan(black_box(t)))

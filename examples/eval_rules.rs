@@ -9,10 +9,18 @@
 //!
 //!     cargo run --release --example eval_rules [-- DATA_DIR]
 //!
+//! With `BENIGN=rows.jsonl` (one `{"text", "source"}` per line: benign text
+//! that holds no personal data, e.g. a sample of the test splits that
+//! `models/train/benign.py` assigns), it also prints how often each
+//! personal-data category fires on it. `ONLY=pii` skips the injection sets;
+//! `SHOW=category` prints that category's false positives with their
+//! surroundings.
+//!
 //! Prints Markdown; `models/cards/rule-detectors.md` records the result.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use warden::detect::injection::InjectionDetector;
 use warden::detect::pii::PiiDetector;
@@ -33,6 +41,7 @@ struct PiiSpan {
 #[derive(serde::Deserialize)]
 struct Labelled {
     text: String,
+    #[serde(default)]
     label: u8,
     #[serde(default)]
     source: String,
@@ -40,6 +49,23 @@ struct Labelled {
 
 fn overlaps(a: &std::ops::Range<usize>, b: &std::ops::Range<usize>) -> bool {
     a.start < b.end && b.start < a.end
+}
+
+/// A span with up to 40 bytes either side, the span in brackets.
+fn around(text: &str, span: &std::ops::Range<usize>) -> String {
+    let (mut a, mut b) = (span.start.saturating_sub(40), (span.end + 40).min(text.len()));
+    while !text.is_char_boundary(a) {
+        a -= 1;
+    }
+    while !text.is_char_boundary(b) {
+        b += 1;
+    }
+    format!("{:?}", format!("{}[[{}]]{}", &text[a..span.start], &text[span.clone()], &text[span.end..b]))
+}
+
+/// The byte offset of the `chars`-th character of `text`.
+fn byte_offset(text: &str, chars: usize) -> usize {
+    text.char_indices().nth(chars).map_or(text.len(), |(i, _)| i)
 }
 
 fn ratio(n: usize, d: usize) -> String {
@@ -61,6 +87,7 @@ fn main() {
         ("IBAN_CODE", "pii.iban"),
         ("US_SSN", "pii.us_ssn"),
         ("IP_ADDRESS", "pii.ip_address"),
+        ("US_DRIVER_LICENSE", "pii.us_driver_license"),
     ]
     .into_iter()
     .collect();
@@ -69,29 +96,88 @@ fn main() {
     let pii = PiiDetector::new("US").unwrap();
     // category -> (true positives among findings, findings, gold found, gold)
     let mut stats: BTreeMap<&str, (usize, usize, usize, usize)> = BTreeMap::new();
+    // Findings of categories the corpus does not label, by category.
+    let mut unlabelled: BTreeMap<String, usize> = BTreeMap::new();
+    let show = std::env::var("SHOW").ok();
+    let started = Instant::now();
+    let mut bytes = 0;
     for doc in &docs {
+        bytes += doc.full_text.len();
         let found = pii.scan(&doc.full_text);
+        for f in &found {
+            if !map.values().any(|c| *c == f.category) {
+                *unlabelled.entry(f.category.clone()).or_default() += 1;
+            }
+        }
         for (gold_type, cat) in &map {
+            // Presidio's offsets count characters; findings count bytes.
             let gold: Vec<std::ops::Range<usize>> = doc
                 .spans
                 .iter()
                 .filter(|s| s.entity_type == *gold_type)
-                .map(|s| s.start_position..s.end_position)
+                .map(|s| byte_offset(&doc.full_text, s.start_position)..byte_offset(&doc.full_text, s.end_position))
                 .collect();
             let mine: Vec<&std::ops::Range<usize>> =
                 found.iter().filter(|f| f.category == *cat).map(|f| &f.span).collect();
             let e = stats.entry(cat).or_default();
+            if show.as_deref() == Some(*cat) {
+                for m in mine.iter().filter(|m| !gold.iter().any(|g| overlaps(g, m))) {
+                    println!("false positive: {}", around(&doc.full_text, m));
+                }
+            }
             e.0 += mine.iter().filter(|m| gold.iter().any(|g| overlaps(g, m))).count();
             e.1 += mine.len();
             e.2 += gold.iter().filter(|g| mine.iter().any(|m| overlaps(g, m))).count();
             e.3 += gold.len();
         }
     }
+    let elapsed = started.elapsed();
     println!("## Personal data (Presidio synth_dataset_v2, {} documents)\n", docs.len());
     println!("| category | gold spans | findings | precision | recall |");
     println!("|---|---|---|---|---|");
     for (cat, (tp, n, found, gold)) in &stats {
         println!("| `{cat}` | {gold} | {n} | {} | {} |", ratio(*tp, *n), ratio(*found, *gold));
+    }
+    println!("\nFindings of categories the set does not label: {unlabelled:?}");
+    println!(
+        "Scan time: {:.1} µs per document, {:.1} µs per KB.",
+        elapsed.as_secs_f64() * 1e6 / docs.len() as f64,
+        elapsed.as_secs_f64() * 1e6 / (bytes as f64 / 1024.0)
+    );
+
+    if let Ok(path) = std::env::var("BENIGN") {
+        let rows: Vec<Labelled> = std::fs::read_to_string(&path)
+            .expect("BENIGN rows")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        // category -> texts it fired on, by surface (user, document)
+        let mut fired: BTreeMap<String, [usize; 2]> = BTreeMap::new();
+        let mut totals = [0usize; 2];
+        for r in &rows {
+            let surface = usize::from(r.source.starts_with("document"));
+            totals[surface] += 1;
+            let found = pii.scan(&r.text);
+            for f in found.iter().filter(|f| show.as_deref() == Some(f.category.as_str())) {
+                println!("on benign {}: {}", r.source, around(&r.text, &f.span));
+            }
+            let mut cats: Vec<String> = found.into_iter().map(|f| f.category).collect();
+            cats.sort();
+            cats.dedup();
+            for c in cats {
+                fired.entry(c).or_default()[surface] += 1;
+            }
+        }
+        println!("\n## Personal data on benign text ({path}: {} user texts, {} documents)\n", totals[0], totals[1]);
+        println!("| category | user texts with a finding | documents with a finding |");
+        println!("|---|---|---|");
+        for (c, [u, d]) in &fired {
+            println!("| `{c}` | {u} ({}) | {d} ({}) |", ratio(*u, totals[0]), ratio(*d, totals[1]));
+        }
+    }
+    if std::env::var("ONLY").is_ok_and(|o| o == "pii") {
+        return;
     }
 
     // --- injection heuristics

@@ -1,7 +1,8 @@
 //! The reference in `docs/` stays true to the code: every setting `Config`
 //! has is in the configuration table of `docs/configuration.md` and every key
 //! there is a setting; every metric `telemetry` registers is in the metrics
-//! table and every metric named there exists.
+//! table and every metric named there exists; every personal-data category
+//! the `pii` detector reports is in `docs/detection.md` and no other is.
 
 use std::collections::BTreeSet;
 
@@ -74,4 +75,17 @@ fn every_metric_is_documented_and_every_documented_metric_exists() {
     assert!(missing.is_empty(), "metrics missing from docs/configuration.md: {missing:?}");
     let stale: Vec<&String> = documented.difference(&actual).collect();
     assert!(stale.is_empty(), "docs/configuration.md lists metrics that do not exist: {stale:?}");
+}
+
+#[test]
+fn every_personal_data_category_is_documented_and_every_documented_one_exists() {
+    let actual: BTreeSet<String> = warden::detect::pii::categories().into_iter().map(String::from).collect();
+    let documented: BTreeSet<String> = first_cells(&doc("detection.md"), "## Personal-data categories")
+        .into_iter()
+        .filter(|n| n.starts_with("pii."))
+        .collect();
+    let missing: Vec<&String> = actual.difference(&documented).collect();
+    assert!(missing.is_empty(), "categories missing from docs/detection.md: {missing:?}");
+    let stale: Vec<&String> = documented.difference(&actual).collect();
+    assert!(stale.is_empty(), "docs/detection.md lists categories the detector does not report: {stale:?}");
 }

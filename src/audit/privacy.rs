@@ -365,3 +365,53 @@ fn walk_encrypted(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::pii::PiiDetector;
+
+    /// The redacted mode masks what the personal-data detector found, of
+    /// every kind: the stored text keeps none of the identifiers.
+    #[test]
+    fn redacted_fields_mask_every_kind_of_identifier() {
+        let values = [
+            ("NHS number", "943 476 5919"),
+            ("NINO", "AB 12 34 56 C"),
+            ("DNI", "12345678Z"),
+            ("codice fiscale", "RSSMRA85T10A562S"),
+            ("PESEL", "44051401359"),
+            ("BSN", "111222333"),
+            ("CPF", "529.982.247-25"),
+            ("personnummer", "811228-9874"),
+            ("CURP", "HEGG560427MVZRRL04"),
+            ("wallet", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"),
+            ("device", "00:1A:2B:3C:4D:5E"),
+            ("call me on", "07700 900 123"),
+        ];
+        let text = values.iter().map(|(label, value)| format!("{label} {value}")).collect::<Vec<_>>().join("; ");
+        let findings: Vec<Value> = PiiDetector::new("GB")
+            .unwrap()
+            .scan(&text)
+            .into_iter()
+            .map(|f| json!({"category": f.category, "source": "input", "span": {"start": f.span.start, "end": f.span.end}}))
+            .collect();
+        assert!(findings.len() >= values.len(), "{findings:?}");
+        let mut body = json!({
+            "kind": "score_decision",
+            "request": {"surface": "input", "text": text},
+            "evaluation": {"findings": findings},
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let privacy =
+            Privacy::open(dir.path(), &PrivacyConfig { default: FieldMode::Redacted, fields: BTreeMap::new() })
+                .unwrap();
+        privacy.protect(&mut body, "user:u1").unwrap();
+        let stored = body.pointer("/request/text").and_then(Value::as_str).unwrap();
+        for (label, value) in values {
+            assert!(!stored.contains(value), "{value} kept in {stored}");
+            assert!(stored.contains(label), "{label} lost from {stored}");
+        }
+        assert_eq!(stored.matches("[REDACTED:pii.").count(), findings.len(), "{stored}");
+    }
+}

@@ -62,6 +62,15 @@ mod tests {
     }
 
     #[test]
+    fn every_personal_data_category_is_masked() {
+        for category in crate::detect::pii::categories() {
+            assert!(is_redacted_category(category), "{category}");
+            let out = redact("id 12345 here", [(3..8, category)]);
+            assert_eq!(out, format!("id [REDACTED:{category}] here"));
+        }
+    }
+
+    #[test]
     fn merges_overlaps_and_survives_bad_spans() {
         let text = "héllo world";
         let out = redact(text, [(0..3, "pii.person"), (2..5, "pii.person"), (50..60, "x")]);

@@ -1,22 +1,38 @@
-//! Personal data: e-mail, phone, payment card, IBAN, US SSN, IP address.
+//! Personal data: e-mail, phone, payment card, IBAN, US SSN, IP address,
+//! and national identifiers, account numbers, MAC addresses and crypto
+//! wallets (`ids.rs`).
 //!
 //! Every candidate is found in one `RegexSet` pass (only the kinds whose
 //! pattern matched are then located), and every candidate is validated, not
-//! just matched: phone numbers by libphonenumber's metadata (`phonenumber`),
-//! cards by Luhn and issuer ranges, IBANs by country length and mod-97
-//! (`iban_validate`), SSNs by the SSA's area/group/serial rules, IPs by the
-//! standard library's parsers. A number that fails its checksum is not a
-//! finding.
+//! just matched: phone numbers by libphonenumber's metadata and the words
+//! around them (`phone.rs`), cards by Luhn and issuer ranges, IBANs by
+//! country length and mod-97 (`iban_validate`), SSNs by the SSA's
+//! area/group/serial rules, IPs by the standard library's parsers, the
+//! identifiers by their issuers' check digits (`checksum.rs`). A number that
+//! fails its checksum is not a finding; one whose checksum is weak is a
+//! finding only when a word of its kind is near (`context.rs`).
 
+mod checksum;
+mod context;
+mod ids;
+mod phone;
+#[cfg(test)]
+mod tests;
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use regex::{Regex, RegexSet};
 
 use super::{dedupe, DetectError, Detector, RawFinding, ScanItem, Source, Surface};
+use checksum::luhn;
+use context::{Near, Words};
+use ids::{IdRule, RULES};
 
 pub const NAME: &str = "pii";
-const VERSION: &str = "1.0.0";
+const VERSION: &str = "1.1.0";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -26,11 +42,14 @@ enum Kind {
     Ssn,
     Ipv4,
     Ipv6,
+    /// A row of `ids::RULES`.
+    Id(usize),
     Phone,
 }
 
-/// Candidate patterns, in the order the set reports them. Phones come last:
-/// a digit run already taken by a card, IBAN or SSN is not also a phone.
+/// Candidate patterns, in the order the set reports them; the identifiers
+/// follow, then phones come last: a digit run already taken by a card, an
+/// IBAN, an SSN or an identifier is not also a phone.
 const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Email, r"(?i)\b[a-z0-9][a-z0-9._%+\-]{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b"),
     (Kind::Card, r"\b\d(?:[ \-]?\d){11,18}\b"),
@@ -41,14 +60,26 @@ const PATTERNS: &[(Kind, &str)] = &[
     ),
     (Kind::Ipv4, r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
     (Kind::Ipv6, r"(?i)(?:\b[0-9a-f]{1,4}|:)(?::[0-9a-f]{0,4}){2,7}\b"),
-    (Kind::Phone, r"(?:\+|\b00)?\(?\d[\d \-.()/]{5,20}\d\b"),
 ];
+
+/// Every category this detector reports, each once, in table order.
+pub fn categories() -> Vec<&'static str> {
+    let mut out = vec!["pii.email", "pii.phone", "pii.credit_card", "pii.iban", "pii.us_ssn", "pii.ip_address"];
+    for rule in RULES {
+        if !out.contains(&rule.category) {
+            out.push(rule.category);
+        }
+    }
+    out
+}
 
 pub struct PiiDetector {
     set: RegexSet,
-    regexes: Vec<(Kind, Regex)>,
-    region: phonenumber::country::Id,
-    date: Regex,
+    /// One regex per distinct pattern, with the kinds that share it.
+    regexes: Vec<(Vec<Kind>, Regex)>,
+    phones: phone::Phones,
+    /// Context words by kind (`rules/pii-context.toml`).
+    words: BTreeMap<String, Words>,
 }
 
 impl PiiDetector {
@@ -57,15 +88,34 @@ impl PiiDetector {
     pub fn new(phone_region: &str) -> Result<Self, String> {
         let region = phonenumber::country::Id::from_str(&phone_region.to_ascii_uppercase())
             .map_err(|_| format!("detectors.phone_region: unknown country code {phone_region:?}"))?;
-        let set = RegexSet::new(PATTERNS.iter().map(|(_, p)| *p)).map_err(|e| e.to_string())?;
-        let regexes = PATTERNS
+        let all = PATTERNS
             .iter()
-            .map(|(k, p)| Regex::new(p).map(|r| (*k, r)))
+            .copied()
+            .chain(RULES.iter().enumerate().map(|(i, r)| (Kind::Id(i), r.pattern)))
+            .chain([(Kind::Phone, phone::PATTERN)]);
+        let mut patterns: Vec<(Vec<Kind>, &str)> = Vec::new();
+        for (kind, pattern) in all {
+            match patterns.iter_mut().find(|(_, p)| *p == pattern) {
+                Some((kinds, _)) => kinds.push(kind),
+                None => patterns.push((vec![kind], pattern)),
+            }
+        }
+        let set = RegexSet::new(patterns.iter().map(|(_, p)| *p)).map_err(|e| e.to_string())?;
+        let regexes = patterns
+            .into_iter()
+            .map(|(kinds, p)| Regex::new(p).map(|r| (kinds, r)))
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?;
-        let date = Regex::new(r"^\d{4}[\-./]\d{1,2}[\-./]\d{1,2}$|^\d{1,2}[\-./]\d{1,2}[\-./]\d{2,4}$")
-            .map_err(|e| e.to_string())?;
-        Ok(Self { set, regexes, region, date })
+        let words = context::load()?;
+        for rule in RULES.iter().filter(|r| r.needs_context) {
+            if !words.contains_key(rule.kind()) {
+                return Err(format!("rules/pii-context.toml: no words for {}", rule.category));
+            }
+        }
+        if !words.contains_key("phone") {
+            return Err("rules/pii-context.toml: no words for phone".into());
+        }
+        Ok(Self { set, regexes, phones: phone::Phones::new(region)?, words })
     }
 
     /// Finds personal data in `text`. Public so benchmarks and other
@@ -76,18 +126,44 @@ impl PiiDetector {
         if !matched.matched_any() {
             return out;
         }
+        let budget = Cell::new(phone::REGION_BUDGET);
         for idx in matched.iter() {
-            let (kind, re) = &self.regexes[idx];
+            let (kinds, re) = &self.regexes[idx];
             for m in re.find_iter(text) {
-                if *kind == Kind::Phone && out.iter().any(|f| overlaps(&f.span, &m.range())) {
-                    continue;
-                }
-                if let Some(f) = self.validate(*kind, text, m) {
-                    out.push(f);
+                for kind in kinds {
+                    if *kind == Kind::Phone {
+                        if out.iter().any(|f| overlaps(&f.span, &m.range())) {
+                            continue;
+                        }
+                        let Some((span, score, message)) =
+                            self.phones.judge(text, m.range(), &self.words["phone"], &budget)
+                        else {
+                            continue;
+                        };
+                        out.push(RawFinding { category: "pii.phone".into(), score, span, message });
+                    } else if let Some(f) = self.validate(*kind, text, m) {
+                        out.push(f);
+                    }
                 }
             }
         }
         dedupe(out)
+    }
+
+    fn identifier(&self, rule: &IdRule, text: &str, m: regex::Match<'_>) -> Option<RawFinding> {
+        if !(rule.check)(m.as_str()) {
+            return None;
+        }
+        let near = self.words.get(rule.kind()).map_or(Near::Nothing, |w| w.near(text, &m.range()));
+        if rule.needs_context && near != Near::Supports {
+            return None;
+        }
+        Some(RawFinding {
+            category: rule.category.to_string(),
+            score: rule.score,
+            span: m.range(),
+            message: rule.message.to_string(),
+        })
     }
 
     fn validate(&self, kind: Kind, text: &str, m: regex::Match<'_>) -> Option<RawFinding> {
@@ -130,21 +206,9 @@ impl PiiDetector {
                 }
                 Some(finding("pii.ip_address", if ip.is_loopback() { 0.5 } else { 0.8 }, "IPv6 address"))
             }
-            Kind::Phone => self.valid_phone(s).then(|| finding("pii.phone", 0.85, "phone number")),
-        }
-    }
-
-    fn valid_phone(&self, s: &str) -> bool {
-        let digits = s.chars().filter(char::is_ascii_digit).count();
-        if !(7..=15).contains(&digits) || self.date.is_match(s.trim()) {
-            return false;
-        }
-        let international = s.starts_with('+') || s.starts_with("00");
-        let region = if international { None } else { Some(self.region) };
-        let candidate = s.strip_prefix("00").map(|r| format!("+{r}")).unwrap_or_else(|| s.to_string());
-        match phonenumber::parse(region, &candidate) {
-            Ok(number) => phonenumber::is_valid(&number),
-            Err(_) => false,
+            Kind::Id(i) => self.identifier(&RULES[i], text, m),
+            // Phones are judged with their neighbourhood in `scan`.
+            Kind::Phone => None,
         }
     }
 }
@@ -214,26 +278,6 @@ fn valid_card(s: &str) -> Option<&'static str> {
         _ => return None,
     };
     Some(issuer)
-}
-
-pub(crate) fn luhn(digits: &[u32]) -> bool {
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| {
-            if i % 2 == 1 {
-                if d * 2 > 9 {
-                    d * 2 - 9
-                } else {
-                    d * 2
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
 }
 
 /// Returns the byte length of the longest valid IBAN at the start of `s`:

@@ -1,0 +1,267 @@
+//! The identifier table and the phone rules, row by row: valid numbers
+//! (published examples, or computed by the issuer's algorithm), the same
+//! numbers with one digit changed, wrong lengths, and text that must stay
+//! quiet.
+
+use super::*;
+
+/// Whether some row of `category` takes `s` whole: its pattern matches all
+/// of `s` and its validator passes.
+fn accepts(category: &str, s: &str) -> bool {
+    RULES.iter().filter(|r| r.category == category).any(|r| {
+        let whole = Regex::new(&format!("^(?:{})$", r.pattern)).unwrap();
+        whole.is_match(s) && (r.check)(s)
+    })
+}
+
+#[test]
+fn every_identifier_accepts_valid_numbers_and_refuses_changed_digits_and_wrong_lengths() {
+    // (category, valid, invalid: one digit or letter changed, a wrong
+    // length, a structure the issuer never uses)
+    let table: &[(&str, &[&str], &[&str])] = &[
+        ("pii.uk_nhs", &["943 476 5919", "9434765919"], &["943 476 5918", "943 476 591", "000 000 0000"]),
+        (
+            "pii.uk_nino",
+            &["AB 12 34 56 C", "AB123456C"],
+            &["QQ 12 34 56 C", "GB123456A", "AB123456E", "AB12345C", "AB 123456 C"],
+        ),
+        ("pii.es_nif", &["12345678Z", "12345678-Z", "12345678z"], &["12345679Z", "1234567Z", "12345678A"]),
+        ("pii.es_nie", &["X1234567L", "Y1234567X"], &["X1234568L", "X123456L", "Y1234567L"]),
+        (
+            "pii.it_fiscal_code",
+            &["RSSMRA85T10A562S", "rssmra85t10a562s"],
+            &["RSSMRA85T10A563S", "RSSMRA85T10A562", "RSSMRA85Z10A562S"],
+        ),
+        ("pii.pl_pesel", &["44051401359"], &["44051401358", "4405140135", "44151401350"]),
+        ("pii.sg_nric", &["S1234567D", "T1234567J", "F1234567N", "G1234567X"], &["S1234568D", "S123456D", "A1234567D"]),
+        ("pii.au_abn", &["51 824 753 556", "51824753556"], &["51 824 753 557", "5182475355"]),
+        ("pii.au_acn", &["010 499 966", "000 000 019"], &["010 499 967", "010 499 96"]),
+        ("pii.au_tfn", &["123 456 782"], &["123 456 783", "12 456 782", "111 111 111"]),
+        ("pii.au_medicare", &["2123 45670 1", "2123456701"], &["2123 45671 1", "7123 45670 1", "2123 4567 1"]),
+        ("pii.in_pan", &["ABCPE1234F"], &["ABCXE1234F", "ABCPE12345", "ABCPE123F"]),
+        ("pii.in_aadhaar", &["2345 6789 0124", "234567890124"], &["2345 6789 0125", "1234 5678 9012", "2345 6789 012"]),
+        ("pii.us_passport", &["A12345678", "340020013"], &["A1234567", "1234567890", "000000000"]),
+        ("pii.us_driver_license", &["F162823540116", "2270-66-1551", "6940579"], &["F12", "0000000"]),
+        ("pii.us_itin", &["912-70-1234", "912 70 1234"], &["912-40-1234", "812-70-1234", "912-70-123"]),
+        ("pii.us_bank_account", &["12345678901"], &["1234567", "11111111111"]),
+        ("pii.us_aba_routing", &["021000021", "011000015"], &["021000022", "02100002", "991000021"]),
+        (
+            "pii.de_tax_id",
+            &["86095742719", "86 095 742 719", "47036892816"],
+            &["86095742718", "8609574271", "12345678903", "06095742719"],
+        ),
+        (
+            "pii.fr_nir",
+            &["1 85 05 78 006 084 91", "255081416802538", "1 85 05 2A 006 084 35"],
+            &["1 85 05 78 006 084 92", "1 85 13 78 006 084 91", "1 85 05 78 006 084 9"],
+        ),
+        ("pii.nl_bsn", &["111222333", "123456782"], &["111222334", "11122233", "111111111"]),
+        (
+            "pii.se_personnummer",
+            &["811228-9874", "19811228-9874", "8112289874"],
+            &["811228-9875", "811328-9874", "81122-9874"],
+        ),
+        (
+            "pii.be_national_number",
+            &["85.07.30-033.28", "85073003328", "01.02.03-123.45"],
+            &["85.07.30-033.29", "85.27.30-033.28", "01.02.03-123.46"],
+        ),
+        ("pii.br_cpf", &["529.982.247-25", "52998224725"], &["529.982.247-26", "529.982.247-2", "111.111.111-11"]),
+        ("pii.br_cnpj", &["11.222.333/0001-81", "11222333000181"], &["11.222.333/0001-82", "11.222.333/001-81"]),
+        ("pii.ca_sin", &["046 454 286", "046-454-286"], &["046 454 287", "846 454 281", "046 454 28"]),
+        (
+            "pii.mx_curp",
+            &["HEGG560427MVZRRL04"],
+            &["HEGG560427MVZRRL05", "HEGG561327MVZRRL04", "HEGG560427MXXRRL04", "HEGG560427MVZRRL0"],
+        ),
+        (
+            "pii.mac_address",
+            &["00:1A:2B:3C:4D:5E", "00-1a-2b-3c-4d-5e", "001a.2b3c.4d5e"],
+            &["ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00", "00:1A:2B:3C:4D", "00:1A-2B:3C:4D:5E"],
+        ),
+        ("pii.swift_bic", &["DEUTDEFF", "DEUTDEFF500", "BNPAFRPPXXX"], &["DEUTQQFF", "DEUTDEF", "DEUTDEFF50"]),
+        (
+            "pii.crypto_wallet",
+            &[
+                "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa",
+                "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy",
+                "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+                "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4",
+                "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
+                "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+                "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+                "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",
+            ],
+            &[
+                "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb",
+                "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLz",
+                "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5",
+                "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj1",
+                "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD",
+                "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAe",
+                "0x0000000000000000000000000000000000000000",
+            ],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (category, valid, invalid) in table {
+        for s in *valid {
+            if !accepts(category, s) {
+                failures.push(format!("{category} refused valid {s:?}"));
+            }
+        }
+        for s in *invalid {
+            if accepts(category, s) {
+                failures.push(format!("{category} accepted invalid {s:?}"));
+            }
+        }
+    }
+    let tested: Vec<&str> = table.iter().map(|(c, ..)| *c).collect();
+    for rule in RULES {
+        if !tested.contains(&rule.category) {
+            failures.push(format!("{} has no row in this table", rule.category));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn found(d: &PiiDetector, text: &str) -> Vec<(String, String)> {
+    d.scan(text).into_iter().map(|f| (f.category, text[f.span].to_string())).collect()
+}
+
+#[test]
+fn weak_identifiers_need_their_words_and_strong_ones_stand_alone() {
+    let d = PiiDetector::new("US").unwrap();
+    // (text, category, the span it must cover; or None: the category must
+    // not be found)
+    let table: &[(&str, &str, Option<&str>)] = &[
+        ("NHS number: 943 476 5919", "pii.uk_nhs", Some("943 476 5919")),
+        ("ticket 943 476 5919", "pii.uk_nhs", None),
+        ("Mijn BSN is 111222333.", "pii.nl_bsn", Some("111222333")),
+        ("the batch was 111222333 units", "pii.nl_bsn", None),
+        ("SIN: 046 454 286", "pii.ca_sin", Some("046 454 286")),
+        ("TFN 123 456 782", "pii.au_tfn", Some("123 456 782")),
+        ("ABN 51 824 753 556", "pii.au_abn", Some("51 824 753 556")),
+        ("Steuer-ID: 86095742719", "pii.de_tax_id", Some("86095742719")),
+        ("86095742719", "pii.de_tax_id", None),
+        ("PESEL 44051401359", "pii.pl_pesel", Some("44051401359")),
+        ("my aadhaar is 2345 6789 0124", "pii.in_aadhaar", Some("2345 6789 0124")),
+        ("passport no A12345678", "pii.us_passport", Some("A12345678")),
+        ("model A12345678", "pii.us_passport", None),
+        ("My driver's license number is F162823540116", "pii.us_driver_license", Some("F162823540116")),
+        ("account number 12345678901", "pii.us_bank_account", Some("12345678901")),
+        ("routing 021000021", "pii.us_aba_routing", Some("021000021")),
+        ("wire to SWIFT DEUTDEFF500", "pii.swift_bic", Some("DEUTDEFF500")),
+        ("ABSTRACT", "pii.swift_bic", None),
+        ("NINO AB 12 34 56 C", "pii.uk_nino", Some("AB 12 34 56 C")),
+        ("DNI 12345678Z", "pii.es_nif", Some("12345678Z")),
+        ("codice fiscale RSSMRA85T10A562S", "pii.it_fiscal_code", Some("RSSMRA85T10A562S")),
+        ("CPF 529.982.247-25", "pii.br_cpf", Some("529.982.247-25")),
+        ("52998224725", "pii.br_cpf", None),
+        ("CURP HEGG560427MVZRRL04", "pii.mx_curp", Some("HEGG560427MVZRRL04")),
+        ("n° sécu 1 85 05 78 006 084 91", "pii.fr_nir", Some("1 85 05 78 006 084 91")),
+        ("personnummer 811228-9874", "pii.se_personnummer", Some("811228-9874")),
+        ("85.07.30-033.28", "pii.be_national_number", Some("85.07.30-033.28")),
+        ("ITIN 912-70-1234", "pii.us_itin", Some("912-70-1234")),
+        (
+            "send to 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa now",
+            "pii.crypto_wallet",
+            Some("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"),
+        ),
+        (
+            "eth 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "pii.crypto_wallet",
+            Some("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
+        ),
+        ("device 00:1A:2B:3C:4D:5E joined", "pii.mac_address", Some("00:1A:2B:3C:4D:5E")),
+    ];
+    let mut failures = Vec::new();
+    for (text, category, span) in table {
+        let got = found(&d, text);
+        let hit = got.iter().find(|(c, _)| c == category);
+        match (span, hit) {
+            (Some(want), Some((_, s))) if s == want => {}
+            (None, None) => {}
+            _ => failures.push(format!("{text:?}: want {category} {span:?}, found {got:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn phones_as_people_write_them_and_numbers_that_are_not_phones() {
+    let d = PiiDetector::new("US").unwrap();
+    let phone =
+        |t: &str| found(&d, t).into_iter().filter(|(c, _)| c == "pii.phone").map(|(_, s)| s).collect::<Vec<_>>();
+    let yes: &[(&str, &str)] = &[
+        ("call me on 07700 900 123 tonight", "07700 900 123"),
+        ("Fax: +46 (0)8 928 571 38", "+46 (0)8 928 571 38"),
+        ("Mobile: 03.93.92.16.85", "03.93.92.16.85"),
+        ("tel. 0490 75 40 81", "0490 75 40 81"),
+        ("Desk: 345-899-3560x4587", "345-899-3560x4587"),
+        ("phone (650) 253-0000 ext. 12", "(650) 253-0000 ext. 12"),
+        ("office +44 20 7946 0958", "+44 20 7946 0958"),
+        ("Telefon: 030 901820", "030 901820"),
+        ("whatsapp 0033 6 12 34 56 78", "0033 6 12 34 56 78"),
+        ("(37) 788-063 office", "(37) 788-063"),
+        ("call 650-253-0000 24/7", "650-253-0000"),
+        ("US number (650) 253-0000", "(650) 253-0000"),
+        ("+1 650 253 0000", "+1 650 253 0000"),
+        ("Legal EB 4861 (713) 853-7557 Phone", "(713) 853-7557"),
+        ("Call-in: +1 650 253 0000, passcode: 4153030", "+1 650 253 0000"),
+    ];
+    let no: &[&str] = &[
+        "order number 1234567890 shipped",
+        "released on 2024-01-15 12:30",
+        "the meeting is 12.03.2024 at 10:00",
+        "ISBN 978-3-16-148410-0",
+        "pi is 3.14159265358",
+        "total 1 234 567 EUR",
+        "version 10.15.7.2023",
+        "5403926876",
+        "the ids were 1234567 and 7654321",
+        "invoice 0490 75 40 81",
+        "coordinates 48.8584, 2.2945 and 1234567",
+    ];
+    let mut failures = Vec::new();
+    for (text, want) in yes {
+        let got = phone(text);
+        if got != [*want] {
+            failures.push(format!("{text:?}: want {want:?}, found {got:?}"));
+        }
+    }
+    for text in no {
+        let got = phone(text);
+        if !got.is_empty() {
+            failures.push(format!("{text:?}: want no phone, found {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn odd_input_never_panics_and_spans_stay_on_boundaries() {
+    let d = PiiDetector::new("GB").unwrap();
+    let mut texts: Vec<String> = vec![
+        "9".repeat(10_000),
+        format!("{}{}", "+".repeat(500), "1".repeat(40)),
+        format!("{}0)8 928 571 38{}", "(".repeat(300), ")".repeat(300)),
+        format!("{}{}", "call ".repeat(200), "0490 75 40 81 ".repeat(200)),
+        "é1é2é3é4é5é6é7é8é9é0".repeat(50),
+        "☎️ +٤٤ ٢٠ ٧٩٤٦ ٠٩٥٨ phone ０７７００ ９００ １２３".into(),
+        format!("{}0x{}", "x".repeat(1000), "A".repeat(40)),
+        "bc1".repeat(100),
+        "Phone:\u{200b}07700\u{00a0}900\u{2009}123 ext.".into(),
+        "1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6".into(),
+        "00:11:22:33:44:55:66:77:88:99:aa:bb".into(),
+        "NHS 943 476 5919 943 476 5919 943 476 5919 tel 943 476 5919".into(),
+    ];
+    texts.push(texts.concat());
+    for t in &texts {
+        for f in d.scan(t) {
+            assert!(f.span.start < f.span.end && f.span.end <= t.len(), "{f:?}");
+            assert!(t.is_char_boundary(f.span.start) && t.is_char_boundary(f.span.end), "{f:?}");
+            assert!((0.0..=1.0).contains(&f.score));
+        }
+    }
+}
