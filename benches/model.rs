@@ -74,7 +74,8 @@ fn main() {
     let seconds: f64 = std::env::var("WARDEN_BENCH_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(6.0);
     let budget = Duration::from_secs_f64(seconds);
     let tokenizer = include_bytes!("../models/warden-minilm/tokenizer.json");
-    let windower = Windower::new(tokenizer, Geometry { content_tokens: 254, stride_tokens: 192 }).unwrap();
+    let windower =
+        Windower::new(tokenizer, Geometry { content_tokens: 254, stride_tokens: 192 }).unwrap().with_token_info(true);
     let counter = Windower::new(tokenizer, Geometry { content_tokens: 1 << 20, stride_tokens: 1 << 20 }).unwrap();
     // 200 tokens is about 1,000 characters, the size of the published latency goals.
     let sizes = [30usize, 128, 200, 512];
@@ -94,6 +95,7 @@ fn main() {
         .unwrap();
     println!("\n-- raw onnxruntime, 1 session, 1 intra-op thread, batch 1 per window (baseline)");
     let mut raw = Vec::new();
+    let reads_case = warden::model::batch::reads_input(&session, warden::model::batch::TOKEN_CASE_INPUT);
     for (n, text) in sizes.iter().zip(&texts) {
         let windows = windower.windows(text).unwrap();
         let mut samples = Vec::new();
@@ -101,7 +103,7 @@ fn main() {
         while start.elapsed() < budget {
             let t = Instant::now();
             for w in &windows {
-                infer(&mut session, &[&w.ids]).unwrap();
+                infer(&mut session, &[&w.ids], &[if reads_case { &w.case[..] } else { &[] }]).unwrap();
             }
             samples.push(t.elapsed());
         }

@@ -247,7 +247,9 @@ impl SessionStore {
                     s.view.injection_sources.push(f.source.clone());
                 }
             }
-            if family == "pii" {
+            // A place or an organisation named alone identifies nobody, and
+            // ordinary conversation is full of them.
+            if family == "pii" && !matches!(f.category.as_str(), "pii.location" | "pii.organization") {
                 s.view.pii_seen = true;
             }
         }
@@ -454,6 +456,30 @@ mod tests {
         assert_eq!(store.view("other", "s"), SessionView::default());
         assert_eq!(store.view("t", ""), SessionView::default());
         assert_eq!(store.path("t", "s").len(), 1);
+    }
+
+    #[test]
+    fn places_and_organisations_are_not_personal_data_seen() {
+        let store = SessionStore::new(SessionConfig::default());
+        let observe = |session: &str, categories: &[&str]| {
+            let f: Vec<Finding> = categories.iter().map(|c| finding(c, "input")).collect();
+            store.observe(
+                "t",
+                session,
+                Observation {
+                    at: Instant::now(),
+                    surface: Surface::Input,
+                    findings: &f,
+                    untrusted_documents: false,
+                    effects: &[],
+                    step: step(Level::Low),
+                },
+            );
+            store.view("t", session).pii_seen
+        };
+        assert!(!observe("a", &["pii.location", "pii.organization"]));
+        assert!(observe("b", &["pii.person"]));
+        assert!(observe("c", &["pii.email"]));
     }
 
     #[test]

@@ -35,12 +35,19 @@ pub struct HeadOutput {
     pub topic: [f32; 3],
     /// L2-normalised mean-pooled encoder output.
     pub embedding: Vec<f32>,
+    /// The entity head's probabilities: one row of the manifest's
+    /// `entity_labels` per content token (`[CLS]`, `[SEP]` and padding left
+    /// out), row after row. Empty for a model without an `entities` output.
+    /// Decoded per text (`entities::decode`) and not kept beyond that.
+    pub entities: Vec<f32>,
 }
 
 pub type Reply = tokio::sync::oneshot::Sender<Result<HeadOutput, String>>;
 
 struct Job {
     ids: Vec<i64>,
+    /// `token_case` per id, for a model that reads it; empty otherwise.
+    case: Vec<i64>,
     enqueued: Instant,
     reply: Reply,
 }
@@ -111,8 +118,8 @@ impl Batcher {
 
     /// Queues one window. A full queue is an error (the caller reports the
     /// model as skipped), never an unbounded wait.
-    pub fn submit(&self, ids: Vec<i64>, reply: Reply) -> Result<(), String> {
-        match self.tx.try_send(Job { ids, enqueued: Instant::now(), reply }) {
+    pub fn submit(&self, ids: Vec<i64>, case: Vec<i64>, reply: Reply) -> Result<(), String> {
+        match self.tx.try_send(Job { ids, case, enqueued: Instant::now(), reply }) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err("model queue is full (overloaded)".into()),
             Err(TrySendError::Disconnected(_)) => Err("model workers have stopped".into()),
@@ -211,7 +218,8 @@ fn run_batch(session: &mut Session, mut batch: Vec<Job>, stats: &BatchStats) {
         stats.windows.fetch_add(group.len() as u64, Ordering::Relaxed);
         let started = Instant::now();
         let ids: Vec<&[i64]> = group.iter().map(|j| j.ids.as_slice()).collect();
-        let result = infer(session, &ids);
+        let case: Vec<&[i64]> = group.iter().map(|j| j.case.as_slice()).collect();
+        let result = infer(session, &ids, &case);
         stats.runs.fetch_add(1, Ordering::Relaxed);
         telemetry::model_inference(started.elapsed());
         match result {
@@ -232,13 +240,31 @@ fn run_batch(session: &mut Session, mut batch: Vec<Job>, stats: &BatchStats) {
 /// Name of the optional document head's output.
 pub const DOCUMENT_OUTPUT: &str = "document";
 
+/// Name of the optional entity head's output: float32 [batch, seq, labels].
+pub const ENTITIES_OUTPUT: &str = "entities";
+
+/// Name of the optional input that tells the encoder each token's casing
+/// (int64 [batch, seq], `entities::token_case`).
+pub const TOKEN_CASE_INPUT: &str = "token_case";
+
 /// Whether the loaded graph has an output of this name (the optional heads).
 pub fn has_output(session: &Session, name: &str) -> bool {
     session.outputs().iter().any(|o| o.name() == name)
 }
 
+/// Whether the loaded graph reads an input of this name: a required input,
+/// or an initializer a caller may override (how the entity head's graph
+/// declares `token_case`, so that a caller that does not feed it still runs).
+pub fn reads_input(session: &Session, name: &str) -> bool {
+    session.inputs().iter().any(|i| i.name() == name)
+        || session.overridable_initializers().iter().any(|i| i.name() == name)
+}
+
 /// One encoder call over windows padded to the longest (pad id 0, mask 0).
-pub fn infer(session: &mut Session, windows: &[&[i64]]) -> Result<Vec<HeadOutput>, String> {
+/// `case`, when not empty, holds each window's `token_case`, one per id, fed
+/// as that input (the caller knows whether the graph reads it:
+/// [`reads_input`]).
+pub fn infer(session: &mut Session, windows: &[&[i64]], case: &[&[i64]]) -> Result<Vec<HeadOutput>, String> {
     let n = windows.len();
     let seq = windows.iter().map(|w| w.len()).max().unwrap_or(0);
     if n == 0 {
@@ -251,10 +277,20 @@ pub fn infer(session: &mut Session, windows: &[&[i64]]) -> Result<Vec<HeadOutput
         mask[row * seq..row * seq + w.len()].fill(1);
     }
     let err = |e: ort::Error| format!("onnxruntime: {e}");
-    let inputs = ort::inputs![
+    let mut inputs = ort::inputs![
         "input_ids" => Tensor::from_array(([n, seq], ids)).map_err(err)?,
         "attention_mask" => Tensor::from_array(([n, seq], mask)).map_err(err)?,
     ];
+    if case.iter().any(|c| !c.is_empty()) {
+        if case.len() != n || case.iter().zip(windows).any(|(c, w)| c.len() != w.len()) {
+            return Err(format!("`{TOKEN_CASE_INPUT}`: each window needs one per token id"));
+        }
+        let mut cases = vec![0i64; n * seq];
+        for (row, c) in case.iter().enumerate() {
+            cases[row * seq..row * seq + c.len()].copy_from_slice(c);
+        }
+        inputs.push((TOKEN_CASE_INPUT.into(), Tensor::from_array(([n, seq], cases)).map_err(err)?.into()));
+    }
     let outputs = session.run(inputs).map_err(err)?;
     let head = |name: &str, width: usize| -> Result<Vec<f32>, String> {
         let value = outputs.get(name).ok_or_else(|| format!("model has no output `{name}`"))?;
@@ -272,6 +308,30 @@ pub fn infer(session: &mut Session, windows: &[&[i64]]) -> Result<Vec<HeadOutput
     let toxicity = head("toxicity", 1)?;
     let topic = head("topic", 3)?;
     let embedding = head("embedding", super::EMBEDDING_DIM)?;
+    let mut entities = match outputs.get(ENTITIES_OUTPUT) {
+        None => vec![Vec::new(); n],
+        Some(value) => {
+            let (shape, data) =
+                value.try_extract_tensor::<f32>().map_err(|e| format!("output `{ENTITIES_OUTPUT}`: {e}"))?;
+            let &[rows, len, width] = &shape[..] else {
+                return Err(format!("output `{ENTITIES_OUTPUT}` has shape {shape:?}, expected [batch, seq, labels]"));
+            };
+            let width = usize::try_from(width).unwrap_or(0);
+            if (rows, len) != (n as i64, seq as i64) || data.len() != n * seq * width {
+                return Err(format!("output `{ENTITIES_OUTPUT}` has shape {shape:?}, expected [{n}, {seq}, labels]"));
+            }
+            // The rows of the content tokens: after [CLS], before [SEP].
+            windows
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let content = w.len().saturating_sub(2);
+                    let from = (i * seq + 1) * width;
+                    data[from..from + content * width].to_vec()
+                })
+                .collect()
+        }
+    };
     Ok((0..n)
         .map(|i| HeadOutput {
             injection: injection[i],
@@ -279,6 +339,7 @@ pub fn infer(session: &mut Session, windows: &[&[i64]]) -> Result<Vec<HeadOutput
             toxicity: toxicity[i],
             topic: [topic[3 * i], topic[3 * i + 1], topic[3 * i + 2]],
             embedding: embedding[i * super::EMBEDDING_DIM..(i + 1) * super::EMBEDDING_DIM].to_vec(),
+            entities: std::mem::take(&mut entities[i]),
         })
         .collect())
 }

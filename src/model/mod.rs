@@ -1,9 +1,13 @@
 //! The ONNX classifiers: one shared MiniLM encoder pass per text window feeds
 //! the prompt-injection (user input), document, toxicity and topic heads and
-//! yields the embedding. The document head is optional: a model without one
-//! reads documents with its injection head.
+//! yields the embedding; a token-level entity head on the same pass finds
+//! names, places, addresses and organisations. The document and entity heads
+//! are optional: a model without a document head reads documents with its
+//! injection head, and a model without an entity head finds no entities.
 //!
 //! - [`window`]: tokenisation and overlapping windows with byte spans;
+//! - [`entities`]: the entity head's BIO decoding, across windows, into
+//!   byte spans;
 //! - [`batch`]: micro-batching on a bounded pool of worker threads that own
 //!   the ONNX Runtime sessions;
 //! - [`cache`]: a bounded content-hash cache of per-text results;
@@ -16,6 +20,7 @@
 
 pub mod batch;
 pub mod cache;
+pub mod entities;
 pub mod runtime;
 pub mod window;
 
@@ -29,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use batch::HeadOutput;
+pub use entities::Entity;
 
 /// Width of the `embedding` output.
 pub const EMBEDDING_DIM: usize = 384;
@@ -137,6 +143,10 @@ pub struct Manifest {
     pub window: WindowSpec,
     pub thresholds: Thresholds,
     pub topic_labels: Vec<String>,
+    /// The entity head's labels, in the order of its output (`O`, `B-PER`,
+    /// `I-PER`, ...); absent in manifests before the head existed.
+    #[serde(default)]
+    pub entity_labels: Vec<String>,
     pub files: BTreeMap<String, FileSpec>,
 }
 
@@ -155,6 +165,12 @@ pub struct Thresholds {
     pub document: Option<InjectionThresholds>,
     pub toxicity: Flag,
     pub topic: BTreeMap<String, f32>,
+    /// The entity head's: a span is kept when its score (the mean over its
+    /// tokens of P(B-X) + P(I-X)) reaches its category's threshold; keyed by
+    /// code (`PER`) or category (`pii.person`). Absent: 0.5 each. Entries
+    /// that are not numbers (notes) are not thresholds.
+    #[serde(default)]
+    pub entities: BTreeMap<String, serde_json::Value>,
 }
 
 impl Thresholds {
@@ -229,6 +245,8 @@ pub struct TextScores {
     pub windows: Vec<WindowScores>,
     /// Windows of the text that were not scored (over `max_windows`).
     pub unscored_windows: usize,
+    /// What the entity head found in the scored windows (none without one).
+    pub entities: Vec<Entity>,
 }
 
 impl TextScores {
@@ -246,6 +264,10 @@ pub struct Model {
     /// The graph has a `document` output; without one, documents are read
     /// by the injection head.
     document_head: bool,
+    /// The graph has an `entities` output: its labels and thresholds.
+    entities: Option<entities::Decoder>,
+    /// The graph reads `token_case`: windows are sent with it.
+    token_case: bool,
     windower: window::Windower,
     batcher: batch::Batcher,
     cache: cache::ContentCache<TextScores>,
@@ -351,23 +373,61 @@ impl Model {
         if let Some(document) = &manifest.thresholds.document {
             document.validate("document")?;
         }
-        let windower = window::Windower::new(
-            &files.tokenizer,
-            window::Geometry {
-                content_tokens: manifest.window.content_tokens,
-                stride_tokens: manifest.window.stride_tokens,
-            },
-        )?;
+        let geometry = window::Geometry {
+            content_tokens: manifest.window.content_tokens,
+            stride_tokens: manifest.window.stride_tokens,
+        };
+        // Checks the tokenizer and the geometry before sessions are built.
+        window::Windower::new(&files.tokenizer, geometry)?;
+        let entity_decoder = if manifest.entity_labels.is_empty() {
+            None
+        } else {
+            let thresholds = manifest
+                .thresholds
+                .entities
+                .iter()
+                .filter_map(|(k, v)| v.as_f64().map(|t| (k.clone(), t as f32)))
+                .collect();
+            Some(entities::Decoder::new(&manifest.entity_labels, &thresholds)?)
+        };
         let runtime = runtime::init()?;
         let mut sessions = Vec::with_capacity(config.workers);
         for _ in 0..config.workers {
             let mut session = new_session(&runtime.env, &files.onnx, config.intra_threads, config.memory_arena)?;
             // A model that loads but cannot run (wrong outputs, bad graph)
-            // fails start-up, not the first request.
-            batch::infer(&mut session, &[&[101, 102]]).map_err(|e| format!("{}: {e}", files.onnx_name))?;
+            // fails start-up, not the first request. One content token, so
+            // that an entity head shows its width.
+            let case: &[i64] = if batch::reads_input(&session, batch::TOKEN_CASE_INPUT) { &[0, 1, 0] } else { &[] };
+            let out = batch::infer(&mut session, &[&[101, 1996, 102]], &[case])
+                .map_err(|e| format!("{}: {e}", files.onnx_name))?;
+            if let Some(decoder) = &entity_decoder {
+                let width = out.first().map_or(0, |o| o.entities.len());
+                if width != decoder.width() {
+                    return Err(format!(
+                        "{}: the `{}` output has {width} labels per token, manifest.json's entity_labels {}",
+                        files.onnx_name,
+                        batch::ENTITIES_OUTPUT,
+                        decoder.width()
+                    ));
+                }
+            }
             sessions.push(session);
         }
         let document_head = sessions.first().is_some_and(|s| batch::has_output(s, batch::DOCUMENT_OUTPUT));
+        let entity_head = sessions.first().is_some_and(|s| batch::has_output(s, batch::ENTITIES_OUTPUT));
+        let token_case = sessions.first().is_some_and(|s| batch::reads_input(s, batch::TOKEN_CASE_INPUT));
+        if entity_head != entity_decoder.is_some() {
+            // Without labels the head's numbers cannot be read; labels
+            // without the head would find nothing and look like a pass.
+            return Err(format!(
+                "{} {} an `{}` output but manifest.json {} entity_labels: the files do not match",
+                files.onnx_name,
+                if entity_head { "has" } else { "has no" },
+                batch::ENTITIES_OUTPUT,
+                if entity_head { "lists no" } else { "lists" },
+            ));
+        }
+        let windower = window::Windower::new(&files.tokenizer, geometry)?.with_token_info(entity_head || token_case);
         if manifest.thresholds.document.is_some() && !document_head {
             // Thresholds for a head the graph does not have would be applied
             // to the injection head's probabilities: the files do not match.
@@ -393,6 +453,8 @@ impl Model {
             runtime = %runtime.path.display(),
             workers = config.workers,
             document_head,
+            entity_head,
+            token_case,
             intra_threads = config.intra_threads,
             "classifier model loaded"
         );
@@ -401,6 +463,8 @@ impl Model {
             version,
             topic_index,
             document_head,
+            entities: entity_decoder,
+            token_case,
             windower,
             batcher,
             cache: cache::ContentCache::new(config.cache_entries),
@@ -425,6 +489,11 @@ impl Model {
     /// `HeadOutput::document` is the injection head's probability.
     pub fn has_document_head(&self) -> bool {
         self.document_head
+    }
+
+    /// Whether the model has an entity head (`TextScores::entities`).
+    pub fn has_entity_head(&self) -> bool {
+        self.entities.is_some()
     }
 
     /// Index of a topic label in `HeadOutput::topic`.
@@ -505,13 +574,12 @@ impl Model {
     fn wait(&self, pending: Pending) -> Result<Arc<TextScores>, String> {
         match pending {
             Pending::Ready(s) => Ok(s),
-            Pending::Queued { key, spans, replies, unscored_windows } => {
-                let mut windows = Vec::with_capacity(spans.len());
-                for (span, rx) in spans.into_iter().zip(replies) {
-                    let heads = rx.blocking_recv().map_err(|_| "model worker dropped a window".to_string())??;
-                    windows.push(WindowScores { span, heads });
+            Pending::Queued(mut q) => {
+                let mut heads = Vec::with_capacity(q.replies.len());
+                for rx in std::mem::take(&mut q.replies) {
+                    heads.push(rx.blocking_recv().map_err(|_| "model worker dropped a window".to_string())??);
                 }
-                Ok(self.store(key, windows, unscored_windows))
+                self.complete(q, heads)
             }
         }
     }
@@ -531,17 +599,24 @@ impl Model {
             }
             crate::telemetry::model_cache(false);
             let keep = if first_only { budget.min(1) } else { budget };
-            let (windows, unscored_windows) = self.windower.windows_within(text, keep)?;
-            budget -= windows.len();
-            let mut spans = Vec::with_capacity(windows.len());
-            let mut replies = Vec::with_capacity(windows.len());
-            for w in windows {
+            let split = self.windower.windows_within(text, keep)?;
+            budget -= split.windows.len();
+            let mut q = Queued {
+                key,
+                spans: Vec::with_capacity(split.windows.len()),
+                first_tokens: Vec::with_capacity(split.windows.len()),
+                replies: Vec::with_capacity(split.windows.len()),
+                unscored_windows: split.unscored,
+                tokens: split.tokens,
+            };
+            for w in split.windows {
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                self.batcher.submit(w.ids, tx)?;
-                spans.push(w.span);
-                replies.push(rx);
+                self.batcher.submit(w.ids, if self.token_case { w.case } else { Vec::new() }, tx)?;
+                q.spans.push(w.span);
+                q.first_tokens.push(w.first_token);
+                q.replies.push(rx);
             }
-            out.push(Pending::Queued { key, spans, replies, unscored_windows });
+            out.push(Pending::Queued(q));
         }
         Ok(out)
     }
@@ -549,21 +624,57 @@ impl Model {
     async fn finish(&self, pending: Pending) -> Result<Arc<TextScores>, String> {
         match pending {
             Pending::Ready(s) => Ok(s),
-            Pending::Queued { key, spans, replies, unscored_windows } => {
-                let mut windows = Vec::with_capacity(spans.len());
-                for (span, rx) in spans.into_iter().zip(replies) {
-                    let heads = rx.await.map_err(|_| "model worker dropped a window".to_string())??;
-                    windows.push(WindowScores { span, heads });
+            Pending::Queued(mut q) => {
+                let mut heads = Vec::with_capacity(q.replies.len());
+                for rx in std::mem::take(&mut q.replies) {
+                    heads.push(rx.await.map_err(|_| "model worker dropped a window".to_string())??);
                 }
-                Ok(self.store(key, windows, unscored_windows))
+                self.complete(q, heads)
             }
         }
     }
 
+    /// A text's windows are back: decodes its entities across the windows
+    /// (the per-token probabilities are dropped then, not cached) and stores
+    /// the result.
+    fn complete(&self, q: Queued, mut heads: Vec<HeadOutput>) -> Result<Arc<TextScores>, String> {
+        let entities = match (&self.entities, &q.tokens) {
+            (Some(decoder), Some(tokens)) => {
+                let width = decoder.width();
+                let mut windows = Vec::with_capacity(heads.len());
+                for (h, &first_token) in heads.iter().zip(&q.first_tokens) {
+                    if h.entities.len() % width != 0 {
+                        return Err(format!(
+                            "entity head: {} values is not a whole number of tokens",
+                            h.entities.len()
+                        ));
+                    }
+                    windows.push(entities::WindowProbs { first_token, probs: &h.entities });
+                }
+                let g = self.windower.geometry();
+                let half_overlap = (g.content_tokens - g.stride_tokens) / 2;
+                let probs = entities::stitch(&windows, width, half_overlap);
+                decoder.decode(&probs, &tokens.continues, &tokens.offsets)
+            }
+            _ => Vec::new(),
+        };
+        for h in &mut heads {
+            h.entities = Vec::new();
+        }
+        let windows = q.spans.into_iter().zip(heads).map(|(span, heads)| WindowScores { span, heads }).collect();
+        Ok(self.store(q.key, windows, q.unscored_windows, entities))
+    }
+
     /// Only complete results are cached: a text cut short by the window
     /// budget may be scored whole by the next request.
-    fn store(&self, key: cache::Key, windows: Vec<WindowScores>, unscored_windows: usize) -> Arc<TextScores> {
-        let scores = Arc::new(TextScores { windows, unscored_windows });
+    fn store(
+        &self,
+        key: cache::Key,
+        windows: Vec<WindowScores>,
+        unscored_windows: usize,
+        entities: Vec<Entity>,
+    ) -> Arc<TextScores> {
+        let scores = Arc::new(TextScores { windows, unscored_windows, entities });
         if unscored_windows == 0 {
             self.cache.insert(key, scores.clone());
         }
@@ -588,12 +699,19 @@ impl Model {
 
 enum Pending {
     Ready(Arc<TextScores>),
-    Queued {
-        key: cache::Key,
-        spans: Vec<Range<usize>>,
-        replies: Vec<tokio::sync::oneshot::Receiver<Result<HeadOutput, String>>>,
-        unscored_windows: usize,
-    },
+    Queued(Queued),
+}
+
+/// A text whose windows are with the workers.
+struct Queued {
+    key: cache::Key,
+    /// Per window: its bytes and its first token among the text's.
+    spans: Vec<Range<usize>>,
+    first_tokens: Vec<usize>,
+    replies: Vec<tokio::sync::oneshot::Receiver<Result<HeadOutput, String>>>,
+    unscored_windows: usize,
+    /// The text's tokens, for the entity head.
+    tokens: Option<window::TextTokens>,
 }
 
 fn new_session(

@@ -453,6 +453,23 @@ mod tests {
             (Surface::Input, &[("prompt_injection", 0.6)], &[], Decision::Review),
             (Surface::Output, &[("secret.private_key", 0.99)], &[], Decision::Block),
             (Surface::Output, &[("pii.email", 0.95)], &[], Decision::Review),
+            // Names, places and organisations (the entity head): recorded
+            // and redacted; an answer naming them is not reviewed for it,
+            // an address leaving in one is.
+            (
+                Surface::Input,
+                &[("pii.email", 0.95), ("pii.person", 0.95), ("pii.location", 0.95)],
+                &[],
+                Decision::Allow,
+            ),
+            (
+                Surface::Output,
+                &[("pii.person", 0.9), ("pii.location", 0.9), ("pii.organization", 0.9)],
+                &[],
+                Decision::Allow,
+            ),
+            (Surface::Output, &[("pii.email", 0.95), ("pii.person", 0.9)], &[], Decision::Review),
+            (Surface::Output, &[("pii.address", 0.9)], &[], Decision::Review),
             (Surface::Action, &[("secret.github_token", 0.75)], &[], Decision::RequireApproval),
             (Surface::Input, &[], &["pii"], Decision::Review),
             // An action policy that could not run sends the action to a human.

@@ -5,15 +5,23 @@
 //!
 //! | surface | source | heads |
 //! |---|---|---|
-//! | input | `input` | injection (user input), toxicity, topics |
-//! | input | `document:<id>` | document (indirect injection); the injection head for a model without one |
+//! | input | `input` | injection (user input), toxicity, topics, entities |
+//! | input | `document:<id>` | document (indirect injection; the injection head for a model without one), entities |
 //! | input | `system_prompt` | none |
-//! | output | `output`, sentence by sentence | toxicity |
+//! | output | `output`, sentence by sentence | toxicity, entities |
+//! | output | `input` (the prompt) | entities |
 //!
 //! Both injection-like heads report `prompt_injection`; the message names
-//! the head. System prompts are the operator's own text and are not
-//! classified (the rule detectors still scan them); tool arguments are
-//! judged by the action policy.
+//! the head. The entity head (when the model has one) reports `pii.person`,
+//! `pii.location`, `pii.address` and `pii.organization` spans; one inside a
+//! rule detector's personal-data finding adds nothing and is left out.
+//! System prompts are the operator's own text and are not classified (the
+//! rule detectors still scan them); tool arguments are judged by the action
+//! policy.
+//!
+//! The cascade skips the encoder for a text the injection rules already
+//! decided, unless the model has an entity head: then the text is still
+//! encoded, for its entities alone.
 //!
 //! A finding's score is the head's probability, or, when the manifest gives
 //! the head a `high` operating point, a calibration of it that lands the
@@ -23,7 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::detect::{Finding, ScanItem, ScanSet, Source, Surface};
-use crate::model::{InjectionThresholds, Model, TextScores, WindowScores, DETECTOR};
+use crate::model::{Entity, InjectionThresholds, Model, TextScores, WindowScores, DETECTOR};
 use crate::telemetry;
 
 use super::{SkipReason, Skipped};
@@ -52,6 +60,9 @@ struct Heads {
     injection: Option<InjectionHead>,
     toxicity: bool,
     topics: bool,
+    /// Names, places, addresses and organisations (a model with an entity
+    /// head).
+    entities: bool,
 }
 
 /// The head that judges a source for `prompt_injection`.
@@ -66,12 +77,20 @@ enum InjectionHead {
 fn heads(surface: Surface, source: &Source) -> Option<Heads> {
     match (surface, source) {
         (Surface::Input, Source::Input) => {
-            Some(Heads { injection: Some(InjectionHead::UserInput), toxicity: true, topics: true })
+            Some(Heads { injection: Some(InjectionHead::UserInput), toxicity: true, topics: true, entities: true })
         }
         (Surface::Input, Source::Document { .. }) => {
-            Some(Heads { injection: Some(InjectionHead::Document), toxicity: false, topics: false })
+            Some(Heads { injection: Some(InjectionHead::Document), toxicity: false, topics: false, entities: true })
         }
-        (Surface::Output, Source::Output) => Some(Heads { injection: None, toxicity: true, topics: false }),
+        (Surface::Output, Source::Output) => {
+            Some(Heads { injection: None, toxicity: true, topics: false, entities: true })
+        }
+        // The prompt that produced an output is kept in its record: its
+        // names are masked there like the output's (usually from the cache:
+        // ScoreInput read the same text).
+        (Surface::Output, Source::Input) => {
+            Some(Heads { injection: None, toxicity: false, topics: false, entities: true })
+        }
         _ => None,
     }
 }
@@ -146,13 +165,16 @@ fn regroup(segments: &[Vec<(usize, String)>], scores: Vec<Arc<TextScores>>) -> V
     segments
         .iter()
         .map(|segs| {
-            let mut merged = TextScores { windows: Vec::new(), unscored_windows: 0 };
+            let mut merged = TextScores { windows: Vec::new(), unscored_windows: 0, entities: Vec::new() };
             for (offset, _) in segs {
                 let Some(s) = scores.next() else { break };
                 merged.windows.extend(s.windows.iter().map(|w| WindowScores {
                     span: w.span.start + offset..w.span.end + offset,
                     heads: w.heads.clone(),
                 }));
+                merged.entities.extend(
+                    s.entities.iter().map(|e| Entity { span: e.span.start + offset..e.span.end + offset, ..e.clone() }),
+                );
                 merged.unscored_windows += s.unscored_windows;
             }
             merged
@@ -199,7 +221,12 @@ pub async fn run(
 
     let mut work: Vec<(&ScanItem, Heads)> = Vec::new();
     for item in &scan.items {
-        let Some(h) = heads(scan.surface, &item.source) else { continue };
+        // A source read only by a head this model does not have is not encoded.
+        let Some(h) = heads(scan.surface, &item.source)
+            .filter(|h| h.injection.is_some() || h.toxicity || h.topics || (h.entities && model.has_entity_head()))
+        else {
+            continue;
+        };
         let source = item.source.to_string();
         let decided = cascade.and_then(|min| {
             rule_findings
@@ -210,10 +237,20 @@ pub async fn run(
         });
         if let Some(f) = decided {
             telemetry::model_cascade("rules_decided");
-            outcome.notes.push(format!(
-                "{DETECTOR} not run on {source}: the rules found {} at {:.2} (cascade)",
-                f.category, f.score
-            ));
+            if h.entities && model.has_entity_head() {
+                // The rules decided injection, not what personal data the
+                // text holds: encoded for the entity head alone.
+                outcome.notes.push(format!(
+                    "{DETECTOR} read {source} for entities only: the rules found {} at {:.2} (cascade)",
+                    f.category, f.score
+                ));
+                work.push((item, Heads { injection: None, toxicity: false, topics: false, entities: true }));
+            } else {
+                outcome.notes.push(format!(
+                    "{DETECTOR} not run on {source}: the rules found {} at {:.2} (cascade)",
+                    f.category, f.score
+                ));
+            }
             continue;
         }
         telemetry::model_cascade("model");
@@ -321,6 +358,28 @@ pub async fn run(
                 if let Some(best) = s.max_by(|o| o.topic[i]).filter(|b| b.0 >= t) {
                     push(format!("topic.{label}"), f64::from(best.0), best, &format!("{label} topic"), "topic head");
                 }
+            }
+        }
+        if h.entities {
+            // A rule finding is validated (checksums, formats): a name the
+            // head sees inside an e-mail address adds nothing to it.
+            let inside_rule = |e: &Entity| {
+                rule_findings.iter().any(|f| {
+                    f.source == source
+                        && f.category.starts_with("pii.")
+                        && f.span.start <= e.span.start
+                        && e.span.end <= f.span.end
+                })
+            };
+            for e in s.entities.iter().filter(|e| !inside_rule(e)) {
+                let what = match e.category {
+                    "pii.person" => "a person's name",
+                    "pii.location" => "a place",
+                    "pii.address" => "a street address",
+                    "pii.organization" => "an organisation",
+                    _ => "personal data",
+                };
+                push(e.category.into(), f64::from(e.score), (e.score, e.span.clone()), what, "entity head");
             }
         }
         if s.unscored_windows > 0 {
@@ -449,6 +508,15 @@ mod tests {
         ];
         for (surface, source, want) in table {
             assert_eq!(heads(surface, &source).and_then(|h| h.injection), want, "{surface:?} {source}");
+        }
+        // Entities wherever a person's data may come in or go out.
+        for (surface, source) in [
+            (Surface::Input, Source::Input),
+            (Surface::Input, doc.clone()),
+            (Surface::Output, Source::Output),
+            (Surface::Output, Source::Input),
+        ] {
+            assert!(heads(surface, &source).is_some_and(|h| h.entities), "{surface:?} {source}");
         }
         // The system prompt is the operator's text: no head reads it.
         assert_eq!(heads(Surface::Input, &Source::SystemPrompt), None);
