@@ -11,14 +11,17 @@
 //!   the window that sees it with the most context (overlapping windows split
 //!   their overlap in the middle), so a name is decoded once even when two
 //!   windows read it;
-//! - [`decode`]: BIO tags to spans, widened to whole words, scored by the
-//!   mean probability of their category and kept at the manifest's threshold.
+//! - [`Decoder::decode`]: BIO tags to spans, widened to whole words, scored
+//!   by the mean probability of their category and kept at the manifest's
+//!   threshold.
 //!
 //! All pure functions of numbers and offsets; the windows, the encoder and
 //! the cache are in the rest of `model/`.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
+
+pub use super::window::TextTokens;
 
 /// Entity codes of the manifest's `entity_labels` and the finding categories
 /// they become.
@@ -41,7 +44,7 @@ pub struct Entity {
     pub category: &'static str,
     /// UTF-8 byte span in the text.
     pub span: Range<usize>,
-    /// Mean over the span's tokens of P(B-X) + P(I-X).
+    /// Mean over the span's tokens of P(X) = P(B-X) + P(I-X).
     pub score: f32,
 }
 
@@ -78,15 +81,26 @@ enum Tag {
     Inside(usize),
 }
 
+/// One category the head tags: where its labels are in a row.
+#[derive(Debug, Clone, Copy)]
+struct Column {
+    /// Index into [`CATEGORIES`].
+    category: usize,
+    begin: usize,
+    inside: usize,
+    threshold: f32,
+}
+
 /// The manifest's label list and thresholds, checked at load.
 #[derive(Debug, Clone)]
 pub struct Decoder {
-    /// What each label index means.
-    tags: Vec<Tag>,
-    /// Per category (index into [`CATEGORIES`]): its B and I label indices.
-    columns: BTreeMap<usize, (usize, usize)>,
-    /// Per category index.
-    thresholds: BTreeMap<usize, f32>,
+    /// Labels per token.
+    width: usize,
+    /// Index of `O` in a row.
+    outside: usize,
+    /// The categories in the order their `B-` labels appear (ties in the
+    /// argmax go to the earlier one).
+    columns: Vec<Column>,
 }
 
 impl Decoder {
@@ -107,109 +121,127 @@ impl Decoder {
                 _ => return Err(format!("manifest.json: entity label {l:?} is not O, B-<code> or I-<code>")),
             });
         }
-        if tags.first() != Some(&Tag::Outside) {
-            return Err("manifest.json: entity_labels must start with \"O\"".into());
-        }
-        let mut columns = BTreeMap::new();
-        for (i, t) in tags.iter().enumerate() {
-            if let Tag::Begin(c) = t {
-                let inside = tags.iter().position(|u| *u == Tag::Inside(*c));
-                let inside =
-                    inside.ok_or_else(|| format!("manifest.json: entity label {} has no I- label", labels[i]))?;
-                if columns.insert(*c, (i, inside)).is_some() {
-                    return Err(format!("manifest.json: entity label {} appears twice", labels[i]));
-                }
-            }
-        }
-        if tags.iter().any(|t| matches!(t, Tag::Inside(c) if !columns.contains_key(c))) {
-            return Err("manifest.json: an I- entity label has no B- label".into());
-        }
+        let outside = match tags.iter().filter(|t| **t == Tag::Outside).count() {
+            1 => tags.iter().position(|t| *t == Tag::Outside).expect("counted"),
+            _ => return Err("manifest.json: entity_labels must hold \"O\" once".into()),
+        };
         let mut by_category = BTreeMap::new();
         for (key, &t) in thresholds {
             let c = CATEGORIES
                 .iter()
                 .position(|(code, category)| key == code || key == category)
                 .ok_or_else(|| format!("manifest.json: thresholds.entities has unknown category {key:?}"))?;
-            if !(0.0..=2.0).contains(&t) {
-                return Err(format!("manifest.json: thresholds.entities.{key} must be within [0, 2], is {t}"));
+            if !(0.0..=1.0).contains(&t) {
+                return Err(format!("manifest.json: thresholds.entities.{key} must be within [0, 1], is {t}"));
             }
             by_category.insert(c, t);
         }
-        Ok(Self { tags, columns, thresholds: by_category })
+        let mut columns: Vec<Column> = Vec::new();
+        for (i, t) in tags.iter().enumerate() {
+            if let Tag::Begin(c) = *t {
+                if columns.iter().any(|col| col.category == c) {
+                    return Err(format!("manifest.json: entity label {} appears twice", labels[i]));
+                }
+                let inside = tags.iter().position(|u| *u == Tag::Inside(c));
+                let inside =
+                    inside.ok_or_else(|| format!("manifest.json: entity label {} has no I- label", labels[i]))?;
+                let threshold = by_category.get(&c).copied().unwrap_or(DEFAULT_THRESHOLD);
+                columns.push(Column { category: c, begin: i, inside, threshold });
+            }
+        }
+        if tags.iter().any(|t| matches!(t, Tag::Inside(c) if !columns.iter().any(|col| col.category == *c))) {
+            return Err("manifest.json: an I- entity label has no B- label".into());
+        }
+        Ok(Self { width: labels.len(), outside, columns })
     }
 
     /// Labels per token (the width of a row of probabilities).
     pub fn width(&self) -> usize {
-        self.tags.len()
+        self.width
     }
 
     /// The finding categories this model can report.
     pub fn categories(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.columns.keys().map(|&c| CATEGORIES[c].1)
+        self.columns.iter().map(|c| CATEGORIES[c.category].1)
     }
 
-    /// BIO decoding of `probs` (one row of [`Decoder::width`] per token,
-    /// already stitched across windows) into byte spans of the text.
+    /// Decodes `probs` (one row of [`Decoder::width`] per token, already
+    /// stitched across windows) into byte spans of the text, as the
+    /// manifest's `entities.decoding` says:
     ///
-    /// 1. Each token's label is its most probable one (the first on ties).
-    /// 2. `O` closes the open span. `B-X` or `I-X` opens a new span of X,
-    ///    unless the open span is X and the label is `I-X` or the token
-    ///    continues a word (`##`): then it extends it. Another category
-    ///    always splits.
-    /// 3. A span is widened to whole words.
-    /// 4. Its score is the mean over its tokens of P(B-X) + P(I-X); it is
-    ///    kept at or above X's threshold.
-    /// 5. Widening can make neighbours overlap: the first is kept.
+    /// 1. P(X) = P(B-X) + P(I-X); a token's category is the most probable of
+    ///    `O` and each X (the first on ties).
+    /// 2. `O` closes the open span. X extends the open span when it is X and
+    ///    the token continues a word (`##`) or P(I-X) >= P(B-X); otherwise X
+    ///    opens a new span.
+    /// 3. A span is widened to whole words, then loses its leading tokens
+    ///    without a letter or digit (a quote, an emoji), and is dropped if
+    ///    none is left.
+    /// 4. Its score is the mean of P(X) over its tokens; it is kept at or
+    ///    above X's threshold, unless it starts before the end of the last
+    ///    span kept (widening can make neighbours overlap).
     ///
-    /// `continues[i]` says token `i` continues a word; `offsets[i]` is its
-    /// byte span.
-    pub fn decode(&self, probs: &[f32], continues: &[bool], offsets: &[Range<usize>]) -> Vec<Entity> {
-        let width = self.width();
-        let n = continues.len().min(offsets.len()).min(probs.len() / width.max(1));
+    /// Only the tokens `probs` covers are decoded (a text cut short by the
+    /// window budget ends where its last window does).
+    pub fn decode(&self, probs: &[f32], tokens: &TextTokens) -> Vec<Entity> {
+        let width = self.width;
+        let n =
+            tokens.offsets.len().min(tokens.continues.len()).min(tokens.alnum.len()).min(probs.len() / width.max(1));
         let row = |i: usize| &probs[i * width..(i + 1) * width];
+        let p = |i: usize, col: &Column| row(i)[col.begin] + row(i)[col.inside];
+        // (column, first token, last token)
         let mut spans: Vec<(usize, usize, usize)> = Vec::new();
         let mut open: Option<(usize, usize, usize)> = None;
-        for (i, &continues_word) in continues.iter().enumerate().take(n) {
+        for i in 0..n {
             let r = row(i);
-            let best = (1..width).fold(0, |b, j| if r[j] > r[b] { j } else { b });
-            let (bio_inside, c) = match self.tags[best] {
-                Tag::Outside => {
-                    spans.extend(open.take());
-                    continue;
+            let mut best: Option<usize> = None;
+            let mut best_p = r[self.outside];
+            for (k, col) in self.columns.iter().enumerate() {
+                let pk = p(i, col);
+                if pk > best_p {
+                    (best, best_p) = (Some(k), pk);
                 }
-                Tag::Begin(c) => (false, c),
-                Tag::Inside(c) => (true, c),
+            }
+            let Some(k) = best else {
+                spans.extend(open.take());
+                continue;
             };
+            let col = &self.columns[k];
             match &mut open {
-                Some((oc, _, end)) if *oc == c && (bio_inside || continues_word) => *end = i,
+                Some((open_k, _, end)) if *open_k == k && (tokens.continues[i] || r[col.inside] >= r[col.begin]) => {
+                    *end = i
+                }
                 _ => {
                     spans.extend(open.take());
-                    open = Some((c, i, i));
+                    open = Some((k, i, i));
                 }
             }
         }
         spans.extend(open);
         let mut out: Vec<Entity> = Vec::new();
         let mut last_end = None;
-        for (c, mut a, mut b) in spans {
-            while a > 0 && continues[a] {
+        for (k, mut a, mut b) in spans {
+            while a > 0 && tokens.continues[a] {
                 a -= 1;
             }
-            while b + 1 < n && continues[b + 1] {
+            while b + 1 < n && tokens.continues[b + 1] {
                 b += 1;
             }
-            let (bi, ii) = self.columns[&c];
-            let sum: f64 = (a..=b).map(|i| f64::from(row(i)[bi] + row(i)[ii])).sum();
-            let score = (sum / (b - a + 1) as f64) as f32;
-            if score < self.thresholds.get(&c).copied().unwrap_or(DEFAULT_THRESHOLD) {
+            while a <= b && !tokens.alnum[a] {
+                a += 1;
+            }
+            if a > b {
                 continue;
             }
-            let span = offsets[a].start..offsets[b].end;
-            if last_end.is_some_and(|end| span.start < end) {
+            let col = &self.columns[k];
+            let sum: f64 = (a..=b).map(|i| f64::from(p(i, col))).sum();
+            let score = (sum / (b - a + 1) as f64) as f32;
+            let span = tokens.offsets[a].start..tokens.offsets[b].end;
+            if score < col.threshold || last_end.is_some_and(|end| span.start < end) {
                 continue;
             }
             last_end = Some(span.end);
-            out.push(Entity { category: CATEGORIES[c].1, span, score });
+            out.push(Entity { category: CATEGORIES[col.category].1, span, score });
         }
         out
     }
@@ -272,21 +304,31 @@ mod tests {
         r
     }
 
-    /// Tokens of a text split on spaces, `##` pieces written `##x`: their
-    /// byte offsets in the text the words make, and which continue a word.
-    fn tokens(words: &[&str]) -> (String, Vec<Range<usize>>, Vec<bool>) {
-        let (mut text, mut offsets, mut continues) = (String::new(), Vec::new(), Vec::new());
+    /// A row from (label, probability) pairs.
+    fn mix(parts: &[(&str, f32)]) -> Vec<f32> {
+        let mut r = vec![0.0; 9];
+        for (label, p) in parts {
+            r[labels().iter().position(|l| l == label).unwrap()] = *p;
+        }
+        r
+    }
+
+    /// Tokens of a text split on spaces, `##` pieces written `##x`: the text
+    /// the words make and its tokens.
+    fn tokens(words: &[&str]) -> (String, TextTokens) {
+        let (mut text, mut t) = (String::new(), TextTokens::default());
         for w in words {
             let piece = w.strip_prefix("##");
             if piece.is_none() && !text.is_empty() {
                 text.push(' ');
             }
             let p = piece.unwrap_or(w);
-            offsets.push(text.len()..text.len() + p.len());
-            continues.push(piece.is_some());
+            t.offsets.push(text.len()..text.len() + p.len());
+            t.continues.push(piece.is_some());
+            t.alnum.push(p.chars().any(char::is_alphanumeric));
             text.push_str(p);
         }
-        (text, offsets, continues)
+        (text, t)
     }
 
     #[test]
@@ -318,20 +360,18 @@ mod tests {
     #[test]
     fn bio_tags_become_whole_word_spans_with_their_scores() {
         let d = decoder(&[("PER", 0.6), ("pii.location", 0.5)]);
-        // "Please email Maria Schnei ##der in Berlin"
-        let (text, offsets, continues) = tokens(&["Please", "email", "Maria", "Schnei", "##der", "in", "Berlin"]);
+        let (text, t) = tokens(&["Please", "email", "Maria", "Schnei", "##der", "in", "Berlin"]);
         let rows = [
             row("O", 0.99),
             row("O", 0.99),
             row("B-PER", 0.9),
             row("I-PER", 0.8),
-            // A word piece tagged O-ish but B-PER wins: continues the name.
+            // A word piece whose B- outweighs its I-: it continues the word.
             row("B-PER", 0.7),
             row("O", 0.9),
             row("B-LOC", 0.95),
         ];
-        let probs: Vec<f32> = rows.concat();
-        let found = d.decode(&probs, &continues, &offsets);
+        let found = d.decode(&rows.concat(), &t);
         let got: Vec<(&str, &str, f32)> =
             found.iter().map(|e| (e.category, &text[e.span.clone()], (e.score * 100.0).round() / 100.0)).collect();
         assert_eq!(got, vec![("pii.person", "Maria Schneider", 0.8), ("pii.location", "Berlin", 0.95)]);
@@ -351,6 +391,20 @@ mod tests {
             (&[], vec![], &[]),
             // B B: two names, not one.
             (&["Anna", "Bob"], vec![per(0.9), per(0.9)], &[("pii.person", "Anna"), ("pii.person", "Bob")]),
+            // I at least as likely as B continues the name; B above I starts a new one.
+            (
+                &["John", "Smith"],
+                vec![per(0.9), mix(&[("B-PER", 0.45), ("I-PER", 0.45), ("O", 0.1)])],
+                &[("pii.person", "John Smith")],
+            ),
+            (
+                &["John", "Smith"],
+                vec![per(0.9), mix(&[("B-PER", 0.5), ("I-PER", 0.45), ("O", 0.05)])],
+                &[("pii.person", "John"), ("pii.person", "Smith")],
+            ),
+            // The category is P(B-X) + P(I-X): split between B and I, it still
+            // beats O.
+            (&["Lee"], vec![mix(&[("B-PER", 0.35), ("I-PER", 0.3), ("O", 0.35)])], &[("pii.person", "Lee")]),
             // An I- without a B- opens a span.
             (&["the", "Smith"], vec![o(), iper(0.9)], &[("pii.person", "Smith")]),
             // A change of category splits.
@@ -362,17 +416,22 @@ mod tests {
             // A span starting on a word piece takes the whole word.
             (
                 &["Schnei", "##der"],
-                vec![vec![0.55, 0.45, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], per(0.9)],
+                vec![mix(&[("O", 0.55), ("B-PER", 0.45)]), per(0.9)],
                 &[("pii.person", "Schneider")],
             ),
-            // Below the default threshold of 0.5 (mean of 0.9 and 0.05): dropped.
+            // Below the default threshold of 0.5: dropped.
             (&["Anna", "Lee"], vec![per(0.9), iper(0.05)], &[("pii.person", "Anna")]),
             (&["Anna", "Lee"], vec![per(0.3), iper(0.3)], &[]),
             (&["Acme", "Anna"], vec![org(0.9), per(0.9)], &[("pii.organization", "Acme"), ("pii.person", "Anna")]),
+            // Leading tokens without a letter or digit are trimmed (trailing
+            // ones are kept); a span of nothing else is dropped.
+            (&["(", "Maria", ")"], vec![per(0.9), iper(0.9), iper(0.9)], &[("pii.person", "Maria )")]),
+            (&["🎉", "Fatima"], vec![per(0.9), per(0.9)], &[("pii.person", "Fatima")]),
+            (&["🎉", "hi"], vec![per(0.9), o()], &[]),
         ];
         for (words, rows, want) in table {
-            let (text, offsets, continues) = tokens(words);
-            let found = d.decode(&rows.concat(), &continues, &offsets);
+            let (text, t) = tokens(words);
+            let found = d.decode(&rows.concat(), &t);
             let got: Vec<(&str, &str)> = found.iter().map(|e| (e.category, &text[e.span.clone()])).collect();
             assert_eq!(got, want.to_vec(), "{words:?}");
         }
@@ -382,38 +441,55 @@ mod tests {
     #[test]
     fn overlapping_spans_after_widening_keep_the_first() {
         let d = decoder(&[("PER", 0.1)]);
-        let (text, offsets, continues) = tokens(&["Ac", "##me", "##x"]);
+        let (text, t) = tokens(&["Ac", "##me", "##x"]);
         // ORG on "Ac", O (barely) on "me", PER (barely) on "x": two spans,
         // both widened to "Acmex".
-        let mut rows = vec![row("B-ORG", 0.9), vec![0.55, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.45, 0.0]];
-        rows.push(vec![0.05, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.45, 0.0]);
-        let found = d.decode(&rows.concat(), &continues, &offsets);
+        let rows = [
+            row("B-ORG", 0.9),
+            mix(&[("O", 0.55), ("I-ORG", 0.45)]),
+            mix(&[("O", 0.05), ("B-PER", 0.5), ("I-ORG", 0.45)]),
+        ];
+        let found = d.decode(&rows.concat(), &t);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].category, &text[found[0].span.clone()]), ("pii.organization", "Acmex"));
         assert!((found[0].score - 0.6).abs() < 1e-6);
     }
 
     #[test]
-    fn ties_go_to_the_first_label() {
+    fn ties_go_to_the_first() {
+        let d = decoder(&[("PER", 0.1), ("LOC", 0.1)]);
+        let (_, t) = tokens(&["x"]);
+        assert!(d.decode(&mix(&[("O", 0.5), ("B-PER", 0.5)]), &t).is_empty(), "O wins a tie");
+        let found = d.decode(&mix(&[("O", 0.2), ("B-PER", 0.4), ("B-LOC", 0.4)]), &t);
+        assert_eq!(found[0].category, "pii.person", "PER comes before LOC in the labels");
+    }
+
+    /// Rows beyond the tokens, or tokens beyond the rows (a text cut short):
+    /// only what both cover is decoded.
+    #[test]
+    fn only_tokens_with_rows_are_decoded() {
         let d = decoder(&[]);
-        let (_, offsets, continues) = tokens(&["x"]);
-        let mut r = vec![0.0; 9];
-        r[0] = 0.5;
-        r[1] = 0.5;
-        assert!(d.decode(&r, &continues, &offsets).is_empty(), "O wins a tie with B-PER");
+        let (text, t) = tokens(&["Anna", "Lee", "Bob"]);
+        let found = d.decode(&[per(0.9), row("I-PER", 0.9)].concat(), &t);
+        assert_eq!(found.iter().map(|e| &text[e.span.clone()]).collect::<Vec<_>>(), ["Anna Lee"]);
+        fn per(p: f32) -> Vec<f32> {
+            row("B-PER", p)
+        }
     }
 
     #[test]
     fn bad_label_lists_and_thresholds_are_refused() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         let none = BTreeMap::new();
-        assert!(Decoder::new(&s(&["B-PER", "I-PER"]), &none).unwrap_err().contains("start with"));
+        assert!(Decoder::new(&s(&["B-PER", "I-PER"]), &none).unwrap_err().contains("\"O\""));
         assert!(Decoder::new(&s(&["O", "B-XYZ", "I-XYZ"]), &none).unwrap_err().contains("XYZ"));
         assert!(Decoder::new(&s(&["O", "B-PER"]), &none).unwrap_err().contains("no I-"));
         assert!(Decoder::new(&s(&["O", "I-PER"]), &none).unwrap_err().contains("no B-"));
         assert!(Decoder::new(&s(&["O", "PER"]), &none).is_err());
         let bad = BTreeMap::from([("pii.pets".to_string(), 0.5)]);
         assert!(Decoder::new(&labels(), &bad).unwrap_err().contains("pii.pets"));
+        let bad = BTreeMap::from([("PER".to_string(), 1.5)]);
+        assert!(Decoder::new(&labels(), &bad).unwrap_err().contains("thresholds.entities.PER"));
         let d = decoder(&[]);
         assert_eq!(d.width(), 9);
         assert_eq!(

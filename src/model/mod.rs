@@ -654,7 +654,7 @@ impl Model {
                 let g = self.windower.geometry();
                 let half_overlap = (g.content_tokens - g.stride_tokens) / 2;
                 let probs = entities::stitch(&windows, width, half_overlap);
-                decoder.decode(&probs, &tokens.continues, &tokens.offsets)
+                decoder.decode(&probs, tokens)
             }
             _ => Vec::new(),
         };

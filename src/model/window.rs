@@ -34,6 +34,9 @@ pub struct TextTokens {
     pub offsets: Vec<Range<usize>>,
     /// Whether each token continues the word before it.
     pub continues: Vec<bool>,
+    /// Whether each token's text holds a letter or a digit (a span does not
+    /// start on a quote or an emoji).
+    pub alnum: Vec<bool>,
 }
 
 /// A text's windows, up to a budget.
@@ -172,6 +175,10 @@ impl Windower {
         let tokens = self.token_info.then(|| TextTokens {
             offsets: offsets.iter().map(|&(a, b)| a..b).collect(),
             continues: encoding.get_tokens().iter().map(|t| t.starts_with("##")).collect(),
+            alnum: offsets
+                .iter()
+                .map(|&(a, b)| text.get(a..b).unwrap_or_default().chars().any(char::is_alphanumeric))
+                .collect(),
         });
         Ok((out, tokens))
     }
