@@ -30,22 +30,18 @@ async fn a_growing_output_encodes_only_its_new_sentences() {
     let first = "Our savings account pays 2.1% a year. Interest is paid monthly. You can withdraw at any time.";
     let more = " There is no minimum balance. Opening takes about ten minutes online.";
 
-    // A model with an entity head also reads the prompt (once: the second
-    // call finds it in the cache).
-    let model = warden::model::Model::shared(&warden::model::ModelConfig::default()).unwrap();
-    let prompt = u64::from(model.has_entity_head());
     let m = server.metrics().await;
     let (miss0, hit0) = (counter(&m, "miss"), counter(&m, "hit"));
     let a = risk.score_output(output(first)).await.unwrap().into_inner();
     assert!(a.model_versions.contains_key("warden-minilm"), "the toxicity head read the output: {a:?}");
     let m = server.metrics().await;
     let (miss1, hit1) = (counter(&m, "miss"), counter(&m, "hit"));
-    assert_eq!((miss1 - miss0, hit1 - hit0), (3 + prompt, 0), "three new sentences, each encoded once");
+    assert_eq!((miss1 - miss0, hit1 - hit0), (3, 0), "three new sentences, each encoded once");
 
     let b = risk.score_output(output(&format!("{first}{more}"))).await.unwrap().into_inner();
     assert_eq!(b.decision, pb::Decision::Allow as i32, "{b:?}");
     let m = server.metrics().await;
-    assert_eq!(counter(&m, "hit") - hit1, 3 + prompt, "the three sentences already seen come from the cache");
+    assert_eq!(counter(&m, "hit") - hit1, 3, "the three sentences already seen come from the cache");
     assert_eq!(counter(&m, "miss") - miss1, 2, "only the two new sentences are encoded");
     server.stop().await.unwrap();
 }

@@ -9,7 +9,6 @@
 //! | input | `document:<id>` | document (indirect injection; the injection head for a model without one), entities |
 //! | input | `system_prompt` | none |
 //! | output | `output`, sentence by sentence | toxicity, entities |
-//! | output | `input` (the prompt) | entities |
 //!
 //! Both injection-like heads report `prompt_injection`; the message names
 //! the head. The entity head (when the model has one) reports `pii.person`,
@@ -84,12 +83,6 @@ fn heads(surface: Surface, source: &Source) -> Option<Heads> {
         }
         (Surface::Output, Source::Output) => {
             Some(Heads { injection: None, toxicity: true, topics: false, entities: true })
-        }
-        // The prompt that produced an output is kept in its record: its
-        // names are masked there like the output's (usually from the cache:
-        // ScoreInput read the same text).
-        (Surface::Output, Source::Input) => {
-            Some(Heads { injection: None, toxicity: false, topics: false, entities: true })
         }
         _ => None,
     }
@@ -510,14 +503,14 @@ mod tests {
             assert_eq!(heads(surface, &source).and_then(|h| h.injection), want, "{surface:?} {source}");
         }
         // Entities wherever a person's data may come in or go out.
-        for (surface, source) in [
-            (Surface::Input, Source::Input),
-            (Surface::Input, doc.clone()),
-            (Surface::Output, Source::Output),
-            (Surface::Output, Source::Input),
-        ] {
+        for (surface, source) in
+            [(Surface::Input, Source::Input), (Surface::Input, doc.clone()), (Surface::Output, Source::Output)]
+        {
             assert!(heads(surface, &source).is_some_and(|h| h.entities), "{surface:?} {source}");
         }
+        // The prompt that produced an output was read by ScoreInput; on
+        // ScoreOutput it is context (the rule detectors skip it too).
+        assert_eq!(heads(Surface::Output, &Source::Input), None);
         // The system prompt is the operator's text: no head reads it.
         assert_eq!(heads(Surface::Input, &Source::SystemPrompt), None);
         assert_eq!(heads(Surface::Output, &doc), None);
