@@ -109,8 +109,77 @@ def char_to_byte(text):
     return out
 
 
-def decode(probs, offsets, tokens, thresholds, score="mean"):
+def decode(probs, offsets, tokens, thresholds, text=None, score="mean", trim="lead"):
     """BIO decoding of per-token probabilities [n, len(LABELS)] of the content tokens (already stitched across
+    windows) into character spans.
+
+    1. Per token: P(X) = P(B-X) + P(I-X) for each category X; the token's category is the argmax over
+       [P(O), P(PER), P(LOC), P(ADDR), P(ORG)] (lowest index on ties).
+    2. Walk the tokens: category O closes the open span. Category X extends the open span if it has category X
+       and (the token is a word continuation, i.e. its vocabulary string starts with "##", or P(I-X) >= P(B-X));
+       otherwise it closes the open span and opens a new one of category X.
+    3. Whole words: a span starting on a "##" token extends back to its word's first token; a span followed by
+       "##" tokens extends over them.
+    4. Trim (only if text is given): leading tokens of a span whose original text has no alphanumeric character
+       (punctuation, emoji, symbols: Python str.isalnum / Rust char::is_alphanumeric) are dropped from it
+       (trailing ones are kept: on dev, trimming them too lost "Inc." / "(CN)"-style ends and exact F1).
+    5. score = mean over the span's tokens of P(X); keep the span if score >= thresholds[X]; a span that
+       overlaps the previous kept span is dropped.
+    Returns [(category, start_char, end_char, score)].
+    """
+    n = len(tokens)
+    if n == 0:
+        return []
+    nc = len(CATEGORIES)
+    pc = np.concatenate([probs[:, :1]] + [probs[:, 1 + 2 * c:3 + 2 * c].sum(1, keepdims=True) for c in range(nc)], 1)
+    cat_of = np.argmax(pc, axis=1)
+    spans, cur = [], None
+    for i in range(n):
+        c = int(cat_of[i])
+        if c == 0:
+            if cur:
+                spans.append(cur)
+            cur = None
+            continue
+        x = c - 1
+        cont = tokens[i].startswith("##")
+        if cur and cur[0] == x and (cont or probs[i, 2 + 2 * x] >= probs[i, 1 + 2 * x]):
+            cur[2] = i
+        else:
+            if cur:
+                spans.append(cur)
+            cur = [x, i, i]
+    if cur:
+        spans.append(cur)
+
+    def alnum(i):
+        return text is None or any(ch.isalnum() for ch in text[offsets[i][0]:offsets[i][1]])
+
+    out, last_end = [], -1
+    for x, a, b in spans:
+        while a > 0 and tokens[a].startswith("##"):
+            a -= 1
+        while b + 1 < n and tokens[b + 1].startswith("##"):
+            b += 1
+        while trim in ("both", "lead") and a <= b and not alnum(a):
+            a += 1
+        while trim == "both" and b >= a and not alnum(b):
+            b -= 1
+        if a > b:
+            continue
+        p = pc[a:b + 1, 1 + x]
+        sc = float(p.mean() if score == "mean" else p.min())
+        cat = CATEGORIES[x]
+        if sc >= thresholds.get(cat, 0.5) and offsets[a][0] >= last_end:
+            out.append((cat, offsets[a][0], offsets[b][1], sc))
+            last_end = offsets[b][1]
+    return out
+
+
+def decode_v1(probs, offsets, tokens, thresholds, text=None, score="mean"):
+    """The first decoder (argmax of the 9 labels, no trimming); kept for compare_decoders.py.
+
+    BIO decoding of per-token probabilities [n, len(LABELS)] of the content tokens (already stitched across
     windows) into character spans.
 
     1. label = argmax over LABELS (first index on ties).

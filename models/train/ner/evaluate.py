@@ -30,6 +30,25 @@ def synth_rows():
     return out
 
 
+# Sentences written for this project whose capitalised or name-like words are common words, not persons
+# (Will, Mark, Rose, Bill, Grace, May, June, Hope, Joy, Summer, Frank, Art, Sue, Guy, Pat, Ray, Dawn, ...).
+COMMON_WORDS = [
+    "Will you send me the report?", "Mark the task as done.", "Rose bushes need pruning in spring.",
+    "Bill me for the extra hours.", "Grace periods apply to late payments.", "May I ask a question?",
+    "June was hotter than usual.", "Hope you are doing well!", "Joy is contagious.", "Summer holidays start soon.",
+    "Frank feedback helps the team.", "Art supplies are on the second floor.", "Sue the company? Really?",
+    "Guy ropes keep the tent up.", "Pat the dough dry before frying.", "Ray tracing makes games look real.",
+    "Dawn is the best time to fish.", "Chase the cat out of the kitchen.", "Rich people pay more tax.",
+    "Faith and reason are old rivals.", "Amber lights mean slow down.", "Page 3 has the summary.",
+    "Miles of road were closed.", "Jack up the car before changing the tyre.", "Drew a picture for my mom.",
+    "Gene therapy is expensive.", "Sandy beaches are the best.", "Victor or loser, we play fair.",
+    "Holly and ivy decorate the hall.", "Cliff jumping is dangerous.", "Dean's list students get a prize.",
+    "Major changes are coming to the app.", "Carol singers came by last night.", "Skip the intro please.",
+    "Nick the edge of the board with a knife.", "Penny for your thoughts.", "Crystal clear water.",
+    "Brook trout live in cold streams.", "Rusty nails can cause tetanus.", "Angel food cake is light.",
+]
+
+
 def run(ent, rows):
     t0 = time.time()
     preds = [ent.spans(r["text"]) for r in rows]
@@ -67,6 +86,11 @@ def main():
             res[name] = {"metrics": score(gold, pr, ["PER", "LOC", "ORG"], merge={"ADDR": "LOC"}),
                          "ms_per_text": round(ms, 2)}
         print(name, json.dumps(res[name])[:3000], flush=True)
+    if "benign_test" in args.sets:
+        preds, _ = run(ent, [{"text": t} for t in COMMON_WORDS])
+        flagged = [(t, t[a:b]) for t, p in zip(COMMON_WORDS, preds) for c, a, b, _ in p if c == "PER"]
+        res["common_words"] = {"n": len(COMMON_WORDS), "person_spans": len(flagged), "flagged": flagged}
+        print("common_words", json.dumps(res["common_words"]), flush=True)
     if args.synth:
         rows = synth_rows()
         preds, ms = run(ent, rows)

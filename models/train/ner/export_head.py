@@ -81,10 +81,25 @@ def add_head(model, head, cfg):
     return model
 
 
+def strip_head(model):
+    """Removes an entity head added by add_head (so the shipped file can be re-extended): its nodes and
+    initializers (prefix /entities/), the entities output, the token_case input and its default."""
+    g = model.graph
+    keep = [n for n in g.node if not n.name.startswith("/entities/")]
+    del g.node[:]
+    g.node.extend(keep)
+    for coll, drop in ((g.initializer, lambda x: x.name.startswith("/entities/") or x.name == "token_case"),
+                       (g.output, lambda x: x.name == "entities"), (g.input, lambda x: x.name == "token_case")):
+        keep = [x for x in coll if not drop(x)]
+        del coll[:]
+        coll.extend(keep)
+    return model
+
+
 def build(head_path, out_path, base=None):
     head = dict(np.load(head_path))
     cfg = json.loads(str(head["config"]))
-    model = onnx.load(base or os.path.join(MODEL_DIR, "model.int8.onnx"))
+    model = strip_head(onnx.load(base or os.path.join(MODEL_DIR, "model.int8.onnx")))
     add_head(model, head, cfg)
     onnx.checker.check_model(model)
     onnx.save(model, out_path)

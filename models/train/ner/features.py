@@ -37,9 +37,10 @@ def main():
     ap.add_argument("--layers", nargs="+", type=int, default=[3, 4, 5])
     ap.add_argument("--max-tokens", type=int, default=CONTENT, help="content tokens kept per row (first window)")
     ap.add_argument("--batch-tokens", type=int, default=4096)
+    ap.add_argument("--suffix", default="", help="out/feat/{set}{suffix}.npz (several layer groups side by side)")
     args = ap.parse_args()
     os.makedirs(os.path.join(OUT, "feat"), exist_ok=True)
-    sess = session(exposed_model(args.layers, os.path.join(OUT, "feat", "exposed.onnx")))
+    sess = session(exposed_model(args.layers, os.path.join(OUT, "feat", f"exposed{args.suffix}.onnx")))
     names = [LAYER_TENSOR.format(k) for k in args.layers]
     tok = tokenizer()
     for name in args.sets:
@@ -74,7 +75,7 @@ def main():
         case = np.concatenate([np.array([0] + list(e[1]) + [0], dtype=np.int8) for e in enc])
         y = np.concatenate([np.concatenate([[-1], e[2], [-1]]).astype(np.int8) for e in enc])
         bounds = np.cumsum([0] + [len(e[0]) + 2 for e in enc])
-        np.savez(os.path.join(OUT, "feat", f"{name}.npz"), X=X, case=case, y=y, bounds=bounds,
+        np.savez(os.path.join(OUT, "feat", f"{name}{args.suffix}.npz"), X=X, case=case, y=y, bounds=bounds,
                  layers=np.array(args.layers))
         print(name, len(rows), X.shape, f"{time.time() - t0:.0f}s", flush=True)
 

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from common import LABELS, MODEL_DIR, REPO, RUST_CATEGORY, char_to_byte, windows
+from common import LABELS, MODEL_DIR, REPO, RUST_CATEGORY, char_to_byte, decode, windows
 from infer import Entities, manifest_thresholds
 
 LONG = (
@@ -82,6 +82,7 @@ def main():
     args = ap.parse_args()
     th = manifest_thresholds()
     ent = Entities(os.path.join(MODEL_DIR, "model.int8.onnx"), th)
+    margin = 1.0
     with open(args.out, "w", encoding="utf-8") as f:
         for kind, text in TEXTS:
             P, ids, offs, toks, case = ent.token_probs(text)
@@ -100,7 +101,11 @@ def main():
                            "text": text[a:b]} for c, a, b, s in spans],
             }
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            # how close any candidate span (kept or not) lies to its threshold: a flip risk between kernels
+            for c, a, b, sc in decode(P, offs, toks, {k: 0.0 for k in th}, text=text):
+                margin = min(margin, abs(sc - th[c]))
             print(kind, [(s["category"], s["text"], round(s["score"], 3)) for s in row["spans"]])
+    print(f"smallest |score - threshold| over all candidate spans: {margin:.4f}")
 
 
 if __name__ == "__main__":

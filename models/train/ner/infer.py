@@ -47,7 +47,7 @@ class Entities:
 
     def spans(self, text):
         P, ids, offs, toks, case = self.token_probs(text)
-        return decode(P, offs, toks, self.th)
+        return decode(P, offs, toks, self.th, text=text)
 
     def spans_bytes(self, text):
         c2b = char_to_byte(text)

@@ -17,10 +17,19 @@ from metrics import score
 
 
 def load(name, layers):
-    d = np.load(os.path.join(OUT, "feat", f"{name}.npz"))
-    have = list(d["layers"])
-    cols = np.concatenate([np.arange(384) + 384 * have.index(k) for k in layers])
-    return d["X"][:, cols], d["case"], d["y"], d["bounds"]
+    """Feature columns of the given layers from out/feat/{name}*.npz (features.py --suffix groups)."""
+    import glob
+    parts, meta = [], None
+    for path in sorted(glob.glob(os.path.join(OUT, "feat", f"{name}.npz")) +
+                       glob.glob(os.path.join(OUT, "feat", f"{name}_*.npz"))):
+        d = np.load(path)
+        have = list(d["layers"])
+        meta = meta or (d["case"], d["y"], d["bounds"])
+        for k in layers:
+            if k in have and not any(k == q for q, _ in parts):
+                parts.append((k, d["X"][:, 384 * have.index(k):384 * (have.index(k) + 1)]))
+    X = np.concatenate([x for k in layers for q, x in parts if q == k], axis=1)
+    return (X,) + meta
 
 
 def neighbours(bounds, n):
@@ -77,23 +86,23 @@ def predict(head, X, case, bounds, mean, std, use_case, ctx, bs=8192):
     return out
 
 
-def dev_spans(P, bounds, rows, tok, thresholds):
+def dev_spans(P, bounds, rows, tok, thresholds, decoder=decode):
     gold, pred = [], []
     for k, r in enumerate(rows):
         ids, offs, toks, _ = encode(tok, r["text"])
         n = bounds[k + 1] - bounds[k] - 2
         p = P[bounds[k] + 1: bounds[k] + 1 + n]
-        pred.append([(c, a, b) for c, a, b, _ in decode(p, offs[:n], toks[:n], thresholds)])
+        pred.append([(c, a, b) for c, a, b, _ in decoder(p, offs[:n], toks[:n], thresholds, text=r["text"])])
         gold.append([(c, a, b) for a, b, c in r["spans"] if c])
     return gold, pred
 
 
-def choose_thresholds(P, bounds, rows, tok, grid=np.arange(0.3, 0.96, 0.05)):
+def choose_thresholds(P, bounds, rows, tok, grid=np.arange(0.3, 0.96, 0.05), decoder=decode):
     """Per category: the threshold with the best overlap F1 on dev (ADDR and LOC judged separately)."""
     best = {}
     spans_all = {}
     for t in grid:
-        g, p = dev_spans(P, bounds, rows, tok, {c: float(t) for c in CATEGORIES})
+        g, p = dev_spans(P, bounds, rows, tok, {c: float(t) for c in CATEGORIES}, decoder)
         spans_all[round(float(t), 2)] = score(g, p, CATEGORIES)
     for c in CATEGORIES:
         t, m = max(spans_all.items(), key=lambda kv: (kv[1][c]["overlap_f1"], kv[0]))
