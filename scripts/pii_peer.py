@@ -67,6 +67,10 @@ def byte_to_char(text):
 
 
 def run_presidio(docs, model):
+    import logging
+    # tldextract (URL recognizer) tries to download the public suffix list and falls back to its bundled
+    # snapshot offline; keep its traceback out of the table
+    logging.getLogger("tldextract").setLevel(logging.CRITICAL)
     import spacy
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider

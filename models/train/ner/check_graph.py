@@ -69,10 +69,11 @@ def bench(old, new, tok, texts, n, batch, seq):
             t0 = time.perf_counter()
             s.run(outs, f)
             acc.append((time.perf_counter() - t0) * 1000)
-    pct = lambda a: {f"p{q}": round(float(np.percentile(a, q)), 3) for q in (50, 90, 99)}
+    pct = lambda a: {f"p{q}": round(float(np.percentile(a, q)), 3) for q in (0, 10, 50, 90, 99)}
     po, pn = pct(to), pct(tn)
     return {"batch": batch, "seq": seq, "runs": n, "old_ms": po, "new_ms": pn,
-            "p50_increase": round(pn["p50"] / po["p50"] - 1, 4), "mean_increase": round(np.mean(tn) / np.mean(to) - 1, 4)}
+            "p50_increase": round(pn["p50"] / po["p50"] - 1, 4), "mean_increase": round(np.mean(tn) / np.mean(to) - 1, 4),
+            "min_increase": round(pn["p0"] / po["p0"] - 1, 4), "p10_increase": round(pn["p10"] / po["p10"] - 1, 4)}
 
 
 def main():
