@@ -99,7 +99,7 @@ def main():
                    "bound the change only loosely. By arithmetic, the head adds about 0.6 M fp32 multiply-adds per "
                    "token (773 x 3 x 256 + 256 x 9) to the encoder's ~10.6 M int8 ones (6 layers x (4 x 384^2 + 2 x "
                    "384 x 1536)) plus attention, about 5-6%. `benches/model.rs` on a quiet machine should confirm "
-                   "the issue's 10% budget for ScoreInput; hidden 128 would halve the head's cost (see the report).\n")
+                   "the issue's 10% budget for ScoreInput; hidden 128 would halve the head's cost for about 0.005 dev F1 (table at the top).\n")
     if synth:
         m = synth["synth_dataset_v2"]["metrics"]
         out.append("## synth_dataset_v2 (presidio-research; evaluation only, measured at the very end)\n")
