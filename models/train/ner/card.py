@@ -37,7 +37,7 @@ def main():
     evals = {int(p.split("_s")[-1][:-5]): j(p) for p in glob.glob(os.path.join(OUT, "eval", "final_s*.json"))}
     synth = j(os.path.join(OUT, "eval", "synth.json"))
     check = j(os.path.join(OUT, "check.json"))
-    peer = j(os.path.join(OUT, "peer.json"))
+    peer = j(os.path.join(OUT, "peer_both.json")) or j(os.path.join(OUT, "peer.json"))
     h = heads[SHIP]
     out = []
     out.append(open(os.path.join(os.path.dirname(__file__), "card_head.md")).read().rstrip() + "\n")
@@ -132,14 +132,20 @@ def main():
     if peer:
         out.append("## Presidio on the same corpus (scripts/pii_peer.py)\n")
         p = peer["systems"]["presidio"]
-        out.append(f"{p['name']}, {peer['documents']} documents, {p['ms_per_doc']:.1f} ms per document:\n")
-        out.append("| type | gold | Presidio recall | Presidio precision | entity head recall | entity head precision |")
-        out.append("|---|---|---|---|---|---|")
+        wd = peer["systems"].get("warden")
+        out.append(f"{p['name']}, {peer['documents']} documents, {p['ms_per_doc']:.1f} ms per document"
+                   + (f"; in the same run, today's Warden server (debug build of this branch, which already embeds "
+                      f"this graph but does not read `entities` yet) through gRPC ScoreInput, {wd['ms_per_doc']:.1f} ms "
+                      f"per document" if wd else "") + ":\n")
+        out.append("| type | gold | Presidio recall | Presidio precision | Warden (rules, today) recall | Warden precision | entity head recall | entity head precision |")
+        out.append("|---|---|---|---|---|---|---|---|")
         sm = synth["synth_dataset_v2"]["metrics"] if synth else {}
         for t, r in p["types"].items():
             w = sm.get(t)
-            wr = f"{w['overlap_r']:.2f} | {w['overlap_p']:.2f}" if w else "(rules: see the Warden column of pii_peer.py) | "
-            out.append(f"| {t} | {r['gold']} | {f(r['recall'], 2)} | {f(r['precision'], 2)} | {wr} |")
+            wr = f"{w['overlap_r']:.2f} | {w['overlap_p']:.2f}" if w else "- | -"
+            wt = (wd["types"].get(t) or {"recall": 0.0, "precision": None}) if wd else {"recall": None, "precision": None}
+            out.append(f"| {t} | {r['gold']} | {f(r['recall'], 2)} | {f(r['precision'], 2)} | {f(wt['recall'], 2)} | "
+                       f"{f(wt['precision'], 2)} | {wr} |")
         out.append("")
         out.append(f"The entity head's columns are the Python reference decoder on the shipped graph "
                    f"({synth['synth_dataset_v2']['ms_per_text']:.1f} ms per document for the model alone, batch 1, "
