@@ -77,6 +77,7 @@ fn personal_data() {
         case("amex 378282246310005", &["pii.credit_card"], &["pii.phone"]),
         spanned("pay to DE89 3704 0044 0532 0130 00 please", &["pii.iban"], "DE89 3704 0044 0532 0130 00"),
         case("IBAN GB82WEST12345698765432", &["pii.iban"], &[]),
+        spanned("iban gb82 west 1234 5698 7654 32 thanks", &["pii.iban"], "gb82 west 1234 5698 7654 32"),
         spanned("my SSN is 123-45-6789.", &["pii.us_ssn"], "123-45-6789"),
         case("ssn: 123456789", &["pii.us_ssn"], &[]),
         case("server at 203.0.113.7 refused", &["pii.ip_address"], &[]),

@@ -53,7 +53,9 @@ enum Kind {
 const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Email, r"(?i)\b[a-z0-9][a-z0-9._%+\-]{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b"),
     (Kind::Card, r"\b\d(?:[ \-]?\d){11,18}\b"),
-    (Kind::Iban, r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"),
+    // Printed IBANs are upper case; typed ones are often not (mod-97 is
+    // checked on the upper-cased form either way).
+    (Kind::Iban, r"(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"),
     (
         Kind::Ssn,
         r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\W{0,3}\d{9}\b|\b\d{3}-\d{2}-\d{4}\b|\b\d{3} \d{2} \d{4}\b",
@@ -287,7 +289,7 @@ fn valid_iban(s: &str) -> Option<usize> {
     let mut end = s.len();
     loop {
         let candidate = &s[..end];
-        let compact: String = candidate.chars().filter(|c| *c != ' ').collect();
+        let compact: String = candidate.chars().filter(|c| *c != ' ').map(|c| c.to_ascii_uppercase()).collect();
         if compact.len() >= 15 && iban::Iban::from_str(&compact).is_ok() {
             return Some(end);
         }
