@@ -135,11 +135,13 @@ pub async fn record(log: &Arc<AuditLog>, step: IncidentStep, now: OffsetDateTime
 /// Whether `incident_id` was reported in `tenant`. Another tenant's incident
 /// counts as absent, so the answer tells a tenant nothing about others.
 pub fn was_reported(log: &AuditLog, incident_id: &str, tenant: &str) -> Result<bool, ReportError> {
-    Ok(steps(log)?.any(|s| {
-        s.as_ref().is_ok_and(|s| {
-            s.step.incident_id == incident_id && s.step.event == "reported" && s.step.context.tenant == tenant
-        })
-    }))
+    for s in steps(log) {
+        let s = s?.step;
+        if s.incident_id == incident_id && s.event == "reported" && s.context.tenant == tenant {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// One recorded incident step, where it sits in the log.
@@ -157,7 +159,7 @@ pub struct Listed {
 /// incidents` list.
 pub fn list(log: &AuditLog, caller: &Caller) -> Result<Vec<Listed>, ReportError> {
     let mut out = Vec::new();
-    for s in steps(log)? {
+    for s in steps(log) {
         let s = s?;
         if caller.may_act_for(&s.step.context.tenant) {
             out.push(s);
@@ -168,9 +170,9 @@ pub fn list(log: &AuditLog, caller: &Caller) -> Result<Vec<Listed>, ReportError>
 
 /// The incident steps the log still holds (a step retired by retention can
 /// no longer be read).
-fn steps(log: &AuditLog) -> Result<impl Iterator<Item = Result<Listed, ReportError>> + '_, ReportError> {
+fn steps(log: &AuditLog) -> impl Iterator<Item = Result<Listed, ReportError>> + '_ {
     let seqs = log.query(&Query { kind: crate::audit::record::Kind::Incident.as_str().into(), ..Query::default() });
-    Ok(seqs.into_iter().filter_map(move |seq| {
+    seqs.into_iter().filter_map(move |seq| {
         let r = match log.record(seq) {
             Ok(Some(r)) => r,
             Ok(None) => return None,
@@ -183,7 +185,7 @@ fn steps(log: &AuditLog) -> Result<impl Iterator<Item = Result<Listed, ReportErr
             Ok(_) => None,
             Err(e) => Some(Err(e.into())),
         }
-    }))
+    })
 }
 
 /// Checks a step and builds its record; every error names the field.
