@@ -20,6 +20,7 @@ $P export_head.py --head "out/heads/final_s$SHIP_SEED.npz" --out out/model.entit
 $P -c "import onnx, export_head; onnx.save(export_head.strip_head(onnx.load('../../warden-minilm/model.int8.onnx')), 'out/base.int8.onnx')"
 echo "c5390496245ca46fd3fade521b038f29e40d861caadfb99d82e6e8cab17a247c  out/base.int8.onnx" | sha256sum -c
 $P check_graph.py --old out/base.int8.onnx --new out/model.entities.int8.onnx --runs 400 --json out/check.json
+$P latency.py --graph bare=out/base.int8.onnx --graph new=out/model.entities.int8.onnx --json out/latency.json
 $P manifest.py --model out/model.entities.int8.onnx --head "out/heads/final_s$SHIP_SEED.npz"
 $P fixture.py
 for s in $SEEDS; do

@@ -12,7 +12,7 @@ import numpy as np
 
 from common import CATEGORIES, HALF_OVERLAP, LABELS, MODEL_DIR, RUST_CATEGORY
 
-VERSION = "warden-minilm-2026.12.2"
+VERSION = "warden-minilm-2026.12.3"
 
 
 def sha256(path):
@@ -48,6 +48,9 @@ def main():
         "categories": {c: RUST_CATEGORY[c] for c in CATEGORIES},
         "head": {"encoder_layers": cfg["layers"], "token_case": bool(cfg["case"]),
                  "context": "Conv1D width 3 (tokens t-1, t, t+1)" if cfg["ctx"] else "none",
+                 "served_as": ("one int8 product per token for all taps (DynamicQuantizeLinear, MatMulInteger with "
+                               "7-bit per-column weights), a token_case lookup and a shift-and-add; "
+                               "models/train/ner/export_head.py"),
                  "hidden": cfg["hidden"], "seed": cfg["seed"], "tag": cfg["tag"]},
         "token_case": (
             "for each content token, s = the ORIGINAL text at the tokenizer's offsets for that token; "
