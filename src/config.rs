@@ -70,6 +70,8 @@ pub struct Config {
     pub output: crate::output::OutputConfig,
     pub audit: AuditConfig,
     pub sinks: SinkConfig,
+    /// One oversight for many sidecars (see [`crate::fleet`]).
+    pub fleet: crate::fleet::FleetConfig,
     /// Compliance reports.
     pub compliance: crate::compliance::ComplianceConfig,
     /// How long shutdown waits for in-flight calls before giving up on them.
@@ -102,6 +104,7 @@ impl Default for Config {
             compliance: crate::compliance::ComplianceConfig::default(),
             audit: AuditConfig::default(),
             sinks: SinkConfig::default(),
+            fleet: crate::fleet::FleetConfig::default(),
             shutdown_grace_seconds: 25,
         }
     }
@@ -240,6 +243,7 @@ impl Config {
         self.tls.validate().map_err(ConfigError::Invalid)?;
         self.model.validate().map_err(ConfigError::Invalid)?;
         self.output.validate().map_err(ConfigError::Invalid)?;
+        self.fleet.validate().map_err(ConfigError::Invalid)?;
         crate::auth::Authenticator::from_config(&self.auth).map_err(ConfigError::Invalid)?;
         crate::detect::pii::PiiDetector::new(&self.detectors.phone_region).map(|_| ()).map_err(ConfigError::Invalid)
     }

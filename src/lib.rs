@@ -45,6 +45,7 @@ pub mod detect;
 pub mod engine;
 pub mod error;
 pub mod evaluation;
+pub mod fleet;
 pub mod limits;
 pub mod model;
 pub mod output;

@@ -39,6 +39,10 @@ enum Command {
         #[command(subcommand)]
         command: IncidentCommand,
     },
+    /// Run a fleet service: one approval queue over every sidecar that
+    /// ships to the same PostgreSQL and JetStream; decisions made here are
+    /// delivered to the sidecar that holds the approval.
+    Fleet(FleetArgs),
     /// Run a witness (C2SP tlog-witness) for Warden logs: it cosigns a
     /// log's checkpoints only while each extends the last it cosigned.
     Witness(WitnessArgs),
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Command::Audit { command } => audit(command),
         Command::Report(args) => report(args),
         Command::Incident { command } => incident_command(command),
+        Command::Fleet(args) => fleet(args),
         Command::Witness(args) => witness(args),
     };
     match result {

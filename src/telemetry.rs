@@ -44,6 +44,10 @@ pub const WITNESS_COSIGNED_RECORDS: &str = "warden_witness_cosigned_records";
 pub const POLICY_RELOADS_TOTAL: &str = "warden_policy_reloads_total";
 pub const SESSIONS_TRACKED: &str = "warden_sessions_tracked";
 pub const APPROVALS_PENDING: &str = "warden_approvals_pending";
+pub const FLEET_DELIVERIES_TOTAL: &str = "warden_fleet_deliveries_total";
+pub const FLEET_APPROVALS_PENDING: &str = "warden_fleet_approvals_pending";
+pub const FLEET_DECISIONS_TOTAL: &str = "warden_fleet_decisions_total";
+pub const FLEET_CENTRAL_READ_SECONDS: &str = "warden_fleet_central_read_seconds";
 pub const APPROVALS_TOTAL: &str = "warden_approvals_total";
 pub const APPROVAL_DECISION_SECONDS: &str = "warden_approval_decision_seconds";
 pub const AUTH_FAILURES_TOTAL: &str = "warden_auth_failures_total";
@@ -217,6 +221,22 @@ fn describe() {
     );
     describe_gauge!(SESSIONS_TRACKED, Unit::Count, "Sessions whose context is held in memory.");
     describe_gauge!(APPROVALS_PENDING, Unit::Count, "Approvals waiting for a reviewer.");
+    describe_counter!(
+        FLEET_DELIVERIES_TOTAL,
+        Unit::Count,
+        "Decisions a fleet service delivered to this instance, by outcome (applied, refused, repeat, forged)."
+    );
+    describe_gauge!(
+        FLEET_APPROVALS_PENDING,
+        Unit::Count,
+        "Approvals of every instance waiting for a reviewer (fleet service)."
+    );
+    describe_counter!(FLEET_DECISIONS_TOTAL, Unit::Count, "Decisions recorded by a fleet service, by outcome.");
+    describe_histogram!(
+        FLEET_CENTRAL_READ_SECONDS,
+        Unit::Seconds,
+        "Time to read new approval records of every instance from the central store (fleet service)."
+    );
     describe_counter!(
         APPROVALS_TOTAL,
         Unit::Count,
@@ -421,6 +441,22 @@ pub fn sessions_tracked(n: usize) {
 
 pub fn approvals_pending(n: usize) {
     gauge!(APPROVALS_PENDING).set(n as f64);
+}
+
+pub fn fleet_delivery(outcome: &'static str) {
+    counter!(FLEET_DELIVERIES_TOTAL, "outcome" => outcome).increment(1);
+}
+
+pub fn fleet_approvals_pending(n: usize) {
+    gauge!(FLEET_APPROVALS_PENDING).set(n as f64);
+}
+
+pub fn fleet_decision(outcome: &'static str) {
+    counter!(FLEET_DECISIONS_TOTAL, "outcome" => outcome).increment(1);
+}
+
+pub fn fleet_central_read(elapsed: Duration) {
+    histogram!(FLEET_CENTRAL_READ_SECONDS).record(elapsed.as_secs_f64());
 }
 
 pub fn report_generated(framework: &'static str, elapsed: Duration) {

@@ -167,6 +167,50 @@ fn every_overlay_config_loads_with_its_container_environment() {
     }
 }
 
+/// The fleet service's own Deployment (`deploy/kubernetes/fleet`): renders,
+/// validates, is hardened like the sidecar, probes the service it serves,
+/// and its config loads as the container would load it.
+#[test]
+fn the_fleet_service_renders_validates_and_its_config_loads() {
+    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes/fleet");
+    let rendered = run(Command::new("kubectl").arg("kustomize").arg(&fleet), "kubectl kustomize fleet");
+    for hardening in
+        ["runAsNonRoot: true", "readOnlyRootFilesystem: true", "allowPrivilegeEscalation: false", "RuntimeDefault"]
+    {
+        assert!(rendered.contains(hardening), "fleet: {hardening}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fleet.yaml");
+    std::fs::write(&file, &rendered).unwrap();
+    let report = run(
+        Command::new("python3").args(["-m", "kubernetes_validate", "--strict", "-k", "1.32.0"]).arg(&file),
+        "kubernetes-validate fleet",
+    );
+    assert!(!report.contains("ERROR") && !report.contains("WARN"), "fleet: {report}");
+    let docs = render(&fleet);
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").expect("a Deployment");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["args"][0], "fleet", "runs `warden fleet`");
+    assert_eq!(container["readinessProbe"]["grpc"]["service"], "warden.v1.ApprovalService");
+    let env: Vec<String> =
+        container["env"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_string()).collect();
+    let period = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].as_u64().unwrap();
+    let config_file = fleet.join("config.toml");
+    figment::Jail::expect_with(|jail| {
+        for (i, var) in env.iter().enumerate() {
+            jail.set_env(var, format!("token-for-fleet-{i}-0123456789abcdef"));
+        }
+        let config = warden::Config::load(Some(&config_file), &warden::config::Overrides::default())
+            .map_err(|e| format!("fleet: {e}"))?;
+        warden::auth::Authenticator::from_config(&config.auth).map_err(|e| format!("fleet: {e}"))?;
+        assert!(config.fleet.central.starts_with("postgres://"), "fleet.central");
+        assert!(config.sinks.urls.iter().any(|u| u.starts_with("nats://")), "its decisions ship to JetStream");
+        assert!(config.tls.enabled(), "reviewers connect from outside the pod: TLS");
+        assert!(config.shutdown_grace_seconds + 1 <= period, "the stop fits the grace period");
+        Ok(())
+    });
+}
+
 /// A YAML file under `deploy/prometheus/`, read with PyYAML, as JSON.
 fn prometheus_yaml(name: &str) -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus").join(name);

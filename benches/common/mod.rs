@@ -26,6 +26,8 @@ pub fn fmt(d: Duration) -> String {
 /// adjusts the default config).
 pub struct Server {
     pub client: warden::proto::v1::risk_service_client::RiskServiceClient<tonic::transport::Channel>,
+    /// The connection, for the other services' clients.
+    pub channel: tonic::transport::Channel,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), warden::ServeError>>,
     _dir: tempfile::TempDir,
@@ -33,7 +35,11 @@ pub struct Server {
 
 impl Server {
     pub async fn start(tweak: impl FnOnce(&mut warden::Config)) -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), tweak).await
+    }
+
+    /// As [`Server::start`], on a data dir of the caller's.
+    pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut warden::Config)) -> Server {
         let mut config = warden::Config { data_dir: dir.path().to_path_buf(), ..Default::default() };
         config.limits.max_concurrent_requests = 64;
         config.limits.queue_timeout_ms = 10_000;
@@ -56,7 +62,8 @@ impl Server {
         let channel =
             tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
         Server {
-            client: warden::proto::v1::risk_service_client::RiskServiceClient::new(channel),
+            client: warden::proto::v1::risk_service_client::RiskServiceClient::new(channel.clone()),
+            channel,
             stop,
             task,
             _dir: dir,

@@ -36,6 +36,7 @@ pub enum Body {
     SinkQuarantined(QuarantineBody),
     UnsignedTailAccepted(TailBody),
     SubjectErased(ErasedBody),
+    FleetDecision(FleetDecisionBody),
     /// The body is not what its kind says (never written by this version).
     #[serde(skip)]
     Unreadable(String),
@@ -155,6 +156,25 @@ pub struct ApprovalBody {
     pub request_sequence: u64,
     pub state: String,
     pub votes: Vec<Vote>,
+    pub delivered_from: String,
+    pub fleet_origin: String,
+}
+
+/// A `fleet_decision` (see [`crate::fleet::decision`]).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct FleetDecisionBody {
+    pub context: Context,
+    pub approval_id: String,
+    pub instance_id: String,
+    pub request_record_id: String,
+    pub approve: bool,
+    pub reviewer: String,
+    pub roles: Vec<String>,
+    pub reason: String,
+    pub decided_at: String,
+    pub fleet_origin: String,
+    pub signature: String,
 }
 
 /// A `client_event`.

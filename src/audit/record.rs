@@ -64,7 +64,8 @@ pub enum Entry {
     /// record named by `request_sequence`.
     Approval {
         approval_id: String,
-        /// `shown`, `vote`, `approved`, `denied`, `expired`.
+        /// `shown`, `vote`, `approved`, `denied`, `expired`, or `refused`
+        /// (a delivered decision this instance did not apply).
         event: String,
         context: Context,
         /// Who: a reviewer's identity, or `warden` for an expiry.
@@ -75,6 +76,14 @@ pub enum Entry {
         /// The approval's state after this step.
         state: String,
         votes: Vec<Vote>,
+        /// For a decision a fleet service made and delivered: the id of the
+        /// fleet's own record of it (`fleet_decision`); event `refused` when
+        /// this instance did not apply it.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        delivered_from: String,
+        /// The fleet service's log origin, for a delivered decision.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        fleet_origin: String,
     },
     /// A record a client appended: a model call, a tool call or its result,
     /// or anything else worth keeping.
@@ -179,6 +188,29 @@ pub enum Entry {
         /// What the check found.
         reason: String,
     },
+    /// A reviewer's decision made in a fleet service on an approval another
+    /// instance holds (see [`crate::fleet`]): written by the fleet service,
+    /// signed with its decision key, and applied by that instance when it
+    /// arrives (its own `approval` record names this one).
+    FleetDecision {
+        /// The approval's context, as the instance recorded it.
+        context: Context,
+        approval_id: String,
+        /// The instance that holds the approval (its log's origin).
+        instance_id: String,
+        request_record_id: String,
+        approve: bool,
+        /// The authenticated reviewer and the roles the fleet service gave them.
+        reviewer: String,
+        roles: Vec<String>,
+        reason: String,
+        /// RFC 3339 UTC.
+        decided_at: String,
+        /// The fleet service's log origin.
+        fleet_origin: String,
+        /// Base64 Ed25519 signature with the fleet service's decision key.
+        signature: String,
+    },
     /// A data subject's content was crypto-shredded: its key is gone.
     SubjectErased {
         context: Context,
@@ -202,10 +234,11 @@ pub enum Kind {
     Incident,
     ReportGenerated,
     ConsoleAction,
+    FleetDecision,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::ScoreDecision,
         Kind::SubjectErased,
         Kind::SinkQuarantined,
@@ -214,6 +247,7 @@ impl Kind {
         Kind::Incident,
         Kind::ReportGenerated,
         Kind::ConsoleAction,
+        Kind::FleetDecision,
     ];
 
     /// The kind as records store it.
@@ -227,6 +261,7 @@ impl Kind {
             Kind::Incident => "incident",
             Kind::ReportGenerated => "report_generated",
             Kind::ConsoleAction => "console_action",
+            Kind::FleetDecision => "fleet_decision",
         }
     }
 
@@ -248,6 +283,7 @@ impl Entry {
             Entry::Incident { .. } => Kind::Incident.as_str(),
             Entry::ReportGenerated { .. } => Kind::ReportGenerated.as_str(),
             Entry::ConsoleAction { .. } => Kind::ConsoleAction.as_str(),
+            Entry::FleetDecision { .. } => Kind::FleetDecision.as_str(),
         }
     }
 
@@ -261,7 +297,8 @@ impl Entry {
             | Entry::Approval { context, .. }
             | Entry::Incident { context, .. }
             | Entry::ReportGenerated { context, .. }
-            | Entry::ConsoleAction { context, .. } => context,
+            | Entry::ConsoleAction { context, .. }
+            | Entry::FleetDecision { context, .. } => context,
         }
     }
 
@@ -315,10 +352,18 @@ impl Entry {
                 a.insert("warden.console.actor", actor.clone());
                 a.insert("warden.console.action", action.clone());
             }
-            Entry::Approval { context: c, approval_id, event, .. } => {
+            Entry::Approval { context: c, approval_id, event, fleet_origin, .. } => {
                 context(c);
                 a.insert("warden.approval.id", approval_id.clone());
                 a.insert("warden.approval.event", event.clone());
+                if !fleet_origin.is_empty() {
+                    a.insert("warden.fleet.origin", fleet_origin.clone());
+                }
+            }
+            Entry::FleetDecision { context: c, approval_id, instance_id, .. } => {
+                context(c);
+                a.insert("warden.approval.id", approval_id.clone());
+                a.insert("warden.fleet.instance", instance_id.clone());
             }
             Entry::ClientEvent { context: c, attributes, client_event_id, .. } => {
                 context(c);
@@ -365,7 +410,8 @@ impl Entry {
             | Entry::Approval { .. }
             | Entry::Incident { .. }
             | Entry::ReportGenerated { .. }
-            | Entry::ConsoleAction { .. } => Vec::new(),
+            | Entry::ConsoleAction { .. }
+            | Entry::FleetDecision { .. } => Vec::new(),
         }
     }
 }

@@ -13,6 +13,7 @@ use warden::proto::v1 as pb;
 use warden::scoring::ScoreRequest;
 
 mod audit;
+mod fleet;
 mod incident;
 mod report;
 mod score;
@@ -20,6 +21,7 @@ mod serve;
 mod witness;
 
 pub(crate) use audit::*;
+pub(crate) use fleet::*;
 pub(crate) use incident::*;
 pub(crate) use report::*;
 pub(crate) use score::*;

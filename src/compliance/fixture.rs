@@ -215,6 +215,8 @@ pub async fn seed(data_dir: &Path, config: &AuditConfig, opts: &Options) -> Resu
                         request_sequence,
                         state: state.into(),
                         votes,
+                        delivered_from: String::new(),
+                        fleet_origin: String::new(),
                     }
                 }
                 Planned::Client { kind, id, tool } => Entry::ClientEvent {

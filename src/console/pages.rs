@@ -302,6 +302,14 @@ pub fn summary(body: &Body) -> String {
         Body::Incident(i) => format!("incident {}: {} ({})", i.title, i.event, i.severity),
         Body::ReportGenerated(r) => format!("{} report for {} to {}", r.framework, r.from, r.to),
         Body::ConsoleAction(c) => format!("console: {} {} {}", c.actor, c.action, c.target),
+        Body::FleetDecision(f) => format!(
+            "fleet decision on approval {} of {}: {} by {} {}",
+            f.approval_id,
+            f.instance_id,
+            if f.approve { "approve" } else { "deny" },
+            f.reviewer,
+            f.reason
+        ),
         Body::SubjectErased(e) => format!("subject {} erased", e.subject_id),
         Body::SinkQuarantined(q) => format!("{} refused record {}: quarantined", q.sink, q.sequence),
         Body::UnsignedTailAccepted(t) => {

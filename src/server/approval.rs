@@ -10,20 +10,20 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{decision_to_proto, level_to_proto};
 use super::{caller_of, status_from};
-use crate::approval::{Approval, ApprovalStore, State};
+use crate::approval::{Approval, Reviews, State};
 use crate::error::Error;
 use crate::proto::v1 as pb;
 
-pub struct ApprovalApi {
-    store: Arc<ApprovalStore>,
+pub struct ApprovalApi<R: Reviews> {
+    store: Arc<R>,
     /// Turns true when the server shuts down, so `Watch` streams end (with
     /// UNAVAILABLE: the watcher asks again elsewhere) instead of holding the
     /// drain open until the approval is decided.
     stopping: tokio::sync::watch::Receiver<bool>,
 }
 
-impl ApprovalApi {
-    pub fn new(store: Arc<ApprovalStore>, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
+impl<R: Reviews> ApprovalApi<R> {
+    pub fn new(store: Arc<R>, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
         Self { store, stopping }
     }
 }
@@ -125,6 +125,7 @@ impl From<Approval> for pb::Approval {
             tool: a.tool,
             arguments_json: a.arguments_json,
             rationale: a.rationale,
+            instance_id: a.instance_id,
         }
     }
 }
@@ -137,7 +138,7 @@ fn require_id(id: &str) -> Result<(), Status> {
 }
 
 #[tonic::async_trait]
-impl pb::approval_service_server::ApprovalService for ApprovalApi {
+impl<R: Reviews> pb::approval_service_server::ApprovalService for ApprovalApi<R> {
     type WatchStream = ApprovalStream;
 
     async fn list_pending(

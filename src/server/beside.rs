@@ -49,7 +49,8 @@ pub(super) struct EndpointParts {
     pub health_only: HealthServer<super::health::HealthApi>,
     pub metrics_tls: Option<crate::tls::Acceptor>,
     pub metrics_handle: metrics_exporter_prometheus::PrometheusHandle,
-    pub approvals: Arc<ApprovalStore>,
+    /// The console's approvals; `None`: no console (a fleet service).
+    pub approvals: Option<Arc<ApprovalStore>>,
     pub log: Arc<AuditLog>,
     pub auth: Arc<Authenticator>,
 }
@@ -82,8 +83,8 @@ impl Endpoints {
             let (tls, handle) = (parts.metrics_tls, parts.metrics_handle);
             stoppable(move |stopped| metrics::serve(listener, tls, handle, stopped))
         });
-        let console = match admin {
-            Some(listener) => {
+        let console = match (admin, parts.approvals) {
+            (Some(listener), Some(approvals)) => {
                 if let Ok(addr) = listener.local_addr() {
                     tracing::info!(console = %addr, "web console listening");
                 }
@@ -103,14 +104,14 @@ impl Endpoints {
                 };
                 let console = Arc::new(crate::console::Console::new(
                     settings,
-                    parts.approvals,
+                    approvals,
                     parts.log,
                     parts.auth,
                     stopping.clone(),
                 ));
                 Some(stoppable(move |stopped| crate::console::serve(listener, tls, console, stopped)))
             }
-            None => None,
+            _ => None,
         };
         Ok(Self { health, metrics, console })
     }

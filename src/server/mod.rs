@@ -8,6 +8,7 @@ mod beside;
 pub mod compliance;
 pub mod conn;
 pub mod convert;
+pub mod fleet;
 pub mod health;
 pub mod metrics;
 pub mod risk;
@@ -74,25 +75,7 @@ pub async fn serve(
     let crate::App { engine, audit: audit_log, approvals, auth } = app;
     let console_auth = auth.clone();
     let console_log = audit_log.clone();
-    // Transport security first: nothing listens in plaintext beyond
-    // loopback unless the operator said so.
-    let (grpc_tls, metrics_tls) = if config.tls.enabled() {
-        (
-            Some(crate::tls::Acceptor::grpc(&config.tls).map_err(ServeError::Security)?),
-            Some(crate::tls::Acceptor::metrics(&config.tls).map_err(ServeError::Security)?),
-        )
-    } else {
-        let metrics_addr = listeners.metrics.as_ref().and_then(|l| l.local_addr().ok());
-        let admin_addr = listeners.admin.as_ref().and_then(|l| l.local_addr().ok());
-        for (what, addr) in
-            [("gRPC", listeners.grpc.local_addr().ok()), ("metrics", metrics_addr), ("console", admin_addr)]
-        {
-            if let Some(addr) = addr {
-                crate::tls::check_plaintext(what, addr, config.allow_plaintext).map_err(ServeError::Security)?;
-            }
-        }
-        (None, None)
-    };
+    let (grpc_tls, metrics_tls) = transport_security(config, &listeners)?;
     if !auth.enabled() {
         tracing::warn!("authentication is off (no auth.tokens configured): every caller may score, read the log and decide approvals");
     }
@@ -101,34 +84,20 @@ pub async fn serve(
     // Shippers and witnesses stop only after the log is closed, so the
     // final records and the final checkpoint reach the stores too.
     let outbound = beside::Outbound::start(config, &audit_log)?;
+    let inbox = crate::fleet::inbox::Inbox::from_config(&config.fleet, audit_log.origin(), approvals.clone())
+        .map_err(ServeError::Task)?;
     let health = tonic_health::server::HealthReporter::new();
     let health_service = HealthServer::new(health::HealthApi::new(health.clone(), stopping_rx.clone()));
     let health_only = health_service.clone();
     health.set_serving::<RiskServiceServer<risk::RiskApi>>().await;
     health.set_serving::<AuditServiceServer<audit::AuditApi>>().await;
-    health.set_serving::<ApprovalServiceServer<approval::ApprovalApi>>().await;
+    health.set_serving::<ApprovalServiceServer<approval::ApprovalApi<crate::approval::ApprovalStore>>>().await;
     health.set_serving::<ComplianceServiceServer<compliance::ComplianceApi>>().await;
 
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let (reflection_v1, reflection_v1alpha) = reflection()?;
 
     let max_message = config.limits.max_message_bytes;
-    let authenticate = move |mut req: tonic::Request<()>| -> Result<tonic::Request<()>, Status> {
-        let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
-        let certificate = req
-            .peer_certs()
-            .and_then(|certs| certs.first().map(|c| crate::tls::certificate_identities(c)))
-            .unwrap_or_default();
-        let caller = auth.authenticate(header, &certificate).map_err(status_from)?;
-        req.extensions_mut().insert(caller);
-        Ok(req)
-    };
+    let authenticate = authenticating(auth);
     let risk = InterceptedService::new(
         RiskServiceServer::new(risk::RiskApi::new(engine.clone()))
             .max_decoding_message_size(max_message)
@@ -152,6 +121,7 @@ pub async fn serve(
         authenticate,
     );
     let sweeper = approvals.spawn_sweeper(stopping_rx.clone());
+    let inbox = inbox.map(|inbox| inbox.spawn(stopping_rx.clone()));
     let session_sweeper = engine.sessions().spawn_sweeper(stopping_rx.clone());
     let policy_watcher = engine
         .pipeline()
@@ -160,7 +130,6 @@ pub async fn serve(
 
     let (grpc_listener, endpoint_listeners) = listeners.split();
     let grpc_addr = grpc_listener.local_addr().ok();
-    let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
     let router = conn::server(&config.connections)
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -169,20 +138,7 @@ pub async fn serve(
         .add_service(audit)
         .add_service(approval)
         .add_service(compliance);
-    let stopped = async {
-        let _ = grpc_stopped.await;
-    };
-    let mut grpc = match &grpc_tls {
-        Some(acceptor) => {
-            acceptor.spawn_reloader(stopping_rx.clone());
-            let incoming = conn::guard(acceptor.incoming(grpc_listener), &config.connections, conn::Listener::Grpc);
-            tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped))
-        }
-        None => {
-            let incoming = conn::guard(TcpIncoming::from(grpc_listener), &config.connections, conn::Listener::Grpc);
-            tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped))
-        }
-    };
+    let grpc = Grpc::start(router, grpc_listener, grpc_tls.as_ref(), config, &stopping_rx, health.clone());
 
     let endpoints = beside::Endpoints::start(
         config,
@@ -191,7 +147,7 @@ pub async fn serve(
             health_only,
             metrics_tls,
             metrics_handle,
-            approvals: approvals.clone(),
+            approvals: Some(approvals.clone()),
             log: console_log,
             auth: console_auth,
         },
@@ -202,53 +158,21 @@ pub async fn serve(
         None => tracing::info!(policy = engine.policy().version(), "warden serving"),
     }
 
-    tokio::pin!(shutdown);
-    // One deadline for every phase of shutdown (draining calls, the console,
-    // the shippers), so the whole stop fits in `shutdown_grace_seconds` and
-    // Kubernetes' terminationGracePeriodSeconds can be set from it.
-    let mut deadline = None;
-    let early = tokio::select! {
-        () = &mut shutdown => None,
-        r = &mut grpc => Some(r),
-    };
-    let result = match early {
-        Some(r) => r.map_err(|e| ServeError::Task(e.to_string())).and_then(|r| r.map_err(ServeError::from)),
-        None => {
-            tracing::info!("shutting down: finishing in-flight calls");
-            // Readiness first, the server's and every service's: probes and
-            // Watch subscribers see NOT_SERVING before anything ends.
-            health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+    let (result, deadline) = grpc
+        .until_drained(shutdown, &stopping_tx, config.shutdown_grace_seconds, async {
             health.set_not_serving::<RiskServiceServer<risk::RiskApi>>().await;
             health.set_not_serving::<AuditServiceServer<audit::AuditApi>>().await;
-            health.set_not_serving::<ApprovalServiceServer<approval::ApprovalApi>>().await;
+            health
+                .set_not_serving::<ApprovalServiceServer<approval::ApprovalApi<crate::approval::ApprovalStore>>>()
+                .await;
             health.set_not_serving::<ComplianceServiceServer<compliance::ComplianceApi>>().await;
-            // Then the streams that would never end by themselves (approval
-            // and health Watch, following Tail) end with UNAVAILABLE, so the
-            // drain below waits only for calls that finish.
-            let _ = stopping_tx.send(true);
-            let _ = stop_grpc.send(());
-            let until = tokio::time::Instant::now() + Duration::from_secs(config.shutdown_grace_seconds);
-            deadline = Some(until);
-            match tokio::time::timeout_at(until, &mut grpc).await {
-                Ok(Ok(r)) => r.map_err(ServeError::from),
-                Ok(Err(join)) => Err(ServeError::Task(join.to_string())),
-                Err(_) => {
-                    tracing::warn!(
-                        grace_seconds = config.shutdown_grace_seconds,
-                        "in-flight calls did not finish in time"
-                    );
-                    grpc.abort();
-                    Ok(())
-                }
-            }
-        }
-    };
-    let deadline =
-        deadline.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(config.shutdown_grace_seconds));
-    // When the gRPC server failed on its own, nothing has said stop yet.
-    let _ = stopping_tx.send(true);
+        })
+        .await;
     endpoints.stop(deadline).await;
     sweeper.abort();
+    if let Some(inbox) = inbox {
+        inbox.abort();
+    }
     session_sweeper.abort();
     if let Some(w) = policy_watcher {
         w.abort();
@@ -257,6 +181,154 @@ pub async fn serve(
     outbound.finish(deadline).await;
     tracing::info!("audit journal flushed and closed");
     result
+}
+
+/// Reflection v1 and v1alpha over Warden's and health's descriptors.
+#[allow(clippy::type_complexity)]
+fn reflection() -> Result<
+    (
+        tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>,
+        tonic_reflection::server::v1alpha::ServerReflectionServer<
+            impl tonic_reflection::server::v1alpha::ServerReflection,
+        >,
+    ),
+    ServeError,
+> {
+    let v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    Ok((v1, v1alpha))
+}
+
+/// The interceptor every call of Warden's own services passes: it
+/// authenticates the caller (bearer token or client certificate) and
+/// attaches the [`crate::auth::Caller`].
+fn authenticating(
+    auth: std::sync::Arc<crate::auth::Authenticator>,
+) -> impl Fn(tonic::Request<()>) -> Result<tonic::Request<()>, Status> + Clone {
+    move |mut req: tonic::Request<()>| -> Result<tonic::Request<()>, Status> {
+        let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
+        let certificate = req
+            .peer_certs()
+            .and_then(|certs| certs.first().map(|c| crate::tls::certificate_identities(c)))
+            .unwrap_or_default();
+        let caller = auth.authenticate(header, &certificate).map_err(status_from)?;
+        req.extensions_mut().insert(caller);
+        Ok(req)
+    }
+}
+
+/// The gRPC server task and what stops it accepting.
+pub(crate) struct Grpc {
+    task: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    health: tonic_health::server::HealthReporter,
+}
+
+impl Grpc {
+    /// Serves `router` on the gRPC listener, over TLS when `tls` is given;
+    /// `health` is the reporter its health service serves.
+    pub(crate) fn start(
+        router: tonic::transport::server::Router,
+        listener: TcpListener,
+        tls: Option<&crate::tls::Acceptor>,
+        config: &Config,
+        stopping: &watch::Receiver<bool>,
+        health: tonic_health::server::HealthReporter,
+    ) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        let task = match tls {
+            Some(acceptor) => {
+                acceptor.spawn_reloader(stopping.clone());
+                let incoming = conn::guard(acceptor.incoming(listener), &config.connections, conn::Listener::Grpc);
+                tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped))
+            }
+            None => {
+                let incoming = conn::guard(TcpIncoming::from(listener), &config.connections, conn::Listener::Grpc);
+                tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped))
+            }
+        };
+        Self { task, stop, health }
+    }
+
+    /// Runs until `shutdown` resolves (or the server ends by itself), then
+    /// drains: readiness first (the server's NOT_SERVING, then
+    /// `not_serving` for each service), so probes and Watch subscribers see
+    /// it before anything ends; then the streams that would never end by
+    /// themselves (approval and health Watch, following Tail) end with
+    /// UNAVAILABLE (`stopping` turns true), so the drain waits only for
+    /// calls that finish; then no new calls, and in-flight ones get up to
+    /// `grace_seconds`. Returns the server's result and the deadline every
+    /// later phase of shutdown shares, so the whole stop fits in the grace
+    /// (Kubernetes' terminationGracePeriodSeconds can be set from it).
+    pub(crate) async fn until_drained(
+        mut self,
+        shutdown: impl Future<Output = ()> + Send,
+        stopping: &watch::Sender<bool>,
+        grace_seconds: u64,
+        not_serving: impl Future<Output = ()>,
+    ) -> (Result<(), ServeError>, tokio::time::Instant) {
+        tokio::pin!(shutdown);
+        let early = tokio::select! {
+            () = &mut shutdown => None,
+            r = &mut self.task => Some(r),
+        };
+        let until = tokio::time::Instant::now() + Duration::from_secs(grace_seconds);
+        let result = match early {
+            Some(r) => r.map_err(|e| ServeError::Task(e.to_string())).and_then(|r| r.map_err(ServeError::from)),
+            None => {
+                tracing::info!("shutting down: finishing in-flight calls");
+                self.health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+                not_serving.await;
+                let _ = stopping.send(true);
+                let _ = self.stop.send(());
+                match tokio::time::timeout_at(until, &mut self.task).await {
+                    Ok(Ok(r)) => r.map_err(ServeError::from),
+                    Ok(Err(join)) => Err(ServeError::Task(join.to_string())),
+                    Err(_) => {
+                        tracing::warn!(grace_seconds, "in-flight calls did not finish in time");
+                        self.task.abort();
+                        Ok(())
+                    }
+                }
+            }
+        };
+        // When the gRPC server failed on its own, nothing has said stop yet.
+        let _ = stopping.send(true);
+        (result, until)
+    }
+}
+
+/// Transport security first: the TLS acceptors for gRPC and the endpoints,
+/// or, without `[tls]`, a check that nothing listens in plaintext beyond
+/// loopback unless the operator said so.
+fn transport_security(
+    config: &Config,
+    listeners: &Listeners,
+) -> Result<(Option<crate::tls::Acceptor>, Option<crate::tls::Acceptor>), ServeError> {
+    if config.tls.enabled() {
+        return Ok((
+            Some(crate::tls::Acceptor::grpc(&config.tls).map_err(ServeError::Security)?),
+            Some(crate::tls::Acceptor::metrics(&config.tls).map_err(ServeError::Security)?),
+        ));
+    }
+    let metrics_addr = listeners.metrics.as_ref().and_then(|l| l.local_addr().ok());
+    let admin_addr = listeners.admin.as_ref().and_then(|l| l.local_addr().ok());
+    for (what, addr) in [("gRPC", listeners.grpc.local_addr().ok()), ("metrics", metrics_addr), ("console", admin_addr)]
+    {
+        if let Some(addr) = addr {
+            crate::tls::check_plaintext(what, addr, config.allow_plaintext).map_err(ServeError::Security)?;
+        }
+    }
+    Ok((None, None))
 }
 
 /// Returns once shutdown has begun (`stopping` turned true, or the server

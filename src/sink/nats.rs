@@ -18,6 +18,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream;
+use async_nats::jetstream::consumer::pull;
 
 use super::{redact_url, take_params, Instance, ShipRecord, SinkError};
 use crate::audit::checkpoint::Checkpoint;
@@ -76,6 +77,13 @@ impl NatsSink {
 
     pub async fn connect(&mut self) -> Result<(), SinkError> {
         let js = self.jetstream().await?;
+        self.stream(&js).await?;
+        self.js = Some(js);
+        Ok(())
+    }
+
+    /// The stream, created as configured if it does not exist yet.
+    async fn stream(&self, js: &jetstream::Context) -> Result<jetstream::stream::Stream, SinkError> {
         js.get_or_create_stream(jetstream::stream::Config {
             name: self.stream.clone(),
             subjects: vec![format!("{}.>", self.prefix)],
@@ -85,9 +93,32 @@ impl NatsSink {
             ..Default::default()
         })
         .await
-        .map_err(|e| SinkError::Store(format!("nats stream {}: {e}", self.stream)))?;
-        self.js = Some(js);
-        Ok(())
+        .map_err(|e| SinkError::Store(format!("nats stream {}: {e}", self.stream)))
+    }
+
+    /// Follows the records of one `kind` (every tenant's) with the durable
+    /// pull consumer `durable`: it remembers what was acknowledged, so a
+    /// follower that was away gets what it missed, from the first record
+    /// on. Each message must be acknowledged, or it comes again.
+    pub async fn follow(&self, durable: &str, kind: &str) -> Result<pull::Stream, SinkError> {
+        let js = self.jetstream().await?;
+        let stream = self.stream(&js).await?;
+        let store = |e: &dyn std::fmt::Display| SinkError::Store(format!("nats consumer {durable}: {e}"));
+        let consumer = stream
+            .get_or_create_consumer(
+                durable,
+                pull::Config {
+                    durable_name: Some(durable.to_string()),
+                    filter_subject: format!("{}.*.{}", self.prefix, token(kind)),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    deliver_policy: jetstream::consumer::DeliverPolicy::All,
+                    ack_wait: Duration::from_secs(30),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| store(&e))?;
+        consumer.messages().await.map_err(|e| store(&e))
     }
 
     pub fn disconnect(&mut self) {
@@ -198,7 +229,7 @@ fn tenant_of(canonical: &[u8]) -> String {
 
 /// One subject token: letters, digits, `_` and `-`; anything else becomes
 /// `_`, and an empty value is `_`.
-fn token(s: &str) -> String {
+pub(crate) fn token(s: &str) -> String {
     let t: String =
         s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     if t.is_empty() {

@@ -397,6 +397,96 @@ fn store(e: tokio_postgres::Error) -> SinkError {
     }
 }
 
+/// One record as the central store holds it, for a fleet service.
+#[derive(Debug, Clone)]
+pub struct CentralRecord {
+    pub seq: u64,
+    pub record_id: String,
+    pub recorded_at: time::OffsetDateTime,
+    pub kind: String,
+    /// The record's canonical bytes.
+    pub entry: Vec<u8>,
+}
+
+/// Reads the central copy for a fleet service: which instances ship here
+/// and their approval records. Connects on first use and again after a
+/// failure; creates nothing.
+pub struct CentralReader {
+    url: String,
+    schema: Option<String>,
+    client: Option<Client>,
+}
+
+impl CentralReader {
+    pub fn new(url: &str) -> Result<Self, SinkError> {
+        let sink = PostgresSink::new(url)?;
+        Ok(Self { url: sink.url, schema: sink.schema, client: None })
+    }
+
+    async fn client(&mut self) -> Result<&Client, SinkError> {
+        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
+            self.client = Some(connect(&self.url, self.schema.as_deref()).await?);
+        }
+        Ok(self.client.as_ref().expect("connected above"))
+    }
+
+    /// Every instance that has shipped here (none while no instance has
+    /// created the tables yet).
+    pub async fn instances(&mut self) -> Result<Vec<String>, SinkError> {
+        let rows =
+            self.client().await?.query("SELECT instance_id FROM warden_instances ORDER BY instance_id", &[]).await;
+        match rows {
+            Ok(rows) => Ok(rows.iter().map(|r| r.get(0)).collect()),
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => Ok(Vec::new()),
+            Err(e) => Err(self.failed(e)),
+        }
+    }
+
+    /// An instance's approval records (requests for approval and approval
+    /// steps) after sequence `after` and recorded at or after `since`, in
+    /// sequence order, at most `limit`.
+    pub async fn approval_records(
+        &mut self,
+        instance: &str,
+        after: Option<u64>,
+        since: time::OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<CentralRecord>, SinkError> {
+        let after = after.map_or(-1, |s| s as i64);
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT seq, record_id::text, recorded_at, kind, entry FROM warden_records \
+                 WHERE instance_id = $1 AND seq > $2 AND recorded_at >= $3 \
+                   AND (kind = 'approval' OR (kind = 'score_decision' AND decision = 'require_approval')) \
+                 ORDER BY seq LIMIT $4",
+                &[&instance, &after, &since, &limit],
+            )
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| CentralRecord {
+                seq: r.get::<_, i64>(0) as u64,
+                record_id: r.get(1),
+                recorded_at: r.get(2),
+                kind: r.get(3),
+                entry: r.get(4),
+            })
+            .collect())
+    }
+
+    /// A failed statement: the connection is dropped if it is gone.
+    fn failed(&mut self, e: tokio_postgres::Error) -> SinkError {
+        let e = store(e);
+        if matches!(e, SinkError::Connect(_)) || self.client.as_ref().is_some_and(|c| c.is_closed()) {
+            self.client = None;
+        }
+        e
+    }
+}
+
 /// What `verify --from postgres://` found for one instance.
 #[derive(Debug, Clone)]
 pub struct InstanceReport {

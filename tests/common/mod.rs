@@ -367,10 +367,20 @@ pub fn start_binary(
     data_dir: &std::path::Path,
     extra: &[&str],
 ) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>) {
+    start_command(bin, "serve", data_dir, extra)
+}
+
+/// As [`start_binary`], for another serving command (`fleet`).
+pub fn start_command(
+    bin: &str,
+    command: &str,
+    data_dir: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let mut child = Command::new(bin)
-        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir"])
+        .args([command, "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(extra)
         .env("RUST_LOG", "info")

@@ -1,0 +1,309 @@
+//! The approvals a server holds, as reviewers and agents see them: one
+//! watch channel per approval (its current state), the listing in pages,
+//! and the change counter the console follows. A sidecar's
+//! [`super::ApprovalStore`] fills it from its own log; a fleet service's
+//! oversight ([`crate::fleet`]) from the central store. Both list, show and
+//! watch through here, so paging and visibility are one rule.
+
+use std::cmp::Reverse;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use super::{Approval, State};
+use crate::audit::journal::AuditLog;
+use crate::audit::Journal as _;
+use crate::auth::{Caller, Role};
+use crate::error::Error;
+use crate::policy::Level;
+
+pub struct Board {
+    /// Every approval's current state; watchers subscribe to its sender.
+    slots: Mutex<HashMap<String, watch::Sender<Approval>>>,
+    /// (approval, reviewer) pairs already recorded as shown.
+    shown: Mutex<HashSet<(String, String)>>,
+    /// Bumped on every change to any approval (the console's live queue).
+    changes: watch::Sender<u64>,
+    /// Told how many are pending after every change (a gauge).
+    pending_gauge: fn(usize),
+}
+
+impl Board {
+    pub fn new(pending_gauge: fn(usize)) -> Self {
+        Self {
+            slots: Mutex::new(HashMap::new()),
+            shown: Mutex::new(HashSet::new()),
+            changes: watch::Sender::new(0),
+            pending_gauge,
+        }
+    }
+
+    /// Adds an approval, or replaces its state (watchers see the change).
+    pub fn put(&self, approval: Approval) {
+        {
+            let mut slots = self.slots.lock().expect("approval slots");
+            match slots.get(&approval.id) {
+                Some(slot) => {
+                    slot.send_replace(approval);
+                }
+                None => {
+                    let id = approval.id.clone();
+                    slots.insert(id, watch::Sender::new(approval));
+                }
+            }
+        }
+        self.changed();
+    }
+
+    /// Replaces an approval's state if it is held.
+    pub fn set(&self, approval: Approval) {
+        if let Some(slot) = self.slots.lock().expect("approval slots").get(&approval.id) {
+            slot.send_replace(approval);
+        }
+        self.changed();
+    }
+
+    pub fn snapshot(&self, id: &str) -> Option<Approval> {
+        self.slots.lock().expect("approval slots").get(id).map(|tx| tx.borrow().clone())
+    }
+
+    /// Every approval `keep` keeps, whoever may see it.
+    pub fn all(&self, keep: impl Fn(&Approval) -> bool) -> Vec<Approval> {
+        self.slots.lock().expect("approval slots").values().map(|tx| tx.borrow().clone()).filter(|a| keep(a)).collect()
+    }
+
+    /// Changes whenever an approval is opened, voted on, decided or expires.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n += 1);
+        let pending = self
+            .slots
+            .lock()
+            .expect("approval slots")
+            .values()
+            .filter(|tx| tx.borrow().state == State::Pending)
+            .count();
+        (self.pending_gauge)(pending);
+    }
+
+    /// The approval, if it exists and belongs to a tenant the caller may act
+    /// for; other tenants' approvals are NOT_FOUND, not revealed.
+    pub fn visible(&self, caller: &Caller, id: &str) -> Result<Approval, Error> {
+        self.snapshot(id)
+            .filter(|a| caller.may_act_for(&a.context.tenant))
+            .ok_or_else(|| Error::NotFound(format!("approval {id:?}")))
+    }
+
+    /// Every approval the caller may see that `keep` keeps.
+    fn all_visible(&self, caller: &Caller, keep: impl Fn(&Approval) -> bool) -> Vec<Approval> {
+        self.all(|a| keep(a) && caller.may_act_for(&a.context.tenant))
+    }
+
+    /// One page of the pending approvals the caller may see (all tenants,
+    /// or `tenant`), highest risk first, then newest first, then by id.
+    /// `page_size` 0 means [`DEFAULT_PAGE_SIZE`], a larger one than
+    /// [`MAX_PAGE_SIZE`] is clamped to it, a negative one is refused;
+    /// `page_token` is empty for the first page, else a previous page's
+    /// `next_page_token` for the same `tenant`. The gRPC service and the
+    /// console both list through here.
+    pub fn list_pending(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        page_size: i64,
+        page_token: &str,
+    ) -> Result<PendingPage, Error> {
+        caller.require("ListPending", &[Role::Reviewer, Role::Auditor])?;
+        let size = page_size_of(page_size)?;
+        let after = match page_token {
+            "" => None,
+            token => Some(PageCursor::decode(token, tenant)?),
+        };
+        let mut all = self
+            .all_visible(caller, |a| a.state == State::Pending && (tenant.is_empty() || a.context.tenant == tenant));
+        all.sort_by(|a, b| pending_key(a).cmp(&pending_key(b)));
+        let total = all.len();
+        let mut rest: Vec<Approval> = match &after {
+            None => all,
+            Some(cursor) => all.into_iter().filter(|a| pending_key(a) > cursor.key()).collect(),
+        };
+        let next_page_token =
+            if rest.len() > size { PageCursor::of(&rest[size - 1], tenant).encode() } else { String::new() };
+        rest.truncate(size);
+        Ok(PendingPage { approvals: rest, next_page_token, total })
+    }
+
+    /// Approvals decided or expired, most recent first.
+    pub fn list_recent(&self, caller: &Caller, limit: usize) -> Result<Vec<Approval>, Error> {
+        caller.require("ListPending", &[Role::Reviewer, Role::Auditor])?;
+        let mut out = self.all_visible(caller, |a| a.state.is_terminal());
+        out.sort_by(|a, b| b.decided_at.cmp(&a.decided_at).then(b.created_at.cmp(&a.created_at)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// One approval, for `Get`. A reviewer's first look at a pending one is
+    /// recorded as `shown` in `log` (the evidence that a human saw it).
+    pub async fn show(&self, caller: &Caller, id: &str, log: &AuditLog) -> Result<Approval, Error> {
+        caller.require("Get", &[Role::Reviewer, Role::Auditor, Role::Agent])?;
+        let a = self.visible(caller, id)?;
+        if caller.has(Role::Reviewer) && a.state == State::Pending {
+            let first = self.shown.lock().expect("shown set").insert((id.to_string(), caller.identity.clone()));
+            if first {
+                log.append(super::step_entry(&a, "shown", &caller.identity, "", "")).await?;
+            }
+        }
+        Ok(a)
+    }
+
+    /// Follows one approval: the current state first, then every change.
+    pub fn watch(&self, caller: &Caller, id: &str) -> Result<watch::Receiver<Approval>, Error> {
+        caller.require("Watch", &[Role::Agent, Role::Reviewer, Role::Auditor])?;
+        self.visible(caller, id)?;
+        let slots = self.slots.lock().expect("approval slots");
+        let slot = slots.get(id).ok_or_else(|| Error::NotFound(format!("approval {id:?}")))?;
+        Ok(slot.subscribe())
+    }
+}
+
+/// The page size `ListPending` uses when the request asks for none.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// The largest page `ListPending` returns; larger requests are clamped.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// One page of pending approvals.
+#[derive(Debug, Clone)]
+pub struct PendingPage {
+    pub approvals: Vec<Approval>,
+    /// Where the next page starts; empty on the last page.
+    pub next_page_token: String,
+    /// How many pending approvals match (on every page, not just this one).
+    pub total: usize,
+}
+
+pub(super) fn page_size_of(requested: i64) -> Result<usize, Error> {
+    match requested {
+        0 => Ok(DEFAULT_PAGE_SIZE),
+        n if n < 0 => Err(Error::invalid("page_size", &format!("is {n}; it must be 0 (the default) or positive"))),
+        n => Ok(usize::try_from(n).unwrap_or(MAX_PAGE_SIZE).min(MAX_PAGE_SIZE)),
+    }
+}
+
+/// The sort key of the last approval a page returned, which is where the
+/// next page starts. A key rather than an offset, so an approval opened,
+/// decided or expired between two pages neither repeats nor hides one of
+/// the others: a page holds exactly the approvals sorting after the key
+/// that are still pending. Only the level and creation time of an approval
+/// decide its place, and neither ever changes. The tenant filter travels
+/// with it, so a token cannot silently continue a different listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PageCursor {
+    /// The `tenant` filter of the listing (empty: every visible tenant).
+    #[serde(rename = "t")]
+    tenant: String,
+    #[serde(rename = "l")]
+    level: Level,
+    /// `created_at` in Unix nanoseconds.
+    #[serde(rename = "c")]
+    created_ns: i128,
+    #[serde(rename = "i")]
+    id: String,
+}
+
+impl PageCursor {
+    fn of(a: &Approval, tenant: &str) -> Self {
+        Self {
+            tenant: tenant.to_string(),
+            level: a.level,
+            created_ns: a.created_at.unix_timestamp_nanos(),
+            id: a.id.clone(),
+        }
+    }
+
+    fn key(&self) -> PendingKey<'_> {
+        (Reverse(self.level), Reverse(self.created_ns), &self.id)
+    }
+
+    /// URL-safe base64 of a small versioned JSON value: opaque to clients,
+    /// safe in a query string, and never trusted beyond a position (the
+    /// caller's scope and the filters are applied again on every page).
+    fn encode(&self) -> String {
+        use base64::Engine as _;
+        let json = serde_json::to_vec(&(1u8, self)).expect("a cursor serialises");
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn decode(token: &str, tenant: &str) -> Result<Self, Error> {
+        use base64::Engine as _;
+        let bad = || Error::invalid("page_token", "is not a next_page_token this server returned");
+        if token.len() > 4096 {
+            return Err(bad());
+        }
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+        let (version, cursor): (u8, PageCursor) = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        if version != 1 {
+            return Err(bad());
+        }
+        if cursor.tenant != tenant {
+            return Err(Error::invalid(
+                "page_token",
+                &format!("continues a listing of tenant {:?}, not {tenant:?}", cursor.tenant),
+            ));
+        }
+        Ok(cursor)
+    }
+}
+
+/// Where a pending approval sorts: highest risk first, then newest first,
+/// then by id (so no two approvals tie).
+type PendingKey<'a> = (Reverse<Level>, Reverse<i128>, &'a str);
+
+fn pending_key(a: &Approval) -> PendingKey<'_> {
+    (Reverse(a.level), Reverse(a.created_at.unix_timestamp_nanos()), &a.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Level;
+
+    fn field(e: Error) -> String {
+        match e {
+            Error::InvalidArgument { field, .. } => field,
+            other => panic!("not INVALID_ARGUMENT: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn page_sizes_default_clamp_or_refuse() {
+        for (asked, got) in [(0, DEFAULT_PAGE_SIZE), (1, 1), (250, 250), (1000, 1000), (1001, 1000), (i64::MAX, 1000)] {
+            assert_eq!(page_size_of(asked).unwrap(), got, "{asked}");
+        }
+        assert_eq!(field(page_size_of(-1).unwrap_err()), "page_size");
+    }
+
+    #[test]
+    fn page_tokens_round_trip_and_refuse_anything_else() {
+        let cursor = PageCursor {
+            tenant: "acme".into(),
+            level: Level::High,
+            created_ns: 1_764_900_000_123_456_789,
+            id: "0193a0b2-0000-7000-8000-000000000001".into(),
+        };
+        let token = cursor.encode();
+        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{token}");
+        assert_eq!(PageCursor::decode(&token, "acme").unwrap(), cursor);
+        for bad in ["x", "not a token!", "aGVsbG8", "W10", &"A".repeat(5000)] {
+            assert_eq!(field(PageCursor::decode(bad, "acme").unwrap_err()), "page_token", "{bad}");
+        }
+        assert_eq!(field(PageCursor::decode(&token, "").unwrap_err()), "page_token", "another listing's token");
+        use base64::Engine as _;
+        let v2 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&(2u8, &cursor)).unwrap());
+        assert_eq!(field(PageCursor::decode(&v2, "acme").unwrap_err()), "page_token", "an unknown version");
+    }
+}

@@ -1,0 +1,465 @@
+//! One oversight for a fleet of sidecars, end to end on loopback with the
+//! machine's PostgreSQL and NATS JetStream: three `warden serve` processes
+//! and one `warden fleet` process, each with its own data dir, all shipping
+//! to one PostgreSQL schema and one JetStream stream of this test's own.
+//! A missing server fails the test; it never skips.
+
+mod common;
+
+use std::path::Path;
+use std::process::Child;
+use std::time::Duration;
+
+use common::{eventually, refund, require_service, start_command};
+use tokio_postgres::NoTls;
+use warden::proto::v1 as pb;
+use warden::proto::v1::approval_service_client::ApprovalServiceClient;
+use warden::proto::v1::audit_service_client::AuditServiceClient;
+use warden::proto::v1::risk_service_client::RiskServiceClient;
+
+const PG: &str = "127.0.0.1:5432";
+const NATS: &str = "127.0.0.1:4222";
+const BIN: &str = env!("CARGO_BIN_EXE_warden");
+const WAIT: Duration = Duration::from_secs(30);
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+struct Stores {
+    pg_url: String,
+    nats_url: String,
+    schema: String,
+    stream: String,
+    prefix: String,
+}
+
+impl Stores {
+    fn new() -> Self {
+        let schema = unique("wf");
+        let stream = unique("WF");
+        let prefix = unique("wf");
+        Self {
+            pg_url: format!("postgres://postgres@{PG}/test?schema={schema}"),
+            nats_url: format!("nats://{NATS}?stream={stream}&subject_prefix={prefix}"),
+            schema,
+            stream,
+            prefix,
+        }
+    }
+
+    async fn pg(&self) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(&format!("postgres://postgres@{PG}/test"), NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client.batch_execute(&format!("SET search_path TO {}", self.schema)).await.unwrap();
+        client
+    }
+}
+
+/// A running process and what it was started with, so it can be restarted.
+struct Proc {
+    child: Child,
+    addr: String,
+    command: &'static str,
+    dir: std::path::PathBuf,
+    config: std::path::PathBuf,
+}
+
+impl Proc {
+    fn start(command: &'static str, dir: &Path, config: &Path) -> Self {
+        let (child, addr, _log) = start_command(BIN, command, dir, &["--config", config.to_str().unwrap()]);
+        Self { child, addr, command, dir: dir.to_path_buf(), config: config.to_path_buf() }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// SIGTERM, and wait for the orderly stop (journal closed, shipped).
+    fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{} exited with {status}", self.command);
+    }
+
+    fn restart(&mut self) {
+        *self = Self::start(self.command, &self.dir, &self.config);
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn risk(p: &Proc) -> RiskServiceClient<tonic::transport::Channel> {
+    RiskServiceClient::connect(p.url()).await.unwrap()
+}
+
+async fn approvals(p: &Proc) -> ApprovalServiceClient<tonic::transport::Channel> {
+    ApprovalServiceClient::connect(p.url()).await.unwrap()
+}
+
+async fn audit(p: &Proc) -> AuditServiceClient<tonic::transport::Channel> {
+    AuditServiceClient::connect(p.url()).await.unwrap()
+}
+
+/// Scores a refund that needs approval on `p`; returns the approval id.
+async fn open_approval(p: &Proc, session: &str) -> String {
+    let a = risk(p).await.score_action(refund(session, 9800)).await.unwrap().into_inner();
+    assert_eq!(a.decision, pb::Decision::RequireApproval as i32, "{:?}", a.reasons);
+    assert!(!a.approval_id.is_empty());
+    a.approval_id
+}
+
+async fn get(p: &Proc, id: &str) -> pb::Approval {
+    approvals(p).await.get(pb::GetApprovalRequest { approval_id: id.into() }).await.unwrap().into_inner()
+}
+
+/// Waits until the fleet service lists `id` as pending; returns it.
+async fn listed(fleet: &Proc, id: &str) -> pb::Approval {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let page = approvals(fleet)
+            .await
+            .list_pending(pb::ListPendingRequest { page_size: 1000, ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner();
+        if let Some(a) = page.approvals.into_iter().find(|a| a.approval_id == id) {
+            return a;
+        }
+        assert!(std::time::Instant::now() < deadline, "the fleet service never listed approval {id}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn decide(fleet: &Proc, id: &str, approve: bool, reviewer: &str) -> Result<pb::Approval, tonic::Status> {
+    approvals(fleet)
+        .await
+        .decide(pb::DecideRequest {
+            approval_id: id.into(),
+            approve,
+            reviewer: reviewer.into(),
+            reason: format!("{reviewer} checked the order"),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// The agent's Watch on the sidecar until the approval leaves pending.
+async fn verdict(p: &Proc, id: &str) -> pb::Approval {
+    let mut stream = approvals(p).await.watch(pb::WatchRequest { approval_id: id.into() }).await.unwrap().into_inner();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let a = stream.message().await.unwrap().expect("the watch ended without a verdict");
+            if a.state != pb::ApprovalState::Pending as i32 {
+                return a;
+            }
+        }
+    })
+    .await
+    .expect("no verdict reached the agent's watch")
+}
+
+/// An instance's `approval` records about `id`, from its own AuditService.
+async fn steps(p: &Proc, id: &str) -> Vec<serde_json::Value> {
+    let mut stream = audit(p)
+        .await
+        .query(pb::AuditQuery { kind: "approval".into(), limit: 1000, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(r) = stream.message().await.unwrap() {
+        let v: serde_json::Value = serde_json::from_slice(&r.canonical_entry).unwrap();
+        if v["body"]["approval_id"] == id {
+            out.push(v["body"].clone());
+        }
+    }
+    out
+}
+
+fn write_config(dir: &Path, body: &str) -> std::path::PathBuf {
+    let path = dir.join("warden.toml");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_service_decides_for_every_sidecar() {
+    require_service("PostgreSQL", PG).await;
+    require_service("NATS", NATS).await;
+    let stores = Stores::new();
+    let root = tempfile::tempdir().unwrap();
+
+    // The fleet service: its own log ships to both stores; its decision key
+    // is what every sidecar trusts.
+    let fleet_dir = root.path().join("fleet");
+    std::fs::create_dir_all(&fleet_dir).unwrap();
+    let key = std::process::Command::new(BIN)
+        .args(["fleet", "--print-decision-key", "--data-dir"])
+        .arg(&fleet_dir)
+        .output()
+        .unwrap();
+    assert!(key.status.success(), "{}", String::from_utf8_lossy(&key.stderr));
+    let key_file = root.path().join("fleet-decisions.pub.pem");
+    std::fs::write(&key_file, &key.stdout).unwrap();
+    let fleet_config = write_config(
+        &fleet_dir,
+        &format!(
+            "[sinks]\nurls = [{:?}, {:?}]\n[fleet]\ncentral = {:?}\npoll_interval_ms = 200\n",
+            stores.pg_url, stores.nats_url, stores.pg_url
+        ),
+    );
+
+    let mut sidecars = Vec::new();
+    for i in 1..=3 {
+        let dir = root.path().join(format!("sidecar-{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        // The first sidecar's approvals expire soon: the late decision below.
+        let ttl = if i == 1 { 12 } else { 600 };
+        let config = write_config(
+            &dir,
+            &format!(
+                "[sinks]\nurls = [{:?}, {:?}]\n[approvals]\nttl_seconds = {ttl}\n[fleet]\ndecisions_from = {:?}\ndecision_key_file = {:?}\n",
+                stores.pg_url,
+                stores.nats_url,
+                stores.nats_url,
+                key_file.to_str().unwrap()
+            ),
+        );
+        sidecars.push(Proc::start("serve", &dir, &config));
+    }
+    let mut fleet = Proc::start("fleet", &fleet_dir, &fleet_config);
+
+    // 1. An approval opened on the second sidecar is listed by the fleet
+    //    service with its instance, decided there, and the agent's Watch on
+    //    that sidecar sees the verdict.
+    let id = open_approval(&sidecars[1], "fleet-s2").await;
+    let instance_2 = get(&sidecars[1], &id).await.instance_id;
+    assert!(instance_2.starts_with("warden/"), "{instance_2}");
+    let shown = listed(&fleet, &id).await;
+    assert_eq!(shown.instance_id, instance_2);
+    assert_eq!(shown.subject.split('(').next(), Some("issue_refund"));
+    let decided = decide(&fleet, &id, true, "alice").await.unwrap();
+    assert_eq!(decided.state, pb::ApprovalState::Approved as i32);
+    let seen = verdict(&sidecars[1], &id).await;
+    assert_eq!(seen.state, pb::ApprovalState::Approved as i32);
+    assert_eq!(seen.reviewer, "alice");
+    // Decided once, fleet-wide: a second reviewer is refused by the fleet.
+    let again = decide(&fleet, &id, false, "bob").await.unwrap_err();
+    assert_eq!(again.code(), tonic::Code::FailedPrecondition, "{again:?}");
+
+    // The decision is in both journals and in PostgreSQL.
+    let sidecar_steps = steps(&sidecars[1], &id).await;
+    let applied = sidecar_steps.iter().find(|s| s["event"] == "approved").expect("the sidecar recorded the decision");
+    assert_eq!(applied["actor"], "alice");
+    let fleet_record_id = applied["delivered_from"].as_str().unwrap().to_string();
+    let mut fleet_records = audit(&fleet)
+        .await
+        .query(pb::AuditQuery { kind: "fleet_decision".into(), limit: 10, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = fleet_records.message().await.unwrap().expect("the fleet recorded its decision");
+    assert_eq!(first.record_id, fleet_record_id);
+    let db = stores.pg().await;
+    eventually("PostgreSQL holds both records of the decision", WAIT, || {
+        let db = &db;
+        let fleet_record_id = fleet_record_id.clone();
+        async move {
+            let n: i64 = db
+                .query_one(
+                    "SELECT count(*) FROM warden_records WHERE (kind = 'fleet_decision' AND record_id = $1::text::uuid) \
+                     OR (kind = 'approval' AND convert_from(entry, 'UTF8')::jsonb -> 'body' ->> 'delivered_from' = $1)",
+                    &[&fleet_record_id],
+                )
+                .await
+                .map(|r| r.get(0))
+                .unwrap_or(0);
+            n == 2
+        }
+    })
+    .await;
+
+    // 2. A sidecar stopped while a decision is made receives it when it
+    //    starts again.
+    let id3 = open_approval(&sidecars[2], "fleet-s3").await;
+    listed(&fleet, &id3).await;
+    sidecars[2].stop();
+    let decided = decide(&fleet, &id3, false, "carol").await.unwrap();
+    assert_eq!(decided.state, pb::ApprovalState::Denied as i32);
+    sidecars[2].restart();
+    let seen = verdict(&sidecars[2], &id3).await;
+    assert_eq!(seen.state, pb::ApprovalState::Denied as i32);
+    assert_eq!(seen.reviewer, "carol");
+
+    // 3. The same decision delivered twice is applied once.
+    let nats = async_nats::connect(NATS).await.unwrap();
+    let js = async_nats::jetstream::new(nats);
+    let stream = js.get_stream(&stores.stream).await.unwrap();
+    let subject = format!("{}.acme.fleet_decision", stores.prefix);
+    let mut fleet_messages = Vec::new();
+    let info = stream.get_info().await.unwrap();
+    for seq in 1..=info.state.last_sequence {
+        if let Ok(m) = stream.get_raw_message(seq).await {
+            if m.subject.as_str() == subject {
+                fleet_messages.push(m.payload.to_vec());
+            }
+        }
+    }
+    assert_eq!(fleet_messages.len(), 2, "two fleet decisions on the stream");
+    let before = steps(&sidecars[1], &id).await.len();
+    js.publish(subject.clone(), fleet_messages[0].clone().into()).await.unwrap().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(steps(&sidecars[1], &id).await.len(), before, "a repeat is not recorded again");
+    assert_eq!(get(&sidecars[1], &id).await.votes.len(), 1);
+
+    // 4. A forged decision (not signed by the fleet service) is refused and
+    //    recorded; the approval stays pending.
+    let id1 = open_approval(&sidecars[0], "fleet-s1").await;
+    let instance_1 = get(&sidecars[0], &id1).await.instance_id;
+    let mut forged: serde_json::Value = serde_json::from_slice(&fleet_messages[0]).unwrap();
+    forged["id"] = serde_json::json!(uuid::Uuid::now_v7().to_string());
+    forged["body"]["approval_id"] = serde_json::json!(id1);
+    forged["body"]["instance_id"] = serde_json::json!(instance_1);
+    forged["body"]["reviewer"] = serde_json::json!("mallory");
+    js.publish(subject.clone(), serde_json::to_vec(&forged).unwrap().into()).await.unwrap().await.unwrap();
+    eventually("the forged decision is recorded as refused", WAIT, || {
+        let sidecar = &sidecars[0];
+        let id1 = id1.clone();
+        async move {
+            steps(sidecar, &id1).await.iter().any(|s| {
+                s["event"] == "refused"
+                    && s["actor"] == "mallory"
+                    && s["reason"].as_str().unwrap_or_default().contains("not from the fleet service")
+            })
+        }
+    })
+    .await;
+    assert_eq!(get(&sidecars[0], &id1).await.state, pb::ApprovalState::Pending as i32);
+
+    // 5. Expiry stays the sidecar's: a decision that reaches it after the
+    //    approval's time is recorded and refused, never applied.
+    listed(&fleet, &id1).await;
+    let expires = get(&sidecars[0], &id1).await.expires_at.unwrap();
+    sidecars[0].stop();
+    decide(&fleet, &id1, true, "dave").await.unwrap();
+    while time::OffsetDateTime::now_utc().unix_timestamp() <= expires.seconds + 1 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    sidecars[0].restart();
+    let seen = verdict(&sidecars[0], &id1).await;
+    assert_eq!(seen.state, pb::ApprovalState::Expired as i32, "{seen:?}");
+    eventually("the late decision is recorded as refused", WAIT, || {
+        let sidecar = &sidecars[0];
+        let id1 = id1.clone();
+        async move { steps(sidecar, &id1).await.iter().any(|s| s["event"] == "refused" && s["actor"] == "dave") }
+    })
+    .await;
+
+    fleet.stop();
+    for s in &mut sidecars {
+        s.stop();
+    }
+}
+
+/// The rules a sidecar applies to a delivered decision, in-process: applied
+/// once (a repeat records nothing), refused and recorded when the approval
+/// is the reviewer's own request, already decided, past its time, or not
+/// held here; a forged one is refused without being remembered, so the real
+/// decision with its record id still applies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivered_decisions_follow_the_sidecars_rules() {
+    use warden::approval::{Delivered, Delivery, State};
+    use warden::auth::Caller;
+    let dir = tempfile::tempdir().unwrap();
+    let config = warden::config::Config { data_dir: dir.path().to_path_buf(), ..Default::default() };
+    let app = warden::build(&config, Vec::new()).unwrap();
+    let caller = Caller::anonymous();
+    let open = |session: &'static str| {
+        let engine = app.engine.clone();
+        let caller = caller.clone();
+        async move {
+            let pb::ScoreActionRequest { context, tool, arguments_json, rationale } = refund(session, 9800);
+            let c = context.unwrap();
+            let request = warden::scoring::ScoreRequest::Action {
+                context: warden::scoring::Context {
+                    tenant: c.tenant,
+                    application: c.application,
+                    session_id: c.session_id,
+                    user_id: c.user_id,
+                    ..Default::default()
+                },
+                tool,
+                arguments_json,
+                rationale,
+            };
+            engine.score(request, &caller).await.unwrap().approval_id.expect("needs approval")
+        }
+    };
+    let delivered = |id: &str, reviewer: &str, record: &str| Delivered {
+        approval_id: id.into(),
+        approve: true,
+        reviewer: reviewer.into(),
+        reason: "checked".into(),
+        fleet_record_id: record.into(),
+        fleet_origin: "warden/fleet".into(),
+    };
+    let store = app.approvals.clone();
+    let steps = |id: String| {
+        let log = app.audit.clone();
+        async move {
+            let q = warden::audit::journal::Query { kind: "approval".into(), ..Default::default() };
+            log.query(&q)
+                .into_iter()
+                .filter_map(|seq| log.record(seq).unwrap())
+                .filter(|r| String::from_utf8_lossy(&r.canonical).contains(&id))
+                .count()
+        }
+    };
+
+    let a = open("d-1").await;
+    // A forged decision first, reusing the record id the real one will have.
+    store.refuse_unverified(&delivered(&a, "mallory", "rec-1"), "not from the fleet service").await.unwrap();
+    assert_eq!(steps(a.clone()).await, 1);
+    let Delivery::Applied(applied) = store.apply_delivered(&delivered(&a, "alice", "rec-1")).await.unwrap() else {
+        panic!("not applied")
+    };
+    assert_eq!(applied.state, State::Approved);
+    assert_eq!(steps(a.clone()).await, 2);
+    assert_eq!(store.apply_delivered(&delivered(&a, "alice", "rec-1")).await.unwrap(), Delivery::Repeat);
+    assert_eq!(steps(a.clone()).await, 2, "a repeat records nothing");
+    // Another decision on a decided approval: refused, recorded.
+    let Delivery::Refused(why) = store.apply_delivered(&delivered(&a, "bob", "rec-2")).await.unwrap() else {
+        panic!("applied twice")
+    };
+    assert!(why.contains("already approved by alice"), "{why}");
+    assert_eq!(steps(a.clone()).await, 3);
+
+    // The end user the request was made for may not decide it.
+    let b = open("d-2").await;
+    let Delivery::Refused(why) = store.apply_delivered(&delivered(&b, "customer-7", "rec-3")).await.unwrap() else {
+        panic!("self-approval applied")
+    };
+    assert!(why.contains("made this request"), "{why}");
+    // An approval this instance does not hold.
+    let Delivery::Refused(why) =
+        store.apply_delivered(&delivered("0193a0b2-0000-7000-8000-00000000dead", "alice", "rec-4")).await.unwrap()
+    else {
+        panic!("applied to nothing")
+    };
+    assert!(why.contains("not held by this instance"), "{why}");
+
+    // After restart, taken decisions are remembered (a repeat stays a repeat).
+    drop(store);
+    warden::audit::Journal::close(&*app.audit).unwrap();
+    drop(app);
+    let app = warden::build(&config, Vec::new()).unwrap();
+    assert_eq!(app.approvals.apply_delivered(&delivered(&a, "alice", "rec-1")).await.unwrap(), Delivery::Repeat);
+    assert_eq!(app.approvals.apply_delivered(&delivered(&b, "customer-7", "rec-3")).await.unwrap(), Delivery::Repeat);
+}
