@@ -138,7 +138,7 @@ async fn decide_to_watch(decider: &mut Approvals, sidecar: &mut Approvals, id: &
 /// Writes `n` pending approvals across `instances` fake instances straight
 /// into the central store: copies of a real request record with new ids.
 async fn seed(pg_schema: &str, template: &serde_json::Value, n: usize, instances: usize) {
-    let (client, conn) =
+    let (mut client, conn) =
         tokio_postgres::connect("postgres://postgres@127.0.0.1:5432/test", tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     client.batch_execute(&format!("SET search_path TO {pg_schema}")).await.unwrap();
@@ -152,6 +152,16 @@ async fn seed(pg_schema: &str, template: &serde_json::Value, n: usize, instances
             .unwrap();
     }
     let now = time::OffsetDateTime::now_utc();
+    // This month's partition, as a shipper makes it before its first insert.
+    let (y, m) = (now.year(), u8::from(now.month()));
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS warden_records_y{y:04}m{m:02} PARTITION OF warden_records \
+             FOR VALUES FROM ('{y:04}-{m:02}-01') TO ('{ny:04}-{nm:02}-01')"
+        ))
+        .await
+        .unwrap();
     let expires = warden::timestamp::format(now + Duration::from_secs(3600));
     let mut rows = Vec::new();
     for k in 0..n {
@@ -247,7 +257,8 @@ async fn main() {
         until_listed(&mut fleet_client, &a.approval_id).await;
         via_fleet.push(decide_to_watch(&mut fleet_client, &mut local, &a.approval_id, "alice").await);
         let b = risk.score_action(refund(&format!("s-{i}"))).await.unwrap().into_inner();
-        via_sidecar.push(decide_to_watch(&mut local, &mut local.clone(), &b.approval_id, "alice").await);
+        let mut agent = local.clone();
+        via_sidecar.push(decide_to_watch(&mut local, &mut agent, &b.approval_id, "alice").await);
     }
     let base = report("baseline: Decide on the sidecar itself", via_sidecar);
     let p50 = report("Decide on the fleet service, Watch on the sidecar", via_fleet);
