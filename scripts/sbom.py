@@ -37,16 +37,19 @@ import subprocess
 import sys
 import tomllib
 
-from cyclonedx.contrib.license.factories import LicenseFactory
-from cyclonedx.contrib.this.builders import this_component
-from cyclonedx.model import HashAlgorithm, HashType, Property
-from cyclonedx.model.bom import Bom
-from cyclonedx.model.component import Component, ComponentScope, ComponentType, Pedigree
-from cyclonedx.model.license import LicenseAcknowledgement
-from cyclonedx.output.json import JsonV1Dot6
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
-from packageurl import PackageURL
+try:
+    from cyclonedx.contrib.license.factories import LicenseFactory
+    from cyclonedx.contrib.this.builders import this_component
+    from cyclonedx.model import HashAlgorithm, HashType, Property
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component, ComponentScope, ComponentType, Pedigree
+    from cyclonedx.model.license import LicenseAcknowledgement
+    from cyclonedx.output.json import JsonV1Dot6
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+    from packageurl import PackageURL
+except ImportError as e:
+    sys.exit(f"sbom.py: {e.name} is missing: python3 -m pip install -r security/requirements.txt")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = "x86_64-unknown-linux-gnu"
