@@ -6,12 +6,13 @@
 
 The binary's SBOM lists what `cargo build` puts into `warden` and what it
 loads:
-  - every crate compiled into it for x86_64-unknown-linux-gnu: the closure of
-    the normal dependencies of the warden package in `cargo metadata --locked
-    --filter-platform` (dev- and build-only dependencies are left out; proc
-    macros, whose generated code is in the binary, are kept and marked), each
-    with its licence expression, its crates.io purl and the sha256 of its
-    .crate from Cargo.lock;
+  - every crate compiled into it for x86_64-unknown-linux-gnu: the normal
+    dependencies of the warden package, as `cargo tree -e normal` resolves
+    them for that target (dev- and build-only dependencies are left out; proc
+    macros, whose generated code is in the binary, and the crates only they
+    use are listed with scope "excluded"), each with its licence expression
+    and source from `cargo metadata --locked`, its crates.io purl and the
+    sha256 of its .crate from Cargo.lock;
   - the model files embedded in it (models/warden-minilm/), each with its
     sha256 (which must match manifest.json) and its licence;
   - the ONNX Runtime library it loads at run time, pinned in Cargo.toml
@@ -21,7 +22,7 @@ The image's SBOM (deploy/image/build.sh passes the root filesystem it
 staged) lists the same plus every file in the image: the binary and the
 runtime library with their sha256 (the library must match its pin), each
 shared library under the Debian package that owns it on the build machine,
-and the files build.sh wrote itself.
+and the files deploy/image/stage.sh wrote itself.
 
 Needs security/requirements.txt. Every document is validated against the
 CycloneDX 1.6 JSON schema before it is written; an expected failure is one
@@ -392,10 +393,12 @@ def main():
 
     if args.rootfs:
         binary_hash, packages, loose = image_files(args.rootfs, ort_name, ort_digest)
-        name, _, tag = args.image.rpartition(":")
+        name, colon, tag = args.image.rpartition(":")
+        if not colon or "/" in tag:  # no tag, or a registry's port ("host:5000/warden")
+            name, tag = args.image, ""
         image = Bom()
         image.metadata.component = Component(
-            type=ComponentType.CONTAINER, bom_ref="image", name=name or args.image, version=tag if name else None,
+            type=ComponentType.CONTAINER, bom_ref="image", name=name, version=tag or None,
             description="deploy/image/build.sh: FROM scratch, the binary, its runtime library and their shared libraries",
         )
         app = application([sha256(binary_hash)])
