@@ -463,3 +463,133 @@ async fn delivered_decisions_follow_the_sidecars_rules() {
     assert_eq!(app.approvals.apply_delivered(&delivered(&a, "alice", "rec-1")).await.unwrap(), Delivery::Repeat);
     assert_eq!(app.approvals.apply_delivered(&delivered(&b, "customer-7", "rec-3")).await.unwrap(), Delivery::Repeat);
 }
+
+/// The fleet service's web console: a reviewer signs in with their own
+/// token, sees another instance's approval in the queue with its
+/// instance, decides it there, and the agent's Watch on the sidecar sees
+/// the verdict by that reviewer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_decides_in_the_fleet_console() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    require_service("PostgreSQL", PG).await;
+    require_service("NATS", NATS).await;
+    const ALICE: &str = "alice-token-00000000000000000000";
+    let stores = Stores::new();
+    let fleet_dir = tempfile::tempdir().unwrap();
+    let key_path = warden::fleet::decision::key_path(fleet_dir.path(), None);
+    let key = warden::fleet::decision::load_or_create_key(&key_path).unwrap();
+    let pub_key = fleet_dir.path().join("decisions.pub.pem");
+    std::fs::write(&pub_key, warden::fleet::decision::public_pem(&key)).unwrap();
+
+    // The fleet service in-process, its console on an ephemeral port.
+    let mut config = warden::Config { data_dir: fleet_dir.path().to_path_buf(), ..Default::default() };
+    config.sinks.urls = vec![stores.pg_url.clone(), stores.nats_url.clone()];
+    config.fleet.central = stores.pg_url.clone();
+    config.fleet.poll_interval_ms = 100;
+    config.auth.tokens = vec![common::token("alice", ALICE, &[warden::auth::Role::Reviewer])];
+    let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let console = admin.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let fleet = tokio::spawn(async move {
+        warden::server::fleet::serve_fleet(
+            &config,
+            warden::Listeners { grpc, metrics: None, health: None, admin: Some(admin) },
+            async {
+                let _ = stopped.await;
+            },
+        )
+        .await
+    });
+
+    // A sidecar, in-process, taking decisions from it.
+    let sidecar = common::TestServer::start_with(
+        |c| {
+            c.sinks.urls = vec![stores.pg_url.clone(), stores.nats_url.clone()];
+            c.fleet.decisions_from = stores.nats_url.clone();
+            c.fleet.decision_key_file = Some(pub_key.clone());
+        },
+        Vec::new(),
+    )
+    .await;
+    let a = sidecar.risk().await.score_action(refund("console-1", 9800)).await.unwrap().into_inner();
+    let id = a.approval_id;
+
+    // A few lines of HTTP/1.1, as the console's own tests send them.
+    let http = |request: String| {
+        let console = console.clone();
+        async move {
+            let mut s = tokio::net::TcpStream::connect(&console).await.unwrap();
+            s.write_all(request.as_bytes()).await.unwrap();
+            let mut raw = Vec::new();
+            s.read_to_end(&mut raw).await.unwrap();
+            String::from_utf8_lossy(&raw).to_string()
+        }
+    };
+    let get = |path: String, cookie: String| {
+        http(format!("GET {path} HTTP/1.1\r\nHost: {console}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"))
+    };
+    let post = |path: String, cookie: String, form: String| {
+        http(format!(
+            "POST {path} HTTP/1.1\r\nHost: {console}\r\nOrigin: http://{console}\r\nCookie: {cookie}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            form.len()
+        ))
+    };
+    let cookie_of = |reply: &str| {
+        reply.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).unwrap()[11..]
+            .trim()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let csrf_of =
+        |page: &str| page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let login = get("/login".into(), String::new()).await;
+    let (login_cookie, login_csrf) = (cookie_of(&login), csrf_of(&login));
+    let signed_in = post("/login".into(), login_cookie, format!("token={ALICE}&csrf={login_csrf}")).await;
+    let session = cookie_of(&signed_in);
+
+    let deadline = std::time::Instant::now() + WAIT;
+    while !get("/approvals".into(), session.clone()).await.contains(&format!("data-approval=\"{id}\"")) {
+        assert!(std::time::Instant::now() < deadline, "the fleet console never listed the approval");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let detail = get(format!("/approvals/{id}"), session.clone()).await;
+    let instance = approvals_client(&sidecar).await.get(pb::GetApprovalRequest { approval_id: id.clone() }).await;
+    let instance = instance.unwrap().into_inner().instance_id;
+    assert!(detail.contains(&instance), "the detail names the instance {instance}");
+    let decided = post(
+        format!("/approvals/{id}/decide"),
+        session.clone(),
+        format!("verdict=approve&reason=order+checked&csrf={}", csrf_of(&detail)),
+    )
+    .await;
+    assert!(decided.starts_with("HTTP/1.1 303") || decided.starts_with("HTTP/1.1 200"), "{decided}");
+
+    let mut watch = approvals_client(&sidecar)
+        .await
+        .watch(pb::WatchRequest { approval_id: id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    let verdict = tokio::time::timeout(WAIT, async {
+        loop {
+            let a = watch.message().await.unwrap().unwrap();
+            if a.state != pb::ApprovalState::Pending as i32 {
+                return a;
+            }
+        }
+    })
+    .await
+    .expect("the sidecar never saw the console's decision");
+    assert_eq!(verdict.state, pb::ApprovalState::Approved as i32);
+    assert_eq!(verdict.reviewer, "alice", "the reviewer the fleet authenticated");
+    stop.send(()).unwrap();
+    fleet.await.unwrap().unwrap();
+}
+
+async fn approvals_client(server: &common::TestServer) -> ApprovalServiceClient<tonic::transport::Channel> {
+    ApprovalServiceClient::new(server.channel().await)
+}

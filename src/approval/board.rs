@@ -124,17 +124,38 @@ impl Board {
             "" => None,
             token => Some(PageCursor::decode(token, tenant)?),
         };
-        let mut all = self
-            .all_visible(caller, |a| a.state == State::Pending && (tenant.is_empty() || a.context.tenant == tenant));
-        all.sort_by(|a, b| pending_key(a).cmp(&pending_key(b)));
-        let total = all.len();
-        let mut rest: Vec<Approval> = match &after {
-            None => all,
-            Some(cursor) => all.into_iter().filter(|a| pending_key(a) > cursor.key()).collect(),
+        // Sort keys first and clone only the page: a fleet's queue holds
+        // thousands of approvals, each with its findings and path.
+        let slots = self.slots.lock().expect("approval slots");
+        let mut keys: Vec<PendingKey<'_>> = slots
+            .iter()
+            .filter(|(_, tx)| {
+                let a = tx.borrow();
+                a.state == State::Pending
+                    && (tenant.is_empty() || a.context.tenant == tenant)
+                    && caller.may_act_for(&a.context.tenant)
+            })
+            .map(|(id, tx)| {
+                let a = tx.borrow();
+                (Reverse(a.level), Reverse(a.created_at.unix_timestamp_nanos()), id.as_str())
+            })
+            .collect();
+        keys.sort();
+        let total = keys.len();
+        let start = match &after {
+            None => 0,
+            Some(cursor) => keys.partition_point(|k| *k <= cursor.key()),
         };
-        let next_page_token =
-            if rest.len() > size { PageCursor::of(&rest[size - 1], tenant).encode() } else { String::new() };
-        rest.truncate(size);
+        let page: Vec<Approval> =
+            keys[start..].iter().take(size).map(|(_, _, id)| slots[*id].borrow().clone()).collect();
+        drop(slots);
+        let more = total - start > size;
+        let next_page_token = if more {
+            page.last().map(|a| PageCursor::of(a, tenant).encode()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let rest = page;
         Ok(PendingPage { approvals: rest, next_page_token, total })
     }
 
@@ -262,10 +283,6 @@ impl PageCursor {
 /// Where a pending approval sorts: highest risk first, then newest first,
 /// then by id (so no two approvals tie).
 type PendingKey<'a> = (Reverse<Level>, Reverse<i128>, &'a str);
-
-fn pending_key(a: &Approval) -> PendingKey<'_> {
-    (Reverse(a.level), Reverse(a.created_at.unix_timestamp_nanos()), &a.id)
-}
 
 #[cfg(test)]
 mod tests {

@@ -213,9 +213,13 @@ impl Approval {
     }
 }
 
-/// What the ApprovalService serves: a sidecar's own approvals
-/// ([`ApprovalStore`]) or a fleet service's over every instance
-/// ([`crate::fleet::oversight::Oversight`]). Same roles, same rules.
+/// A call's future, boxed, so [`Reviews`] can be shared as a trait object.
+pub type Pending<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// What the ApprovalService and the console serve: a sidecar's own
+/// approvals ([`ApprovalStore`]) or a fleet service's over every instance
+/// ([`crate::fleet::oversight::Oversight`]). Same roles, same rules; each
+/// decides in its own way.
 pub trait Reviews: Send + Sync + 'static {
     /// The approvals as this server shows them.
     fn board(&self) -> &Board;
@@ -233,9 +237,19 @@ pub trait Reviews: Send + Sync + 'static {
         self.board().list_pending(caller, tenant, page_size, page_token)
     }
 
+    /// See [`Board::list_recent`].
+    fn list_recent(&self, caller: &Caller, limit: usize) -> Result<Vec<Approval>, Error> {
+        self.board().list_recent(caller, limit)
+    }
+
+    /// Changes whenever an approval is opened, voted on, decided or expires.
+    fn changes(&self) -> watch::Receiver<u64> {
+        self.board().changes()
+    }
+
     /// See [`Board::show`].
-    fn get(&self, caller: &Caller, id: &str) -> impl std::future::Future<Output = Result<Approval, Error>> + Send {
-        async move { self.board().show(caller, id, self.log()).await }
+    fn get<'a>(&'a self, caller: &'a Caller, id: &'a str) -> Pending<'a, Approval> {
+        Box::pin(self.board().show(caller, id, self.log()))
     }
 
     /// See [`Board::watch`].
@@ -246,14 +260,14 @@ pub trait Reviews: Send + Sync + 'static {
     /// A reviewer approves or denies. `declared_reviewer` is the request's
     /// `reviewer` field: with authentication off it names the reviewer;
     /// with it on it must match the authenticated identity (or be empty).
-    fn decide(
-        &self,
-        caller: &Caller,
-        id: &str,
+    fn decide<'a>(
+        &'a self,
+        caller: &'a Caller,
+        id: &'a str,
         approve: bool,
-        declared_reviewer: &str,
-        reason: &str,
-    ) -> impl std::future::Future<Output = Result<Approval, Error>> + Send;
+        declared_reviewer: &'a str,
+        reason: &'a str,
+    ) -> Pending<'a, Approval>;
 }
 
 impl Reviews for ApprovalStore {
@@ -265,25 +279,15 @@ impl Reviews for ApprovalStore {
         &self.log
     }
 
-    async fn decide(
-        &self,
-        caller: &Caller,
-        id: &str,
+    fn decide<'a>(
+        &'a self,
+        caller: &'a Caller,
+        id: &'a str,
         approve: bool,
-        declared_reviewer: &str,
-        reason: &str,
-    ) -> Result<Approval, Error> {
-        caller.require("Decide", &[Role::Reviewer])?;
-        let reviewer = reviewer_of(caller, declared_reviewer, reason)?;
-        let _guard = self.decide.lock().await;
-        let a = self.board.visible(caller, id)?;
-        if let Some(refusal) = refusal(&a, &reviewer) {
-            if let Refusal::Expired(_) = refusal {
-                self.expire_locked(a.clone()).await?;
-            }
-            return Err(refusal.into_error(id, &reviewer));
-        }
-        self.cast(a, &reviewer, approve, reason, "").await
+        declared_reviewer: &'a str,
+        reason: &'a str,
+    ) -> Pending<'a, Approval> {
+        Box::pin(ApprovalStore::decide(self, caller, id, approve, declared_reviewer, reason))
     }
 }
 
@@ -394,14 +398,26 @@ impl ApprovalStore {
         Ok(())
     }
 
-    /// Changes whenever an approval is opened, voted on, decided or expires.
-    pub fn changes(&self) -> watch::Receiver<u64> {
-        self.board.changes()
-    }
-
-    /// Approvals decided or expired, most recent first.
-    pub fn list_recent(&self, caller: &Caller, limit: usize) -> Result<Vec<Approval>, Error> {
-        self.board.list_recent(caller, limit)
+    /// A reviewer approves or denies (see [`Reviews::decide`]).
+    pub async fn decide(
+        &self,
+        caller: &Caller,
+        id: &str,
+        approve: bool,
+        declared_reviewer: &str,
+        reason: &str,
+    ) -> Result<Approval, Error> {
+        caller.require("Decide", &[Role::Reviewer])?;
+        let reviewer = reviewer_of(caller, declared_reviewer, reason)?;
+        let _guard = self.decide.lock().await;
+        let a = self.board.visible(caller, id)?;
+        if let Some(refusal) = refusal(&a, &reviewer) {
+            if let Refusal::Expired(_) = refusal {
+                self.expire_locked(a.clone()).await?;
+            }
+            return Err(refusal.into_error(id, &reviewer));
+        }
+        self.cast(a, &reviewer, approve, reason, "").await
     }
 
     /// Takes a decision a fleet service delivered: applied as the

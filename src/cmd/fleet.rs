@@ -20,6 +20,10 @@ pub(crate) struct FleetArgs {
     /// repeatable, one must be nats://. Replaces `sinks.urls`.
     #[arg(long = "audit-sink", value_name = "URL")]
     pub(crate) audit_sinks: Vec<String>,
+    /// Serve the reviewers' web console (every instance's approvals) on
+    /// this address.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) admin_addr: Option<std::net::SocketAddr>,
     /// Allow plaintext gRPC and metrics on a non-loopback address.
     #[arg(long)]
     pub(crate) allow_plaintext: bool,
@@ -38,7 +42,7 @@ pub(crate) fn fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
         audit_sinks: args.audit_sinks,
         allow_plaintext: args.allow_plaintext.then_some(true),
         health_addr: None,
-        admin_addr: None,
+        admin_addr: args.admin_addr,
     };
     let mut config = load_config(&args.common, overrides)?;
     if let Some(central) = args.central {
@@ -69,7 +73,13 @@ pub(crate) fn fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
             ),
             None => None,
         };
-        let listeners = warden::Listeners { grpc, metrics: Some(metrics), health, admin: None };
+        let admin = match config.admin_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr).await.with_context(|| format!("cannot listen for the console on {addr}"))?,
+            ),
+            None => None,
+        };
+        let listeners = warden::Listeners { grpc, metrics: Some(metrics), health, admin };
         warden::server::fleet::serve_fleet(&config, listeners, shutdown).await?;
         Ok(ExitCode::SUCCESS)
     })

@@ -2,7 +2,6 @@
 //! (server-sent events on the store's changes).
 
 use super::*;
-use crate::approval::Reviews as _;
 
 /// Which page of the pending approvals to show (`?page_token=`, the
 /// previous page's `next_page_token`).

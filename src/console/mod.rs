@@ -45,7 +45,7 @@ use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use crate::approval::{Approval, ApprovalStore, PendingPage};
+use crate::approval::{Approval, PendingPage, Reviews};
 use crate::audit::journal::{AuditLog, Query as LogQuery};
 use crate::audit::{Entry, Journal};
 use crate::auth::{Authenticator, Caller, Role};
@@ -84,7 +84,7 @@ struct Session {
 }
 
 pub struct Console {
-    approvals: Arc<ApprovalStore>,
+    approvals: Arc<dyn Reviews>,
     log: Arc<AuditLog>,
     auth: Arc<Authenticator>,
     sessions: DashMap<String, Arc<Session>>,
@@ -134,7 +134,7 @@ pub struct Settings {
 impl Console {
     pub fn new(
         settings: Settings,
-        approvals: Arc<ApprovalStore>,
+        approvals: Arc<dyn Reviews>,
         log: Arc<AuditLog>,
         auth: Arc<Authenticator>,
         stopping: tokio::sync::watch::Receiver<bool>,

@@ -210,6 +210,7 @@ pub fn approval(nav: &Nav<'_>, a: &Approval, error: Option<&str>) -> Markup {
                 dt { "Risk" } dd { (level_badge(a.level.as_str())) " score " (format!("{:.2}", a.score)) }
                 dt { "State" } dd data-testid="state" { (a.state.as_str()) }
                 dt { "Requested by" } dd { (a.requested_by) }
+                dt { "Instance" } dd data-testid="instance" { code { (a.instance_id) } }
                 dt { "Application / session" } dd { (a.context.application) " / " a href={ "/sessions/" (a.context.session_id) } { (a.context.session_id) } }
                 dt { "End user" } dd { (a.context.user_id) }
                 dt { "Expires" } dd { (crate::timestamp::format(a.expires_at)) " (in " (time_left(a)) ")" }

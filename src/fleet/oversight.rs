@@ -108,22 +108,12 @@ impl Oversight {
             }
         })
     }
-}
-
-impl crate::approval::Reviews for Oversight {
-    fn board(&self) -> &Board {
-        &self.board
-    }
-
-    fn log(&self) -> &AuditLog {
-        &self.log
-    }
 
     /// A reviewer decides an approval of any instance: checked as the
     /// instance would check it, recorded here (signed) and delivered to
     /// the instance by the log's shipping. The returned approval is what
     /// the instance will apply.
-    async fn decide(
+    pub async fn decide(
         &self,
         caller: &Caller,
         id: &str,
@@ -172,5 +162,26 @@ impl crate::approval::Reviews for Oversight {
         telemetry::fleet_decision(event);
         self.board.set(next.clone());
         Ok(next)
+    }
+}
+
+impl crate::approval::Reviews for Oversight {
+    fn board(&self) -> &Board {
+        &self.board
+    }
+
+    fn log(&self) -> &AuditLog {
+        &self.log
+    }
+
+    fn decide<'a>(
+        &'a self,
+        caller: &'a Caller,
+        id: &'a str,
+        approve: bool,
+        declared_reviewer: &'a str,
+        reason: &'a str,
+    ) -> crate::approval::Pending<'a, Approval> {
+        Box::pin(Oversight::decide(self, caller, id, approve, declared_reviewer, reason))
     }
 }

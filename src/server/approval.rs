@@ -14,16 +14,16 @@ use crate::approval::{Approval, Reviews, State};
 use crate::error::Error;
 use crate::proto::v1 as pb;
 
-pub struct ApprovalApi<R: Reviews> {
-    store: Arc<R>,
+pub struct ApprovalApi {
+    store: Arc<dyn Reviews>,
     /// Turns true when the server shuts down, so `Watch` streams end (with
     /// UNAVAILABLE: the watcher asks again elsewhere) instead of holding the
     /// drain open until the approval is decided.
     stopping: tokio::sync::watch::Receiver<bool>,
 }
 
-impl<R: Reviews> ApprovalApi<R> {
-    pub fn new(store: Arc<R>, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
+impl ApprovalApi {
+    pub fn new(store: Arc<dyn Reviews>, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
         Self { store, stopping }
     }
 }
@@ -138,7 +138,7 @@ fn require_id(id: &str) -> Result<(), Status> {
 }
 
 #[tonic::async_trait]
-impl<R: Reviews> pb::approval_service_server::ApprovalService for ApprovalApi<R> {
+impl pb::approval_service_server::ApprovalService for ApprovalApi {
     type WatchStream = ApprovalStream;
 
     async fn list_pending(

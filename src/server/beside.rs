@@ -15,7 +15,6 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::pb::health_server::HealthServer;
 
 use super::{conn, metrics, Listeners, ServeError};
-use crate::approval::ApprovalStore;
 use crate::audit::journal::AuditLog;
 use crate::auth::Authenticator;
 use crate::config::Config;
@@ -49,8 +48,9 @@ pub(super) struct EndpointParts {
     pub health_only: HealthServer<super::health::HealthApi>,
     pub metrics_tls: Option<crate::tls::Acceptor>,
     pub metrics_handle: metrics_exporter_prometheus::PrometheusHandle,
-    /// The console's approvals; `None`: no console (a fleet service).
-    pub approvals: Option<Arc<ApprovalStore>>,
+    /// The console's approvals (a sidecar's own, or a fleet service's);
+    /// `None`: no console.
+    pub approvals: Option<Arc<dyn crate::approval::Reviews>>,
     pub log: Arc<AuditLog>,
     pub auth: Arc<Authenticator>,
 }

@@ -1,9 +1,9 @@
 //! `warden fleet`: the fleet service's server. It serves the
-//! ApprovalService over every instance's approvals ([`Oversight`]) and the
-//! AuditService over its own log (the evidence of oversight: shown, decided),
-//! with health, reflection and metrics, and ships its log like any
-//! instance, which is how its decisions reach the sidecars. No RiskService:
-//! it scores nothing.
+//! ApprovalService and the web console's approval queue over every
+//! instance's approvals ([`Oversight`]), the AuditService over its own log
+//! (the evidence of oversight: shown, decided), with health, reflection and
+//! metrics, and ships its log like any instance, which is how its decisions
+//! reach the sidecars. No RiskService: it scores nothing.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -57,7 +57,7 @@ pub async fn serve_fleet(
     let health = tonic_health::server::HealthReporter::new();
     let health_service = HealthServer::new(health::HealthApi::new(health.clone(), stopping_rx.clone()));
     let health_only = health_service.clone();
-    health.set_serving::<ApprovalServiceServer<approval::ApprovalApi<Oversight>>>().await;
+    health.set_serving::<ApprovalServiceServer<approval::ApprovalApi>>().await;
     health.set_serving::<AuditServiceServer<audit::AuditApi>>().await;
     let (reflection_v1, reflection_v1alpha) = reflection()?;
     let max_message = config.limits.max_message_bytes;
@@ -84,7 +84,14 @@ pub async fn serve_fleet(
     let endpoints = beside::Endpoints::start(
         config,
         endpoint_listeners,
-        beside::EndpointParts { health_only, metrics_tls, metrics_handle, approvals: None, log: log.clone(), auth },
+        beside::EndpointParts {
+            health_only,
+            metrics_tls,
+            metrics_handle,
+            approvals: Some(oversight.clone() as Arc<dyn crate::approval::Reviews>),
+            log: log.clone(),
+            auth,
+        },
         &stopping_rx,
     )?;
     match grpc_addr {
@@ -94,7 +101,7 @@ pub async fn serve_fleet(
 
     let (result, deadline) = grpc
         .until_drained(shutdown, &stopping_tx, config.shutdown_grace_seconds, async {
-            health.set_not_serving::<ApprovalServiceServer<approval::ApprovalApi<Oversight>>>().await;
+            health.set_not_serving::<ApprovalServiceServer<approval::ApprovalApi>>().await;
             health.set_not_serving::<AuditServiceServer<audit::AuditApi>>().await;
         })
         .await;

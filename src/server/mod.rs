@@ -91,7 +91,7 @@ pub async fn serve(
     let health_only = health_service.clone();
     health.set_serving::<RiskServiceServer<risk::RiskApi>>().await;
     health.set_serving::<AuditServiceServer<audit::AuditApi>>().await;
-    health.set_serving::<ApprovalServiceServer<approval::ApprovalApi<crate::approval::ApprovalStore>>>().await;
+    health.set_serving::<ApprovalServiceServer<approval::ApprovalApi>>().await;
     health.set_serving::<ComplianceServiceServer<compliance::ComplianceApi>>().await;
 
     let (reflection_v1, reflection_v1alpha) = reflection()?;
@@ -147,7 +147,7 @@ pub async fn serve(
             health_only,
             metrics_tls,
             metrics_handle,
-            approvals: Some(approvals.clone()),
+            approvals: Some(approvals.clone() as std::sync::Arc<dyn crate::approval::Reviews>),
             log: console_log,
             auth: console_auth,
         },
@@ -162,9 +162,7 @@ pub async fn serve(
         .until_drained(shutdown, &stopping_tx, config.shutdown_grace_seconds, async {
             health.set_not_serving::<RiskServiceServer<risk::RiskApi>>().await;
             health.set_not_serving::<AuditServiceServer<audit::AuditApi>>().await;
-            health
-                .set_not_serving::<ApprovalServiceServer<approval::ApprovalApi<crate::approval::ApprovalStore>>>()
-                .await;
+            health.set_not_serving::<ApprovalServiceServer<approval::ApprovalApi>>().await;
             health.set_not_serving::<ComplianceServiceServer<compliance::ComplianceApi>>().await;
         })
         .await;
