@@ -96,7 +96,7 @@ enum Case {
     /// Also an ordinary lower-case word ("may", "march").
     Capitalised,
     /// Also a name ("Mars", "Marco").
-    LowerCase,
+    Lower,
 }
 
 #[derive(serde::Deserialize)]
@@ -148,7 +148,7 @@ impl Dates {
                 if lang.capitalised.iter().any(|c| c == name) {
                     Case::Capitalised
                 } else if lang.lower_case.iter().any(|c| c == name) {
-                    Case::LowerCase
+                    Case::Lower
                 } else {
                     Case::Any
                 }
@@ -414,7 +414,7 @@ fn written(word: &str, case: Case) -> bool {
     match case {
         Case::Any => true,
         Case::Capitalised => word.chars().next().is_some_and(char::is_uppercase),
-        Case::LowerCase => word.chars().all(|c| !c.is_uppercase()),
+        Case::Lower => word.chars().all(|c| !c.is_uppercase()),
     }
 }
 
@@ -519,9 +519,12 @@ fn after_day(before: &str) -> bool {
 fn in_range_of_times(text: &str, span: &Range<usize>) -> bool {
     let dash_before = text[..span.start].ends_with(['-', '–']);
     let dash_after = text[span.end..].starts_with(['-', '–']);
-    (dash_before || dash_after)
-        && (dash_before || clear_before(text, span.start))
-        && (dash_after || clear_after(text, span.end))
+    match (dash_before, dash_after) {
+        (true, true) => true,
+        (true, false) => clear_after(text, span.end),
+        (false, true) => clear_before(text, span.start),
+        (false, false) => false,
+    }
 }
 
 /// Whether the text between two pieces joins them into one.

@@ -84,7 +84,7 @@ impl Nrp {
                     if !seen.insert(written.to_lowercase()) {
                         return Err(format!("rules/pii-nrp.toml [groups.{name}]: {written:?} is listed twice"));
                     }
-                    let language = g.languages.iter().any(|l| *l == written);
+                    let language = g.languages.contains(&written);
                     entries.push(Entry { written, group, language });
                 }
             }
