@@ -580,6 +580,12 @@ findings contains {
 	startswith(f.category, "secret")
 }
 
+# Personal-data categories that identify nobody on their own: places,
+# organisations, dates, domain names, nationalities, religions, political and
+# ethnic groups. A message that carries only these sends no personal data out
+# (kept equal to `detect::pii::IDENTIFIES_NO_ONE` by a test).
+identifies_no_one := {"pii.location", "pii.organization", "pii.date_time", "pii.domain", "pii.nrp"}
+
 findings contains {
 	"id": "comms.personal_data_external",
 	"category": "action.external_communication",
@@ -591,6 +597,7 @@ findings contains {
 	count(external_domains) > 0
 	some f in input.findings
 	startswith(f.category, "pii")
+	not f.category in identifies_no_one
 }
 
 # ---------------------------------------------------------------- blast radius

@@ -41,8 +41,8 @@ PRESIDIO_MAP = {"PERSON": "PERSON", "LOCATION": "LOCATION", "ORGANIZATION": "ORG
 WARDEN_MAP = {"pii.person": "PERSON", "pii.location": "LOCATION", "pii.address": "LOCATION",
               "pii.organization": "ORGANIZATION", "pii.phone": "PHONE_NUMBER", "pii.credit_card": "CREDIT_CARD",
               "pii.iban": "IBAN_CODE", "pii.email": "EMAIL_ADDRESS", "pii.us_ssn": "US_SSN",
-              "pii.ip_address": "IP_ADDRESS", "pii.date_of_birth": "DATE_TIME", "pii.us_driver_license":
-              "US_DRIVER_LICENSE", "pii.domain": "DOMAIN_NAME"}
+              "pii.ip_address": "IP_ADDRESS", "pii.date_of_birth": "DATE_TIME", "pii.date_time": "DATE_TIME",
+              "pii.us_driver_license": "US_DRIVER_LICENSE", "pii.domain": "DOMAIN_NAME", "pii.nrp": "NRP"}
 ORDER = ["PERSON", "LOCATION", "ORGANIZATION", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "EMAIL_ADDRESS",
          "US_SSN", "IP_ADDRESS", "DATE_TIME", "NRP", "US_DRIVER_LICENSE", "DOMAIN_NAME"]
 

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::journal::StoredRecord;
 use crate::audit::read::{Body, DecisionBody};
+use crate::detect::pii::IDENTIFIES_NO_ONE;
 use crate::detect::{Finding, Surface};
 use crate::policy::{Decision, Level};
 
@@ -247,9 +248,10 @@ impl SessionStore {
                     s.view.injection_sources.push(f.source.clone());
                 }
             }
-            // A place or an organisation named alone identifies nobody, and
-            // ordinary conversation is full of them.
-            if family == "pii" && !matches!(f.category.as_str(), "pii.location" | "pii.organization") {
+            // A place, an organisation, a date, a web site or a group word
+            // alone identifies nobody, and ordinary conversation is full of
+            // them.
+            if family == "pii" && !IDENTIFIES_NO_ONE.contains(&f.category.as_str()) {
                 s.view.pii_seen = true;
             }
         }
@@ -459,7 +461,7 @@ mod tests {
     }
 
     #[test]
-    fn places_and_organisations_are_not_personal_data_seen() {
+    fn what_identifies_no_one_is_not_personal_data_seen() {
         let store = SessionStore::new(SessionConfig::default());
         let observe = |session: &str, categories: &[&str]| {
             let f: Vec<Finding> = categories.iter().map(|c| finding(c, "input")).collect();
@@ -477,9 +479,10 @@ mod tests {
             );
             store.view("t", session).pii_seen
         };
-        assert!(!observe("a", &["pii.location", "pii.organization"]));
+        assert!(!observe("a", &IDENTIFIES_NO_ONE));
         assert!(observe("b", &["pii.person"]));
         assert!(observe("c", &["pii.email"]));
+        assert!(observe("d", &["pii.date_of_birth"]));
     }
 
     #[test]

@@ -17,6 +17,68 @@ fn categories(a: &pb::Assessment) -> Vec<&str> {
 
 use common::verified_records as journal_records;
 
+/// Dates, domain names and group words (issue #22) through ScoreInput and
+/// ScoreOutput: found with their spans, masked in `redacted_text`, and
+/// informational, so the decision stays allow; a birth date is personal
+/// data of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dates_domains_and_group_words_are_found_masked_and_informational() {
+    let mut server = TestServer::start().await;
+    let mut risk = server.risk().await;
+    // (text, the rule detector's findings as (category, the text they span))
+    let table: &[(&str, &[(&str, &str)])] = &[
+        ("Can we meet on Monday, 5 March 2024 at 10:30 am?", &[("pii.date_time", "Monday, 5 March 2024 at 10:30 am")]),
+        (
+            "Tickets for 14/07/2025, doors 19:30-23:00.",
+            &[("pii.date_time", "14/07/2025"), ("pii.date_time", "19:30-23:00")],
+        ),
+        (
+            "Is https://shop.example.co.uk/cart down, or just example.org?",
+            &[("pii.domain", "shop.example.co.uk"), ("pii.domain", "example.org")],
+        ),
+        ("Our new colleague is Brazilian and a Catholic.", &[("pii.nrp", "Brazilian"), ("pii.nrp", "Catholic")]),
+        ("My date of birth is 12/03/1985.", &[("pii.date_of_birth", "12/03/1985")]),
+        ("Please fix the bug in main.rs before the call.", &[]),
+    ];
+    for (text, want) in table {
+        let a = risk.score_input(input(text)).await.unwrap().into_inner();
+        let mut rule: Vec<&pb::Finding> = a.findings.iter().filter(|f| f.detector == "pii").collect();
+        rule.sort_by_key(|f| f.span.map(|s| s.start));
+        let got: Vec<(&str, &str)> = rule
+            .iter()
+            .map(|f| {
+                let s = f.span.unwrap();
+                (f.category.as_str(), &text[s.start as usize..s.end as usize])
+            })
+            .collect();
+        assert_eq!(got, *want, "{text:?}");
+        for (category, span) in *want {
+            let masked = a.redacted_text.contains(&format!("[REDACTED:{category}]"));
+            assert!(masked && !a.redacted_text.contains(span), "{text:?}: {}", a.redacted_text);
+        }
+        assert_eq!(a.decision(), pb::Decision::Allow, "{text:?}: {:?}", a.reasons);
+    }
+    // An answer that names them is not reviewed for them, even where the
+    // input did not hold them.
+    let answer = "The French team at example.org starts on 5 March 2024.";
+    let out = risk
+        .score_output(pb::ScoreOutputRequest {
+            context: context(),
+            text: answer.into(),
+            input: "When does the new team start?".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let cats = categories(&out);
+    for want in ["pii.nrp", "pii.domain", "pii.date_time"] {
+        assert!(cats.contains(&want), "{want} in {cats:?}");
+    }
+    assert_eq!(out.decision(), pb::Decision::Allow, "{:?}", out.reasons);
+    server.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn score_input_finds_injection_pii_and_attributes_sources() {
     let mut server = TestServer::start().await;
@@ -65,7 +127,8 @@ async fn score_input_finds_injection_pii_and_attributes_sources() {
 
     let benign = risk.score_input(input("What are your opening hours on Saturday?")).await.unwrap().into_inner();
     assert_eq!(benign.decision(), pb::Decision::Allow);
-    assert!(benign.findings.is_empty());
+    // A weekday is recorded and masked, nothing more.
+    assert_eq!(categories(&benign), ["pii.date_time"], "{:?}", benign.findings);
     assert!(benign.required_checks.is_empty());
     assert_ne!(benign.record_id, a.record_id);
     assert_eq!(benign.sequence, a.sequence + 1);

@@ -169,6 +169,37 @@ mod tests {
     }
 
     #[test]
+    fn an_external_message_with_only_what_identifies_no_one_sends_no_personal_data() {
+        let email = r#"{"to": "partner@gmail.com", "subject": "Visit", "body": "See you on 5 March at example.org"}"#;
+        let sends = |category: &str| {
+            let finding = Finding {
+                category: category.into(),
+                score: 0.9,
+                detector: "pii",
+                source: "action".into(),
+                span: 0..0,
+                message: String::new(),
+                evidence: None,
+            };
+            let out = assess(
+                &ActionPolicy::builtin(),
+                "send_email",
+                email,
+                "",
+                &Context::default(),
+                &[finding],
+                &SessionView::default(),
+            )
+            .unwrap();
+            out.findings.iter().any(|f| f.id == "comms.personal_data_external")
+        };
+        for category in crate::detect::pii::IDENTIFIES_NO_ONE {
+            assert!(!sends(category), "{category}");
+        }
+        assert!(sends("pii.email") && sends("pii.date_of_birth"));
+    }
+
+    #[test]
     fn limits_come_from_data_per_tenant() {
         let data =
             r#"{"warden": {"config": {"tenants": {"acme": {"money": {"auto_approve_limit": {"EUR": 20000}}}}}}}"#;

@@ -470,6 +470,19 @@ mod tests {
             ),
             (Surface::Output, &[("pii.email", 0.95), ("pii.person", 0.9)], &[], Decision::Review),
             (Surface::Output, &[("pii.address", 0.9)], &[], Decision::Review),
+            // Dates, domains and group words: recorded and redacted on every
+            // surface, never a review on their own; a birth date weighs as
+            // other personal data.
+            (
+                Surface::Input,
+                &[("pii.date_time", 0.85), ("pii.domain", 0.85), ("pii.nrp", 0.7), ("pii.email", 0.95)],
+                &[],
+                Decision::Allow,
+            ),
+            (Surface::Output, &[("pii.date_time", 0.9), ("pii.domain", 0.9), ("pii.nrp", 0.9)], &[], Decision::Allow),
+            (Surface::Action, &[("pii.date_time", 0.9), ("pii.domain", 0.9), ("pii.nrp", 0.9)], &[], Decision::Allow),
+            (Surface::Input, &[("pii.date_of_birth", 0.85), ("pii.email", 0.95)], &[], Decision::Review),
+            (Surface::Output, &[("pii.date_of_birth", 0.9)], &[], Decision::Review),
             (Surface::Action, &[("secret.github_token", 0.75)], &[], Decision::RequireApproval),
             (Surface::Input, &[], &["pii"], Decision::Review),
             // An action policy that could not run sends the action to a human.

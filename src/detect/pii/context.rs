@@ -85,6 +85,18 @@ impl Words {
             (None, None) => Near::Nothing,
         }
     }
+
+    /// Where the closest word of this kind before `span` ends (a byte offset
+    /// into `text`), if one is in the window.
+    pub(super) fn before(&self, text: &str, span: &Range<usize>) -> Option<usize> {
+        let (before, _) = windows(text, span);
+        let window_start = span.start - before.len();
+        self.words
+            .find_overlapping_iter(before)
+            .filter(|m| whole_word(before, m.start(), m.end()))
+            .map(|m| window_start + m.end())
+            .max()
+    }
 }
 
 /// The text just before and just after a span, cut on character boundaries.
@@ -120,7 +132,7 @@ fn closest(words: &AhoCorasick, before: &str, after: &str) -> Option<usize> {
     }
 }
 
-fn whole_word(s: &str, start: usize, end: usize) -> bool {
+pub(super) fn whole_word(s: &str, start: usize, end: usize) -> bool {
     let before = s[..start].chars().next_back();
     let after = s[end..].chars().next();
     !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)

@@ -1,6 +1,8 @@
 //! Personal data: e-mail, phone, payment card, IBAN, US SSN, IP address,
-//! and national identifiers, account numbers, MAC addresses and crypto
-//! wallets (`ids.rs`).
+//! national identifiers, account numbers, MAC addresses and crypto wallets
+//! (`ids.rs`); domain names (`domain.rs`), dates, times and birth dates
+//! (`dates.rs`); nationalities, religions, political and ethnic groups
+//! (`nrp.rs`).
 //!
 //! Every candidate is found in one `RegexSet` pass (only the kinds whose
 //! pattern matched are then located), and every candidate is validated, not
@@ -10,11 +12,16 @@
 //! area/group/serial rules, IPs by the standard library's parsers, the
 //! identifiers by their issuers' check digits (`checksum.rs`). A number that
 //! fails its checksum is not a finding; one whose checksum is weak is a
-//! finding only when a word of its kind is near (`context.rs`).
+//! finding only when a word of its kind is near (`context.rs`). Domains need
+//! a suffix on the Public Suffix List, dates a day of the calendar; the
+//! group words are one Aho-Corasick pass of their own.
 
 mod checksum;
 mod context;
+mod dates;
+mod domain;
 mod ids;
+mod nrp;
 mod phone;
 #[cfg(test)]
 mod tests;
@@ -32,7 +39,7 @@ use context::{Near, Words};
 use ids::{IdRule, RULES};
 
 pub const NAME: &str = "pii";
-const VERSION: &str = "1.1.0";
+const VERSION: &str = "1.2.0";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -45,11 +52,14 @@ enum Kind {
     /// A row of `ids::RULES`.
     Id(usize),
     Phone,
+    Domain,
+    Date(dates::Form),
 }
 
 /// Candidate patterns, in the order the set reports them; the identifiers
-/// follow, then phones come last: a digit run already taken by a card, an
-/// IBAN, an SSN or an identifier is not also a phone.
+/// follow, then phones: a digit run already taken by a card, an IBAN, an SSN
+/// or an identifier is not also a phone. Domains and the date forms come
+/// last; a date that overlaps any earlier finding is left to it.
 const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Email, r"(?i)\b[a-z0-9][a-z0-9._%+\-]{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b"),
     (Kind::Card, r"\b\d(?:[ \-]?\d){11,18}\b"),
@@ -64,6 +74,13 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Ipv6, r"(?i)(?:\b[0-9a-f]{1,4}|:)(?::[0-9a-f]{0,4}){2,7}\b"),
 ];
 
+/// Personal-data categories that identify nobody on their own: places and
+/// organisations (the entity head), dates, domain names and group words.
+/// They are found, redacted and recorded, but a session that saw only these
+/// has not handled personal data, and a message carrying only these sends
+/// none out (the action policy's `identifies_no_one`, kept equal by a test).
+pub const IDENTIFIES_NO_ONE: [&str; 5] = ["pii.location", "pii.organization", "pii.date_time", "pii.domain", "pii.nrp"];
+
 /// Every category this detector reports, each once, in table order.
 pub fn categories() -> Vec<&'static str> {
     let mut out = vec!["pii.email", "pii.phone", "pii.credit_card", "pii.iban", "pii.us_ssn", "pii.ip_address"];
@@ -72,6 +89,7 @@ pub fn categories() -> Vec<&'static str> {
             out.push(rule.category);
         }
     }
+    out.extend(["pii.domain", "pii.date_time", "pii.date_of_birth", "pii.nrp"]);
     out
 }
 
@@ -82,6 +100,9 @@ pub struct PiiDetector {
     phones: phone::Phones,
     /// Context words by kind (`rules/pii-context.toml`).
     words: BTreeMap<String, Words>,
+    domains: domain::Domains,
+    dates: dates::Dates,
+    nrp: nrp::Nrp,
 }
 
 impl PiiDetector {
@@ -90,22 +111,24 @@ impl PiiDetector {
     pub fn new(phone_region: &str) -> Result<Self, String> {
         let region = phonenumber::country::Id::from_str(&phone_region.to_ascii_uppercase())
             .map_err(|_| format!("detectors.phone_region: unknown country code {phone_region:?}"))?;
+        let dates = dates::Dates::new()?;
         let all = PATTERNS
             .iter()
-            .copied()
-            .chain(RULES.iter().enumerate().map(|(i, r)| (Kind::Id(i), r.pattern)))
-            .chain([(Kind::Phone, phone::PATTERN)]);
-        let mut patterns: Vec<(Vec<Kind>, &str)> = Vec::new();
+            .map(|(k, p)| (*k, p.to_string()))
+            .chain(RULES.iter().enumerate().map(|(i, r)| (Kind::Id(i), r.pattern.to_string())))
+            .chain([(Kind::Phone, phone::PATTERN.to_string()), (Kind::Domain, domain::PATTERN.to_string())])
+            .chain(dates.patterns().into_iter().map(|(form, p)| (Kind::Date(form), p)));
+        let mut patterns: Vec<(Vec<Kind>, String)> = Vec::new();
         for (kind, pattern) in all {
             match patterns.iter_mut().find(|(_, p)| *p == pattern) {
                 Some((kinds, _)) => kinds.push(kind),
                 None => patterns.push((vec![kind], pattern)),
             }
         }
-        let set = RegexSet::new(patterns.iter().map(|(_, p)| *p)).map_err(|e| e.to_string())?;
+        let set = RegexSet::new(patterns.iter().map(|(_, p)| p)).map_err(|e| e.to_string())?;
         let regexes = patterns
             .into_iter()
-            .map(|(kinds, p)| Regex::new(p).map(|r| (kinds, r)))
+            .map(|(kinds, p)| Regex::new(&p).map(|r| (kinds, r)))
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?;
         let words = context::load()?;
@@ -114,26 +137,47 @@ impl PiiDetector {
                 return Err(format!("rules/pii-context.toml: no words for {}", rule.category));
             }
         }
-        if !words.contains_key("phone") {
-            return Err("rules/pii-context.toml: no words for phone".into());
+        for kind in ["phone", "domain", "date_of_birth"] {
+            if !words.contains_key(kind) {
+                return Err(format!("rules/pii-context.toml: no words for {kind}"));
+            }
         }
-        Ok(Self { set, regexes, phones: phone::Phones::new(region)?, words })
+        Ok(Self {
+            set,
+            regexes,
+            phones: phone::Phones::new(region)?,
+            words,
+            domains: domain::Domains::new()?,
+            dates,
+            nrp: nrp::Nrp::new()?,
+        })
     }
 
     /// Finds personal data in `text`. Public so benchmarks and other
     /// detectors (action arguments, outputs) share one implementation.
     pub fn scan(&self, text: &str) -> Vec<RawFinding> {
-        let mut out: Vec<RawFinding> = Vec::new();
+        let mut out: Vec<RawFinding> = self.nrp.scan(text);
         let matched = self.set.matches(text);
         if !matched.matched_any() {
             return out;
         }
         let budget = Cell::new(phone::REGION_BUDGET);
+        let mut date_pieces = Vec::new();
         for idx in matched.iter() {
             let (kinds, re) = &self.regexes[idx];
             for m in re.find_iter(text) {
                 for kind in kinds {
-                    if *kind == Kind::Phone {
+                    if let Kind::Date(form) = kind {
+                        date_pieces.extend(self.dates.judge(*form, text, m.range()));
+                    } else if *kind == Kind::Domain {
+                        if out.iter().any(|f| overlaps(&f.span, &m.range())) {
+                            continue;
+                        }
+                        if let Some((span, score)) = self.domains.judge(text, m.range(), &self.words["domain"]) {
+                            let message = "domain name".to_string();
+                            out.push(RawFinding { category: "pii.domain".into(), score, span, message });
+                        }
+                    } else if *kind == Kind::Phone {
                         if out.iter().any(|f| overlaps(&f.span, &m.range())) {
                             continue;
                         }
@@ -149,6 +193,8 @@ impl PiiDetector {
                 }
             }
         }
+        date_pieces.retain(|p| !out.iter().any(|f| overlaps(&f.span, &p.span)));
+        out.extend(self.dates.findings(text, date_pieces, &self.words["date_of_birth"]));
         dedupe(out)
     }
 
@@ -209,8 +255,9 @@ impl PiiDetector {
                 Some(finding("pii.ip_address", if ip.is_loopback() { 0.5 } else { 0.8 }, "IPv6 address"))
             }
             Kind::Id(i) => self.identifier(&RULES[i], text, m),
-            // Phones are judged with their neighbourhood in `scan`.
-            Kind::Phone => None,
+            // Phones, domains and dates are judged with their neighbourhood
+            // in `scan`.
+            Kind::Phone | Kind::Domain | Kind::Date(_) => None,
         }
     }
 }

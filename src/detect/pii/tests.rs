@@ -265,3 +265,149 @@ fn odd_input_never_panics_and_spans_stay_on_boundaries() {
         }
     }
 }
+
+/// Runs a table of (text, the spans of `category` it must hold) through the
+/// whole detector; an empty list means the category must not fire.
+fn spans_table(d: &PiiDetector, category: &str, table: &[(&str, &[&str])]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (text, want) in table {
+        let got: Vec<String> = found(d, text).into_iter().filter(|(c, _)| c == category).map(|(_, s)| s).collect();
+        if got != *want {
+            failures.push(format!("{text:?}: want {category} {want:?}, found {got:?}"));
+        }
+    }
+    failures
+}
+
+#[test]
+fn domains_and_url_hosts_but_not_files_versions_abbreviations_or_addresses() {
+    let d = PiiDetector::new("US").unwrap();
+    let table: &[(&str, &[&str])] = &[
+        ("see https://shop.example.co.uk/cart?id=4 now", &["shop.example.co.uk"]),
+        ("visit www.example.org today", &["www.example.org"]),
+        ("I bought it on amazon.com last week", &["amazon.com"]),
+        ("Booking.com sent the invoice", &["Booking.com"]),
+        ("the news at bbc.co.uk and spiegel.de", &["bbc.co.uk", "spiegel.de"]),
+        ("my blog lives at jane-doe.github.io", &["jane-doe.github.io"]),
+        ("docs are on docs.rs/regex", &["docs.rs"]),
+        ("check out my website, janedoe.it", &["janedoe.it"]),
+        ("ftp://files.example.net/pub", &["files.example.net"]),
+        ("short links like bit.ly are everywhere", &["bit.ly"]),
+        // Not domains: files, code, versions, abbreviations, e-mail.
+        ("open report.pdf and main.rs", &[]),
+        ("run setup.py, then edit README.md and build.sh", &[]),
+        ("the config lives in src/lib.rs", &[]),
+        ("upgrade to version 1.2.3 or v2.0.1-beta", &[]),
+        ("fruit, e.g. apples, i.e. not pears", &[]),
+        ("write to jane.doe@example.com", &[]),
+        ("I did it.it was fine, ok.so what", &[]),
+        ("call os.path.join and console.info(x)", &[]),
+        ("self.name = user.email", &[]),
+        ("ASP.NET and Node.js and Vue.js", &[]),
+        ("the Acme.Company merger", &[]),
+        ("pay 3.50 for 2.5kg", &[]),
+    ];
+    let failures = spans_table(&d, "pii.domain", table);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn dates_and_times_as_people_write_them_and_real_calendar_days_only() {
+    let d = PiiDetector::new("US").unwrap();
+    let table: &[(&str, &[&str])] = &[
+        ("released on 2024-03-05T10:30:00Z", &["2024-03-05T10:30:00Z"]),
+        ("due 2024/03/05", &["2024/03/05"]),
+        ("paid on 05/03/2024 in full", &["05/03/2024"]),
+        ("paid on 12/31/2023 in full", &["12/31/2023"]),
+        ("Termin am 05.03.2024 um 14:30", &["05.03.2024 um 14:30"]),
+        ("the meeting is on March 5th, 2024", &["March 5th, 2024"]),
+        ("on the 5th of March we left", &["5th of March"]),
+        ("am 5. März 2024 geht es los", &["5. März 2024"]),
+        ("le 5 mars 2024", &["5 mars 2024"]),
+        ("el 5 de marzo de 2024", &["5 de marzo de 2024"]),
+        ("il 5 maggio 2024", &["5 maggio 2024"]),
+        ("op 5 maart 2024", &["5 maart 2024"]),
+        ("Mon, 5 Mar 2024 10:00 GMT", &["Mon, 5 Mar 2024 10:00 GMT"]),
+        ("open Mon-Fri 9am-5pm", &["Mon-Fri 9am-5pm"]),
+        ("from Monday to Friday", &["Monday to Friday"]),
+        ("June 3-5 in Paris", &["June 3-5"]),
+        ("3-5 June in Paris", &["3-5 June"]),
+        ("see you at 10:30 pm", &["10:30 pm"]),
+        ("wake me at 7am", &["7am"]),
+        ("rendez-vous à 14h30", &["14h30"]),
+        ("in March 2020 it started", &["March 2020"]),
+        ("we moved in 1999 and stayed", &["1999"]),
+        ("music of the 1990s", &["1990s"]),
+        ("I served there from 2013-2015", &["2013-2015"]),
+        ("we leave on the 6th of March.", &["6th of March"]),
+        ("doors 19:30-23:00.", &["19:30-23:00"]),
+        // Not dates.
+        ("31 February 2024", &[]),
+        ("29/02/2023", &[]),
+        ("2023-02-29", &[]),
+        ("13/13/2024", &[]),
+        ("version 1.2.10 is out", &[]),
+        ("the server 10.1.12.5 answered", &[]),
+        ("you may 2 times", &[]),
+        ("I march 10 miles a day", &[]),
+        ("a ratio of 16:9", &[]),
+        ("in 2000 rows of data", &[]),
+        ("a half is 1/2 and 3/4 is more", &[]),
+        ("Mars 2020 landed", &[]),
+    ];
+    let failures = spans_table(&d, "pii.date_time", table);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_date_near_a_birth_word_is_a_date_of_birth() {
+    let d = PiiDetector::new("US").unwrap();
+    let table: &[(&str, &[&str])] = &[
+        ("Date of birth: 12/03/1985", &["12/03/1985"]),
+        ("DOB 1985-03-12", &["1985-03-12"]),
+        ("I was born on March 12, 1985 in Ohio", &["March 12, 1985"]),
+        ("she was born in 1985", &["1985"]),
+        ("my birthday is 12 March", &["12 March"]),
+        ("geboren am 12.03.1985", &["12.03.1985"]),
+        ("née le 12 mars 1985", &["12 mars 1985"]),
+        ("nacido el 12 de marzo de 1985", &["12 de marzo de 1985"]),
+        ("RAPHAEL born: April 6, 1483", &["April 6, 1483"]),
+        // The word belongs to the first date after it.
+        ("born 3 March 1990, moved 2 June 2010", &["3 March 1990"]),
+        ("the meeting is on 12/03/2024", &[]),
+        ("born at 10:30", &[]),
+    ];
+    let failures = spans_table(&d, "pii.date_of_birth", table);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn nationalities_religions_political_and_ethnic_groups_as_words_of_people() {
+    let d = PiiDetector::new("US").unwrap();
+    let table: &[(&str, &[&str])] = &[
+        ("my neighbour is American", &["American"]),
+        ("the Muslims and Catholics of the town", &["Muslims", "Catholics"]),
+        ("a Roman Catholic priest", &["Roman Catholic"]),
+        ("she votes Democrat, he is a Republican", &["Democrat", "Republican"]),
+        ("a Buddhist monk and an atheist", &["Buddhist", "atheist"]),
+        ("an African American family", &["African American"]),
+        ("the Hispanic community", &["Hispanic"]),
+        ("he is French and far-right", &["French", "far-right"]),
+        ("Jehovah’s Witnesses came by", &["Jehovah’s Witnesses"]),
+        ("JEWISH HOLIDAYS", &["JEWISH"]),
+        // Not groups of people.
+        ("catholic tastes and a democratic vote", &[]),
+        ("polish the silver", &[]),
+        ("French fries and Indian Ocean", &[]),
+        ("I speak French and write in English", &[]),
+        ("Your French is perfect; his English has improved", &[]),
+        ("I teach him Spanish, and French movies", &[]),
+        ("the Spanish translation and French-speaking staff", &[]),
+        ("Americana and Democratization", &[]),
+    ];
+    let failures = spans_table(&d, "pii.nrp", table);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let msg = |t: &str| d.scan(t).into_iter().find(|f| f.category == "pii.nrp").map(|f| f.message).unwrap_or_default();
+    assert!(msg("a Muslim woman").contains("GDPR Art. 9"), "{}", msg("a Muslim woman"));
+    assert!(msg("a Democrat").contains("political"), "{}", msg("a Democrat"));
+}
