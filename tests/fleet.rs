@@ -482,25 +482,11 @@ async fn a_reviewer_decides_in_the_fleet_console() {
     std::fs::write(&pub_key, warden::fleet::decision::public_pem(&key)).unwrap();
 
     // The fleet service in-process, its console on an ephemeral port.
-    let mut config = warden::Config { data_dir: fleet_dir.path().to_path_buf(), ..Default::default() };
-    config.sinks.urls = vec![stores.pg_url.clone(), stores.nats_url.clone()];
-    config.fleet.central = stores.pg_url.clone();
-    config.fleet.poll_interval_ms = 100;
-    config.auth.tokens = vec![common::token("alice", ALICE, &[warden::auth::Role::Reviewer])];
-    let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let console = admin.local_addr().unwrap().to_string();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let fleet = tokio::spawn(async move {
-        warden::server::fleet::serve_fleet(
-            &config,
-            warden::Listeners { grpc, metrics: None, health: None, admin: Some(admin) },
-            async {
-                let _ = stopped.await;
-            },
-        )
-        .await
-    });
+    let fleet = InProcessFleet::start(fleet_dir.path(), &stores.pg_url, &stores.nats_url, |config| {
+        config.auth.tokens = vec![common::token("alice", ALICE, &[warden::auth::Role::Reviewer])];
+    })
+    .await;
+    let console = fleet.console.clone();
 
     // A sidecar, in-process, taking decisions from it.
     let sidecar = common::TestServer::start_with(
@@ -586,10 +572,132 @@ async fn a_reviewer_decides_in_the_fleet_console() {
     .expect("the sidecar never saw the console's decision");
     assert_eq!(verdict.state, pb::ApprovalState::Approved as i32);
     assert_eq!(verdict.reviewer, "alice", "the reviewer the fleet authenticated");
-    stop.send(()).unwrap();
-    fleet.await.unwrap().unwrap();
+    fleet.stop().await;
 }
 
 async fn approvals_client(server: &common::TestServer) -> ApprovalServiceClient<tonic::transport::Channel> {
     ApprovalServiceClient::new(server.channel().await)
+}
+
+/// A fleet service in-process on ephemeral ports (gRPC and console).
+struct InProcessFleet {
+    grpc: String,
+    console: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), warden::ServeError>>,
+}
+
+impl InProcessFleet {
+    async fn start(dir: &Path, central: &str, nats: &str, tweak: impl FnOnce(&mut warden::Config)) -> Self {
+        let mut config = warden::Config { data_dir: dir.to_path_buf(), ..Default::default() };
+        config.sinks.urls = vec![central.to_string(), nats.to_string()];
+        config.fleet.central = central.to_string();
+        config.fleet.poll_interval_ms = 100;
+        tweak(&mut config);
+        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (grpc_addr, console) = (grpc.local_addr().unwrap().to_string(), admin.local_addr().unwrap().to_string());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            warden::server::fleet::serve_fleet(
+                &config,
+                warden::Listeners { grpc, metrics: None, health: None, admin: Some(admin) },
+                async {
+                    let _ = stopped.await;
+                },
+            )
+            .await
+        });
+        Self { grpc: grpc_addr, console, stop, task }
+    }
+
+    async fn approvals(&self) -> ApprovalServiceClient<tonic::transport::Channel> {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{}", self.grpc)).unwrap();
+        loop {
+            match channel.clone().connect().await {
+                Ok(c) => return ApprovalServiceClient::new(c),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// JetStream is down (for the fleet service) while a reviewer decides: the
+/// decision is durable in the fleet service's log, the agent's Watch keeps
+/// waiting, and the decision reaches the sidecar once JetStream is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_made_while_jetstream_is_down_arrives_when_it_returns() {
+    require_service("PostgreSQL", PG).await;
+    require_service("NATS", NATS).await;
+    let stores = Stores::new();
+    let proxy = common::Proxy::start(NATS).await;
+    let fleet_nats = format!("nats://{}?stream={}&subject_prefix={}", proxy.addr, stores.stream, stores.prefix);
+    let fleet_dir = tempfile::tempdir().unwrap();
+    let key = warden::fleet::decision::load_or_create_key(&warden::fleet::decision::key_path(fleet_dir.path(), None))
+        .unwrap();
+    let pub_key = fleet_dir.path().join("decisions.pub.pem");
+    std::fs::write(&pub_key, warden::fleet::decision::public_pem(&key)).unwrap();
+    let fleet = InProcessFleet::start(fleet_dir.path(), &stores.pg_url, &fleet_nats, |_| {}).await;
+    let sidecar = common::TestServer::start_with(
+        |c| {
+            c.sinks.urls = vec![stores.pg_url.clone(), stores.nats_url.clone()];
+            c.fleet.decisions_from = stores.nats_url.clone();
+            c.fleet.decision_key_file = Some(pub_key.clone());
+        },
+        Vec::new(),
+    )
+    .await;
+    let id = sidecar.risk().await.score_action(refund("nats-down", 9800)).await.unwrap().into_inner().approval_id;
+    let mut reviewers = fleet.approvals().await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let page = reviewers
+            .list_pending(pb::ListPendingRequest { page_size: 1000, ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner();
+        if page.approvals.iter().any(|a| a.approval_id == id) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the fleet service never listed the approval");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    proxy.cut();
+    let decided = reviewers
+        .decide(pb::DecideRequest {
+            approval_id: id.clone(),
+            approve: true,
+            reviewer: "alice".into(),
+            reason: "decided while JetStream was away".into(),
+        })
+        .await
+        .expect("a decision is durable in the fleet service's log, whatever JetStream does")
+        .into_inner();
+    assert_eq!(decided.state, pb::ApprovalState::Approved as i32);
+    let mut watch = approvals_client(&sidecar)
+        .await
+        .watch(pb::WatchRequest { approval_id: id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(watch.message().await.unwrap().unwrap().state, pb::ApprovalState::Pending as i32);
+    // Nothing reaches the sidecar while the fleet service cannot publish.
+    let early = tokio::time::timeout(Duration::from_secs(3), watch.message()).await;
+    assert!(early.is_err(), "the agent's Watch waits: {early:?}");
+
+    proxy.restore();
+    let verdict = tokio::time::timeout(WAIT, watch.message())
+        .await
+        .expect("the decision arrived once JetStream was back")
+        .unwrap()
+        .unwrap();
+    assert_eq!(verdict.state, pb::ApprovalState::Approved as i32);
+    assert_eq!(verdict.reviewer, "alice");
+    fleet.stop().await;
 }
