@@ -489,15 +489,7 @@ async fn a_reviewer_decides_in_the_fleet_console() {
     let console = fleet.console.clone();
 
     // A sidecar, in-process, taking decisions from it.
-    let sidecar = common::TestServer::start_with(
-        |c| {
-            c.sinks.urls = vec![stores.pg_url.clone(), stores.nats_url.clone()];
-            c.fleet.decisions_from = stores.nats_url.clone();
-            c.fleet.decision_key_file = Some(pub_key.clone());
-        },
-        Vec::new(),
-    )
-    .await;
+    let sidecar = in_process_sidecar(&stores, &pub_key).await;
     let a = sidecar.risk().await.score_action(refund("console-1", 9800)).await.unwrap().into_inner();
     let id = a.approval_id;
 
@@ -579,6 +571,20 @@ async fn approvals_client(server: &common::TestServer) -> ApprovalServiceClient<
     ApprovalServiceClient::new(server.channel().await)
 }
 
+/// A sidecar in-process, shipping to `stores` and taking decisions signed
+/// with the key whose public half is at `pub_key`.
+async fn in_process_sidecar(stores: &Stores, pub_key: &Path) -> common::TestServer {
+    common::TestServer::start_with(
+        |c| {
+            c.sinks.urls = vec![stores.pg_url.clone(), stores.nats_url.clone()];
+            c.fleet.decisions_from = stores.nats_url.clone();
+            c.fleet.decision_key_file = Some(pub_key.to_path_buf());
+        },
+        Vec::new(),
+    )
+    .await
+}
+
 /// A fleet service in-process on ephemeral ports (gRPC and console).
 struct InProcessFleet {
     grpc: String,
@@ -643,15 +649,7 @@ async fn a_decision_made_while_jetstream_is_down_arrives_when_it_returns() {
     let pub_key = fleet_dir.path().join("decisions.pub.pem");
     std::fs::write(&pub_key, warden::fleet::decision::public_pem(&key)).unwrap();
     let fleet = InProcessFleet::start(fleet_dir.path(), &stores.pg_url, &fleet_nats, |_| {}).await;
-    let sidecar = common::TestServer::start_with(
-        |c| {
-            c.sinks.urls = vec![stores.pg_url.clone(), stores.nats_url.clone()];
-            c.fleet.decisions_from = stores.nats_url.clone();
-            c.fleet.decision_key_file = Some(pub_key.clone());
-        },
-        Vec::new(),
-    )
-    .await;
+    let sidecar = in_process_sidecar(&stores, &pub_key).await;
     let id = sidecar.risk().await.score_action(refund("nats-down", 9800)).await.unwrap().into_inner().approval_id;
     let mut reviewers = fleet.approvals().await;
     let deadline = std::time::Instant::now() + WAIT;
