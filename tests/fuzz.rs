@@ -68,6 +68,23 @@ fn committed_corpus_passes_every_target() {
     assert!(total <= MAX_CORPUS_BYTES, "the committed corpus is {total} bytes, more than {MAX_CORPUS_BYTES}");
 }
 
+/// The table in docs/security.md names every target, and only those.
+#[test]
+fn every_target_is_documented() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/security.md")).unwrap();
+    let section = doc.split("\n## Fuzzing\n").nth(1).expect("a Fuzzing section in docs/security.md");
+    let section = section.split("\n## ").next().unwrap();
+    let mut documented: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .flat_map(|l| l.split('|').nth(1).unwrap().split('`').skip(1).step_by(2))
+        .collect();
+    documented.sort();
+    let mut names: Vec<&str> = targets::TARGETS.iter().map(|(n, _)| *n).collect();
+    names.sort();
+    assert_eq!(documented, names, "the targets in docs/security.md and warden_fuzz::TARGETS differ");
+}
+
 /// `cargo-fuzz` on PATH, or where pip put it (scripts/install-test-deps.sh
 /// installs it from PyPI with the test dependencies).
 fn cargo_fuzz() -> Option<PathBuf> {
