@@ -7,10 +7,11 @@
 //! once crashed stays checked by `cargo test`.
 //!
 //! Only public library entry points are called: the proto conversion the
-//! RiskService handlers use, the normaliser, the three rule detectors, the
-//! action analysers, the journal's verifier over a log written to disk, and
-//! the Merkle proof verifiers. Invariants are the ones the code promises in
-//! its own documentation, nothing stronger.
+//! RiskService handlers use, the normaliser, the three rule detectors,
+//! ScoreOutput's rule checks, the action analysers, the journal's verifier
+//! over a log written to disk, and the Merkle proof verifiers. Invariants
+//! are the ones the code promises in its own documentation, nothing
+//! stronger.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
