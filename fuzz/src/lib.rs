@@ -14,7 +14,7 @@
 //! stronger.
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use prost::Message;
@@ -317,12 +317,13 @@ pub fn output(data: &[u8]) {
     assert!((0.0..=1.0).contains(&r.sentence_share) && (0.0..=1.0).contains(&r.run_share));
 }
 
-/// A directory per thread for the journal target's log, created once.
+/// A directory per thread for the journal target's log, created once under
+/// the temporary directory (`TMPDIR`), and left there when libFuzzer exits.
 fn scratch() -> &'static (PathBuf, LogSigner) {
     thread_local! {
         static DIR: &'static (PathBuf, LogSigner) = {
-            let base = if Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
-            let dir = base.join(format!("warden-fuzz-journal-{}-{:?}", std::process::id(), std::thread::current().id()));
+            let name = format!("warden-fuzz-journal-{}-{:?}", std::process::id(), std::thread::current().id());
+            let dir = std::env::temp_dir().join(name);
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(dir.join("audit/segments")).expect("scratch dir");
             let signer = LogSigner::load_or_create(&dir.join("key.pem"), "warden/fuzz".into()).expect("key");
