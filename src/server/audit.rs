@@ -266,7 +266,9 @@ impl pb::audit_service_server::AuditService for AuditApi {
             kind,
             application,
             user_id,
+            from_time,
         } = request.into_inner();
+        let (from_field, from) = super::convert::period_start(from, from_time).map_err(status_from)?;
         let decision = match pb::Decision::try_from(decision) {
             Ok(d) => super::convert::decision_from_proto(d).map_or(String::new(), |d| d.as_str().to_string()),
             Err(_) => {
@@ -289,7 +291,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
             decision,
             category,
             kind,
-            from_unix_nanos: nanos("from", from)?,
+            from_unix_nanos: nanos(from_field, from)?,
             to_unix_nanos: nanos("to", to)?,
             limit: limit as usize,
         }

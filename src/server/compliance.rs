@@ -75,7 +75,9 @@ impl pb::compliance_service_server::ComplianceService for ComplianceApi {
             Ok(pb::Framework::Iso42001) => Framework::Iso42001,
             _ => return Err(status_from(Error::invalid("framework", "required: EU_AI_ACT, NIST_AI_RMF or ISO_42001"))),
         };
-        let from = to_time(r.from, "from")?.ok_or_else(|| status_from(Error::invalid("from", "required")))?;
+        let (from_field, from) = super::convert::period_start(r.from, r.from_time).map_err(status_from)?;
+        let from = to_time(from, from_field)?
+            .ok_or_else(|| status_from(Error::invalid("from", "required (or its alias from_time)")))?;
         let to = to_time(r.to, "to")?.ok_or_else(|| status_from(Error::invalid("to", "required")))?;
         if to <= from {
             return Err(status_from(Error::invalid("to", "must be after from")));

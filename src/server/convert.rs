@@ -177,3 +177,20 @@ impl From<Assessment> for pb::Assessment {
         }
     }
 }
+
+/// The start of a period from `from` or its alias `from_time` (`from` is a
+/// keyword in Python, so `AuditQuery(from=...)` cannot be written there):
+/// either may be set, or both to the same time. Returns the field that
+/// carried it, so a later check names the one the client wrote.
+pub fn period_start(
+    from: Option<pbjson_types::Timestamp>,
+    from_time: Option<pbjson_types::Timestamp>,
+) -> Result<(&'static str, Option<pbjson_types::Timestamp>), Error> {
+    match (from, from_time) {
+        (Some(from), Some(alias)) if from != alias => {
+            Err(Error::invalid("from_time", "differs from `from`, which means the same: set only one of them"))
+        }
+        (None, Some(alias)) => Ok(("from_time", Some(alias))),
+        (from, _) => Ok(("from", from)),
+    }
+}
