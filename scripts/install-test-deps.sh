@@ -5,8 +5,10 @@
 # every target briefly (PyPI); Debian's Chromium, which renders the
 # compliance report to PDF and PNG and runs the console's end-to-end tests;
 # playwright-core from npm (it drives that Chromium; no browser download);
-# and Debian's prometheus package for `promtool`, which
-# unit-tests the alert rules (tests/deploy.rs).
+# Debian's prometheus package for `promtool`, which
+# unit-tests the alert rules (tests/deploy.rs); and for the example clients
+# (tests/clients.rs) Debian's Go, protoc and gRPC-Go packages, the
+# TypeScript client's npm packages and buf (npm, in tests/e2e's packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,3 +49,14 @@ if ! command -v npm >/dev/null 2>&1; then
     $sudo apt-get install -y -q nodejs npm || { $sudo apt-get update -q && $sudo apt-get install -y -q nodejs npm; }
 fi
 npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+npm ci --prefix examples/typescript --no-audit --no-fund --loglevel=error
+
+# The Go example client builds offline against Debian's packages of gRPC-Go
+# and protobuf-go (examples/go/build.sh), as Debian builds Go programs.
+go_packages="golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev golang-google-protobuf-dev golang-google-genproto-dev"
+# shellcheck disable=SC2086
+if dpkg-query -W -f='${Status}\n' $go_packages 2>&1 | grep -qv '^install ok installed$'; then
+    $sudo apt-get install -y -q --no-install-recommends $go_packages \
+        || { $sudo apt-get update -q && $sudo apt-get install -y -q --no-install-recommends $go_packages; }
+fi
+go version
