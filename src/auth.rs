@@ -111,6 +111,16 @@ impl Caller {
     }
 }
 
+/// The SHA-256 of a token given in clear (an environment variable or a
+/// file), without the whitespace around it (a file's final newline).
+fn token_hash(token: &str) -> Result<[u8; 32], &'static str> {
+    let token = token.trim();
+    if token.len() < 16 {
+        return Err("is shorter than 16 characters");
+    }
+    Ok(Sha256::digest(token.as_bytes()).into())
+}
+
 pub struct Authenticator {
     tokens: HashMap<[u8; 32], Caller>,
     certificates: HashMap<String, Caller>,
@@ -127,19 +137,24 @@ impl Authenticator {
             if t.roles.is_empty() {
                 return Err(format!("{field}.roles must name at least one of agent, reviewer, auditor, admin"));
             }
-            let hash: [u8; 32] = match (&t.sha256, &t.token_env) {
-                (Some(hex_hash), None) => hex::decode(hex_hash.trim())
+            let hash: [u8; 32] = match (&t.sha256, &t.token_env, &t.token_file) {
+                (Some(hex_hash), None, None) => hex::decode(hex_hash.trim())
                     .ok()
                     .and_then(|v| <[u8; 32]>::try_from(v).ok())
                     .ok_or_else(|| format!("{field}.sha256 must be 64 hex digits (sha256sum of the token)"))?,
-                (None, Some(var)) => {
+                (None, Some(var), None) => {
                     let token = std::env::var(var).map_err(|_| format!("{field}.token_env: {var} is not set"))?;
-                    if token.len() < 16 {
-                        return Err(format!("{field}.token_env: the token in {var} is shorter than 16 characters"));
-                    }
-                    Sha256::digest(token.trim().as_bytes()).into()
+                    token_hash(&token).map_err(|e| format!("{field}.token_env: the token in {var} {e}"))?
                 }
-                _ => return Err(format!("{field} needs exactly one of sha256 or token_env")),
+                // What secret stores mount (a Kubernetes Secret volume, Vault
+                // agent): read once at start-up, like the other forms.
+                (None, None, Some(path)) => {
+                    let token = std::fs::read_to_string(path)
+                        .map_err(|e| format!("{field}.token_file: cannot read {}: {e}", path.display()))?;
+                    token_hash(&token)
+                        .map_err(|e| format!("{field}.token_file: the token in {} {e}", path.display()))?
+                }
+                _ => return Err(format!("{field} needs exactly one of sha256, token_env or token_file")),
             };
             let caller = Caller {
                 identity: t.identity.clone(),
@@ -255,6 +270,10 @@ pub struct TokenConfig {
     pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_env: Option<String>,
+    /// A file holding the token (a mounted Secret); the alternative to
+    /// `sha256` and `token_env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<std::path::PathBuf>,
 }
 
 #[cfg(test)]
@@ -268,6 +287,7 @@ mod tests {
             roles: roles.to_vec(),
             sha256: Some(hex::encode(Sha256::digest(token.as_bytes()))),
             token_env: None,
+            token_file: None,
             tenants: Vec::new(),
         }
     }
@@ -345,5 +365,44 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.contains("roles"), "{err}");
+    }
+
+    #[test]
+    fn a_token_can_come_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, content: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, content).unwrap();
+            TokenConfig { sha256: None, token_file: Some(path), ..token("auditor", "", &[Role::Auditor]) }
+        };
+        // A mounted Secret often ends in a newline; it is not part of the token.
+        let auth = Authenticator::from_config(&AuthConfig {
+            tokens: vec![file("auditor-token", "auditor-token-0123456789\n")],
+            ..Default::default()
+        })
+        .unwrap();
+        let auditor = auth.authenticate(Some("Bearer auditor-token-0123456789"), &[]).unwrap();
+        assert_eq!(auditor.identity, "auditor");
+        assert!(auditor.has(Role::Auditor));
+
+        let cases = [
+            (file("short", "short\n"), "auth.tokens[0].token_file: the token in"),
+            (
+                TokenConfig {
+                    sha256: None,
+                    token_file: Some(dir.path().join("missing")),
+                    ..token("a", "", &[Role::Agent])
+                },
+                "auth.tokens[0].token_file: cannot read",
+            ),
+            (
+                TokenConfig { token_file: Some(dir.path().join("short")), ..token("a", "x", &[Role::Agent]) },
+                "exactly one",
+            ),
+        ];
+        for (t, expected) in cases {
+            let err = Authenticator::from_config(&AuthConfig { tokens: vec![t], ..Default::default() }).err().unwrap();
+            assert!(err.contains(expected), "{err}");
+        }
     }
 }

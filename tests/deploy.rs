@@ -42,7 +42,8 @@ fn every_overlay_renders_and_validates() {
         let name = overlay.file_name().unwrap().to_string_lossy().to_string();
         let rendered =
             run(Command::new("kubectl").arg("kustomize").arg(&overlay), &format!("kubectl kustomize {name}"));
-        assert!(rendered.contains("kind: Deployment"), "{name} renders a Deployment");
+        // A StatefulSet: each replica's sidecar keeps its own journal.
+        assert!(rendered.contains("kind: StatefulSet"), "{name} renders a StatefulSet");
         // The sidecar: an init container that keeps running.
         assert!(rendered.contains("restartPolicy: Always"), "{name}: Warden is a native sidecar");
         for hardening in
@@ -114,11 +115,35 @@ fn check_service_monitors(name: &str, docs: &[serde_json::Value]) {
     }
 }
 
+/// The sidecar container of a rendered overlay's StatefulSet.
+fn sidecar(workload: &serde_json::Value) -> &serde_json::Value {
+    workload["spec"]["template"]["spec"]["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "warden")
+        .expect("the warden sidecar")
+}
+
+/// Where a file the sidecar reads comes from: the Secret key behind `path`,
+/// found through the container's mounts and the pod's Secret volumes.
+fn secret_key_of(workload: &serde_json::Value, path: &Path) -> Option<String> {
+    let container = sidecar(workload);
+    let volumes = workload["spec"]["template"]["spec"]["volumes"].as_array().unwrap();
+    container["volumeMounts"].as_array()?.iter().find_map(|mount| {
+        let rest = path.strip_prefix(mount["mountPath"].as_str()?).ok()?;
+        let volume = volumes.iter().find(|v| v["name"] == mount["name"])?;
+        let items = volume["secret"]["items"].as_array()?;
+        items.iter().find(|i| Path::new(i["path"].as_str().unwrap()) == rest).map(|i| i["key"].to_string())
+    })
+}
+
 /// What the sidecar would do at start-up with the overlay's config file and
-/// the environment its container gets: the config loads (an environment
-/// variable named `WARDEN_*` that is not a config key would stop it), every
-/// token's variable is provided by the manifest, and the authenticator
-/// accepts them. Reviewers have tokens of their own.
+/// the environment and files its container gets: the config loads (an
+/// environment variable named `WARDEN_*` that is not a config key would stop
+/// it), every token's variable or file is provided by the manifest (a file
+/// through a mounted Secret's item), and the authenticator accepts them.
+/// Reviewers have tokens of their own, and there is an auditor.
 #[test]
 fn every_overlay_config_loads_with_its_container_environment() {
     let overlays = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes/overlays");
@@ -126,37 +151,41 @@ fn every_overlay_config_loads_with_its_container_environment() {
         let overlay = entry.unwrap().path();
         let name = overlay.file_name().unwrap().to_string_lossy().to_string();
         let docs = render(&overlay);
-        let deployment = docs.iter().find(|d| d["kind"] == "Deployment").expect("a Deployment");
-        let warden = deployment["spec"]["template"]["spec"]["initContainers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "warden")
-            .expect("the warden sidecar");
-        let env: Vec<String> = warden["env"]
+        let workload = docs.iter().find(|d| d["kind"] == "StatefulSet").expect("a StatefulSet");
+        let env: Vec<String> = sidecar(workload)["env"]
             .as_array()
             .map(|e| e.iter().map(|v| v["name"].as_str().unwrap().to_string()).collect())
             .unwrap_or_default();
         let config_file = overlay.join("config.toml");
+        let files = tempfile::tempdir().unwrap();
         figment::Jail::expect_with(|jail| {
             for (i, var) in env.iter().enumerate() {
                 jail.set_env(var, format!("token-for-{name}-{i}-0123456789abcdef"));
             }
-            let config = warden::Config::load(Some(&config_file), &warden::config::Overrides::default())
+            let mut config = warden::Config::load(Some(&config_file), &warden::config::Overrides::default())
                 .map_err(|e| format!("{name}: {e}"))?;
+            // A token file exists only in the pod: check the manifest
+            // provides it, then point the config at a stand-in.
+            for (i, token) in config.auth.tokens.iter_mut().enumerate() {
+                if let Some(path) = &token.token_file {
+                    let key = secret_key_of(workload, path)
+                        .unwrap_or_else(|| panic!("{name}: no Secret item is mounted at {}", path.display()));
+                    let stand_in = files.path().join(format!("token-{i}"));
+                    std::fs::write(&stand_in, format!("file-token-{name}-{i}-{key}-0123456789\n")).unwrap();
+                    token.token_file = Some(stand_in);
+                }
+            }
             let auth = warden::auth::Authenticator::from_config(&config.auth).map_err(|e| format!("{name}: {e}"))?;
             drop(auth);
-            let reviewers: Vec<&str> = config
-                .auth
-                .tokens
-                .iter()
-                .filter(|t| t.roles.contains(&warden::auth::Role::Reviewer))
-                .map(|t| t.identity.as_str())
-                .collect();
+            let with_role = |role| -> Vec<&str> {
+                config.auth.tokens.iter().filter(|t| t.roles.contains(&role)).map(|t| t.identity.as_str()).collect()
+            };
+            let reviewers = with_role(warden::auth::Role::Reviewer);
             assert!(reviewers.len() >= 2, "{name}: one token per reviewer, got {reviewers:?}");
             let distinct: std::collections::BTreeSet<&&str> = reviewers.iter().collect();
             assert_eq!(distinct.len(), reviewers.len(), "{name}: reviewers share an identity");
-            let period = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].as_u64().unwrap();
+            assert!(!with_role(warden::auth::Role::Auditor).is_empty(), "{name}: an auditor's token");
+            let period = workload["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].as_u64().unwrap();
             assert!(
                 config.shutdown_grace_seconds + 1 + 10 <= period,
                 "{name}: Warden's shutdown ({} s + 1) leaves the app at least 10 s of the {period} s",
@@ -164,6 +193,65 @@ fn every_overlay_config_loads_with_its_container_environment() {
             );
             Ok(())
         });
+    }
+}
+
+/// A memory quantity (`768Mi`, `1Gi`) in MiB.
+fn mebibytes(quantity: &str) -> u64 {
+    let (number, unit) = quantity.split_at(quantity.find(|c: char| !c.is_ascii_digit()).unwrap_or(quantity.len()));
+    let n: u64 = number.parse().unwrap();
+    match unit {
+        "Mi" => n,
+        "Gi" => n * 1024,
+        other => panic!("unexpected memory unit {other:?} in {quantity}"),
+    }
+}
+
+/// The production overlay scales out: replicas with a journal volume each,
+/// mounted where the config keeps the journal, a PodDisruptionBudget over
+/// those pods, a memory limit above the largest measured report, tokens
+/// from files only, and patches that address list items by name.
+#[test]
+fn production_scales_out_with_a_journal_per_replica() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes/overlays");
+    let production = dir.join("production");
+    let docs = render(&production);
+    let workload = docs.iter().find(|d| d["kind"] == "StatefulSet").expect("a StatefulSet");
+    let spec = &workload["spec"];
+    let replicas = spec["replicas"].as_u64().unwrap();
+    assert!(replicas >= 2, "replicas {replicas}");
+    let claims: Vec<&str> = spec["volumeClaimTemplates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(claims, ["data"]);
+    let volumes = spec["template"]["spec"]["volumes"].as_array().unwrap();
+    assert!(volumes.iter().all(|v| v["name"] != "data"), "the claim, not a pod volume, backs `data`");
+    let container = sidecar(workload);
+    let text = std::fs::read_to_string(production.join("config.toml")).unwrap();
+    let data_dir = text.lines().find_map(|l| l.strip_prefix("data_dir = ")).unwrap().trim_matches('"');
+    let mount = container["volumeMounts"].as_array().unwrap().iter().find(|m| m["name"] == "data").unwrap();
+    assert_eq!(mount["mountPath"], data_dir);
+    assert!(!text.contains("token_env"), "production reads every token from a file");
+    assert!(container["env"].as_array().is_none_or(|e| e.is_empty()), "no token in the sidecar's environment");
+
+    let pdb = docs.iter().find(|d| d["kind"] == "PodDisruptionBudget").expect("a PodDisruptionBudget");
+    let labels = &spec["template"]["metadata"]["labels"];
+    for (k, v) in pdb["spec"]["selector"]["matchLabels"].as_object().unwrap() {
+        assert_eq!(&labels[k], v, "the budget selects the replicas");
+    }
+    assert_eq!(pdb["spec"]["maxUnavailable"], 1);
+
+    // 577 MiB: the peak of a compliance report over 515,165 records
+    // (docs/compliance.md), which the sidecar builds in-process.
+    let limit = mebibytes(container["resources"]["limits"]["memory"].as_str().unwrap());
+    assert!(limit >= 577 * 4 / 3, "memory limit {limit} MiB");
+
+    for overlay in ["dev", "production"] {
+        let kustomization = std::fs::read_to_string(dir.join(overlay).join("kustomization.yaml")).unwrap();
+        assert!(!kustomization.contains("op:"), "{overlay}: a JSON patch, which addresses list items by index");
     }
 }
 

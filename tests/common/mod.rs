@@ -414,6 +414,7 @@ pub fn token(identity: &str, token: &str, roles: &[warden::auth::Role]) -> warde
         roles: roles.to_vec(),
         sha256: Some(hex::encode(sha2::Sha256::digest(token.as_bytes()))),
         token_env: None,
+        token_file: None,
         tenants: Vec::new(),
     }
 }
