@@ -3,6 +3,9 @@
 //! (serde) impls with `pbjson`, and writes the file descriptor set that the
 //! reflection service embeds.
 //!
+//! It names the commit the binary is built from, for `warden --version`
+//! ([`git_commit`]).
+//!
 //! It also makes sure the ONNX Runtime library the classifiers load at run
 //! time is on this machine: the version pinned in `Cargo.toml`
 //! (`[package.metadata.onnxruntime]`) is fetched once from its PyPI wheel into
@@ -40,8 +43,50 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     pbjson_build::Builder::new().register_descriptors(&descriptor_bytes)?.build(&[".warden.v1"])?;
 
+    println!("cargo:rustc-env=WARDEN_GIT_COMMIT={}", git_commit());
     onnxruntime()?;
     Ok(())
+}
+
+/// The commit this source tree is, 12 hex digits: `WARDEN_GIT_COMMIT` when a
+/// packager sets it, else from git in a clone, else from the
+/// `.cargo_vcs_info.json` that `cargo package` writes into a crate tarball;
+/// "unknown" when none of them says.
+fn git_commit() -> String {
+    println!("cargo:rerun-if-env-changed=WARDEN_GIT_COMMIT");
+    if let Ok(commit) = std::env::var("WARDEN_GIT_COMMIT") {
+        return commit;
+    }
+    // A crate tarball says which commit it was packaged from; check it
+    // first, since the tarball may be unpacked inside another repository.
+    if let Ok(info) = std::fs::read_to_string(".cargo_vcs_info.json") {
+        println!("cargo:rerun-if-changed=.cargo_vcs_info.json");
+        // {"git": {"sha1": "<40 hex>"}, "path_in_vcs": ""}
+        let sha1 = info.find("\"sha1\"").and_then(|i| {
+            let rest = &info[i + 6..];
+            let start = rest.find('"')? + 1;
+            rest.get(start..start + 12).filter(|h| h.chars().all(|c| c.is_ascii_hexdigit())).map(str::to_string)
+        });
+        return sha1.unwrap_or_else(|| "unknown".into());
+    }
+    let git = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git").args(args).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let Some(commit) = git(&["rev-parse", "--short=12", "HEAD"]) else {
+        return "unknown".into();
+    };
+    // A new commit or a checkout changes HEAD or the branch it names.
+    let mut watched = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    watched.extend(git(&["symbolic-ref", "-q", "HEAD"]));
+    for name in watched {
+        // Only files that exist: cargo reruns a script on every build while
+        // one it watches is missing (a repository without packed refs).
+        if let Some(path) = git(&["rev-parse", "--git-path", &name]).filter(|p| Path::new(p).exists()) {
+            println!("cargo:rerun-if-changed={path}");
+        }
+    }
+    commit
 }
 
 /// Reads the pinned ONNX Runtime version, checks it against ort's `api-NN`

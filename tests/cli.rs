@@ -7,10 +7,19 @@ use std::process::{Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_warden");
 
 fn warden(args: &[&str], dir: &std::path::Path, stdin: Option<&str>) -> Output {
-    let mut child = Command::new(BIN)
+    warden_logging(args, dir, stdin, Some("error"))
+}
+
+/// [`warden`] with `RUST_LOG` as given (`None`: unset, the binary's default).
+fn warden_logging(args: &[&str], dir: &std::path::Path, stdin: Option<&str>, rust_log: Option<&str>) -> Output {
+    let mut command = Command::new(BIN);
+    match rust_log {
+        Some(filter) => command.env("RUST_LOG", filter),
+        None => command.env_remove("RUST_LOG"),
+    };
+    let mut child = command
         .args(args)
         .current_dir(dir)
-        .env("RUST_LOG", "error")
         .env_remove("RUST_BACKTRACE")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -376,4 +385,38 @@ fn a_data_dir_without_a_log_is_refused_unless_init() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("PUBLIC KEY"), "{o:?}");
     let o = warden(&["audit", "query", "--data-dir", "keyed"], dir.path(), None);
     assert!(o.status.success() && o.stdout.is_empty(), "{o:?}");
+}
+
+/// What a person meets first: `--version` names the commit, a one-shot
+/// command prints its answer and no log lines, its times are proto3 JSON
+/// (`Z`), and shells get completion scripts.
+#[test]
+fn version_quiet_one_shots_and_completions() {
+    let dir = tempfile::tempdir().unwrap();
+    let version = warden(&["--version"], dir.path(), None);
+    let line = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    assert_eq!(line, format!("warden {} (commit {head})", env!("CARGO_PKG_VERSION")));
+
+    // Without RUST_LOG: nothing on stderr.
+    let request = r#"{"context":{"application":"cli-test"},"text":"hello"}"#;
+    let scored = warden_logging(&["score", "input"], dir.path(), Some(request), None);
+    let a = json(&scored);
+    assert_eq!(String::from_utf8_lossy(&scored.stderr), "", "a one-shot command logs nothing at INFO");
+    let created = a["createdAt"].as_str().unwrap();
+    assert!(created.ends_with('Z') && created.len() >= 20, "{created}");
+
+    for (shell, marker) in [("bash", "_warden()"), ("zsh", "#compdef warden"), ("fish", "complete -c warden")] {
+        let script = warden(&["completions", shell], dir.path(), None);
+        assert!(script.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&script.stdout);
+        assert!(text.contains(marker) && text.contains("serve"), "{shell}: {text:.200}");
+    }
 }

@@ -109,7 +109,7 @@ async fn from_time_is_from_under_another_name() {
     let mut risk = server.risk().await;
     risk.score_input(common::input("hello")).await.unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let mut audit = AuditServiceClient::new(server.channel().await);
+    let audit = AuditServiceClient::new(server.channel().await);
     let count = |q: pb::AuditQuery| {
         let mut audit = audit.clone();
         async move {
@@ -163,7 +163,7 @@ async fn run_client(name: &str, program: &Path, args: &[&str]) {
     let mut server = TestServer::start_with(|c| c.audit.checkpoint_interval_ms = 100, Vec::new()).await;
     let target = server.grpc_addr.to_string();
     let mut all_args = args.to_vec();
-    all_args.extend(["--target", &target]);
+    all_args.extend(["--target", target.as_str()]);
     let output = run(program, &all_args, repo(), "see examples/README").await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     for step in [

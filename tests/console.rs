@@ -130,6 +130,25 @@ async fn reviewers_and_auditors_use_the_console_in_chromium() {
     }
     let output = leaked_output_as(&server, AGENT, "leak-1").await.approval_id;
     assert!(!output.is_empty(), "a leaked canary needs approval");
+    // The agent's own record of the call it made, with its attributes.
+    let mut audit = pb::audit_service_client::AuditServiceClient::new(server.channel().await);
+    let event = pb::AuditEvent {
+        client_event_id: "tool-call-1".into(),
+        context: Some(pb::RequestContext {
+            session_id: session.into(),
+            tenant: "acme".into(),
+            application: "support-bot".into(),
+            ..Default::default()
+        }),
+        kind: "tool_call".into(),
+        attributes_json: r#"{"gen_ai.tool.name":"lookup_order","gen_ai.operation.name":"execute_tool","order":"A-1"}"#
+            .into(),
+        occurred_at: None,
+    };
+    let mut r = tonic::Request::new(tokio_stream::iter(vec![event]));
+    r.metadata_mut().insert("authorization", MetadataValue::try_from(format!("Bearer {AGENT}")).unwrap());
+    let mut acks = audit.append(r).await.unwrap().into_inner();
+    assert!(acks.message().await.unwrap().is_some(), "the client event is acknowledged");
     let url = format!("http://{}", server.admin_addr.unwrap());
     let out = tokio::task::spawn_blocking({
         let (approve, deny, expire, own) = (approve.clone(), deny.clone(), expire.clone(), own.clone());

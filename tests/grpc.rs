@@ -501,8 +501,21 @@ async fn shutdown_ends_open_streams_promptly_after_not_serving() {
         }
     }
 
+    // A service the server does not have: SERVICE_UNKNOWN, and the stream
+    // stays open (the health protocol), until the stop.
+    let mut unknown = health_client(server.grpc_addr)
+        .await
+        .watch(HealthCheckRequest { service: "no.such.Service".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(unknown.message().await.unwrap().unwrap().status(), ServingStatus::ServiceUnknown);
+
     let started = std::time::Instant::now();
     server.begin_shutdown();
+    let (seen, end) = read_to_end(&mut unknown, "Health/Watch(unknown)").await;
+    assert!(seen.is_empty(), "an unknown service stays unknown: {seen:?}");
+    assert_shutting_down(end, "Health/Watch(unknown)");
     for (what, mut stream) in watchers {
         let (seen, end) = read_to_end(&mut stream, &what).await;
         let seen: Vec<ServingStatus> = seen.iter().map(|r| r.status()).collect();

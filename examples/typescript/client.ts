@@ -238,6 +238,7 @@ function verifyInclusion(index: bigint, size: bigint, leaf: Buffer, proofPath: B
 /** Checks, with nothing but SHA-256, that the appended record is in the tree
  * the latest signed checkpoint commits to. */
 async function proveInclusion(): Promise<void> {
+  expect(appendedSequence !== "", "nothing was appended to prove");
   const tail = audit.Tail({ from_sequence: appendedSequence, follow: false }, deadline());
   const [record] = (await all(tail)) as AuditRecord__Output[];
   expect(record !== undefined, `no record at sequence ${appendedSequence}`);

@@ -36,9 +36,27 @@ pub(crate) fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         let result = app.engine.score(request, &warden::auth::Caller::local()).await;
         app.engine.journal().close()?;
         let assessment = pb::Assessment::from(result.map_err(|e| anyhow!(e))?);
-        println!("{}", serde_json::to_string_pretty(&assessment)?);
+        println!("{}", proto3_json(&assessment)?);
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The assessment in the proto3 JSON mapping, its fields in proto order.
+/// pbjson writes a Timestamp with chrono's `+00:00`; proto3 JSON, like every
+/// other gRPC client and the rest of Warden, writes UTC as `Z`. The key and
+/// its value cannot occur elsewhere in the text: quotes inside strings are
+/// escaped.
+fn proto3_json(assessment: &pb::Assessment) -> anyhow::Result<String> {
+    let mut json = serde_json::to_string_pretty(assessment)?;
+    if let Some(t) = &assessment.created_at {
+        let time = time::OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(t.seconds) * 1_000_000_000 + i128::from(t.nanos),
+        )?;
+        let written = format!("\"createdAt\": {}", serde_json::to_string(t)?);
+        let canonical = format!("\"createdAt\": {}", serde_json::to_string(&warden::timestamp::format(time))?);
+        json = json.replacen(&written, &canonical, 1);
+    }
+    Ok(json)
 }
 
 pub(crate) fn parse_request(surface: Surface, json: &str) -> anyhow::Result<ScoreRequest> {

@@ -197,7 +197,15 @@ fn charts(r: &Report) -> Vec<String> {
             )
         })
         .collect();
-    out.push(line_chart("Decisions per week by risk level", &weeks, &series, "decisions"));
+    if weeks.len() >= 2 {
+        out.push(line_chart("Decisions per week by risk level", &weeks, &series, "decisions"));
+    } else {
+        // A line needs two weeks; a period of one week (or less) gets its
+        // totals as bars instead of an empty plot.
+        let labels: Vec<String> = series.iter().map(|(l, _, _)| l.clone()).collect();
+        let totals: Vec<f64> = series.iter().map(|(_, _, v)| v.iter().sum()).collect();
+        out.push(bar_chart("Decisions in the period by risk level", &labels, &totals, "decisions"));
+    }
     let top: Vec<(&String, &u64)> = {
         let mut v: Vec<_> = c.findings_by_category.iter().collect();
         v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));

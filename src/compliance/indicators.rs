@@ -216,7 +216,12 @@ fn continuity(ctx: &Ctx<'_>) -> Computed {
     }
     times.sort_unstable();
     let max_gap = ctx.settings.max_gap_hours as i128 * HOUR;
-    let mut bounds = vec![f.from];
+    // Before its first record the log did not exist: that time is no gap in
+    // logging (a first report over a period that began earlier), and the
+    // summary says when the log began. A log that began within the allowed
+    // gap after the start changes nothing.
+    let began = f.oldest_record.filter(|t| *t - f.from > max_gap && *t < end);
+    let mut bounds = vec![began.unwrap_or(f.from)];
     bounds.extend(&times);
     bounds.push(end);
     let gaps: Vec<Value> = bounds
@@ -226,7 +231,7 @@ fn continuity(ctx: &Ctx<'_>) -> Computed {
         .collect();
     let longest = bounds.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
     let status = if gaps.is_empty() { Status::Met } else { Status::PartlyMet };
-    let summary = if gaps.is_empty() {
+    let mut summary = if gaps.is_empty() {
         format!(
             "No period longer than {} h without a record or a signed checkpoint; the longest was {} h.",
             ctx.settings.max_gap_hours,
@@ -240,12 +245,18 @@ fn continuity(ctx: &Ctx<'_>) -> Computed {
             longest / HOUR
         )
     };
-    (
-        status,
-        summary,
-        json!({ "max_gap_hours": ctx.settings.max_gap_hours, "longest_hours": (longest / HOUR) as u64, "gaps": gaps }),
-        Vec::new(),
-    )
+    if let Some(began) = began {
+        summary.push_str(&format!(
+            " The log began at {}, after the period's start; it is measured from then.",
+            time(began)
+        ));
+    }
+    let mut value =
+        json!({ "max_gap_hours": ctx.settings.max_gap_hours, "longest_hours": (longest / HOUR) as u64, "gaps": gaps });
+    if let Some(began) = began {
+        value["log_began"] = time(began).into();
+    }
+    (status, summary, value, Vec::new())
 }
 
 fn checkpoints(ctx: &Ctx<'_>) -> Computed {
@@ -825,6 +836,36 @@ mod tests {
         let (s, summary) = status(now - 50 * DAY, now - 50 * DAY);
         assert_eq!(s, Status::PartlyMet);
         assert!(summary.contains("cannot be shown yet"), "{summary}");
+    }
+
+    #[test]
+    fn time_before_the_log_began_is_no_gap_in_logging() {
+        let settings = Settings { max_gap_hours: 24, retention_days: 183 };
+        let hourly = |from: i128, to: i128| (0..).map(|h| from + h * HOUR).take_while(|t| *t < to).collect::<Vec<_>>();
+        let continuity_of = |oldest: i128, record_times: Vec<i128>| {
+            let facts = Facts {
+                from: 0,
+                to: 30 * DAY,
+                now: 31 * DAY,
+                oldest_record: Some(oldest),
+                record_times,
+                ..Facts::default()
+            };
+            continuity(&Ctx { facts: &facts, settings: &settings, scope_args: String::new() })
+        };
+        // A first report: the log began on day 20 and logged hourly since.
+        let (status, summary, value, _) = continuity_of(20 * DAY, hourly(20 * DAY, 30 * DAY));
+        assert_eq!(status, Status::Met, "{summary}");
+        assert!(summary.contains("The log began at"), "{summary}");
+        assert_eq!(value["log_began"], time(20 * DAY));
+        // A log older than the period with the same silence is a gap.
+        let (status, _, value, _) = continuity_of(-DAY, hourly(20 * DAY, 30 * DAY));
+        assert_eq!(status, Status::PartlyMet);
+        assert_eq!(value["gaps"].as_array().unwrap().len(), 1);
+        // Silence after the log began still counts.
+        let mut times = hourly(20 * DAY, 22 * DAY);
+        times.extend(hourly(25 * DAY, 30 * DAY));
+        assert_eq!(continuity_of(20 * DAY, times).0, Status::PartlyMet);
     }
 
     #[test]

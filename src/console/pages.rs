@@ -26,6 +26,19 @@ impl<'a> Nav<'a> {
     }
 }
 
+/// A time as people read it in the console: UTC to the second
+/// (`2026-11-27 11:32:22`); records keep nanoseconds, nobody reads them.
+fn when(t: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    t.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_default()
+}
+
+/// [`when`] of an RFC 3339 text (a record's time); the text itself if it
+/// is not one.
+fn when_text(s: &str) -> String {
+    crate::timestamp::parse(s).map(when).unwrap_or_else(|_| s.to_string())
+}
+
 fn page(title: &str, nav: Option<&Nav<'_>>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -150,7 +163,7 @@ pub fn queue(page: &PendingPage, page_token: &str, recent: &[Approval]) -> Marku
                         span class={ "state " (a.state.as_str()) } { (a.state.as_str()) } " "
                         (what(a)) " "
                         @if let Some(v) = a.verdict() { "by " (v.reviewer) ": " (v.reason) }
-                        @if a.state == State::Expired { "nobody decided before " (crate::timestamp::format(a.expires_at)) }
+                        @if a.state == State::Expired { "nobody decided before " (when(a.expires_at)) " UTC" }
                     }
                 }
             }
@@ -213,7 +226,7 @@ pub fn approval(nav: &Nav<'_>, a: &Approval, error: Option<&str>) -> Markup {
                 dt { "Instance" } dd data-testid="instance" { code { (a.instance_id) } }
                 dt { "Application / session" } dd { (a.context.application) " / " a href={ "/sessions/" (a.context.session_id) } { (a.context.session_id) } }
                 dt { "End user" } dd { (a.context.user_id) }
-                dt { "Expires" } dd { (crate::timestamp::format(a.expires_at)) " (in " (time_left(a)) ")" }
+                dt { "Expires" } dd { (when(a.expires_at)) " UTC (in " (time_left(a)) ")" }
                 dt { "Reviewers needed" } dd { (a.required_approvals) }
                 dt { "Policy" } dd { code { (a.policy_version) } }
             }
@@ -233,10 +246,17 @@ pub fn approval(nav: &Nav<'_>, a: &Approval, error: Option<&str>) -> Markup {
                 }
             }
             h2 { "Why it needs a human" }
-            ul {
+            // The reasons are the findings in words, strongest first: each
+            // is listed once; the findings themselves are one click away.
+            ul data-testid="reasons" {
                 @for r in &a.reasons { li { (r) } }
-                @for f in &a.findings { li { code { (f.category) } " (" (format!("{:.2}", f.score)) "): " (f.message) } }
                 @for c in &a.required_checks { li { "Check: " (c) } }
+            }
+            @if !a.findings.is_empty() {
+                details class="findings" {
+                    summary { "Every finding (" (a.findings.len()) ")" }
+                    ul { @for f in &a.findings { li { code { (f.category) } " (" (format!("{:.2}", f.score)) "): " (f.message) } } }
+                }
             }
             h2 { "The session so far" }
             @if a.decision_path.is_empty() {
@@ -244,13 +264,13 @@ pub fn approval(nav: &Nav<'_>, a: &Approval, error: Option<&str>) -> Markup {
             } @else {
                 ol class="path" {
                     @for s in &a.decision_path {
-                        li { span class="hint" { (s.recorded_at) } " " (s.surface.as_str()) " " @if !s.tool.is_empty() { code { (s.tool) } " " } (level_badge(s.level.as_str())) " " (s.decision.as_str()) ": " @if s.summary.is_empty() { "no findings" } @else { (s.summary) } }
+                        li { span class="hint" { (when_text(&s.recorded_at)) } " " (s.surface.as_str()) " " @if !s.tool.is_empty() { code { (s.tool) } " " } (level_badge(s.level.as_str())) " " (s.decision.as_str()) ": " @if s.summary.is_empty() { "no findings" } @else { (s.summary) } }
                     }
                 }
             }
             @if !a.votes.is_empty() {
                 h2 { "Votes" }
-                ul { @for v in &a.votes { li { (v.reviewer) " " (if v.approve { "approved" } else { "denied" }) " at " (v.at) ": " (v.reason) } } }
+                ul { @for v in &a.votes { li { (v.reviewer) " " (if v.approve { "approved" } else { "denied" }) " at " (when_text(&v.at)) " UTC: " (v.reason) } } }
             }
             @if a.state == State::Pending && nav.reviewer {
                 form method="post" action={ "/approvals/" (a.id) "/decide" } class="card decide" {
@@ -317,8 +337,22 @@ pub fn summary(body: &Body) -> String {
             format!("records {} to {} signed late, accepted by {}", t.first_sequence, t.last_sequence, t.actor)
         }
         Body::ClientEvent(e) => {
-            let tool = e.attributes.get("gen_ai.tool.name").and_then(Value::as_str).unwrap_or_default();
-            format!("{} {tool}", e.event_kind)
+            // The attributes are what the client recorded: shown, not just
+            // counted (the whole record is under "Record ...").
+            let attributes = match &e.attributes {
+                Value::Object(m) => m
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            if attributes.is_empty() {
+                e.event_kind.clone()
+            } else {
+                format!("{}: {}", e.event_kind, truncate(&attributes, 200))
+            }
         }
         Body::Other => "a record of a kind this version does not know".into(),
         Body::Unreadable(why) => format!("unreadable record: {why}"),
@@ -337,7 +371,7 @@ fn row_table(rows: &[Row], with_session: bool) -> Markup {
                 @for r in rows {
                     tr data-seq=(r.seq) {
                         td { (r.seq) }
-                        td { (r.at.get(..19).unwrap_or(&r.at).replace('T', " ")) }
+                        td { (when_text(&r.at)) }
                         td { (r.kind) }
                         @if with_session { td { @if !r.session.is_empty() { a href={ "/sessions/" (r.session) } { (r.session) } } } }
                         td {
@@ -436,7 +470,7 @@ pub fn reports(nav: &Nav<'_>, list: &[(Row, bool)], error: Option<&str>) -> Mark
                             @let report = match &r.read { Body::ReportGenerated(b) => b.clone(), _ => ReportBody::default() };
                             @let met = report.statuses.values().filter(|v| *v == "met").count();
                             tr data-report=(r.id) {
-                                td { (r.at.get(..19).unwrap_or(&r.at).replace('T', " ")) }
+                                td { (when_text(&r.at)) }
                                 td { (report.framework) }
                                 td { (report.from.get(..10).unwrap_or_default()) " to " (report.to.get(..10).unwrap_or_default()) }
                                 td { (report.actor) }

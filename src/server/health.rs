@@ -2,7 +2,9 @@
 //! that end when shutdown begins. tonic-health's own stream never ends, and
 //! the server's graceful shutdown waits for open streams, so one watcher
 //! (a load balancer, a probe) held the whole drain open. Here a watcher
-//! sees NOT_SERVING, then UNAVAILABLE.
+//! sees NOT_SERVING, then UNAVAILABLE. A `Watch` of a service that is not
+//! served gets SERVICE_UNKNOWN and stays open, as the health protocol says
+//! (tonic-health answers NOT_FOUND, which clients take for a broken server).
 
 use std::pin::Pin;
 
@@ -30,9 +32,13 @@ impl HealthApi {
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<HealthCheckResponse, Status>> + Send>>;
 
+fn response(status: ServingStatus) -> HealthCheckResponse {
+    HealthCheckResponse { status: status as i32 }
+}
+
 /// What a `Watch` stream does next.
 struct Watching {
-    statuses: tonic_health::server::WatchStream,
+    statuses: WatchStream,
     stopping: watch::Receiver<bool>,
     /// The last status sent, so the watcher is told NOT_SERVING before the
     /// end even if the stop outran the status change.
@@ -49,7 +55,16 @@ impl Health for HealthApi {
     type WatchStream = WatchStream;
 
     async fn watch(&self, request: Request<HealthCheckRequest>) -> Result<Response<WatchStream>, Status> {
-        let statuses = self.inner.watch(request).await?.into_inner();
+        let statuses: WatchStream = match self.inner.watch(request).await {
+            Ok(statuses) => Box::pin(statuses.into_inner()),
+            // The services are fixed at start-up: an unknown one stays
+            // unknown until the end.
+            Err(status) if status.code() == tonic::Code::NotFound => Box::pin(
+                futures_util::stream::once(async { Ok::<_, Status>(response(ServingStatus::ServiceUnknown)) })
+                    .chain(futures_util::stream::pending()),
+            ),
+            Err(status) => return Err(status),
+        };
         let start = Watching { statuses, stopping: self.stopping.clone(), last: None, ended: false };
         let stream = futures_util::stream::unfold(start, |mut w| async move {
             if w.ended {
@@ -67,9 +82,9 @@ impl Health for HealthApi {
                     Some((next, w))
                 }
                 () = super::until_stopping(&mut w.stopping) => {
-                    if w.last != Some(ServingStatus::NotServing) {
+                    if !matches!(w.last, Some(ServingStatus::NotServing | ServingStatus::ServiceUnknown)) {
                         w.last = Some(ServingStatus::NotServing);
-                        return Some((Ok(HealthCheckResponse { status: ServingStatus::NotServing as i32 }), w));
+                        return Some((Ok(response(ServingStatus::NotServing)), w));
                     }
                     w.ended = true;
                     Some((Err(super::shutting_down()), w))

@@ -32,6 +32,19 @@ async function signIn(token) {
 
 function step(name) { console.log(`step: ${name}`); }
 
+// A narrow window (700 px, a laptop's split screen) scrolls down, never
+// sideways; and nobody reads nanoseconds: times show to the second.
+async function readable(page, what) {
+  const width = page.viewportSize().width;
+  await page.setViewportSize({ width: 700, height: 900 });
+  const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(scroll <= 700, `${what}: ${scroll} px wide in a 700 px window`);
+  await shot(page, `${what}-700px`);
+  await page.setViewportSize({ width, height: 900 });
+  const text = await page.locator("main").innerText();
+  assert.doesNotMatch(text, /\d{2}:\d{2}:\d{2}\.\d/, `${what}: fractions of a second`);
+}
+
 try {
   // An agent's token cannot use the console.
   step("agent refused");
@@ -70,6 +83,12 @@ try {
   assert.equal(await alice.getByTestId("state").innerText(), "pending");
   await alice.getByText("The session so far").waitFor();
   await shot(alice, "approval");
+  // Each reason once: the findings behind them are folded away.
+  const shown = await alice.locator("main").innerText();
+  for (const reason of await alice.getByTestId("reasons").locator("li").allInnerTexts()) {
+    assert.equal(shown.split(reason).length - 1, 1, `shown more than once: ${reason}`);
+  }
+  await readable(alice, "approval");
   await alice.getByLabel("Reason (recorded with your decision)").fill("order A-1 checked with the carrier");
   await alice.getByRole("button", { name: "Approve" }).click();
   await alice.waitForURL(`${URL}/approvals`);
@@ -118,6 +137,7 @@ try {
   await carol.getByRole("button", { name: "Search" }).click();
   await carol.locator("table.records tbody tr").first().waitFor();
   await shot(carol, "investigate");
+  await readable(carol, "investigate");
   await carol.locator(`a[href="/sessions/${env("SESSION")}"]`).first().click();
   await carol.getByRole("heading", { name: /Session/ }).waitFor();
   await carol.locator(".proof-summary[data-total]").waitFor({ timeout: 60_000 });
@@ -129,7 +149,10 @@ try {
   assert.match(await carol.locator('td[data-status="verified"]').first().innerText(), /verified \(tree \d+, signed\)/);
   // The approval with its reviewer and reason is on the timeline.
   await carol.getByText(/approved by alice/).first().waitFor();
+  // A client event shows what the client recorded.
+  await carol.getByText(/tool_call: .*gen_ai\.tool\.name=lookup_order/).first().waitFor();
   await shot(carol, "timeline");
+  await readable(carol, "timeline");
 
   // Reports: generate one for today and open it.
   step("reports");
