@@ -43,18 +43,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     pbjson_build::Builder::new().register_descriptors(&descriptor_bytes)?.build(&[".warden.v1"])?;
 
-    println!("cargo:rustc-env=WARDEN_GIT_COMMIT={}", git_commit());
+    println!("cargo:rustc-env=BUILD_GIT_COMMIT={}", git_commit());
     onnxruntime()?;
     Ok(())
 }
 
-/// The commit this source tree is, 12 hex digits: `WARDEN_GIT_COMMIT` when a
-/// packager sets it, else from git in a clone, else from the
+/// The commit this source tree is, 12 hex digits: `BUILD_GIT_COMMIT` when a
+/// packager sets it (not `WARDEN_*`: cargo passes the result to the tests'
+/// environment, where that prefix is read as configuration), else from git in a clone, else from the
 /// `.cargo_vcs_info.json` that `cargo package` writes into a crate tarball;
 /// "unknown" when none of them says.
 fn git_commit() -> String {
-    println!("cargo:rerun-if-env-changed=WARDEN_GIT_COMMIT");
-    if let Ok(commit) = std::env::var("WARDEN_GIT_COMMIT") {
+    println!("cargo:rerun-if-env-changed=BUILD_GIT_COMMIT");
+    if let Ok(commit) = std::env::var("BUILD_GIT_COMMIT") {
         return commit;
     }
     // A crate tarball says which commit it was packaged from; check it

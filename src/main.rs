@@ -15,7 +15,7 @@ use cmd::*;
 
 /// `warden --version`: the release and the commit it was built from
 /// (build.rs).
-const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("WARDEN_GIT_COMMIT"), ")");
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("BUILD_GIT_COMMIT"), ")");
 
 #[derive(Parser)]
 #[command(name = "warden", version = VERSION, about = "Risk scoring, audit logs and compliance evidence for AI systems")]

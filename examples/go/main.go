@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	rpccode "google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -348,7 +349,8 @@ func (c *clients) invalidRequest(ctx context.Context) error {
 			}
 		}
 	}
-	line(map[string]any{"rpc": "ScoreInput(no context)", "code": st.Code().String(), "fields": fields})
+	// The canonical name (INVALID_ARGUMENT), as other languages print it.
+	line(map[string]any{"rpc": "ScoreInput(no context)", "code": rpccode.Code(st.Code()).String(), "fields": fields})
 	if st.Code() != codes.InvalidArgument || len(fields) == 0 || !strings.HasPrefix(fields[0], "context") {
 		return fmt.Errorf("got %s %v, expected InvalidArgument naming context", st.Code(), fields)
 	}
