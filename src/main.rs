@@ -2,9 +2,10 @@
 //! `incident`, `completions`. Errors are one line on stderr and a non-zero
 //! exit, never a backtrace. The services (`serve`, `fleet`, `witness`) log
 //! at INFO; the one-shot commands only warnings and errors, so their
-//! output is what they print (`RUST_LOG` overrides both). Only `serve` and `score` start a log in an empty data dir;
-//! the tools that work on an existing log refuse one without (a mistyped
-//! `--data-dir`), unless `--init` says a new log is meant.
+//! output is what they print (`RUST_LOG` overrides both). Only `serve` and
+//! `score` start a log in an empty data dir; the tools that work on an
+//! existing log refuse one without (a mistyped `--data-dir`), unless
+//! `--init` says a new log is meant.
 
 mod cmd;
 
