@@ -112,7 +112,7 @@ async fn postgres_receives_every_record_and_verifies_centrally() {
     let bad = cli(&url);
     assert_eq!(bad.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("record 7 was modified"),
+        String::from_utf8_lossy(&bad.stderr).contains("record 7: the record was modified"),
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );

@@ -92,6 +92,9 @@ pub struct Console {
     compliance: crate::compliance::ComplianceConfig,
     data_dir: PathBuf,
     stores: crate::sink::Cursors,
+    /// On a fleet service: the central store its reports read every
+    /// instance's log from.
+    central: Option<String>,
     /// The configured admin address: an origin naming it is this console's
     /// own even when a proxy rewrote `Host`.
     own_addr: Option<SocketAddr>,
@@ -126,6 +129,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The configured stores, for the reports' shipping facts.
     pub stores: crate::sink::Cursors,
+    /// On a fleet service: the central store (reports cover every
+    /// instance's verified log).
+    pub central: Option<String>,
     /// The console's own address, for the Origin check (a port 0 bind is
     /// learnt from the request instead).
     pub admin_addr: Option<std::net::SocketAddr>,
@@ -148,6 +154,7 @@ impl Console {
             compliance: settings.compliance,
             data_dir: settings.data_dir,
             stores: settings.stores,
+            central: settings.central,
             own_addr: settings.admin_addr.filter(|a| a.port() != 0),
             stopping,
         }
