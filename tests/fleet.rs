@@ -15,6 +15,7 @@ use tokio_postgres::NoTls;
 use warden::proto::v1 as pb;
 use warden::proto::v1::approval_service_client::ApprovalServiceClient;
 use warden::proto::v1::audit_service_client::AuditServiceClient;
+use warden::proto::v1::compliance_service_client::ComplianceServiceClient;
 use warden::proto::v1::risk_service_client::RiskServiceClient;
 
 const PG: &str = "127.0.0.1:5432";
@@ -362,10 +363,162 @@ async fn a_fleet_service_decides_for_every_sidecar() {
     })
     .await;
 
+    // 6. A report over the fleet, from the fleet service's ComplianceService:
+    //    every instance's central copy verified, all three sidecars'
+    //    decisions and approvals counted (and the fleet service's own log,
+    //    which holds what reviewers were shown).
+    let today = time::OffsetDateTime::now_utc();
+    let day = |t: time::OffsetDateTime| pbjson_types::Timestamp { seconds: t.unix_timestamp(), nanos: 0 };
+    let instances = [&instance_1, &instance_2, &get(&sidecars[2], &id3).await.instance_id];
+    let deadline = std::time::Instant::now() + WAIT;
+    let report = loop {
+        let channel = tonic::transport::Channel::from_shared(fleet.url()).unwrap().connect().await.unwrap();
+        let r = ComplianceServiceClient::new(channel)
+            .generate_report(pb::GenerateReportRequest {
+                framework: pb::Framework::EuAiAct as i32,
+                from: Some(day(today - time::Duration::days(1))),
+                to: Some(day(today + time::Duration::days(1))),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let report: serde_json::Value = serde_json::from_slice(&r.report_json).unwrap();
+        let outcomes = &report["indicators"]["oversight.approvals"]["value"]["outcomes"];
+        if outcomes["approved"] == 1 && outcomes["denied"] == 1 && outcomes["expired"] == 1 {
+            break report;
+        }
+        assert!(std::time::Instant::now() < deadline, "the fleet report never counted every approval: {outcomes}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let fleet_instances = report["fleet"].as_array().expect("a fleet report lists its instances");
+    assert_eq!(fleet_instances.len(), 4, "three sidecars and the fleet service: {fleet_instances:?}");
+    assert!(fleet_instances.iter().all(|i| i["exception"].is_null()), "every copy verifies: {fleet_instances:?}");
+    for instance in instances {
+        let i = fleet_instances.iter().find(|i| i["instance_id"] == instance.as_str()).expect("listed");
+        assert_eq!((i["decisions"].as_u64(), i["approvals"].as_u64()), (Some(1), Some(1)), "{i}");
+    }
+    assert_eq!(report["summary"]["decisions"], 3);
+    assert_eq!(report["indicators"]["oversight.approvals"]["value"]["requested"], 3);
+
     fleet.stop();
     for s in &mut sidecars {
         s.stop();
     }
+}
+
+/// A fleet-wide report counts only what verifies. Two sidecars ship to one
+/// schema; the report (in-process, the domain call) counts both. Then one
+/// instance's central copy is changed behind the append-only trigger, as
+/// a database superuser could: the report (`warden report --central`)
+/// shows that instance as an exception, counts none of its records, and
+/// the integrity indicator is not met.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_report_shows_a_tampered_instance_as_an_exception() {
+    use warden::compliance::{Framework, ReportRequest, Source};
+    require_service("PostgreSQL", PG).await;
+    let stores = Stores::new();
+    for calls in [2, 3] {
+        let mut server =
+            common::TestServer::start_with(|c| c.sinks.urls = vec![stores.pg_url.clone()], Vec::new()).await;
+        for n in 0..calls {
+            let text = format!("instance with {calls} calls, call {n}");
+            server.risk().await.score_input(common::input(&text)).await.unwrap();
+        }
+        server.stop().await.unwrap();
+    }
+    let db = stores.pg().await;
+    let decisions_by_instance = || async {
+        db.query(
+            "SELECT instance_id, count(*) FROM warden_records WHERE kind = 'score_decision' \
+             GROUP BY instance_id ORDER BY count(*)",
+            &[],
+        )
+        .await
+        .map(|rows| rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1))).collect::<Vec<_>>())
+        .unwrap_or_default()
+    };
+    eventually("both instances shipped", WAIT, || async {
+        decisions_by_instance().await.iter().map(|(_, n)| *n).collect::<Vec<_>>() == [2, 3]
+    })
+    .await;
+    let tampered = decisions_by_instance().await[0].0.clone();
+
+    let today = time::OffsetDateTime::now_utc();
+    let (from, to) = (today - time::Duration::days(1), today + time::Duration::days(1));
+    let dir = tempfile::tempdir().unwrap();
+    let fleet_report = |dir: std::path::PathBuf| {
+        let url = stores.pg_url.clone();
+        async move {
+            let audit = warden::audit::AuditConfig::default();
+            let log = std::sync::Arc::new(warden::audit::journal::AuditLog::open(&dir, &audit).unwrap());
+            let req = ReportRequest {
+                framework: Framework::EuAiAct,
+                from,
+                to,
+                tenant: String::new(),
+                application: String::new(),
+                actor: "auditor".into(),
+            };
+            let stores = warden::sink::Cursors::new(&dir, &Default::default());
+            let generated = warden::compliance::generate_from(
+                log.clone(),
+                &Default::default(),
+                req,
+                &stores,
+                Source::Central(&url),
+            )
+            .await
+            .unwrap();
+            warden::audit::Journal::close(&*log).unwrap();
+            generated.report
+        }
+    };
+    let clean = fleet_report(dir.path().to_path_buf()).await;
+    let instances = clean.fleet.as_ref().unwrap();
+    assert_eq!(instances.len(), 2);
+    assert!(instances.iter().all(|i| i.exception.is_none()), "{instances:?}");
+    assert_eq!(clean.summary.decisions, 5);
+    assert_eq!(clean.indicators["integrity.checkpoints"].status, warden::compliance::indicators::Status::Met);
+
+    db.batch_execute(&format!(
+        "SET session_replication_role = replica; \
+         UPDATE warden_records SET entry = convert_to(replace(convert_from(entry, 'UTF8'), 'call 1', 'call X'), 'UTF8') \
+         WHERE instance_id = '{tampered}' AND kind = 'score_decision'; \
+         SET session_replication_role = origin;"
+    ))
+    .await
+    .unwrap();
+
+    let out = dir.path().join("out");
+    let cli = std::process::Command::new(BIN)
+        .args(["report", "--framework", "eu-ai-act", "--central", &stores.pg_url, "--data-dir"])
+        .arg(dir.path())
+        .args(["--from", &warden::timestamp::format(from), "--to", &warden::timestamp::format(to), "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&cli.stdout);
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(
+        stdout.contains(&format!(
+            "2 instances, 1 verified; exceptions (central copy does not verify, not counted): {tampered}"
+        )),
+        "{stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let listed = report["fleet"].as_array().unwrap();
+    let bad = listed.iter().find(|i| i["instance_id"] == tampered.as_str()).unwrap();
+    assert!(bad["exception"].as_str().unwrap().contains("was modified"), "{bad}");
+    assert_eq!(bad["decisions"], 0, "none of its records count");
+    assert_eq!(report["summary"]["decisions"], 3, "only the verified instance's decisions");
+    let integrity = &report["indicators"]["integrity.checkpoints"];
+    assert_eq!(integrity["status"], "partly_met", "{integrity}");
+    assert_eq!(integrity["value"]["unverified_instances"], serde_json::json!([tampered]));
+    let attention = report["summary"]["attention"].as_array().unwrap();
+    assert!(attention[0].as_str().unwrap().contains(&format!("Instance {tampered}: its central copy does not verify")));
+    let html = String::from_utf8(std::fs::read(out.join("report.html")).unwrap()).unwrap();
+    assert!(html.contains("Exception: "), "the HTML shows the exception");
 }
 
 /// The rules a sidecar applies to a delivered decision, in-process: applied

@@ -160,6 +160,20 @@ impl Console {
         }
     }
 
+    /// The log an investigation names: this service's own (empty, or its
+    /// origin; `true`), or on a fleet service another instance's verified
+    /// central copy ([`crate::fleet::logs`]).
+    async fn log_of(&self, instance: &str) -> Result<(Arc<dyn crate::audit::journal::LogRead>, bool), Error> {
+        if instance.is_empty() || instance == self.log.origin() {
+            let own: Arc<dyn crate::audit::journal::LogRead> = self.log.clone();
+            return Ok((own, true));
+        }
+        let Some(central) = &self.central else {
+            return Err(Error::invalid("instance", "this console holds only its own log"));
+        };
+        Ok((crate::fleet::logs::FleetLogs::new(central).log(&self.log, instance).await?, false))
+    }
+
     fn reports_dir(&self) -> PathBuf {
         self.data_dir.join("reports")
     }

@@ -72,8 +72,11 @@ pub async fn serve_fleet(
         authenticate.clone(),
     );
     let audit_service = InterceptedService::new(
-        AuditServiceServer::new(audit::AuditApi::new(log.clone(), config.limits.clone(), stopping_rx.clone()))
-            .max_decoding_message_size(max_message),
+        AuditServiceServer::new(
+            audit::AuditApi::new(log.clone(), config.limits.clone(), stopping_rx.clone())
+                .fleet(crate::fleet::logs::FleetLogs::new(&config.fleet.central)),
+        )
+        .max_decoding_message_size(max_message),
         authenticate.clone(),
     );
     let compliance_service = InterceptedService::new(

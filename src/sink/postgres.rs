@@ -525,7 +525,7 @@ impl CentralReader {
             .await
             .map_err(|e| self.failed(e))?;
         let mut copy = LogCopy::new(instance, key);
-        let corrupt = |m: String| Ok(Err(AuditError::Corrupt(m)));
+        let corrupt = |m: String| -> Result<Result<LogCopy, AuditError>, SinkError> { Ok(Err(AuditError::Corrupt(m))) };
         let hash = |v: Vec<u8>| <[u8; 32]>::try_from(v).unwrap_or([0xff; 32]);
         let mut next: i64 = 0;
         loop {

@@ -21,6 +21,7 @@ pub trait LogRead: Send + Sync {
     fn record(&self, seq: u64) -> Result<Option<StoredRecord>, AuditError>;
     fn query(&self, q: &Query) -> Vec<u64>;
     fn checkpoints(&self) -> Vec<Checkpoint>;
+    fn latest_checkpoint(&self) -> Option<Checkpoint>;
     fn checkpoints_for_period(&self, from: i128, to: i128) -> Vec<Checkpoint>;
     fn root(&self, size: u64) -> Result<Hash, ProofError>;
     fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ProofError>;
@@ -48,6 +49,9 @@ impl LogRead for AuditLog {
     }
     fn checkpoints(&self) -> Vec<Checkpoint> {
         AuditLog::checkpoints(self)
+    }
+    fn latest_checkpoint(&self) -> Option<Checkpoint> {
+        AuditLog::latest_checkpoint(self)
     }
     fn checkpoints_for_period(&self, from: i128, to: i128) -> Vec<Checkpoint> {
         AuditLog::checkpoints_for_period(self, from, to)
@@ -165,6 +169,9 @@ impl LogRead for LogCopy {
     }
     fn checkpoints(&self) -> Vec<Checkpoint> {
         self.checkpoints.clone()
+    }
+    fn latest_checkpoint(&self) -> Option<Checkpoint> {
+        self.checkpoints.last().cloned()
     }
     fn checkpoints_for_period(&self, from: i128, to: i128) -> Vec<Checkpoint> {
         checkpoints_for_period(&self.checkpoints, from, to)
