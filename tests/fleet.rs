@@ -401,6 +401,68 @@ async fn a_fleet_service_decides_for_every_sidecar() {
     assert_eq!(report["summary"]["decisions"], 3);
     assert_eq!(report["indicators"]["oversight.approvals"]["value"]["requested"], 3);
 
+    // 7. Fleet-wide investigation: the fleet service's Query and proofs over
+    //    the second sidecar's verified central copy, by its instance id.
+    let mut on_fleet = audit(&fleet).await;
+    let mut found = on_fleet
+        .query(pb::AuditQuery {
+            instance_id: instance_2.clone(),
+            kind: "approval".into(),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut approved = None;
+    while let Some(r) = found.message().await.unwrap() {
+        let v: serde_json::Value = serde_json::from_slice(&r.canonical_entry).unwrap();
+        if v["body"]["approval_id"] == id.as_str() && v["body"]["event"] == "approved" {
+            approved = Some(r);
+        }
+    }
+    let approved = approved.expect("the sidecar's record of the decision, read on the fleet service");
+    let cp = on_fleet
+        .get_checkpoint(pb::GetCheckpointRequest { instance_id: instance_2.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cp.origin, instance_2);
+    let proof = on_fleet
+        .get_inclusion_proof(pb::GetInclusionProofRequest {
+            leaf_index: approved.leaf_index,
+            tree_size: cp.tree_size,
+            instance_id: instance_2.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let hashes: Vec<[u8; 32]> = proof.hashes.iter().map(|h| h.as_slice().try_into().unwrap()).collect();
+    let root: [u8; 32] = cp.root_hash.as_slice().try_into().unwrap();
+    warden::audit::merkle::verify_inclusion(
+        &warden::audit::merkle::leaf_hash(&approved.canonical_entry),
+        approved.leaf_index,
+        cp.tree_size,
+        &hashes,
+        &root,
+    )
+    .expect("the inclusion proof from the central copy verifies against the instance's checkpoint");
+    let reveal = on_fleet
+        .query(pb::AuditQuery { instance_id: instance_2.clone(), reveal: true, ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_eq!(reveal.code(), tonic::Code::InvalidArgument, "{reveal:?}");
+    let unknown =
+        on_fleet.query(pb::AuditQuery { instance_id: "warden/nobody".into(), ..Default::default() }).await.unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound, "{unknown:?}");
+    // A sidecar holds only its own log.
+    let elsewhere = audit(&sidecars[0])
+        .await
+        .query(pb::AuditQuery { instance_id: instance_2.clone(), ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_eq!(elsewhere.code(), tonic::Code::InvalidArgument, "{elsewhere:?}");
+
     fleet.stop();
     for s in &mut sidecars {
         s.stop();
