@@ -689,6 +689,7 @@ async fn a_reviewer_decides_in_the_fleet_console() {
     require_service("PostgreSQL", PG).await;
     require_service("NATS", NATS).await;
     const ALICE: &str = "alice-token-00000000000000000000";
+    const AUDREY: &str = "audrey-token-0000000000000000000";
     let stores = Stores::new();
     let fleet_dir = tempfile::tempdir().unwrap();
     let key_path = warden::fleet::decision::key_path(fleet_dir.path(), None);
@@ -698,7 +699,10 @@ async fn a_reviewer_decides_in_the_fleet_console() {
 
     // The fleet service in-process, its console on an ephemeral port.
     let fleet = InProcessFleet::start(fleet_dir.path(), &stores.pg_url, &stores.nats_url, |config| {
-        config.auth.tokens = vec![common::token("alice", ALICE, &[warden::auth::Role::Reviewer])];
+        config.auth.tokens = vec![
+            common::token("alice", ALICE, &[warden::auth::Role::Reviewer]),
+            common::token("audrey", AUDREY, &[warden::auth::Role::Auditor]),
+        ];
     })
     .await;
     let console = fleet.console.clone();
@@ -779,6 +783,36 @@ async fn a_reviewer_decides_in_the_fleet_console() {
     .expect("the sidecar never saw the console's decision");
     assert_eq!(verdict.state, pb::ApprovalState::Approved as i32);
     assert_eq!(verdict.reviewer, "alice", "the reviewer the fleet authenticated");
+
+    // An auditor on the fleet console reads the sidecar's timeline from its
+    // verified central copy, and the page's proofs come from that copy.
+    let login = get("/login".into(), String::new()).await;
+    let (login_cookie, login_csrf) = (cookie_of(&login), csrf_of(&login));
+    let signed_in = post("/login".into(), login_cookie, format!("token={AUDREY}&csrf={login_csrf}")).await;
+    let auditor = cookie_of(&signed_in);
+    let encoded = instance.replace('/', "%2F");
+    let deadline = std::time::Instant::now() + WAIT;
+    let timeline = loop {
+        let page = get(format!("/sessions/console-1?instance={encoded}"), auditor.clone()).await;
+        if page.contains("approved") {
+            break page;
+        }
+        assert!(std::time::Instant::now() < deadline, "the sidecar's timeline never showed its decision: {page}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(timeline.contains(&format!("data-instance=\"{instance}\"")), "{timeline}");
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let proof = get(format!("/records/0/proof?instance={encoded}"), auditor.clone()).await;
+        if proof.starts_with("HTTP/1.1 200") {
+            assert!(proof.contains("\"tree_size\""), "{proof}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no proof from the sidecar's copy: {proof}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let unknown = get("/sessions/console-1?instance=warden%2Fnobody".into(), auditor.clone()).await;
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
     fleet.stop().await;
 }
 
