@@ -110,7 +110,7 @@ async fn checkpoints_and_proofs_verify_from_rpc_responses_alone() {
     }
     // Wait (bounded) for a checkpoint that covers the first batch.
     let first = loop {
-        let cp = audit.get_checkpoint(pb::GetCheckpointRequest {}).await.unwrap().into_inner();
+        let cp = audit.get_checkpoint(pb::GetCheckpointRequest::default()).await.unwrap().into_inner();
         if cp.tree_size >= 5 {
             break cp;
         }
@@ -120,7 +120,7 @@ async fn checkpoints_and_proofs_verify_from_rpc_responses_alone() {
         risk.score_input(input(&format!("second batch {i}"))).await.unwrap();
     }
     let second = loop {
-        let cp = audit.get_checkpoint(pb::GetCheckpointRequest {}).await.unwrap().into_inner();
+        let cp = audit.get_checkpoint(pb::GetCheckpointRequest::default()).await.unwrap().into_inner();
         if cp.tree_size >= 14 {
             break cp;
         }
@@ -146,25 +146,41 @@ async fn checkpoints_and_proofs_verify_from_rpc_responses_alone() {
     let root = hash(&second.root_hash);
     for r in &records {
         assert_eq!(leaf_hash(&r.canonical_entry).to_vec(), r.leaf_hash);
-        let req = pb::GetInclusionProofRequest { leaf_index: r.leaf_index, tree_size: second.tree_size };
+        let req = pb::GetInclusionProofRequest {
+            leaf_index: r.leaf_index,
+            tree_size: second.tree_size,
+            ..Default::default()
+        };
         let proof = audit.get_inclusion_proof(req).await.unwrap().into_inner();
         let hashes: Vec<Hash> = proof.hashes.iter().map(|h| hash(h)).collect();
         verify_inclusion(&hash(&r.leaf_hash), r.leaf_index, second.tree_size, &hashes, &root).unwrap();
     }
     // The first checkpoint's tree is a prefix of the second's.
-    let req = pb::GetConsistencyProofRequest { first_size: first.tree_size, second_size: second.tree_size };
+    let req = pb::GetConsistencyProofRequest {
+        first_size: first.tree_size,
+        second_size: second.tree_size,
+        ..Default::default()
+    };
     let proof = audit.get_consistency_proof(req).await.unwrap().into_inner();
     let hashes: Vec<Hash> = proof.hashes.iter().map(|h| hash(h)).collect();
     verify_consistency(first.tree_size, second.tree_size, &hash(&first.root_hash), &root, &hashes).unwrap();
 
     // Out-of-range requests name the field.
     let bad = audit
-        .get_inclusion_proof(pb::GetInclusionProofRequest { leaf_index: 99, tree_size: second.tree_size })
+        .get_inclusion_proof(pb::GetInclusionProofRequest {
+            leaf_index: 99,
+            tree_size: second.tree_size,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(bad.get_error_details().bad_request().unwrap().field_violations[0].field, "leaf_index");
     let bad = audit
-        .get_consistency_proof(pb::GetConsistencyProofRequest { first_size: 3, second_size: 1_000_000 })
+        .get_consistency_proof(pb::GetConsistencyProofRequest {
+            first_size: 3,
+            second_size: 1_000_000,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(bad.get_error_details().bad_request().unwrap().field_violations[0].field, "second_size");

@@ -82,7 +82,7 @@ async fn sigkill_mid_stream_loses_no_acknowledged_record() {
     }
     println!("acknowledged before SIGKILL: {}, recovered after restart: {}", acked.len(), stored.len());
     // The restarted server signed a checkpoint over everything it recovered.
-    let cp = client.get_checkpoint(pb::GetCheckpointRequest {}).await.unwrap().into_inner();
+    let cp = client.get_checkpoint(pb::GetCheckpointRequest::default()).await.unwrap().into_inner();
     assert_eq!(cp.tree_size as usize, stored.len());
 
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();

@@ -15,6 +15,7 @@ use tokio_postgres::NoTls;
 use warden::proto::v1 as pb;
 use warden::proto::v1::approval_service_client::ApprovalServiceClient;
 use warden::proto::v1::audit_service_client::AuditServiceClient;
+use warden::proto::v1::compliance_service_client::ComplianceServiceClient;
 use warden::proto::v1::risk_service_client::RiskServiceClient;
 
 const PG: &str = "127.0.0.1:5432";
@@ -362,10 +363,224 @@ async fn a_fleet_service_decides_for_every_sidecar() {
     })
     .await;
 
+    // 6. A report over the fleet, from the fleet service's ComplianceService:
+    //    every instance's central copy verified, all three sidecars'
+    //    decisions and approvals counted (and the fleet service's own log,
+    //    which holds what reviewers were shown).
+    let today = time::OffsetDateTime::now_utc();
+    let day = |t: time::OffsetDateTime| pbjson_types::Timestamp { seconds: t.unix_timestamp(), nanos: 0 };
+    let instances = [&instance_1, &instance_2, &get(&sidecars[2], &id3).await.instance_id];
+    let deadline = std::time::Instant::now() + WAIT;
+    let report = loop {
+        let channel = tonic::transport::Channel::from_shared(fleet.url()).unwrap().connect().await.unwrap();
+        let r = ComplianceServiceClient::new(channel)
+            .generate_report(pb::GenerateReportRequest {
+                framework: pb::Framework::EuAiAct as i32,
+                from: Some(day(today - time::Duration::days(1))),
+                to: Some(day(today + time::Duration::days(1))),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let report: serde_json::Value = serde_json::from_slice(&r.report_json).unwrap();
+        let outcomes = &report["indicators"]["oversight.approvals"]["value"]["outcomes"];
+        if outcomes["approved"] == 1 && outcomes["denied"] == 1 && outcomes["expired"] == 1 {
+            break report;
+        }
+        assert!(std::time::Instant::now() < deadline, "the fleet report never counted every approval: {outcomes}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let fleet_instances = report["fleet"].as_array().expect("a fleet report lists its instances");
+    assert_eq!(fleet_instances.len(), 4, "three sidecars and the fleet service: {fleet_instances:?}");
+    assert!(fleet_instances.iter().all(|i| i["exception"].is_null()), "every copy verifies: {fleet_instances:?}");
+    for instance in instances {
+        let i = fleet_instances.iter().find(|i| i["instance_id"] == instance.as_str()).expect("listed");
+        assert_eq!((i["decisions"].as_u64(), i["approvals"].as_u64()), (Some(1), Some(1)), "{i}");
+    }
+    assert_eq!(report["summary"]["decisions"], 3);
+    assert_eq!(report["indicators"]["oversight.approvals"]["value"]["requested"], 3);
+
+    // 7. Fleet-wide investigation: the fleet service's Query and proofs over
+    //    the second sidecar's verified central copy, by its instance id.
+    let mut on_fleet = audit(&fleet).await;
+    let mut found = on_fleet
+        .query(pb::AuditQuery {
+            instance_id: instance_2.clone(),
+            kind: "approval".into(),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut approved = None;
+    while let Some(r) = found.message().await.unwrap() {
+        let v: serde_json::Value = serde_json::from_slice(&r.canonical_entry).unwrap();
+        if v["body"]["approval_id"] == id.as_str() && v["body"]["event"] == "approved" {
+            approved = Some(r);
+        }
+    }
+    let approved = approved.expect("the sidecar's record of the decision, read on the fleet service");
+    let cp = on_fleet
+        .get_checkpoint(pb::GetCheckpointRequest { instance_id: instance_2.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cp.origin, instance_2);
+    let proof = on_fleet
+        .get_inclusion_proof(pb::GetInclusionProofRequest {
+            leaf_index: approved.leaf_index,
+            tree_size: cp.tree_size,
+            instance_id: instance_2.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let hashes: Vec<[u8; 32]> = proof.hashes.iter().map(|h| h.as_slice().try_into().unwrap()).collect();
+    let root: [u8; 32] = cp.root_hash.as_slice().try_into().unwrap();
+    warden::audit::merkle::verify_inclusion(
+        &warden::audit::merkle::leaf_hash(&approved.canonical_entry),
+        approved.leaf_index,
+        cp.tree_size,
+        &hashes,
+        &root,
+    )
+    .expect("the inclusion proof from the central copy verifies against the instance's checkpoint");
+    let reveal = on_fleet
+        .query(pb::AuditQuery { instance_id: instance_2.clone(), reveal: true, ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_eq!(reveal.code(), tonic::Code::InvalidArgument, "{reveal:?}");
+    let unknown =
+        on_fleet.query(pb::AuditQuery { instance_id: "warden/nobody".into(), ..Default::default() }).await.unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound, "{unknown:?}");
+    // A sidecar holds only its own log.
+    let elsewhere = audit(&sidecars[0])
+        .await
+        .query(pb::AuditQuery { instance_id: instance_2.clone(), ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_eq!(elsewhere.code(), tonic::Code::InvalidArgument, "{elsewhere:?}");
+
     fleet.stop();
     for s in &mut sidecars {
         s.stop();
     }
+}
+
+/// A fleet-wide report counts only what verifies. Two sidecars ship to one
+/// schema; the report (in-process, the domain call) counts both. Then one
+/// instance's central copy is changed behind the append-only trigger, as
+/// a database superuser could: the report (`warden report --central`)
+/// shows that instance as an exception, counts none of its records, and
+/// the integrity indicator is not met.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_report_shows_a_tampered_instance_as_an_exception() {
+    use warden::compliance::{Framework, ReportRequest, Source};
+    require_service("PostgreSQL", PG).await;
+    let stores = Stores::new();
+    for calls in [2, 3] {
+        let mut server =
+            common::TestServer::start_with(|c| c.sinks.urls = vec![stores.pg_url.clone()], Vec::new()).await;
+        for n in 0..calls {
+            let text = format!("instance with {calls} calls, call {n}");
+            server.risk().await.score_input(common::input(&text)).await.unwrap();
+        }
+        server.stop().await.unwrap();
+    }
+    let db = stores.pg().await;
+    let decisions_by_instance = || async {
+        db.query(
+            "SELECT instance_id, count(*) FROM warden_records WHERE kind = 'score_decision' \
+             GROUP BY instance_id ORDER BY count(*)",
+            &[],
+        )
+        .await
+        .map(|rows| rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1))).collect::<Vec<_>>())
+        .unwrap_or_default()
+    };
+    eventually("both instances shipped", WAIT, || async {
+        decisions_by_instance().await.iter().map(|(_, n)| *n).collect::<Vec<_>>() == [2, 3]
+    })
+    .await;
+    let tampered = decisions_by_instance().await[0].0.clone();
+
+    let today = time::OffsetDateTime::now_utc();
+    let (from, to) = (today - time::Duration::days(1), today + time::Duration::days(1));
+    let dir = tempfile::tempdir().unwrap();
+    let fleet_report = |dir: std::path::PathBuf| {
+        let url = stores.pg_url.clone();
+        async move {
+            let audit = warden::audit::AuditConfig::default();
+            let log = std::sync::Arc::new(warden::audit::journal::AuditLog::open(&dir, &audit).unwrap());
+            let req = ReportRequest {
+                framework: Framework::EuAiAct,
+                from,
+                to,
+                tenant: String::new(),
+                application: String::new(),
+                actor: "auditor".into(),
+            };
+            let stores = warden::sink::Cursors::new(&dir, &Default::default());
+            let generated = warden::compliance::generate_from(
+                log.clone(),
+                &Default::default(),
+                req,
+                &stores,
+                Source::Central(&url),
+            )
+            .await
+            .unwrap();
+            warden::audit::Journal::close(&*log).unwrap();
+            generated.report
+        }
+    };
+    let clean = fleet_report(dir.path().to_path_buf()).await;
+    let instances = clean.fleet.as_ref().unwrap();
+    assert_eq!(instances.len(), 2);
+    assert!(instances.iter().all(|i| i.exception.is_none()), "{instances:?}");
+    assert_eq!(clean.summary.decisions, 5);
+    assert_eq!(clean.indicators["integrity.checkpoints"].status, warden::compliance::indicators::Status::Met);
+
+    db.batch_execute(&format!(
+        "SET session_replication_role = replica; \
+         UPDATE warden_records SET entry = convert_to(replace(convert_from(entry, 'UTF8'), 'call 1', 'call X'), 'UTF8') \
+         WHERE instance_id = '{tampered}' AND kind = 'score_decision'; \
+         SET session_replication_role = origin;"
+    ))
+    .await
+    .unwrap();
+
+    let out = dir.path().join("out");
+    let cli = std::process::Command::new(BIN)
+        .args(["report", "--framework", "eu-ai-act", "--central", &stores.pg_url, "--data-dir"])
+        .arg(dir.path())
+        .args(["--from", &warden::timestamp::format(from), "--to", &warden::timestamp::format(to), "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&cli.stdout);
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(
+        stdout.contains(&format!(
+            "2 instances, 1 verified; exceptions (central copy does not verify, not counted): {tampered}"
+        )),
+        "{stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let listed = report["fleet"].as_array().unwrap();
+    let bad = listed.iter().find(|i| i["instance_id"] == tampered.as_str()).unwrap();
+    assert!(bad["exception"].as_str().unwrap().contains("was modified"), "{bad}");
+    assert_eq!(bad["decisions"], 0, "none of its records count");
+    assert_eq!(report["summary"]["decisions"], 3, "only the verified instance's decisions");
+    let integrity = &report["indicators"]["integrity.checkpoints"];
+    assert_eq!(integrity["status"], "partly_met", "{integrity}");
+    assert_eq!(integrity["value"]["unverified_instances"], serde_json::json!([tampered]));
+    let attention = report["summary"]["attention"].as_array().unwrap();
+    assert!(attention[0].as_str().unwrap().contains(&format!("Instance {tampered}: its central copy does not verify")));
+    let html = String::from_utf8(std::fs::read(out.join("report.html")).unwrap()).unwrap();
+    assert!(html.contains("Exception: "), "the HTML shows the exception");
 }
 
 /// The rules a sidecar applies to a delivered decision, in-process: applied
@@ -474,6 +689,7 @@ async fn a_reviewer_decides_in_the_fleet_console() {
     require_service("PostgreSQL", PG).await;
     require_service("NATS", NATS).await;
     const ALICE: &str = "alice-token-00000000000000000000";
+    const AUDREY: &str = "audrey-token-0000000000000000000";
     let stores = Stores::new();
     let fleet_dir = tempfile::tempdir().unwrap();
     let key_path = warden::fleet::decision::key_path(fleet_dir.path(), None);
@@ -483,7 +699,10 @@ async fn a_reviewer_decides_in_the_fleet_console() {
 
     // The fleet service in-process, its console on an ephemeral port.
     let fleet = InProcessFleet::start(fleet_dir.path(), &stores.pg_url, &stores.nats_url, |config| {
-        config.auth.tokens = vec![common::token("alice", ALICE, &[warden::auth::Role::Reviewer])];
+        config.auth.tokens = vec![
+            common::token("alice", ALICE, &[warden::auth::Role::Reviewer]),
+            common::token("audrey", AUDREY, &[warden::auth::Role::Auditor]),
+        ];
     })
     .await;
     let console = fleet.console.clone();
@@ -564,6 +783,36 @@ async fn a_reviewer_decides_in_the_fleet_console() {
     .expect("the sidecar never saw the console's decision");
     assert_eq!(verdict.state, pb::ApprovalState::Approved as i32);
     assert_eq!(verdict.reviewer, "alice", "the reviewer the fleet authenticated");
+
+    // An auditor on the fleet console reads the sidecar's timeline from its
+    // verified central copy, and the page's proofs come from that copy.
+    let login = get("/login".into(), String::new()).await;
+    let (login_cookie, login_csrf) = (cookie_of(&login), csrf_of(&login));
+    let signed_in = post("/login".into(), login_cookie, format!("token={AUDREY}&csrf={login_csrf}")).await;
+    let auditor = cookie_of(&signed_in);
+    let encoded = instance.replace('/', "%2F");
+    let deadline = std::time::Instant::now() + WAIT;
+    let timeline = loop {
+        let page = get(format!("/sessions/console-1?instance={encoded}"), auditor.clone()).await;
+        if page.contains("approved") {
+            break page;
+        }
+        assert!(std::time::Instant::now() < deadline, "the sidecar's timeline never showed its decision: {page}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(timeline.contains(&format!("data-instance=\"{instance}\"")), "{timeline}");
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let proof = get(format!("/records/0/proof?instance={encoded}"), auditor.clone()).await;
+        if proof.starts_with("HTTP/1.1 200") {
+            assert!(proof.contains("\"tree_size\""), "{proof}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no proof from the sidecar's copy: {proof}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let unknown = get("/sessions/console-1?instance=warden%2Fnobody".into(), auditor.clone()).await;
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
     fleet.stop().await;
 }
 

@@ -33,7 +33,7 @@ async fn python_verifier_accepts_the_log_from_rpc_responses_alone() {
     let mut audit = pb::audit_service_client::AuditServiceClient::new(server.channel().await);
     // Wait (bounded) for a checkpoint that covers every record.
     for _ in 0..200 {
-        if audit.get_checkpoint(pb::GetCheckpointRequest {}).await.unwrap().into_inner().tree_size == 23 {
+        if audit.get_checkpoint(pb::GetCheckpointRequest::default()).await.unwrap().into_inner().tree_size == 23 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;

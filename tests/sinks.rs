@@ -112,7 +112,7 @@ async fn postgres_receives_every_record_and_verifies_centrally() {
     let bad = cli(&url);
     assert_eq!(bad.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("record 7 was modified"),
+        String::from_utf8_lossy(&bad.stderr).contains("record 7: the record was modified"),
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
@@ -318,7 +318,7 @@ async fn sigkill_while_shipping_loses_and_duplicates_nothing() {
     let (mut child, addr, _log) = common::start_binary(bin, dir.path(), &["--audit-sink", &url]);
     let channel = tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
     let mut client = pb::audit_service_client::AuditServiceClient::new(channel);
-    let size = client.get_checkpoint(pb::GetCheckpointRequest {}).await.unwrap().into_inner().tree_size as i64;
+    let size = client.get_checkpoint(pb::GetCheckpointRequest::default()).await.unwrap().into_inner().tree_size as i64;
     assert!(size >= acked, "every acknowledged record is in the local log ({size} >= {acked})");
     eventually("everything shipped after restart", Duration::from_secs(60), || async { count(&db).await == size })
         .await;

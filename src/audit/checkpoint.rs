@@ -156,12 +156,16 @@ pub struct PublicKey {
 }
 
 pub fn public_key(signer: &LogSigner) -> PublicKey {
-    let vk = signer.verifying_key();
+    public_key_of(signer.origin(), &signer.verifying_key())
+}
+
+/// The public key of the log `origin` whose checkpoints `vk` verifies.
+pub fn public_key_of(origin: &str, vk: &VerifyingKey) -> PublicKey {
     PublicKey {
         pem: vk
             .to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
             .expect("an Ed25519 public key always encodes"),
-        vkey: super::cosign::Vkey::new(signer.origin(), ALG_ED25519, vk).to_string(),
+        vkey: super::cosign::Vkey::new(origin, ALG_ED25519, *vk).to_string(),
         raw: vk.to_bytes(),
     }
 }

@@ -37,6 +37,11 @@ pub(crate) struct ReportArgs {
     /// Start a new audit log under --data-dir if it holds none.
     #[arg(long)]
     pub(crate) init: bool,
+    /// A fleet-wide report: read every instance's log from this central
+    /// PostgreSQL (`postgres://...?schema=...`), each verified before its
+    /// records count. The report is still recorded in --data-dir's log.
+    #[arg(long, value_name = "URL")]
+    pub(crate) central: Option<String>,
 }
 
 /// A field error as the flag a user typed: `--aware-at ...`.
@@ -64,6 +69,11 @@ pub(crate) fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         FrameworkArg::Iso42001 => Framework::Iso42001,
     };
     let (from, to) = ReportRequest::period(&args.from, &args.to).map_err(flag_error)?;
+    if let Some(url) = &args.central {
+        if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            return Err(anyhow!("--central: must be a postgres:// URL"));
+        }
+    }
     let req = ReportRequest {
         framework,
         from,
@@ -75,11 +85,26 @@ pub(crate) fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async move {
         let log = std::sync::Arc::new(warden::audit::journal::AuditLog::open(&config.data_dir, &config.audit)?);
         let stores = warden::sink::Cursors::new(&config.data_dir, &config.sinks);
-        let generated = warden::compliance::generate(log.clone(), &config.compliance, req, &stores).await;
+        let source = warden::compliance::Source::of(args.central.as_deref());
+        let generated = warden::compliance::generate_from(log.clone(), &config.compliance, req, &stores, source).await;
         warden::audit::Journal::close(&*log)?;
         let generated = generated?;
         generated.write(&args.out)?;
         let s = &generated.report.summary;
+        if let Some(instances) = &generated.report.fleet {
+            let exceptions: Vec<&str> =
+                instances.iter().filter(|i| i.exception.is_some()).map(|i| i.instance_id.as_str()).collect();
+            println!(
+                "{} instances, {} verified{}",
+                instances.len(),
+                instances.len() - exceptions.len(),
+                if exceptions.is_empty() {
+                    String::new()
+                } else {
+                    format!("; exceptions (central copy does not verify, not counted): {}", exceptions.join(", "))
+                }
+            );
+        }
         println!(
             "wrote {} report to {}: {} clauses, {} met, {} partly met, {} not evidenced; recorded as {} (sequence {})",
             framework.as_str(),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::ReportError;
 use crate::audit::checkpoint::Checkpoint;
-use crate::audit::journal::{AuditLog, Query};
+use crate::audit::journal::{LogRead, Query};
 
 /// A Score decision, as far as reports care.
 #[derive(Debug, Clone)]
@@ -110,6 +110,28 @@ pub struct Facts {
     pub checked: Vec<CheckedCheckpoint>,
     /// Records in the period that no checkpoint covers yet.
     pub uncovered: u64,
+    /// A fleet-wide report's instances, each verified or an exception
+    /// (empty for a report over the local log).
+    pub instances: Vec<InstanceEvidence>,
+    /// Whether these are a fleet's facts (read from the central store).
+    pub fleet: bool,
+}
+
+/// One instance of a fleet-wide report: what its central copy holds, or
+/// why it does not verify (then none of its records count).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InstanceEvidence {
+    pub instance_id: String,
+    /// Its log's records (0 when its copy does not verify).
+    pub log_size: u64,
+    pub records_in_period: usize,
+    pub decisions: usize,
+    pub approvals: usize,
+    /// The size of its latest checkpoint that verified.
+    pub signed_size: u64,
+    pub public_key_vkey: String,
+    /// Why its central copy does not verify; `None`: verified.
+    pub exception: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -129,7 +151,7 @@ pub struct Scope<'a> {
     pub application: &'a str,
 }
 
-pub fn scan(log: &AuditLog, scope: &Scope<'_>) -> Result<Facts, ReportError> {
+pub fn scan(log: &dyn LogRead, scope: &Scope<'_>) -> Result<Facts, ReportError> {
     let mut f = Facts { from: scope.from, to: scope.to, now: scope.now, ..Facts::default() };
     let base = Query { tenant: scope.tenant.into(), application: scope.application.into(), ..Query::default() };
     let mut versions: HashMap<String, Arc<Versions>> = HashMap::new();
@@ -198,7 +220,7 @@ pub fn scan(log: &AuditLog, scope: &Scope<'_>) -> Result<Facts, ReportError> {
     Ok(f)
 }
 
-fn check_checkpoints(log: &AuditLog, f: &mut Facts) {
+fn check_checkpoints(log: &dyn LogRead, f: &mut Facts) {
     use crate::audit::checkpoint::verify_checkpoint;
     use crate::audit::merkle::verify_consistency;
     let key = ed25519_dalek::VerifyingKey::from_bytes(&log.public_key().raw).ok();
@@ -218,9 +240,51 @@ fn check_checkpoints(log: &AuditLog, f: &mut Facts) {
     f.uncovered = f.record_seqs.iter().filter(|&&seq| seq >= covered).count() as u64;
 }
 
-fn read(log: &AuditLog, seq: u64) -> Result<Option<(i128, Body)>, ReportError> {
+fn read(log: &dyn LogRead, seq: u64) -> Result<Option<(i128, Body)>, ReportError> {
     let Some(r) = log.record(seq)? else { return Ok(None) };
     Ok(Some((r.unix_nanos, r.body()?)))
+}
+
+/// Several instances' facts as one, for a fleet-wide report: every verified
+/// instance's records counted, each instance listed (an exception with no
+/// facts). Sequence numbers stay each instance's own.
+pub fn merge(scope: &Scope<'_>, parts: Vec<(InstanceEvidence, Option<Facts>)>) -> Facts {
+    let mut m = Facts { from: scope.from, to: scope.to, now: scope.now, fleet: true, ..Facts::default() };
+    for (evidence, facts) in parts {
+        m.instances.push(evidence);
+        let Some(f) = facts else { continue };
+        m.decisions.extend(f.decisions);
+        for (id, steps) in f.approvals {
+            m.approvals.entry(id).or_default().extend(steps);
+        }
+        for (id, steps) in f.incidents {
+            m.incidents.entry(id).or_default().extend(steps);
+        }
+        for (kind, n) in f.client_events {
+            *m.client_events.entry(kind).or_default() += n;
+        }
+        m.record_times.extend(f.record_times);
+        m.record_seqs.extend(f.record_seqs);
+        m.retired_in_period += f.retired_in_period;
+        m.ids.extend(f.ids);
+        m.checkpoints.extend(f.checkpoints);
+        m.checked.extend(f.checked);
+        m.log_size += f.log_size;
+        m.uncovered += f.uncovered;
+        m.oldest_record = m.oldest_record.into_iter().chain(f.oldest_record).min();
+        m.oldest_readable = m.oldest_readable.into_iter().chain(f.oldest_readable).min();
+    }
+    // Readers expect time order, as one log gives it.
+    m.decisions.sort_by_key(|d| d.at);
+    for steps in m.approvals.values_mut() {
+        steps.sort_by_key(|s| s.at);
+    }
+    for steps in m.incidents.values_mut() {
+        steps.sort_by_key(|s| s.at);
+    }
+    m.record_times.sort_unstable();
+    m.checkpoints.sort_by_key(|c| c.unix_nanos);
+    m
 }
 
 fn decision(

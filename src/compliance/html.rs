@@ -68,6 +68,7 @@ pub fn render(r: &Report, report_sha256: &str) -> String {
                     ul { @for a in &r.summary.attention { li { (a) } } }
                 }
                 p class="small" { (r.framework.disclaimer) }
+                (instances(r))
                 h2 id="charts" { "Operations over the period" }
                 div class="charts" { @for svg in &charts { (PreEscaped(svg)) } }
                 h2 id="clauses" { "Clauses and their evidence" }
@@ -346,4 +347,30 @@ fn bar_chart(title: &str, labels: &[String], values: &[f64], unit: &str) -> Stri
             .map_err(|e| e.to_string())?;
         Ok(())
     })
+}
+
+/// A fleet-wide report's instances: whose records count, and which are
+/// exceptions because their central copy does not verify.
+fn instances(r: &Report) -> Markup {
+    let Some(all) = &r.fleet else { return html! {} };
+    html! {
+        h2 id="instances" { "Instances" }
+        p {
+            "A fleet-wide report, read from the central store: each instance's copy of its log was verified "
+            "(hash chain, Merkle tree, checkpoint signatures with the key it registered) before its records were counted."
+        }
+        table {
+            tr { th { "Instance" } th { "Log verified" } th { "Records in period" } th { "Decisions" } th { "Approvals" } th { "Signed size" } }
+            @for i in all {
+                tr {
+                    td { code { (i.instance_id) } }
+                    @match &i.exception {
+                        Some(e) => { td { (badge(Status::NotEvidenced)) " Exception: " (e) ". Not counted." } }
+                        None => { td { "Verified" } }
+                    }
+                    td { (i.records_in_period) } td { (i.decisions) } td { (i.approvals) } td { (i.signed_size) }
+                }
+            }
+        }
+    }
 }

@@ -261,30 +261,48 @@ fn continuity(ctx: &Ctx<'_>) -> Computed {
 
 fn checkpoints(ctx: &Ctx<'_>) -> Computed {
     let f = ctx.facts;
-    if f.checked.is_empty() {
+    // A fleet-wide report: an instance whose central copy does not verify
+    // counts no records, and this indicator never passes while there is one.
+    let unverified: Vec<&str> =
+        f.instances.iter().filter(|i| i.exception.is_some()).map(|i| i.instance_id.as_str()).collect();
+    if f.checked.is_empty() && unverified.is_empty() {
         return none("signed checkpoint");
     }
     let bad_sig = f.checked.iter().filter(|c| !c.signature_ok).count();
     let inconsistent = f.checked.iter().filter(|c| c.consistent == Some(false)).count();
     let in_period = f.checked.iter().filter(|c| c.at >= f.from && c.at < f.to).count();
-    let status = if bad_sig == 0 && inconsistent == 0 && f.uncovered == 0 { Status::Met } else { Status::PartlyMet };
-    let summary = format!(
+    let status = if !unverified.is_empty() && unverified.len() == f.instances.len() {
+        Status::NotEvidenced
+    } else if bad_sig == 0 && inconsistent == 0 && f.uncovered == 0 && unverified.is_empty() {
+        Status::Met
+    } else {
+        Status::PartlyMet
+    };
+    let mut summary = format!(
         "{} checkpoints bear on the period ({in_period} signed in it); {} signatures and {} consistency proofs failed; {} records of the period are not yet covered by a checkpoint.",
         f.checked.len(),
         bad_sig,
         inconsistent,
         f.uncovered
     );
-    (
-        status,
-        summary,
-        json!({
-            "checkpoints": f.checked.len(), "signed_in_period": in_period, "bad_signatures": bad_sig,
-            "failed_consistency_proofs": inconsistent, "uncovered_records": f.uncovered,
-            "first_tree_size": f.checked.first().map(|c| c.tree_size), "last_tree_size": f.checked.last().map(|c| c.tree_size),
-        }),
-        Vec::new(),
-    )
+    if !unverified.is_empty() {
+        summary.push_str(&format!(
+            " The central copy of {} of {} instances does not verify, so none of its records are counted: {}.",
+            unverified.len(),
+            f.instances.len(),
+            unverified.join(", ")
+        ));
+    }
+    let mut value = json!({
+        "checkpoints": f.checked.len(), "signed_in_period": in_period, "bad_signatures": bad_sig,
+        "failed_consistency_proofs": inconsistent, "uncovered_records": f.uncovered,
+        "first_tree_size": f.checked.first().map(|c| c.tree_size), "last_tree_size": f.checked.last().map(|c| c.tree_size),
+    });
+    if !f.instances.is_empty() {
+        value["instances"] = json!(f.instances.len());
+        value["unverified_instances"] = json!(unverified);
+    }
+    (status, summary, value, Vec::new())
 }
 
 fn client_events(ctx: &Ctx<'_>) -> Computed {

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::audit::journal::AuditLog;
+use crate::audit::journal::{AuditLog, LogRead};
 use crate::audit::{Appended, AuditError, Entry, Journal};
 use crate::request::Context;
 use indicators::{Indicator, Status};
@@ -195,6 +195,10 @@ pub struct Report {
     pub clauses: Vec<ClauseResult>,
     pub indicators: BTreeMap<String, Indicator>,
     pub charts: Charts,
+    /// A fleet-wide report: every instance whose records count, and every
+    /// instance whose central copy does not verify (an exception).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<Vec<facts::InstanceEvidence>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -272,6 +276,26 @@ pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// Where a report's evidence comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// The local log (the one the report is recorded in).
+    Journal,
+    /// Every instance's log in the central PostgreSQL at this URL (what a
+    /// fleet service reads): each instance's copy is verified (chain, tree,
+    /// checkpoint signatures) before its records count; one that does not
+    /// verify is an exception in the report, never a pass.
+    Central(&'a str),
+}
+
+impl<'a> Source<'a> {
+    /// The central store when one is named (a fleet service), else the
+    /// local log.
+    pub fn of(central: Option<&'a str>) -> Self {
+        central.map_or(Source::Journal, Source::Central)
+    }
+}
+
 /// Generates a report from `log` and records that it did. `sink_lag` is how
 /// far each downstream store is behind (empty without stores).
 pub async fn generate(
@@ -280,7 +304,28 @@ pub async fn generate(
     req: ReportRequest,
     stores: &crate::sink::Cursors,
 ) -> Result<Generated, ReportError> {
+    generate_from(log, config, req, stores, Source::Journal).await
+}
+
+/// [`generate`] with its evidence read from `source`; the report is
+/// recorded in `log` either way. The one report call every front-end makes
+/// (`warden report`, `warden fleet report`, `GenerateReport`, the consoles).
+pub async fn generate_from(
+    log: Arc<AuditLog>,
+    config: &ComplianceConfig,
+    req: ReportRequest,
+    stores: &crate::sink::Cursors,
+    source: Source<'_>,
+) -> Result<Generated, ReportError> {
     let started = std::time::Instant::now();
+    let copies = match source {
+        Source::Journal => None,
+        Source::Central(url) => Some(
+            crate::sink::postgres::central_copies(url)
+                .await
+                .map_err(|e| ReportError::Audit(format!("the central store: {e}")))?,
+        ),
+    };
     let sink_lag = stores.lag(log.size());
     let mapping = Mapping::load(req.framework, config.mapping_dir.as_deref())?;
     let now = log.now();
@@ -296,7 +341,10 @@ pub async fn generate(
                 tenant: &req.tenant,
                 application: &req.application,
             };
-            let facts = facts::scan(&log, &scope)?;
+            let facts = match copies {
+                None => facts::scan(&*log, &scope)?,
+                Some(copies) => fleet_facts(copies, &scope),
+            };
             let report = assemble(&log, &mapping, &config, &req, &facts, now, sink_lag);
             let mut json = serde_json::to_vec_pretty(&report).map_err(|e| ReportError::Io(e.to_string()))?;
             json.push(b'\n');
@@ -323,6 +371,45 @@ pub async fn generate(
     let bundle = bundle::build(&log, &report, &json, &html, &record, &checkpoint)?;
     crate::telemetry::report_generated(req.framework.as_str(), started.elapsed());
     Ok(Generated { report, json, html, bundle, record, report_sha256 })
+}
+
+/// Each instance's facts, from its verified copy, merged; an instance whose
+/// copy does not verify (or whose records cannot be read) is listed with
+/// why, and counts nothing. A verified instance with nothing in the scope
+/// is left out: a tenant's report names only instances that served it.
+fn fleet_facts(copies: Vec<crate::sink::postgres::CentralCopy>, scope: &facts::Scope<'_>) -> facts::Facts {
+    let parts = copies
+        .into_iter()
+        .filter_map(|c| {
+            let mut evidence = facts::InstanceEvidence {
+                instance_id: c.instance_id,
+                log_size: 0,
+                records_in_period: 0,
+                decisions: 0,
+                approvals: 0,
+                signed_size: 0,
+                public_key_vkey: String::new(),
+                exception: None,
+            };
+            let scanned = c.copy.and_then(|copy| {
+                evidence.public_key_vkey = copy.public_key().vkey;
+                evidence.signed_size = copy.signed_size();
+                facts::scan(&copy, scope).map_err(|e| e.to_string())
+            });
+            match scanned {
+                Ok(f) if f.record_times.is_empty() && f.approvals.is_empty() => None,
+                Ok(f) => {
+                    evidence.log_size = f.log_size;
+                    evidence.records_in_period = f.record_times.len();
+                    evidence.decisions = f.decisions.len();
+                    evidence.approvals = f.approvals.len();
+                    Some((evidence, Some(f)))
+                }
+                Err(e) => Some((facts::InstanceEvidence { exception: Some(e), ..evidence }, None)),
+            }
+        })
+        .collect();
+    facts::merge(scope, parts)
 }
 
 fn assemble(
@@ -362,10 +449,21 @@ fn assemble(
     let used: std::collections::BTreeSet<&String> = mapping.clauses.iter().flat_map(|c| c.evidence.iter()).collect();
     let indicators: BTreeMap<String, Indicator> = all.into_iter().filter(|(k, _)| used.contains(k)).collect();
     let count = |s: Status| clauses.iter().filter(|c| c.status == s).count();
-    let attention = indicators
-        .values()
-        .filter(|i| i.status != Status::Met)
-        .map(|i| format!("{} ({}): {}", i.title, i.status.label().to_lowercase(), i.summary))
+    let exceptions = facts.instances.iter().filter_map(|i| {
+        i.exception.as_ref().map(|e| {
+            format!(
+                "Instance {}: its central copy does not verify ({e}); none of its records are counted.",
+                i.instance_id
+            )
+        })
+    });
+    let attention = exceptions
+        .chain(
+            indicators
+                .values()
+                .filter(|i| i.status != Status::Met)
+                .map(|i| format!("{} ({}): {}", i.title, i.status.label().to_lowercase(), i.summary)),
+        )
         .collect();
     let summary = Summary {
         clauses: clauses.len(),
@@ -397,6 +495,7 @@ fn assemble(
         clauses,
         charts,
         indicators,
+        fleet: facts.fleet.then(|| facts.instances.clone()),
     }
 }
 

@@ -1,7 +1,12 @@
 //! Investigating: searching the log, a session's timeline, and the
-//! inclusion proofs the page checks in the browser.
+//! inclusion proofs the page checks in the browser. On a fleet service a
+//! timeline and its proofs may name another instance (`?instance=`): its
+//! verified central copy is read through [`crate::fleet::logs`], as by
+//! gRPC's `Query`; fields that instance stored hashed or encrypted show as
+//! stored (markers), since its subject keys stay on it.
 
 use super::*;
+use crate::audit::journal::LogRead;
 use crate::audit::read::Body;
 
 #[derive(Deserialize, Default)]
@@ -35,15 +40,32 @@ pub struct Row {
     pub body: serde_json::Value,
     /// The same body, typed.
     pub read: Body,
+    /// The instance whose log holds it, when not this service's own.
+    pub instance: String,
+}
+
+/// Which instance's log (a fleet service's console); empty: its own.
+#[derive(Deserialize, Default)]
+pub struct Instance {
+    #[serde(default)]
+    pub instance: String,
 }
 
 pub(super) fn rows(log: &AuditLog, seqs: &[u64]) -> Vec<Row> {
+    rows_of(log, seqs, Some(log), "")
+}
+
+/// Rows of `log` (this service's, or another instance's copy): as stored
+/// (redacted, hashed and encrypted fields stay so), with erased subjects'
+/// fields shown as erased where `erasures` (the local log) knows them.
+fn rows_of(log: &dyn LogRead, seqs: &[u64], erasures: Option<&AuditLog>, instance: &str) -> Vec<Row> {
     seqs.iter()
         .filter_map(|&seq| {
             let r = log.record(seq).ok().flatten()?;
-            // As stored (redacted, hashed and encrypted fields stay so),
-            // with erased subjects' fields shown as erased.
-            let v = log.mark_erased(&r.canonical).ok()?;
+            let v = match erasures {
+                Some(local) => local.mark_erased(&r.canonical).ok()?,
+                None => crate::audit::record::read_value(&r.canonical).ok()?,
+            };
             let body = v["body"].clone();
             let read = Body::from_value(body.clone());
             Some(Row {
@@ -55,6 +77,7 @@ pub(super) fn rows(log: &AuditLog, seqs: &[u64]) -> Vec<Row> {
                 summary: pages::summary(&read),
                 body,
                 read,
+                instance: instance.to_string(),
             })
         })
         .collect()
@@ -123,6 +146,7 @@ pub(super) async fn timeline(
     SignedIn(s): SignedIn,
     ConnectInfo(Client(client)): ConnectInfo<Client>,
     Path(id): Path<String>,
+    Query(which): Query<Instance>,
 ) -> Response {
     if let Err(r) = need(&s, "investigation", &[Role::Auditor]) {
         return r;
@@ -132,17 +156,23 @@ pub(super) async fn timeline(
         Ok(q) => q,
         Err(e) => return error_status(e),
     };
-    let log = c.log.clone();
+    let (log, own) = match c.log_of(&which.instance).await {
+        Ok(found) => found,
+        Err(e) => return error_status(e),
+    };
+    let instance = if own { String::new() } else { which.instance.clone() };
+    let local = c.log.clone();
     let found = tokio::task::spawn_blocking(move || {
         let mut seqs = log.query(&query);
         // Approval steps carry the session in their context too; records of
         // approvals asked for in the session are in the same list.
         seqs.sort_unstable();
-        rows(&log, &seqs)
+        rows_of(&*log, &seqs, own.then_some(&*local), &instance)
     })
     .await
     .unwrap_or_default();
-    c.record(&who(&s), "view_timeline", &id, &format!("{} records", found.len()), client).await;
+    let target = if own { id.clone() } else { format!("{} on {}", id, which.instance) };
+    c.record(&who(&s), "view_timeline", &target, &format!("{} records", found.len()), client).await;
     let name = who(&s);
     let nav = pages::Nav::of(&name, &s.csrf, &s.caller);
     Html(pages::timeline(&nav, &id, &found).into_string()).into_response()
@@ -163,7 +193,12 @@ pub(super) struct ProofJson {
     pub(super) public_key: String,
 }
 
-pub(super) async fn proof(State(c): State<Shared>, headers: HeaderMap, Path(seq): Path<u64>) -> Response {
+pub(super) async fn proof(
+    State(c): State<Shared>,
+    headers: HeaderMap,
+    Path(seq): Path<u64>,
+    Query(which): Query<Instance>,
+) -> Response {
     let s = match session(&c, &headers) {
         Ok(s) => s,
         Err(_) => return StatusCode::UNAUTHORIZED.into_response(),
@@ -171,15 +206,22 @@ pub(super) async fn proof(State(c): State<Shared>, headers: HeaderMap, Path(seq)
     if s.caller.require("proof", &[Role::Auditor]).is_err() {
         return StatusCode::FORBIDDEN.into_response();
     }
-    let log = c.log.clone();
+    let (log, own) = match c.log_of(&which.instance).await {
+        Ok(found) => found,
+        Err(e) => return error_status(e),
+    };
     let tenant_ok = |v: &serde_json::Value| {
         s.caller.tenants.is_empty()
             || s.caller.may_act_for(v["attributes"]["warden.tenant"].as_str().unwrap_or_default())
     };
     let Some(cp) = log.latest_checkpoint() else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
     let cp = if cp.tree_size <= seq {
-        // Newer than the latest checkpoint: ask for one.
-        match log.checkpoint().await {
+        // Newer than the latest checkpoint: ask this service's log for one
+        // (another instance signs its own).
+        if !own {
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+        match c.log.checkpoint().await {
             Ok(cp) => cp,
             Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         }

@@ -92,6 +92,9 @@ pub struct Console {
     compliance: crate::compliance::ComplianceConfig,
     data_dir: PathBuf,
     stores: crate::sink::Cursors,
+    /// On a fleet service: the central store its reports read every
+    /// instance's log from.
+    central: Option<String>,
     /// The configured admin address: an origin naming it is this console's
     /// own even when a proxy rewrote `Host`.
     own_addr: Option<SocketAddr>,
@@ -126,6 +129,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The configured stores, for the reports' shipping facts.
     pub stores: crate::sink::Cursors,
+    /// On a fleet service: the central store (reports cover every
+    /// instance's verified log).
+    pub central: Option<String>,
     /// The console's own address, for the Origin check (a port 0 bind is
     /// learnt from the request instead).
     pub admin_addr: Option<std::net::SocketAddr>,
@@ -148,9 +154,24 @@ impl Console {
             compliance: settings.compliance,
             data_dir: settings.data_dir,
             stores: settings.stores,
+            central: settings.central,
             own_addr: settings.admin_addr.filter(|a| a.port() != 0),
             stopping,
         }
+    }
+
+    /// The log an investigation names: this service's own (empty, or its
+    /// origin; `true`), or on a fleet service another instance's verified
+    /// central copy ([`crate::fleet::logs`]).
+    async fn log_of(&self, instance: &str) -> Result<(Arc<dyn crate::audit::journal::LogRead>, bool), Error> {
+        if instance.is_empty() || instance == self.log.origin() {
+            let own: Arc<dyn crate::audit::journal::LogRead> = self.log.clone();
+            return Ok((own, true));
+        }
+        let Some(central) = &self.central else {
+            return Err(Error::invalid("instance", "this console holds only its own log"));
+        };
+        Ok((crate::fleet::logs::FleetLogs::new(central).log(&self.log, instance).await?, false))
     }
 
     fn reports_dir(&self) -> PathBuf {

@@ -378,7 +378,7 @@ fn row_table(rows: &[Row], with_session: bool) -> Markup {
                             (r.summary)
                             details { summary { "Record " (r.id) } pre { (serde_json::to_string_pretty(&r.body).unwrap_or_default()) } }
                         }
-                        td class="proof" data-proof=(r.seq) data-status="pending" { "checking…" }
+                        td class="proof" data-proof=(r.seq) data-instance=(r.instance) data-status="pending" { "checking…" }
                     }
                 }
             }

@@ -77,7 +77,8 @@ pub(super) async fn generate_report(
         Ok(req) => req,
         Err(e) => return fail(&c, e.to_string()),
     };
-    let generated = match crate::compliance::generate(c.log.clone(), &c.compliance, req, &c.stores).await {
+    let source = crate::compliance::Source::of(c.central.as_deref());
+    let generated = match crate::compliance::generate_from(c.log.clone(), &c.compliance, req, &c.stores, source).await {
         Ok(g) => g,
         Err(e) => return fail(&c, e.to_string()),
     };

@@ -15,12 +15,17 @@
 //! does the agent's `Watch` see it. Expiry stays the sidecar's: a decision
 //! that arrives late is recorded and refused, never applied.
 //!
+//! The fleet service also reads every instance's whole log from there,
+//! verified before use: fleet-wide reports (`compliance::Source::Central`)
+//! and investigation by instance ([`logs`]).
+//!
 //! Configuration (`[fleet]`): a sidecar sets `decisions_from` and
 //! `decision_key_file`; a fleet service sets `central`.
 
 pub mod central;
 pub mod decision;
 pub mod inbox;
+pub mod logs;
 pub mod oversight;
 
 use std::path::PathBuf;

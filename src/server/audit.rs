@@ -16,7 +16,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::{caller_of, status_from};
 use crate::audit::checkpoint::Checkpoint;
 use crate::audit::erasure::EraseRequest;
-use crate::audit::journal::{AuditLog, StoredRecord};
+use crate::audit::journal::{AuditLog, LogRead, StoredRecord};
 use crate::audit::merkle::ProofError;
 use crate::audit::{Entry, Journal};
 use crate::auth::{Caller, Role};
@@ -37,11 +37,32 @@ pub struct AuditApi {
     /// Turns true when the server shuts down, so `Tail` streams that follow
     /// the log end (with UNAVAILABLE) instead of holding the drain open.
     stopping: watch::Receiver<bool>,
+    /// On a fleet service: other instances' logs, by `instance_id`.
+    fleet: Option<crate::fleet::logs::FleetLogs>,
 }
 
 impl AuditApi {
     pub fn new(log: Arc<AuditLog>, limits: Limits, stopping: watch::Receiver<bool>) -> Self {
-        Self { log, limits: Arc::new(limits), stopping }
+        Self { log, limits: Arc::new(limits), stopping, fleet: None }
+    }
+
+    /// A fleet service's: queries, checkpoints and proofs also over every
+    /// instance's verified central copy.
+    pub fn fleet(self, logs: crate::fleet::logs::FleetLogs) -> Self {
+        Self { fleet: Some(logs), ..self }
+    }
+
+    /// The log `instance_id` names: this service's own (empty, or its
+    /// origin), or on a fleet service another instance's verified copy.
+    async fn log_of(&self, instance_id: &str) -> Result<Arc<dyn LogRead>, Status> {
+        match &self.fleet {
+            Some(logs) => logs.log(&self.log, instance_id).await.map_err(status_from),
+            None if instance_id.is_empty() || instance_id == self.log.origin() => Ok(self.log.clone()),
+            None => Err(status_from(Error::invalid(
+                "instance_id",
+                &format!("this service holds only its own log ({}); ask a fleet service", self.log.origin()),
+            ))),
+        }
     }
 }
 
@@ -267,6 +288,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
             application,
             user_id,
             from_time,
+            instance_id,
         } = request.into_inner();
         let (from_field, from) = super::convert::period_start(from, from_time).map_err(status_from)?;
         let decision = match pb::Decision::try_from(decision) {
@@ -297,14 +319,32 @@ impl pb::audit_service_server::AuditService for AuditApi {
         }
         .checked(&caller, 1000)
         .map_err(status_from)?;
-        let log = self.log.clone();
-        let seqs = tokio::task::spawn_blocking({
-            let log = log.clone();
-            move || log.query(&q)
-        })
-        .await
-        .map_err(|e| Status::internal(e.to_string()))?;
-        Ok(Response::new(stream_records(log, seqs, reveal)))
+        if instance_id.is_empty() || instance_id == self.log.origin() {
+            let log = self.log.clone();
+            let seqs = tokio::task::spawn_blocking({
+                let log = log.clone();
+                move || log.query(&q)
+            })
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?;
+            return Ok(Response::new(stream_records(log, seqs, reveal)));
+        }
+        // Another instance's copy is in memory, verified; its subject keys
+        // stay on that instance.
+        if reveal {
+            return Err(status_from(Error::invalid(
+                "reveal",
+                "another instance's encrypted fields can only be revealed on that instance",
+            )));
+        }
+        let log = self.log_of(&instance_id).await?;
+        let records: Vec<Result<pb::AuditRecord, Status>> = log
+            .query(&q)
+            .into_iter()
+            .filter_map(|seq| log.record(seq).map_err(audit_status).transpose())
+            .map(|r| r.map(record_to_proto))
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(records))))
     }
 
     async fn tail(&self, request: Request<pb::TailRequest>) -> Result<Response<RecordStream>, Status> {
@@ -340,8 +380,13 @@ impl pb::audit_service_server::AuditService for AuditApi {
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
-    async fn get_checkpoint(&self, _: Request<pb::GetCheckpointRequest>) -> Result<Response<pb::Checkpoint>, Status> {
-        let cp = self.log.latest_checkpoint().ok_or_else(|| Status::unavailable("no checkpoint yet"))?;
+    async fn get_checkpoint(
+        &self,
+        request: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::Checkpoint>, Status> {
+        let pb::GetCheckpointRequest { instance_id } = request.into_inner();
+        let log = self.log_of(&instance_id).await?;
+        let cp = log.latest_checkpoint().ok_or_else(|| Status::unavailable("no checkpoint yet"))?;
         Ok(Response::new(checkpoint_to_proto(cp)))
     }
 
@@ -349,9 +394,10 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::GetInclusionProofRequest>,
     ) -> Result<Response<pb::InclusionProof>, Status> {
-        let pb::GetInclusionProofRequest { leaf_index, tree_size } = request.into_inner();
-        let size = self.resolve_size(tree_size)?;
-        let hashes = self.log.inclusion_proof(leaf_index, size).map_err(|e| match e {
+        let pb::GetInclusionProofRequest { leaf_index, tree_size, instance_id } = request.into_inner();
+        let log = self.log_of(&instance_id).await?;
+        let size = resolve_size(&*log, tree_size)?;
+        let hashes = log.inclusion_proof(leaf_index, size).map_err(|e| match e {
             ProofError::IndexOutOfRange { .. } => proof_status(e, "leaf_index"),
             _ => proof_status(e, "tree_size"),
         })?;
@@ -375,9 +421,10 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::GetConsistencyProofRequest>,
     ) -> Result<Response<pb::ConsistencyProof>, Status> {
-        let pb::GetConsistencyProofRequest { first_size, second_size } = request.into_inner();
-        let second = self.resolve_size(second_size)?;
-        let hashes = self.log.consistency_proof(first_size, second).map_err(|e| match e {
+        let pb::GetConsistencyProofRequest { first_size, second_size, instance_id } = request.into_inner();
+        let log = self.log_of(&instance_id).await?;
+        let second = resolve_size(&*log, second_size)?;
+        let hashes = log.consistency_proof(first_size, second).map_err(|e| match e {
             ProofError::SizesReversed { .. } => proof_status(e, "first_size"),
             _ => proof_status(e, "second_size"),
         })?;
@@ -403,12 +450,12 @@ impl AuditApi {
             sequence: erased.record.sequence,
         })
     }
+}
 
-    /// 0 means "the latest checkpoint"; anything else must exist in the log.
-    fn resolve_size(&self, requested: u64) -> Result<u64, Status> {
-        if requested != 0 {
-            return Ok(requested);
-        }
-        self.log.latest_checkpoint().map(|c| c.tree_size).ok_or_else(|| Status::unavailable("no checkpoint yet"))
+/// 0 means "the latest checkpoint"; anything else must exist in the log.
+fn resolve_size(log: &dyn LogRead, requested: u64) -> Result<u64, Status> {
+    if requested != 0 {
+        return Ok(requested);
     }
+    log.latest_checkpoint().map(|c| c.tree_size).ok_or_else(|| Status::unavailable("no checkpoint yet"))
 }

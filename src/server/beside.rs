@@ -53,6 +53,8 @@ pub(super) struct EndpointParts {
     pub approvals: Option<Arc<dyn crate::approval::Reviews>>,
     pub log: Arc<AuditLog>,
     pub auth: Arc<Authenticator>,
+    /// On a fleet service: the central store its console's reports read.
+    pub central: Option<String>,
 }
 
 impl Endpoints {
@@ -100,6 +102,7 @@ impl Endpoints {
                     compliance: config.compliance.clone(),
                     data_dir: config.data_dir.clone(),
                     stores: crate::sink::Cursors::new(&config.data_dir, &config.sinks),
+                    central: parts.central,
                     admin_addr: config.admin_addr,
                 };
                 let console = Arc::new(crate::console::Console::new(

@@ -19,6 +19,9 @@ pub struct ComplianceApi {
     log: Arc<AuditLog>,
     config: ComplianceConfig,
     stores: crate::sink::Cursors,
+    /// On a fleet service: the central store reports read every
+    /// instance's log from.
+    central: Option<String>,
 }
 
 impl ComplianceApi {
@@ -27,7 +30,14 @@ impl ComplianceApi {
             log,
             config: config.compliance.clone(),
             stores: crate::sink::Cursors::new(&config.data_dir, &config.sinks),
+            central: None,
         }
+    }
+
+    /// A fleet service's: reports cover every instance's verified log in
+    /// the central store.
+    pub fn fleet(log: Arc<AuditLog>, config: &crate::config::Config) -> Self {
+        Self { central: Some(config.fleet.central.clone()), ..Self::new(log, config) }
     }
 }
 
@@ -86,7 +96,8 @@ impl pb::compliance_service_server::ComplianceService for ComplianceApi {
             ReportRequest { framework, from, to, tenant: r.tenant, application: r.application, actor: String::new() }
                 .scoped(&caller)
                 .map_err(status_from)?;
-        let g = crate::compliance::generate(self.log.clone(), &self.config, req, &self.stores)
+        let source = crate::compliance::Source::of(self.central.as_deref());
+        let g = crate::compliance::generate_from(self.log.clone(), &self.config, req, &self.stores, source)
             .await
             .map_err(report_status)?;
         let s = &g.report.summary;

@@ -1,7 +1,9 @@
 //! `warden fleet`: the fleet service's server. It serves the
 //! ApprovalService and the web console's approval queue over every
 //! instance's approvals ([`Oversight`]), the AuditService over its own log
-//! (the evidence of oversight: shown, decided), with health, reflection and
+//! (the evidence of oversight: shown, decided) and, by instance, over every
+//! instance's verified central copy, the ComplianceService with fleet-wide
+//! reports (every instance's verified copy), with health, reflection and
 //! metrics, and ships its log like any instance, which is how its decisions
 //! reach the sidecars. No RiskService: it scores nothing.
 
@@ -12,7 +14,7 @@ use std::time::Duration;
 use tonic::service::interceptor::InterceptedService;
 use tonic_health::pb::health_server::HealthServer;
 
-use super::{approval, audit, authenticating, beside, conn, health, reflection, transport_security};
+use super::{approval, audit, authenticating, beside, compliance, conn, health, reflection, transport_security};
 use super::{Grpc, Listeners, ServeError};
 use crate::audit::journal::AuditLog;
 use crate::audit::Journal as _;
@@ -21,6 +23,7 @@ use crate::fleet::central::Central;
 use crate::fleet::oversight::Oversight;
 use crate::proto::v1::approval_service_server::ApprovalServiceServer;
 use crate::proto::v1::audit_service_server::AuditServiceServer;
+use crate::proto::v1::compliance_service_server::ComplianceServiceServer;
 
 /// Serves the fleet service until `shutdown` resolves, then drains as
 /// [`super::serve`] does and closes its log.
@@ -59,6 +62,7 @@ pub async fn serve_fleet(
     let health_only = health_service.clone();
     health.set_serving::<ApprovalServiceServer<approval::ApprovalApi>>().await;
     health.set_serving::<AuditServiceServer<audit::AuditApi>>().await;
+    health.set_serving::<ComplianceServiceServer<compliance::ComplianceApi>>().await;
     let (reflection_v1, reflection_v1alpha) = reflection()?;
     let max_message = config.limits.max_message_bytes;
     let authenticate = authenticating(auth.clone());
@@ -68,8 +72,17 @@ pub async fn serve_fleet(
         authenticate.clone(),
     );
     let audit_service = InterceptedService::new(
-        AuditServiceServer::new(audit::AuditApi::new(log.clone(), config.limits.clone(), stopping_rx.clone()))
-            .max_decoding_message_size(max_message),
+        AuditServiceServer::new(
+            audit::AuditApi::new(log.clone(), config.limits.clone(), stopping_rx.clone())
+                .fleet(crate::fleet::logs::FleetLogs::new(&config.fleet.central)),
+        )
+        .max_decoding_message_size(max_message),
+        authenticate.clone(),
+    );
+    let compliance_service = InterceptedService::new(
+        ComplianceServiceServer::new(compliance::ComplianceApi::fleet(log.clone(), config))
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(usize::MAX),
         authenticate,
     );
     let (grpc_listener, endpoint_listeners) = listeners.split();
@@ -79,7 +92,8 @@ pub async fn serve_fleet(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(approvals)
-        .add_service(audit_service);
+        .add_service(audit_service)
+        .add_service(compliance_service);
     let grpc = Grpc::start(router, grpc_listener, grpc_tls.as_ref(), config, &stopping_rx, health.clone());
     let endpoints = beside::Endpoints::start(
         config,
@@ -91,6 +105,7 @@ pub async fn serve_fleet(
             approvals: Some(oversight.clone() as Arc<dyn crate::approval::Reviews>),
             log: log.clone(),
             auth,
+            central: Some(config.fleet.central.clone()),
         },
         &stopping_rx,
     )?;
@@ -103,6 +118,7 @@ pub async fn serve_fleet(
         .until_drained(shutdown, &stopping_tx, config.shutdown_grace_seconds, async {
             health.set_not_serving::<ApprovalServiceServer<approval::ApprovalApi>>().await;
             health.set_not_serving::<AuditServiceServer<audit::AuditApi>>().await;
+            health.set_not_serving::<ComplianceServiceServer<compliance::ComplianceApi>>().await;
         })
         .await;
     endpoints.stop(deadline).await;

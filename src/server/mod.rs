@@ -150,6 +150,7 @@ pub async fn serve(
             approvals: Some(approvals.clone() as std::sync::Arc<dyn crate::approval::Reviews>),
             log: console_log,
             auth: console_auth,
+            central: None,
         },
         &stopping_rx,
     )?;

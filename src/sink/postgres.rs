@@ -13,7 +13,8 @@ use tokio_postgres::{Client, NoTls};
 
 use super::{redact_url, take_params, Instance, ShipRecord, SinkError};
 use crate::audit::checkpoint::Checkpoint;
-use crate::audit::merkle::{leaf_hash, Tree};
+use crate::audit::journal::{LogCopy, LogRead};
+use crate::audit::AuditError;
 
 /// Versioned migrations, applied in order, each once.
 const MIGRATIONS: &[(i32, &str, &str)] = &[(
@@ -477,6 +478,100 @@ impl CentralReader {
             .collect())
     }
 
+    /// Every instance that has shipped here, with the public key it
+    /// registered (or why that key cannot be read).
+    pub async fn registered(
+        &mut self,
+    ) -> Result<Vec<(String, Result<ed25519_dalek::VerifyingKey, String>)>, SinkError> {
+        use ed25519_dalek::pkcs8::DecodePublicKey;
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT instance_id, public_key_pem FROM warden_instances ORDER BY instance_id", &[])
+            .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => return Ok(Vec::new()),
+            Err(e) => return Err(self.failed(e)),
+        };
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let pem: String = r.get(1);
+                let key =
+                    ed25519_dalek::VerifyingKey::from_public_key_pem(&pem).map_err(|e| format!("bad public key: {e}"));
+                (r.get(0), key)
+            })
+            .collect())
+    }
+
+    /// One instance's copy, checked as it is read ([`LogCopy`]): `Ok(Err)`
+    /// when it does not verify, `Err` when the store cannot be read.
+    /// Checkpoints are read first: each ships after the records it covers,
+    /// so every one read is covered by records read after it.
+    pub async fn copy(
+        &mut self,
+        instance: &str,
+        key: ed25519_dalek::VerifyingKey,
+    ) -> Result<Result<LogCopy, AuditError>, SinkError> {
+        let cps = self
+            .client()
+            .await?
+            .query(
+                "SELECT tree_size, origin, root_hash, note, signature, key_id FROM warden_checkpoints \
+                 WHERE instance_id = $1 ORDER BY tree_size",
+                &[&instance],
+            )
+            .await
+            .map_err(|e| self.failed(e))?;
+        let mut copy = LogCopy::new(instance, key);
+        let corrupt = |m: String| -> Result<Result<LogCopy, AuditError>, SinkError> { Ok(Err(AuditError::Corrupt(m))) };
+        let hash = |v: Vec<u8>| <[u8; 32]>::try_from(v).unwrap_or([0xff; 32]);
+        let mut next: i64 = 0;
+        loop {
+            let rows = self
+                .client()
+                .await?
+                .query(
+                    "SELECT seq, leaf_hash, prev_hash, chain_hash, entry FROM warden_records \
+                     WHERE instance_id = $1 AND seq >= $2 ORDER BY seq LIMIT 10000",
+                    &[&instance, &next],
+                )
+                .await
+                .map_err(|e| self.failed(e))?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in rows {
+                let seq: i64 = r.get(0);
+                if seq != next {
+                    return corrupt(format!(
+                        "record {next} is missing (next is {seq}); a record the store refused is listed by \
+                         `warden audit quarantined` on its instance"
+                    ));
+                }
+                if let Err(e) = copy.push(r.get(4), &hash(r.get(1)), &hash(r.get(2)), &hash(r.get(3))) {
+                    return Ok(Err(e));
+                }
+                next += 1;
+            }
+        }
+        for c in &cps {
+            let size: i64 = c.get(0);
+            let root: Vec<u8> = c.get(2);
+            let note: String = c.get(3);
+            let signature: Vec<u8> = c.get(4);
+            let cp = match Checkpoint::from_note(c.get(1), &note, hash(root), &signature, c.get(5)) {
+                Ok(cp) => cp,
+                Err(e) => return corrupt(format!("checkpoint {size}: {e}")),
+            };
+            if let Err(e) = copy.push_checkpoint(cp) {
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(copy))
+    }
+
     /// A failed statement: the connection is dropped if it is gone.
     fn failed(&mut self, e: tokio_postgres::Error) -> SinkError {
         let e = store(e);
@@ -499,105 +594,49 @@ pub struct InstanceReport {
 /// Verifies the central copy without the sidecars: for every instance,
 /// records from sequence 0 without gaps, each leaf hash against its entry,
 /// the hash chain, and every stored checkpoint's root and Ed25519 signature
-/// (with `key`, or the instance's registered public key).
+/// (with `key`, or the instance's registered public key), the checks of
+/// [`LogCopy`].
 pub async fn verify_central(
     url: &str,
     key: Option<ed25519_dalek::VerifyingKey>,
 ) -> Result<Vec<InstanceReport>, SinkError> {
-    use ed25519_dalek::pkcs8::DecodePublicKey;
-    let sink = PostgresSink::new(url)?;
-    let client = connect(&sink.url, sink.schema.as_deref()).await?;
-    let instances = client
-        .query("SELECT instance_id, public_key_pem FROM warden_instances ORDER BY instance_id", &[])
-        .await
-        .map_err(store)?;
+    let mut reader = CentralReader::new(url)?;
     let mut reports = Vec::new();
-    for row in instances {
-        let id: String = row.get(0);
-        let pem: String = row.get(1);
-        let vk = match key {
+    for (id, registered) in reader.registered().await? {
+        let key = match key {
             Some(k) => k,
-            None => ed25519_dalek::VerifyingKey::from_public_key_pem(&pem)
-                .map_err(|e| SinkError::Store(format!("instance {id}: bad public key: {e}")))?,
+            None => registered.map_err(|e| SinkError::Store(format!("instance {id}: {e}")))?,
         };
-        let fail = |msg: String| SinkError::Store(format!("instance {id}: {msg}"));
-        let mut tree = Tree::new();
-        let mut prev = [0u8; 32];
-        let mut next: i64 = 0;
-        loop {
-            let rows = client
-                .query(
-                    "SELECT seq, leaf_hash, prev_hash, chain_hash, entry FROM warden_records \
-                     WHERE instance_id = $1 AND seq >= $2 ORDER BY seq LIMIT 10000",
-                    &[&id, &next],
-                )
-                .await
-                .map_err(store)?;
-            if rows.is_empty() {
-                break;
-            }
-            for r in rows {
-                let seq: i64 = r.get(0);
-                if seq != next {
-                    return Err(fail(format!(
-                        "record {next} is missing (next is {seq}); a record the store refused is listed by \
-                         `warden audit quarantined` on its instance"
-                    )));
-                }
-                let leaf: Vec<u8> = r.get(1);
-                let p: Vec<u8> = r.get(2);
-                let chain: Vec<u8> = r.get(3);
-                let entry: Vec<u8> = r.get(4);
-                let computed = leaf_hash(&entry);
-                if leaf != computed {
-                    return Err(fail(format!("record {seq} was modified: its leaf hash does not match its entry")));
-                }
-                if p != prev {
-                    return Err(fail(format!("record {seq}: chain broken (prev does not match)")));
-                }
-                let expect = crate::audit::journal::chain_hash(&prev, &computed);
-                if chain != expect {
-                    return Err(fail(format!("record {seq}: chain hash does not match")));
-                }
-                prev = expect;
-                tree.push(computed);
-                next += 1;
-            }
-        }
-        let cps = client
-            .query(
-                "SELECT tree_size, origin, root_hash, checkpoint_time, note, signature, key_id FROM warden_checkpoints \
-                 WHERE instance_id = $1 ORDER BY tree_size",
-                &[&id],
-            )
-            .await
-            .map_err(store)?;
-        let mut latest = 0;
-        for c in &cps {
-            let size: i64 = c.get(0);
-            let root: Vec<u8> = c.get(2);
-            let note: String = c.get(4);
-            let sig: Vec<u8> = c.get(5);
-            let sig = ed25519_dalek::Signature::from_slice(&sig).map_err(|e| fail(e.to_string()))?;
-            use ed25519_dalek::Verifier;
-            vk.verify(note.as_bytes(), &sig)
-                .map_err(|_| fail(format!("checkpoint {size}: signature does not verify")))?;
-            let expected_root = tree
-                .root(size as u64)
-                .map_err(|_| fail(format!("checkpoint {size} covers records the store does not have")))?;
-            if root != expected_root
-                || !note.contains(&base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &root))
-            {
-                return Err(fail(format!("checkpoint {size}: the stored records do not reproduce its root")));
-            }
-            latest = size as u64;
-        }
+        let copy = reader.copy(&id, key).await?.map_err(|e| SinkError::Store(format!("instance {id}: {e}")))?;
         reports.push(InstanceReport {
             instance_id: id,
-            records: tree.size(),
-            checkpoints: cps.len(),
-            latest_verified_size: latest,
+            records: copy.size(),
+            checkpoints: copy.checkpoints().len(),
+            latest_verified_size: copy.signed_size(),
         });
     }
     Ok(reports)
+}
+
+/// One instance's log as the central store holds it, for a fleet-wide
+/// report or investigation: the verified copy, or why it does not verify.
+pub struct CentralCopy {
+    pub instance_id: String,
+    pub copy: Result<LogCopy, String>,
+}
+
+/// Every instance's copy in the central store at `url`, each verified as
+/// it is read with the public key the instance registered when it first
+/// shipped. `Err` only when the store cannot be read.
+pub async fn central_copies(url: &str) -> Result<Vec<CentralCopy>, SinkError> {
+    let mut reader = CentralReader::new(url)?;
+    let mut copies = Vec::new();
+    for (id, registered) in reader.registered().await? {
+        let copy = match registered {
+            Ok(key) => reader.copy(&id, key).await?.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        copies.push(CentralCopy { instance_id: id, copy });
+    }
+    Ok(copies)
 }

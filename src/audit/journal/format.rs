@@ -135,18 +135,32 @@ pub(super) fn leaves_path(seg_dir: &Path, first: u64) -> PathBuf {
 
 pub(super) fn check_line(body: &[u8], head: &mut Head) -> Result<(Hash, RecordIn), String> {
     let line: Line<'_> = serde_json::from_slice(body).map_err(|e| format!("not a journal line: {e}"))?;
-    let bytes = line.record.get().as_bytes();
-    let leaf = leaf_hash(bytes);
-    if line.leaf != hex::encode(leaf) {
+    let hash32 = |h: &str| hex::decode(h).ok().and_then(|v| <[u8; 32]>::try_from(v).ok()).unwrap_or([0xff; 32]);
+    check_record(line.record.get().as_bytes(), &hash32(&line.leaf), &hash32(&line.prev), &hash32(&line.hash), head)
+}
+
+/// Checks one record against the chain so far, wherever it was kept (a
+/// segment line, a row of a central store): its leaf hash against its
+/// bytes, its link to the previous record, its chain hash, its schema
+/// version and its sequence number. Moves `head` on only if all hold.
+pub(super) fn check_record(
+    bytes: &[u8],
+    leaf: &Hash,
+    prev: &Hash,
+    hash: &Hash,
+    head: &mut Head,
+) -> Result<(Hash, RecordIn), String> {
+    let computed = leaf_hash(bytes);
+    if *leaf != computed {
         return Err("the record was modified: its leaf hash does not match its bytes".into());
     }
-    if line.prev != hex::encode(head.chain) {
+    if *prev != head.chain {
         return Err(
             "prev does not match the previous record's hash (a record was removed, inserted or reordered)".into()
         );
     }
-    let hash = chain_hash(&head.chain, &leaf);
-    if line.hash != hex::encode(hash) {
+    let chain = chain_hash(&head.chain, &computed);
+    if *hash != chain {
         return Err("chain hash does not match".into());
     }
     let rec: RecordIn = serde_json::from_slice(bytes).map_err(|e| format!("not a record: {e}"))?;
@@ -157,6 +171,6 @@ pub(super) fn check_line(body: &[u8], head: &mut Head) -> Result<(Hash, RecordIn
         return Err(format!("sequence {} where {} was expected", rec.seq, head.next_seq));
     }
     head.next_seq += 1;
-    head.chain = hash;
-    Ok((leaf, rec))
+    head.chain = chain;
+    Ok((computed, rec))
 }

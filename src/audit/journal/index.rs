@@ -137,75 +137,105 @@ impl State {
     /// from the index: the most selective filter's posting list is walked and
     /// the other filters are checked per record.
     pub(super) fn query(&self, q: &Query) -> Vec<u64> {
-        let state = self;
-        let idx = &state.index;
-        let empty: Vec<u64> = Vec::new();
-        let mut lists: Vec<&Vec<u64>> = Vec::new();
-        for (value, map) in [
-            (&q.session_id, &idx.session),
-            (&q.trace_id, &idx.trace),
-            (&q.tool, &idx.tool),
-            (&q.decision, &idx.decision),
-            (&q.kind, &idx.kind),
-        ] {
-            if !value.is_empty() {
-                lists.push(map.get(value.as_str()).unwrap_or(&empty));
-            }
-        }
-        let category_seqs: Option<Vec<u64>> = (!q.category.is_empty()).then(|| {
-            let mut seqs: Vec<u64> = idx
-                .category
-                .range(q.category.clone()..)
-                .take_while(|(k, _)| k.starts_with(&q.category))
-                .filter(|(k, _)| *k == &q.category || k.as_bytes().get(q.category.len()) == Some(&b'.'))
-                .flat_map(|(_, v)| v.iter().copied())
-                .collect();
-            seqs.sort_unstable();
-            seqs.dedup();
-            seqs
-        });
-        if let Some(c) = &category_seqs {
-            lists.push(c);
-        }
-        let n = state.metas.len() as u64;
-        // Time ranges narrow by binary search: records are in time order.
-        let lo = q.from_unix_nanos.map_or(0, |t| state.metas.partition_point(|m| m.unix_nanos < t) as u64);
-        let hi = q.to_unix_nanos.map_or(n, |t| state.metas.partition_point(|m| m.unix_nanos < t) as u64);
-        let limit = if q.limit == 0 { usize::MAX } else { q.limit };
-        let matches = |seq: u64| -> bool {
-            let m = &state.metas[seq as usize];
-            (seq >= lo && seq < hi)
-                && (q.tenant.is_empty() || m.tenant == q.tenant)
-                && (q.application.is_empty() || m.application == q.application)
-                && (q.user_id.is_empty() || m.user == q.user_id)
-                && (q.decision.is_empty() || m.decision == q.decision)
-                && (q.category.is_empty()
-                    || m.categories.iter().any(|c| c == &q.category || c.starts_with(&format!("{}.", q.category))))
-        };
-        let mut out = Vec::new();
-        match lists.iter().min_by_key(|l| l.len()) {
-            Some(best) => {
-                let others: Vec<&&Vec<u64>> = lists.iter().filter(|l| !std::ptr::eq(**l, *best)).collect();
-                for &seq in best.iter() {
-                    if matches(seq) && others.iter().all(|l| l.binary_search(&seq).is_ok()) {
-                        out.push(seq);
-                        if out.len() >= limit {
-                            break;
-                        }
-                    }
-                }
-            }
-            None => {
-                for seq in lo..hi {
-                    if matches(seq) {
-                        out.push(seq);
-                        if out.len() >= limit {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        out
+        query(&self.metas, &self.index, q)
     }
+}
+
+/// [`State::query`] over any record facts and their index (the local log's,
+/// or a verified copy's).
+pub(super) fn query(metas: &[Meta], idx: &Index, q: &Query) -> Vec<u64> {
+    let empty: Vec<u64> = Vec::new();
+    let mut lists: Vec<&Vec<u64>> = Vec::new();
+    for (value, map) in [
+        (&q.session_id, &idx.session),
+        (&q.trace_id, &idx.trace),
+        (&q.tool, &idx.tool),
+        (&q.decision, &idx.decision),
+        (&q.kind, &idx.kind),
+    ] {
+        if !value.is_empty() {
+            lists.push(map.get(value.as_str()).unwrap_or(&empty));
+        }
+    }
+    let category_seqs: Option<Vec<u64>> = (!q.category.is_empty()).then(|| {
+        let mut seqs: Vec<u64> = idx
+            .category
+            .range(q.category.clone()..)
+            .take_while(|(k, _)| k.starts_with(&q.category))
+            .filter(|(k, _)| *k == &q.category || k.as_bytes().get(q.category.len()) == Some(&b'.'))
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        seqs
+    });
+    if let Some(c) = &category_seqs {
+        lists.push(c);
+    }
+    let n = metas.len() as u64;
+    // Time ranges narrow by binary search: records are in time order.
+    let lo = q.from_unix_nanos.map_or(0, |t| metas.partition_point(|m| m.unix_nanos < t) as u64);
+    let hi = q.to_unix_nanos.map_or(n, |t| metas.partition_point(|m| m.unix_nanos < t) as u64);
+    let limit = if q.limit == 0 { usize::MAX } else { q.limit };
+    let matches = |seq: u64| -> bool {
+        let m = &metas[seq as usize];
+        (seq >= lo && seq < hi)
+            && (q.tenant.is_empty() || m.tenant == q.tenant)
+            && (q.application.is_empty() || m.application == q.application)
+            && (q.user_id.is_empty() || m.user == q.user_id)
+            && (q.decision.is_empty() || m.decision == q.decision)
+            && (q.category.is_empty()
+                || m.categories.iter().any(|c| c == &q.category || c.starts_with(&format!("{}.", q.category))))
+    };
+    let mut out = Vec::new();
+    match lists.iter().min_by_key(|l| l.len()) {
+        Some(best) => {
+            let others: Vec<&&Vec<u64>> = lists.iter().filter(|l| !std::ptr::eq(**l, *best)).collect();
+            for &seq in best.iter() {
+                if matches(seq) && others.iter().all(|l| l.binary_search(&seq).is_ok()) {
+                    out.push(seq);
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+        }
+        None => {
+            for seq in lo..hi {
+                if matches(seq) {
+                    out.push(seq);
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The checkpoints of `all` (oldest first) that bear on the period `[from,
+/// to)` (Unix nanos): the last one before it, the last of each UTC day in
+/// it, and the first at or after its end. A busy log signs one every few
+/// seconds; a daily chain keeps a period's evidence small while every
+/// record stays covered (consistency proofs span any two sizes).
+pub(super) fn checkpoints_for_period(all: &[Checkpoint], from: i128, to: i128) -> Vec<Checkpoint> {
+    const DAY: i128 = 86_400 * 1_000_000_000;
+    let start = all.partition_point(|c| c.unix_nanos < from);
+    let end = all.partition_point(|c| c.unix_nanos < to);
+    let mut out: Vec<Checkpoint> = Vec::new();
+    if start > 0 {
+        out.push(all[start - 1].clone());
+    }
+    for (i, c) in all[start..end].iter().enumerate() {
+        let last_of_day =
+            all.get(start + i + 1).is_none_or(|n| n.unix_nanos.div_euclid(DAY) != c.unix_nanos.div_euclid(DAY));
+        if last_of_day || start + i + 1 == end {
+            out.push(c.clone());
+        }
+    }
+    if let Some(after) = all.get(end) {
+        out.push(after.clone());
+    }
+    out
 }

@@ -59,6 +59,7 @@ use crate::audit::AuditConfig;
 use crate::telemetry;
 
 mod clock;
+mod copy;
 mod files;
 mod format;
 mod index;
@@ -67,6 +68,7 @@ mod verify;
 mod writer;
 
 pub use clock::{Clock, ManualClock};
+pub use copy::{LogCopy, LogRead};
 use files::*;
 pub use format::chain_hash;
 use format::*;
@@ -369,31 +371,9 @@ impl AuditLog {
     }
 
     /// The checkpoints that bear on the period `[from, to)` (Unix nanos),
-    /// oldest first: the last one before it, the last of each UTC day in it,
-    /// and the first at or after its end. A busy log signs one every few
-    /// seconds; a daily chain keeps a period's evidence small while every
-    /// record stays covered (consistency proofs span any two sizes).
+    /// oldest first (see [`index::checkpoints_for_period`]).
     pub fn checkpoints_for_period(&self, from: i128, to: i128) -> Vec<Checkpoint> {
-        const DAY: i128 = 86_400 * 1_000_000_000;
-        let state = self.shared.state.read().expect("audit state lock");
-        let all = &state.checkpoints;
-        let start = all.partition_point(|c| c.unix_nanos < from);
-        let end = all.partition_point(|c| c.unix_nanos < to);
-        let mut out: Vec<Checkpoint> = Vec::new();
-        if start > 0 {
-            out.push(all[start - 1].clone());
-        }
-        for (i, c) in all[start..end].iter().enumerate() {
-            let last_of_day =
-                all.get(start + i + 1).is_none_or(|n| n.unix_nanos.div_euclid(DAY) != c.unix_nanos.div_euclid(DAY));
-            if last_of_day || start + i + 1 == end {
-                out.push(c.clone());
-            }
-        }
-        if let Some(after) = all.get(end) {
-            out.push(after.clone());
-        }
-        out
+        checkpoints_for_period(&self.shared.state.read().expect("audit state lock").checkpoints, from, to)
     }
 
     pub fn root(&self, size: u64) -> Result<Hash, ProofError> {

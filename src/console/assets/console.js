@@ -37,7 +37,8 @@ async function rootFromInclusion(index, size, leaf, path) {
 async function checkProof(cell) {
   const seq = cell.dataset.proof;
   try {
-    const res = await fetch(`/records/${seq}/proof`, { credentials: "same-origin" });
+    const instance = cell.dataset.instance ? `?instance=${encodeURIComponent(cell.dataset.instance)}` : "";
+    const res = await fetch(`/records/${seq}/proof${instance}`, { credentials: "same-origin" });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const p = await res.json();
     const entry = b64(p.entry_b64);
