@@ -50,7 +50,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    warden::telemetry::init_tracing();
+    let _tracing = warden::telemetry::init_tracing();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Score(args) => score(args),
