@@ -165,6 +165,74 @@ async fn spans_of_a_score_call_reach_the_collector_in_the_callers_trace() {
     let policy = by_name["policy"];
     assert_eq!(text(&policy.attributes, "warden.decision"), text(&score.attributes, "warden.decision"));
 
+    // An agent's action that needs a human, and its wait for the verdict,
+    // in one trace of the agent's.
+    let agent_trace = "0af7651916cd43dd8448eb211c80319c";
+    fn traced<T>(message: T, span: &str) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        let parent = format!("00-0af7651916cd43dd8448eb211c80319c-{span}-01");
+        request.metadata_mut().insert("traceparent", parent.parse().unwrap());
+        request
+    }
+    let action =
+        risk.score_action(traced(common::refund("s-agent", 9800), "b7ad6b7169203331")).await.unwrap().into_inner();
+    assert_eq!(action.decision, pb::Decision::RequireApproval as i32);
+    let mut approvals = pb::approval_service_client::ApprovalServiceClient::new(
+        tonic::transport::Channel::from_shared(format!("http://{grpc}")).unwrap().connect().await.unwrap(),
+    );
+    let watch_request = pb::WatchRequest { approval_id: action.approval_id.clone() };
+    let mut watch = approvals.watch(traced(watch_request, "c7ad6b7169203332")).await.unwrap().into_inner();
+    assert_eq!(watch.message().await.unwrap().unwrap().state, pb::ApprovalState::Pending as i32);
+    approvals
+        .decide(traced(
+            pb::DecideRequest {
+                approval_id: action.approval_id.clone(),
+                approve: true,
+                reviewer: "alice".into(),
+                reason: "the carrier confirmed the loss".into(),
+            },
+            "d7ad6b7169203333",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(watch.message().await.unwrap().unwrap().state, pb::ApprovalState::Approved as i32);
+    assert!(watch.message().await.unwrap().is_none(), "the stream ends with the verdict");
+    let of_agent = || -> Vec<Span> {
+        let trace = hex::decode(agent_trace).unwrap();
+        received.0.lock().unwrap().iter().filter(|(_, s)| s.trace_id == trace).map(|(_, s)| s.clone()).collect()
+    };
+    common::eventually("the Watch server span at the collector", Duration::from_secs(30), || {
+        let found = of_agent().iter().any(|s| s.name == "warden.v1.ApprovalService/Watch");
+        async move { found }
+    })
+    .await;
+    let spans = of_agent();
+    let named = |name: &str| {
+        spans.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no {name:?} span in {spans:?}")).clone()
+    };
+    let action_call = named("warden.v1.RiskService/ScoreAction");
+    assert_eq!(hex::encode(&action_call.parent_span_id), "b7ad6b7169203331");
+    let guardrail = named("apply_guardrail action");
+    assert_eq!(guardrail.parent_span_id, action_call.span_id);
+    assert_eq!(text(&guardrail.attributes, "gen_ai.tool.name").as_deref(), Some("issue_refund"));
+    assert_eq!(text(&guardrail.attributes, "warden.decision").as_deref(), Some("require_approval"));
+    for stage in ["session.turn", "action_policy action_policy"] {
+        assert_eq!(named(stage).parent_span_id, guardrail.span_id, "{stage} under the score span");
+    }
+    let watch_call = named("warden.v1.ApprovalService/Watch");
+    assert_eq!(hex::encode(&watch_call.parent_span_id), "c7ad6b7169203332");
+    let wait = named("approval.wait");
+    assert_eq!(wait.parent_span_id, watch_call.span_id, "the wait is the Watch call's child");
+    assert_eq!(text(&wait.attributes, "warden.approval.id"), Some(action.approval_id.clone()));
+    assert_eq!(text(&wait.attributes, "warden.approval.state").as_deref(), Some("approved"));
+    // The wait lasted until the verdict: it began before the decision's
+    // call and ended after it began.
+    let decide = named("warden.v1.ApprovalService/Decide");
+    assert!(
+        wait.start_time_unix_nano < decide.start_time_unix_nano
+            && wait.end_time_unix_nano > decide.start_time_unix_nano
+    );
+
     // A call without a traceparent starts a trace of its own.
     let before = received.0.lock().unwrap().len();
     risk.score_input(common::input("hello")).await.unwrap();
