@@ -141,9 +141,10 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Loads the layers from the real environment.
+    /// Loads the layers from the real environment. `WARDEN_LOG_FORMAT` is
+    /// not a setting: logging reads it before any configuration exists.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
-        Self::load_with_env(file, overrides, Env::prefixed("WARDEN_").split("__"))
+        Self::load_with_env(file, overrides, Env::prefixed("WARDEN_").ignore(&["log_format"]).split("__"))
     }
 
     /// Loads the layers with an explicit environment provider (tests pass
@@ -272,6 +273,8 @@ mod tests {
             jail.set_env("WARDEN_METRICS_ADDR", "127.0.0.1:1111");
             jail.set_env("WARDEN_GRPC_ADDR", "127.0.0.1:2222");
             jail.set_env("WARDEN_LIMITS__MAX_TEXT_BYTES", "1000");
+            // Read by logging, not a setting: no unknown-key error.
+            jail.set_env("WARDEN_LOG_FORMAT", "json");
             jail.create_file("w.toml", "grpc_addr = \"127.0.0.1:3333\"\ndata_dir = \"from-file\"\n")?;
             let overrides = Overrides { data_dir: Some("from-flag".into()), ..Default::default() };
             let c = Config::load(Some(Path::new("w.toml")), &overrides).map_err(|e| e.to_string())?;

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
+use tracing::field::Empty;
+use tracing::Instrument as _;
 
 use crate::approval::ApprovalStore;
 use crate::audit::{Appended, Entry, Journal};
@@ -80,8 +82,35 @@ impl Engine {
 
     /// Scores one request for `caller`: evaluate with the session's context,
     /// record the decision durably, update the session, and open an approval
-    /// when a human must decide.
-    pub async fn score(&self, mut request: ScoreRequest, caller: &Caller) -> Result<Assessment, Error> {
+    /// when a human must decide. Traced as one GenAI `apply_guardrail` span
+    /// with the pipeline's stages under it.
+    pub async fn score(&self, request: ScoreRequest, caller: &Caller) -> Result<Assessment, Error> {
+        let surface = request.surface().as_str();
+        let span = tracing::debug_span!(
+            "score",
+            otel.name = %format!("{} {surface}", crate::telemetry::otel::GEN_AI_OPERATION),
+            gen_ai.operation.name = crate::telemetry::otel::GEN_AI_OPERATION,
+            gen_ai.conversation.id = Empty,
+            gen_ai.request.model = Empty,
+            gen_ai.tool.name = Empty,
+            warden.surface = surface,
+            warden.tenant = Empty,
+            warden.application = Empty,
+            warden.decision = Empty,
+            warden.risk.level = Empty,
+            warden.risk.score = Empty,
+            warden.findings = Empty,
+            warden.record_id = Empty,
+        );
+        self.score_traced(request, caller, &span).instrument(span.clone()).await
+    }
+
+    async fn score_traced(
+        &self,
+        mut request: ScoreRequest,
+        caller: &Caller,
+        span: &tracing::Span,
+    ) -> Result<Assessment, Error> {
         caller.require("scoring", &[crate::auth::Role::Agent])?;
         request.validate(&self.limits)?;
         // The same tenant rule as for reads and appends: a caller scoped to
@@ -89,14 +118,36 @@ impl Engine {
         let tenant = caller.scope_tenant("context.tenant", &request.context().tenant)?;
         request.context_mut().tenant = tenant;
         let ctx = request.context().clone();
+        if !span.is_disabled() {
+            let set = |field: &str, value: &str| {
+                if !value.is_empty() {
+                    span.record(field, value);
+                }
+            };
+            set("gen_ai.conversation.id", &ctx.session_id);
+            set("gen_ai.request.model", &ctx.model);
+            set("warden.tenant", &ctx.tenant);
+            set("warden.application", &ctx.application);
+            if let ScoreRequest::Action { tool, .. } = &request {
+                set("gen_ai.tool.name", tool);
+            }
+        }
         // The session's turn before a concurrency permit: actions queued
         // behind one another in a session do not hold permits other
         // sessions need.
-        let visit = self.sessions.visit(&ctx.tenant, &ctx.session_id, request.surface() == Surface::Action).await;
-        let _permit = self.acquire().await?;
+        let visit = self
+            .sessions
+            .visit(&ctx.tenant, &ctx.session_id, request.surface() == Surface::Action)
+            .instrument(tracing::debug_span!("session.turn"))
+            .await;
+        let _permit = self.acquire().instrument(tracing::debug_span!("queue")).await?;
         let (session, path_before) = visit.read();
         let evaluation = self.pipeline.evaluate(&request, &session).await;
         let verdict = &evaluation.verdict;
+        span.record("warden.decision", verdict.decision.as_str());
+        span.record("warden.risk.level", verdict.level.as_str());
+        span.record("warden.risk.score", verdict.score);
+        span.record("warden.findings", evaluation.findings.len() as u64);
         // Without an approval store (the CLI) there is nobody to ask, but the
         // decision still names the approval it needs.
         let approval_id = (verdict.decision == Decision::RequireApproval).then(|| uuid::Uuid::now_v7().to_string());
@@ -124,7 +175,11 @@ impl Engine {
             approval,
         };
         let entry_for_approval = approval_id.is_some().then(|| entry.clone());
-        let record = self.journal.append(entry).await.map_err(Error::from)?;
+        let append = tracing::debug_span!("audit.append", warden.record_id = Empty, warden.audit.sequence = Empty);
+        let record = self.journal.append(entry).instrument(append.clone()).await.map_err(Error::from)?;
+        append.record("warden.record_id", record.record_id.as_str());
+        append.record("warden.audit.sequence", record.sequence);
+        span.record("warden.record_id", record.record_id.as_str());
         let verdict = &evaluation.verdict;
         visit.observe(Observation {
             at: std::time::Instant::now(),

@@ -71,7 +71,7 @@ impl Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    warden::telemetry::init_tracing(cli.command.default_log_level());
+    let _tracing = warden::telemetry::init_tracing(cli.command.default_log_level());
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Score(args) => score(args),

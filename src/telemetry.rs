@@ -9,6 +9,14 @@
 //! The `metrics` facade routes to one process-wide recorder; [`install`]
 //! installs the Prometheus recorder once and hands out its handle, so several
 //! in-process servers (as in the tests) share it.
+//!
+//! Beside Warden's own, two families follow the names the stock dashboards
+//! read: `grpc_server_*` for every RPC of every service (counted by
+//! `server::observe`, labelled as go-grpc-middleware labels them) and
+//! `process_*` (memory, CPU, descriptors, threads; read from `/proc` at
+//! every scrape). [`otel`] sets up logs and spans.
+
+pub mod otel;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -64,6 +72,9 @@ pub const REPORTS_TOTAL: &str = "warden_reports_total";
 pub const REPORT_DURATION_SECONDS: &str = "warden_report_duration_seconds";
 pub const INCIDENT_STEPS_TOTAL: &str = "warden_incident_steps_total";
 pub const CONSOLE_ACTIONS_TOTAL: &str = "warden_console_actions_total";
+pub const GRPC_SERVER_STARTED_TOTAL: &str = "grpc_server_started_total";
+pub const GRPC_SERVER_HANDLED_TOTAL: &str = "grpc_server_handled_total";
+pub const GRPC_SERVER_HANDLING_SECONDS: &str = "grpc_server_handling_seconds";
 
 /// Latency buckets from 50 µs (a short rule-only call) to 10 s.
 const LATENCY_BUCKETS: &[f64] =
@@ -86,6 +97,7 @@ pub fn install() -> PrometheusHandle {
             // application; then ours still renders what it was given.
             let _ = metrics::set_global_recorder(recorder);
             describe();
+            process_collector().describe();
             register_at_zero();
             gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             handle
@@ -330,6 +342,21 @@ fn describe() {
         "Connections closed because nothing arrived from the peer within connections.idle_timeout_seconds, by listener (grpc, health)."
     );
     describe_gauge!(BUILD_INFO, Unit::Count, "Always 1; the version label names the running build.");
+    describe_counter!(
+        GRPC_SERVER_STARTED_TOTAL,
+        Unit::Count,
+        "gRPC calls started, by grpc_type, grpc_service and grpc_method (every service, health and reflection included)."
+    );
+    describe_counter!(
+        GRPC_SERVER_HANDLED_TOTAL,
+        Unit::Count,
+        "gRPC calls ended, by grpc_type, grpc_service, grpc_method and grpc_code (OK, InvalidArgument, ...; Canceled when the client went away)."
+    );
+    describe_histogram!(
+        GRPC_SERVER_HANDLING_SECONDS,
+        Unit::Seconds,
+        "Time from a gRPC call's arrival to its status (a stream's last message), by grpc_type, grpc_service and grpc_method."
+    );
 }
 
 pub fn request_finished(rpc: &'static str, code: &'static str, elapsed: Duration) {
@@ -424,11 +451,62 @@ pub fn sink_backlog(records: u64) {
     gauge!(SINK_BACKLOG_RECORDS).set(records as f64);
 }
 
-/// Logs to stderr; `RUST_LOG` filters (default `default_filter`).
-pub fn init_tracing(default_filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+/// Logs to stderr (`RUST_LOG` filters, default `default_filter`;
+/// `WARDEN_LOG_FORMAT` text or json) and spans to an OTLP collector when
+/// `OTEL_*` says so; see [`otel`]. Keep the result until the process ends.
+pub fn init_tracing(default_filter: &str) -> otel::Tracing {
+    otel::init(default_filter)
+}
+
+/// The process metrics (`process_resident_memory_bytes`,
+/// `process_cpu_seconds_total`, `process_open_fds`, ...), read now.
+pub fn collect_process() {
+    process_collector().collect();
+}
+
+fn process_collector() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(metrics_process::Collector::default)
+}
+
+/// A gRPC call began; labels as go-grpc-middleware's: `grpc_type` (unary,
+/// client_stream, server_stream, bidi_stream), `grpc_service` (full name),
+/// `grpc_method`. Only methods Warden serves become label values.
+pub fn grpc_started(kind: &'static str, service: &'static str, method: &'static str) {
+    counter!(GRPC_SERVER_STARTED_TOTAL, "grpc_type" => kind, "grpc_service" => service, "grpc_method" => method)
+        .increment(1);
+}
+
+/// A gRPC call ended (its status sent, or the client gone: `Canceled`) after
+/// `elapsed`; for a stream, the time until its last message.
+pub fn grpc_handled(
+    kind: &'static str,
+    service: &'static str,
+    method: &'static str,
+    code: &'static str,
+    elapsed: Duration,
+) {
+    counter!(
+        GRPC_SERVER_HANDLED_TOTAL,
+        "grpc_type" => kind, "grpc_service" => service, "grpc_method" => method, "grpc_code" => code
+    )
+    .increment(1);
+    histogram!(GRPC_SERVER_HANDLING_SECONDS, "grpc_type" => kind, "grpc_service" => service, "grpc_method" => method)
+        .record(elapsed.as_secs_f64());
+}
+
+/// Every method's started and OK-handled series at 0, so that the first
+/// call shows in `rate()` and `increase()`.
+pub fn grpc_methods_started(methods: impl Iterator<Item = (&'static str, &'static str, &'static str)>) {
+    for (kind, service, method) in methods {
+        counter!(GRPC_SERVER_STARTED_TOTAL, "grpc_type" => kind, "grpc_service" => service, "grpc_method" => method)
+            .increment(0);
+        counter!(
+            GRPC_SERVER_HANDLED_TOTAL,
+            "grpc_type" => kind, "grpc_service" => service, "grpc_method" => method, "grpc_code" => "OK"
+        )
+        .increment(0);
+    }
 }
 
 pub fn policy_reload(result: &'static str) {

@@ -6,10 +6,16 @@
 //! that fires and one that does not for every alert) pass under
 //! `promtool test rules`.
 //!
+//! The Grafana dashboard (`deploy/grafana/warden.json`) is valid JSON whose
+//! every query parses as PromQL and names only series that a running
+//! server exposes at `/metrics` after a few calls.
+//!
 //! Needs `kubectl` (for `kubectl kustomize`), `promtool` (Debian's
 //! `prometheus` package) and the Python packages in
 //! `deploy/requirements.txt`; `scripts/install-test-deps.sh` installs them.
 //! A missing tool fails the test with what to install; it never skips.
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
@@ -385,4 +391,85 @@ fn alert_rules_pass_their_promtool_tests() {
             assert!(quiet > 0, "{name}: no promtool case where it must not fire");
         }
     }
+}
+
+/// The metric names a PromQL expression selects.
+fn selected_metrics(expr: &promql_parser::parser::Expr) -> Vec<String> {
+    use promql_parser::parser::Expr;
+    struct Names(Vec<String>);
+    impl promql_parser::util::ExprVisitor for Names {
+        type Error = std::convert::Infallible;
+        fn pre_visit(&mut self, expr: &Expr) -> Result<bool, Self::Error> {
+            match expr {
+                Expr::VectorSelector(vs) => self.0.extend(vs.name.clone()),
+                Expr::MatrixSelector(ms) => self.0.extend(ms.vs.name.clone()),
+                _ => {}
+            }
+            Ok(true)
+        }
+    }
+    let mut names = Names(Vec::new());
+    let _ = promql_parser::util::walk_expr(&mut names, expr);
+    names.0
+}
+
+/// Every query of the dashboard, with Grafana's variables replaced by what
+/// Grafana would put there, parses; every series it selects is one a
+/// running Warden exposes once it has answered calls (score, health), so
+/// no panel of the dashboard stays empty for a name that does not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grafana_dashboard_queries_name_exposed_series() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/warden.json");
+    let dashboard: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut queries = Vec::new();
+    let mut pending = vec![&dashboard];
+    while let Some(value) = pending.pop() {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(expr) = map.get("expr").and_then(|e| e.as_str()) {
+                    queries.push(expr.to_string());
+                }
+                pending.extend(map.values());
+            }
+            serde_json::Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    assert!(queries.len() >= 15, "the dashboard's queries were found: {queries:?}");
+
+    let mut server = common::TestServer::start().await;
+    let mut risk = server.risk().await;
+    risk.score_input(common::input("Mail me at jane.doe@example.com")).await.unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
+    health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.unwrap();
+    let exposition = server.metrics().await;
+    server.stop().await.unwrap();
+    let exposed =
+        |name: &str| exposition.lines().any(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(['{', ' '])));
+
+    let mut names = std::collections::BTreeSet::new();
+    for query in &queries {
+        let promql = query.replace("$__rate_interval", "5m").replace("$job", "warden");
+        let expr = promql_parser::parser::parse(&promql)
+            .unwrap_or_else(|e| panic!("dashboard query does not parse ({e}): {query}"));
+        let selected = selected_metrics(&expr);
+        assert!(!selected.is_empty(), "a query that selects no metric: {query}");
+        names.extend(selected);
+    }
+    let missing: Vec<&String> = names.iter().filter(|n| !exposed(n)).collect();
+    assert!(missing.is_empty(), "the dashboard queries series /metrics does not expose: {missing:?}");
+    for family in ["grpc_server_handled_total", "grpc_server_handling_seconds_bucket", "process_resident_memory_bytes"]
+    {
+        assert!(names.contains(family), "the dashboard uses {family}");
+    }
+    // Every service is counted, health included, with the stock labels.
+    assert!(
+        exposition.lines().any(|l| l.starts_with("grpc_server_handled_total{")
+            && l.contains("grpc_service=\"grpc.health.v1.Health\"")
+            && l.contains("grpc_method=\"Check\"")
+            && l.contains("grpc_code=\"OK\"")
+            && l.contains("grpc_type=\"unary\"")
+            && l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).is_some_and(|v| v >= 1.0)),
+        "{exposition}"
+    );
 }

@@ -11,6 +11,9 @@ pub mod model;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tracing::field::Empty;
+use tracing::Instrument as _;
+
 use crate::action::PolicyHandle;
 use crate::detect::redact::{is_redacted_category, redact};
 use crate::detect::{Detector, Finding, ScanSet, Source};
@@ -89,6 +92,7 @@ impl Pipeline {
         let mut out = self.rules(&scan).await;
         let staged =
             model::run(&self.model, &scan, &out.findings, self.detector_timeout, model::Anchors::of(&self.policy))
+                .instrument(stage_span("model", crate::model::DETECTOR))
                 .await;
         out.findings.extend(staged.findings);
         out.skipped.extend(staged.skipped);
@@ -97,18 +101,29 @@ impl Pipeline {
         let action_policy = self.action_policy.current();
         match request {
             ScoreRequest::Input { .. } => {
-                let content = self.content_stage(request).await;
+                let content = self
+                    .content_stage(request)
+                    .instrument(stage_span("content_policy", crate::content::DETECTOR))
+                    .await;
                 out.absorb(content);
             }
             ScoreRequest::Output { .. } => {
-                let output = self.output_stage(request, &mut out.findings).await;
+                let output = self
+                    .output_stage(request, &mut out.findings)
+                    .instrument(stage_span("output", "output_checks"))
+                    .await;
                 out.absorb(output);
-                let content = self.content_stage(request).await;
+                let content = self
+                    .content_stage(request)
+                    .instrument(stage_span("content_policy", crate::content::DETECTOR))
+                    .await;
                 out.absorb(content);
             }
             ScoreRequest::Action { .. } => {
                 let action =
-                    action_stage(action_policy.clone(), request, &out.findings, session, self.detector_timeout).await;
+                    action_stage(action_policy.clone(), request, &out.findings, session, self.detector_timeout)
+                        .instrument(stage_span("action_policy", crate::action::DETECTOR))
+                        .await;
                 out.absorb(action);
             }
         }
@@ -126,14 +141,24 @@ impl Pipeline {
             .collect();
         let skipped_names: Vec<String> =
             out.skipped.iter().filter(|s| s.reason != SkipReason::NotApplicable).map(|s| s.detector.clone()).collect();
-        let mut verdict = self.policy.decide(
-            scan.surface,
-            &request.context().application,
-            &out.findings,
-            |f| trusted_docs.contains(&f.source),
-            &skipped_names,
-            &out.escalations,
+        let policy_span = tracing::debug_span!(
+            "policy",
+            warden.policy.version = self.policy.version(),
+            warden.decision = Empty,
+            warden.risk.level = Empty,
         );
+        let mut verdict = policy_span.in_scope(|| {
+            self.policy.decide(
+                scan.surface,
+                &request.context().application,
+                &out.findings,
+                |f| trusted_docs.contains(&f.source),
+                &skipped_names,
+                &out.escalations,
+            )
+        });
+        policy_span.record("warden.decision", verdict.decision.as_str());
+        policy_span.record("warden.risk.level", verdict.level.as_str());
         verdict.reasons.extend(out.notes);
         let mut findings = out.findings;
         findings.extend(out.explanations);
@@ -164,7 +189,9 @@ impl Pipeline {
 
     /// The rule detectors, concurrently, each over every source it applies to.
     async fn rules(&self, scan: &Arc<ScanSet>) -> Stage {
-        let runs = self.detectors.iter().map(|d| run_detector(d.clone(), scan.clone(), self.detector_timeout));
+        let runs = self.detectors.iter().map(|d| {
+            run_detector(d.clone(), scan.clone(), self.detector_timeout).instrument(stage_span("detector", d.name()))
+        });
         let results = futures_util::future::join_all(runs).await;
         let mut out = Stage::default();
         for (detector, result) in self.detectors.iter().zip(results) {
@@ -225,6 +252,13 @@ impl Pipeline {
         }
         out
     }
+}
+
+/// The span of one stage: `kind` is `detector` (a rule detector), `model`,
+/// `output` (ScoreOutput's checks), `content_policy` or `action_policy`;
+/// `name` is the detector's name as assessments report it.
+fn stage_span(kind: &'static str, name: &'static str) -> tracing::Span {
+    tracing::debug_span!("stage", otel.name = %format!("{kind} {name}"), warden.stage = kind, warden.detector = name)
 }
 
 /// What one stage of the pipeline adds to the evaluation; every stage

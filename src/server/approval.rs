@@ -7,6 +7,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
 
 use super::convert::{decision_to_proto, level_to_proto};
 use super::{caller_of, status_from};
@@ -179,24 +180,34 @@ impl pb::approval_service_server::ApprovalService for ApprovalApi {
         require_id(&id)?;
         let mut rx = self.store.watch(&caller, &id).map_err(status_from)?;
         let mut stopping = self.stopping.clone();
-        let stream = async_stream_from(move |tx: tokio::sync::mpsc::Sender<Result<pb::Approval, Status>>| async move {
-            loop {
-                let current = rx.borrow_and_update().clone();
-                let terminal = current.state != State::Pending;
-                if tx.send(Ok(current.into())).await.is_err() || terminal {
-                    return;
-                }
-                tokio::select! {
-                    // A verdict that is ready goes out before the end.
-                    biased;
-                    changed = rx.changed() => if changed.is_err() { return },
-                    () = super::until_stopping(&mut stopping) => {
-                        let _ = tx.send(Err(super::shutting_down())).await;
+        // The wait for a verdict, under the call's span (the task that feeds
+        // the stream would otherwise start a trace of its own).
+        let wait = tracing::debug_span!("approval.wait", warden.approval.id = %id, warden.approval.state = tracing::field::Empty);
+        let stream = async_stream_from(move |tx: tokio::sync::mpsc::Sender<Result<pb::Approval, Status>>| {
+            let span = wait.clone();
+            async move {
+                loop {
+                    let current = rx.borrow_and_update().clone();
+                    let terminal = current.state != State::Pending;
+                    if terminal {
+                        span.record("warden.approval.state", current.state.as_str());
+                    }
+                    if tx.send(Ok(current.into())).await.is_err() || terminal {
                         return;
                     }
-                    () = tx.closed() => return,
+                    tokio::select! {
+                        // A verdict that is ready goes out before the end.
+                        biased;
+                        changed = rx.changed() => if changed.is_err() { return },
+                        () = super::until_stopping(&mut stopping) => {
+                            let _ = tx.send(Err(super::shutting_down())).await;
+                            return;
+                        }
+                        () = tx.closed() => return,
+                    }
                 }
             }
+            .instrument(wait)
         });
         Ok(Response::new(stream))
     }

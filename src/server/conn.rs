@@ -39,12 +39,27 @@ impl Listener {
     }
 }
 
-/// A tonic server that pings its peers: a half-open connection (the peer
-/// gone, the socket still open) fails its PING and is closed.
-pub fn server(config: &ConnectionConfig) -> tonic::transport::Server {
+/// The layers under every gRPC server (`server::observe`).
+pub type Layers = tower_layer::Stack<super::observe::ObserveLayer, tower_layer::Identity>;
+
+/// A router of a server [`server`] built.
+pub type Router = tonic::transport::server::Router<Layers>;
+
+/// A tonic server that pings its peers (a half-open connection, the peer
+/// gone and the socket still open, fails its PING and is closed), and that
+/// counts, times and traces every call.
+pub fn server(config: &ConnectionConfig) -> tonic::transport::Server<Layers> {
+    telemetry_started();
     tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(config.keepalive_interval()))
         .http2_keepalive_timeout(Some(config.keepalive_timeout()))
+        .layer(super::observe::ObserveLayer)
+}
+
+/// Every method's series exist from the start.
+fn telemetry_started() {
+    crate::telemetry::install();
+    crate::telemetry::grpc_methods_started(super::observe::methods().labels());
 }
 
 /// The TCP socket under an accepted connection, plain or TLS.

@@ -1,4 +1,5 @@
-//! `GET /metrics` in the Prometheus text format.
+//! `GET /metrics` in the Prometheus text format, with the process metrics
+//! read at each scrape.
 
 use std::future::Future;
 
@@ -20,6 +21,7 @@ pub async fn serve(
             async move {
                 // Histograms are only accurate if their buckets drain now and then.
                 handle.run_upkeep();
+                crate::telemetry::collect_process();
                 ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
             }
         }),

@@ -11,6 +11,7 @@ pub mod convert;
 pub mod fleet;
 pub mod health;
 pub mod metrics;
+pub mod observe;
 pub mod risk;
 
 use std::future::Future;
@@ -233,7 +234,7 @@ impl Grpc {
     /// Serves `router` on the gRPC listener, over TLS when `tls` is given;
     /// `health` is the reporter its health service serves.
     pub(crate) fn start(
-        router: tonic::transport::server::Router,
+        router: conn::Router,
         listener: TcpListener,
         tls: Option<&crate::tls::Acceptor>,
         config: &Config,

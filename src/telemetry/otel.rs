@@ -1,0 +1,184 @@
+//! Logs and traces: where `tracing` events and spans go.
+//!
+//! Logs go to stderr, as text or (`WARDEN_LOG_FORMAT=json`) one JSON object
+//! a line; `RUST_LOG` filters them (default: `info` for the long-running
+//! commands, `warn` for one-shot ones). Spans go to an
+//! OpenTelemetry collector over OTLP/gRPC only when the standard variables
+//! ask for it (`OTEL_EXPORTER_OTLP_ENDPOINT` or
+//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, the exporter's other
+//! `OTEL_EXPORTER_OTLP_*`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+//! `OTEL_TRACES_SAMPLER`, `OTEL_BSP_*`; `OTEL_SDK_DISABLED=true` or
+//! `OTEL_TRACES_EXPORTER=none` turn it off again). Off, no exporter exists
+//! and Warden's spans, which are all at DEBUG, are disabled at their call
+//! sites by the log filter: a span costs one atomic load.
+//!
+//! The names below are the span vocabulary: the OpenTelemetry RPC and GenAI
+//! semantic conventions where one exists, `warden.*` for the rest.
+
+use std::time::Duration;
+
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, Registry};
+
+/// The environment variable that chooses the log format (`text`, `json`).
+/// Read directly, like `RUST_LOG`, because logging starts before the
+/// configuration is loaded.
+pub const LOG_FORMAT_ENV: &str = "WARDEN_LOG_FORMAT";
+
+/// The `gen_ai.operation.name` of a Score call: a guardrail applied to a
+/// model's input, output or tool call.
+pub const GEN_AI_OPERATION: &str = "apply_guardrail";
+
+/// Where logs and spans go, held by `main` for the life of the process:
+/// dropping it flushes the spans not yet exported.
+#[must_use = "dropping it stops the span export"]
+pub struct Tracing {
+    provider: Option<SdkTracerProvider>,
+    /// The exporter's own runtime (one thread): its gRPC channel lives
+    /// there, apart from the request workers and from a command's runtime,
+    /// so spans of a shutdown still go out after that runtime ended.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Tracing {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            if let Err(e) = provider.shutdown_with_timeout(Duration::from_secs(5)) {
+                eprintln!("warden: exporting the last spans: {e}");
+            }
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Installs the process's subscriber: the log layer, and the OpenTelemetry
+/// layer when the environment configures an exporter. A second call (an
+/// embedding application already installed one) changes nothing.
+pub fn init(default_filter: &str) -> Tracing {
+    let format = match std::env::var(LOG_FORMAT_ENV).as_deref().map(str::trim) {
+        Ok("json") => LogFormat::Json,
+        Ok("" | "text") | Err(_) => LogFormat::Text,
+        Ok(other) => {
+            eprintln!("warden: {LOG_FORMAT_ENV}={other:?} is neither text nor json; logging text");
+            LogFormat::Text
+        }
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
+    let logs = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .boxed(),
+    };
+    let (exporter, error) = match exporter() {
+        Ok(exporter) => (exporter, None),
+        Err(e) => (None, Some(e)),
+    };
+    let (provider, runtime) = exporter.map_or((None, None), |(provider, runtime)| (Some(provider), Some(runtime)));
+    let spans = provider.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("warden"))
+            .with_location(false)
+            .with_filter(filter_fn(exported))
+    });
+    let installed = Registry::default().with(logs.with_filter(filter)).with(spans).try_init().is_ok();
+    if let Some(e) = error {
+        tracing::error!(error = %e, "OpenTelemetry export is off: the OTLP exporter could not be configured");
+    }
+    if installed && provider.is_some() {
+        tracing::info!("exporting spans over OTLP/gRPC");
+    }
+    Tracing { provider: provider.filter(|_| installed), runtime }
+}
+
+/// What the OpenTelemetry layer sees: Warden's spans (at DEBUG and above),
+/// and warnings and errors, which become events on the span they happen in.
+fn exported(meta: &tracing::Metadata<'_>) -> bool {
+    if meta.is_span() {
+        meta.target().starts_with("warden") && *meta.level() <= tracing::Level::DEBUG
+    } else {
+        *meta.level() <= tracing::Level::WARN
+    }
+}
+
+/// The exporter and its runtime when the standard variables configure one.
+fn exporter() -> Result<Option<(SdkTracerProvider, tokio::runtime::Runtime)>, String> {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    let is = |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v.trim().eq_ignore_ascii_case(value));
+    if !(set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+        || is("OTEL_SDK_DISABLED", "true")
+        || is("OTEL_TRACES_EXPORTER", "none")
+    {
+        return Ok(None);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("warden-otlp")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the exporter's runtime: {e}"))?;
+    // The channel's tasks are spawned on the runtime entered here.
+    let exporter = {
+        let _entered = runtime.enter();
+        opentelemetry_otlp::SpanExporter::builder().with_tonic().build().map_err(|e| e.to_string())?
+    };
+    let mut resource = opentelemetry_sdk::Resource::builder();
+    let named = set("OTEL_SERVICE_NAME")
+        || std::env::var("OTEL_RESOURCE_ATTRIBUTES")
+            .is_ok_and(|a| a.split(',').any(|kv| kv.trim().starts_with("service.name=")));
+    if !named {
+        resource = resource.with_service_name("warden");
+    }
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            resource.with_attribute(opentelemetry::KeyValue::new("service.version", env!("CARGO_PKG_VERSION"))).build(),
+        )
+        .build();
+    Ok(Some((provider, runtime)))
+}
+
+/// The W3C trace context (`traceparent`, `tracestate`) of an incoming
+/// call's metadata, made the parent of `span`. Without a valid
+/// `traceparent` the span starts a trace of its own.
+pub fn continue_trace(span: &tracing::Span, headers: &http::HeaderMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    if span.is_disabled() || !headers.contains_key("traceparent") {
+        return;
+    }
+    let parent = TraceContextPropagator::new().extract(&Headers(headers));
+    // Fails only when no OpenTelemetry layer is installed: nothing to parent.
+    let _ = span.set_parent(parent);
+}
+
+struct Headers<'a>(&'a http::HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
