@@ -360,44 +360,34 @@ def _words(text, a, b):
 
 
 def organisations(text, spans, org_threshold):
-    """Company-name grammar over the kept spans [(cat, start, end, score)] of one text (sorted, no overlaps):
+    """Company-name grammar over the kept spans [(cat, start, end, score)] of one text (sorted, no overlaps). It
+    only makes, widens, joins or drops ORG spans: a PER, LOC or ADDR span is never changed or taken in.
 
-    1. a PER, LOC or ORG span followed by a legal form ("Ltd", "GmbH", after " " or ", "), a closing word
-       ("Group", "Foundation", after " ") or "& Sons" becomes ORG and takes it in (repeatedly: "Acme Group Ltd");
-       a PER or LOC span whose last word is a legal form becomes ORG;
+    1. an ORG span followed by a legal form ("Ltd", "GmbH", after " " or ", "), a closing word ("Group",
+       "Foundation", after " ") or "& Sons" takes it in (repeatedly: "Acme Group Ltd"), unless that would reach
+       into a span of another category (an ORG span reached is taken in);
     2. a legal form outside every span, after one to three capitalised words joined by single spaces, makes
        those words and the form an ORG span scored at the ORG threshold;
-    3. two spans one space apart (the first ending on a letter or digit), one of them ORG, become one span (score: the higher): ORG when the ORG part
-       is several words without a comma (not a list of names), was made by a rule above, or joins with
-       "of"/"for"/"de"... (or ends with "and"/"&": "Bradshaw, Hughes and" + "Robinson"; "University of" +
-       "Toronto", "Ministry" + "of Health"); otherwise the other part's category (a surname read as ORG after a
-       first name: one PER span);
+    3. two ORG spans one space apart (the first ending on a letter or digit) become one (score: the higher):
+       "Bank of" + "America";
     4. an ORG span that rule 1 or 2 did not make is dropped when all its words are titles, departments or
        contract roles (NOT_ORG_WORDS; "Department of" stays), when it is one joining word ("of", "the"), or when
        a job noun follows it ("Software" in "Software Engineer").
     """
     spans = [[c, a, b, s, False] for c, a, b, s in spans]  # ..., made by a rule
     # 1
-    for sp in spans:
-        if sp[0] not in ("PER", "LOC", "ORG"):
-            continue
-        for _ in range(3):
-            e = _suffix_after(text, sp[2])
-            if e is None:
-                break
-            sp[0], sp[2], sp[4] = "ORG", e, True
-        if sp[0] != "ORG":
-            ws = _words(text, sp[1], sp[2])
-            if len(ws) > 1 and _in(ws[-1], LEGAL_FORMS):
-                sp[0], sp[4] = "ORG", True
-    # a span taken in by a longer one goes
-    kept = []
-    for sp in spans:
-        if kept and sp[1] < kept[-1][2]:
-            kept[-1][2] = max(kept[-1][2], sp[2])
-            continue
-        kept.append(sp)
-    spans = kept
+    out = []
+    for k, sp in enumerate(spans):
+        if out and sp[1] < out[-1][2]:
+            continue  # taken in by the ORG span before it
+        if sp[0] == "ORG":
+            for _ in range(3):
+                e = _suffix_after(text, sp[2])
+                if e is None or any(q[1] < e and q[0] != "ORG" for q in spans[k + 1:] if q[1] >= sp[2]):
+                    break
+                sp[2], sp[4] = max(e, max((q[2] for q in spans[k + 1:] if q[1] < e), default=e)), True
+        out.append(sp)
+    spans = out
     # 2
     for i in _word_starts(text, 0, len(text)):
         n = _in(_word(text, i)[1], LEGAL_FORMS)
@@ -419,19 +409,10 @@ def organisations(text, spans, org_threshold):
     # 3
     out = []
     for sp in spans:
-        if out and text[out[-1][2]:sp[1]] == " " and text[out[-1][2] - 1].isalnum() \
-                and "ORG" in (out[-1][0], sp[0]) and "ADDR" not in (out[-1][0], sp[0]):
+        if out and out[-1][0] == "ORG" and sp[0] == "ORG" and text[out[-1][2]:sp[1]] == " " \
+                and text[out[-1][2] - 1].isalnum():
             prev = out[-1]
-            if prev[0] == sp[0]:
-                cat = "ORG"
-            else:
-                org, other = (prev, sp) if prev[0] == "ORG" else (sp, prev)
-                ws = _words(text, org[1], org[2])
-                strong = (org[4] or (len(ws) > 1 and "," not in text[org[1]:org[2]])
-                          or (org is prev and (ws[-1] in CONNECTORS or ws[-1] in ("and", "&")))
-                          or (org is sp and ws[0] in CONNECTORS))
-                cat = "ORG" if strong else other[0]
-            prev[0], prev[2], prev[3], prev[4] = cat, sp[2], max(prev[3], sp[3]), prev[4] or sp[4]
+            prev[2], prev[3], prev[4] = sp[2], max(prev[3], sp[3]), prev[4] or sp[4]
             continue
         out.append(sp)
     # 4
