@@ -33,6 +33,8 @@ pub const CATEGORIES: [(&str, &str); 5] = [
     ("DOB", "pii.date_of_birth"),
 ];
 
+const ORGANIZATION: &str = "pii.organization";
+
 /// A span's threshold when the manifest gives its category none (as the
 /// Python decoder).
 pub const DEFAULT_THRESHOLD: f32 = 0.5;
@@ -181,9 +183,13 @@ impl Decoder {
     ///    above X's threshold, unless it starts before the end of the last
     ///    span kept (widening can make neighbours overlap).
     ///
+    /// 5. Company-name grammar over the spans kept, at the ORG threshold
+    ///    ([`organisations`]), when the head tags organisations.
+    ///
     /// Only the tokens `probs` covers are decoded (a text cut short by the
-    /// window budget ends where its last window does).
-    pub fn decode(&self, probs: &[f32], tokens: &TextTokens) -> Vec<Entity> {
+    /// window budget ends where its last window does). `text` is what
+    /// `tokens` were cut from.
+    pub fn decode(&self, probs: &[f32], tokens: &TextTokens, text: &str) -> Vec<Entity> {
         let width = self.width;
         let n =
             tokens.offsets.len().min(tokens.continues.len()).min(tokens.alnum.len()).min(probs.len() / width.max(1));
@@ -243,8 +249,267 @@ impl Decoder {
             last_end = Some(span.end);
             out.push(Entity { category: CATEGORIES[col.category].1, span, score });
         }
-        out
+        match self.columns.iter().find(|c| CATEGORIES[c.category].1 == ORGANIZATION) {
+            Some(org) => organisations(text, out, org.threshold),
+            None => out,
+        }
     }
+}
+
+/// Legal forms: a capitalised name before one of these is a company, with or
+/// without a span of the head.
+#[rustfmt::skip]
+const LEGAL_FORMS: &[&str] = &[
+    "Inc", "Inc.", "Incorporated", "Corp", "Corp.", "Corporation", "Co.", "LLC", "L.L.C.", "LLP", "Ltd", "Ltd.",
+    "Limited", "PLC", "plc", "GmbH", "AG", "KGaA", "S.A.", "S.L.", "SARL", "S.A.R.L.", "S.A.S.", "S.p.A.", "SpA",
+    "S.r.l.", "Srl", "B.V.", "N.V.", "Pty", "Oy", "Oyj", "A/S", "ApS", "ASA",
+];
+
+/// Words that close an organisation's name when they follow a span of the
+/// head ("Kilkenny" + "Foundation").
+#[rustfmt::skip]
+const ORG_HEADS: &[&str] = &[
+    "Group", "Holdings", "Partners", "Associates", "Company", "Foundation", "Institute", "University", "College",
+    "Hospital", "Council", "Bank", "Agency", "Authority", "Association", "Society", "Trust", "Club", "Library",
+    "Museum", "Systems", "Solutions", "Technologies", "Consulting", "Logistics", "Industries", "Enterprises",
+    "Ventures", "Capital", "Labs",
+];
+
+/// After `" & "` or `" and "`: "Smith & Sons", "Jones and Partners".
+const AMP_HEADS: &[&str] = &["Sons", "Co.", "Co", "Partners", "Associates", "Company"];
+
+/// Words an organisation's name does not consist of alone (with no "of" or
+/// "for" between them): titles, departments, roles in a contract (compared
+/// in lower case).
+#[rustfmt::skip]
+const NOT_ORG_WORDS: &[&str] = &[
+    "chief", "senior", "junior", "head", "lead", "principal", "vice", "deputy", "assistant", "associate",
+    "executive", "general", "regional", "global", "software", "marketing", "sales", "product", "project", "data",
+    "financial", "finance", "operations", "technical", "creative", "account", "accounts", "business", "customer",
+    "human", "resources", "quality", "assurance", "support", "relations", "development", "engineering", "legal",
+    "procurement", "accounting", "compliance", "security", "it", "hr", "research", "information", "technology",
+    "president", "director", "manager", "officer", "engineer", "supplier", "client", "buyer", "seller", "vendor",
+    "purchaser", "contractor", "licensor", "licensee", "lessor", "lessee", "tenant", "landlord", "company",
+    "employer", "employee", "party", "parties", "board", "team", "department", "management", "staff", "nda",
+];
+
+/// A span of one of these alone names nothing.
+const JOINING_WORDS: &[&str] = &["of", "for", "and", "the", "&"];
+
+/// A word right after an ORG span that makes the span part of a job title
+/// ("Software" in "Senior Software Engineer").
+#[rustfmt::skip]
+const JOB_NOUNS: &[&str] = &[
+    "Engineer", "Officer", "Manager", "Director", "Developer", "Analyst", "Designer", "Consultant", "Specialist",
+    "Coordinator", "Administrator", "Architect", "Technician", "Executive", "President", "Accountant", "Scientist",
+    "Editor", "Representative", "Adviser", "Advisor", "Supervisor", "Assistant", "Intern", "Controller",
+    "Strategist", "Recruiter", "Planner",
+];
+
+/// Words that join the parts of a name ("University of" + "Toronto").
+const CONNECTORS: &[&str] = &["of", "for", "de", "du", "des", "der", "di", "del"];
+
+/// Closing punctuation a word's core does not end with.
+const CLOSERS: &[char] = &[',', ';', ':', '!', '?', ')', ']', '}', '"', '\'', '’'];
+
+/// The word starting at byte `i`: where its core ends and the core (the word
+/// without closing punctuation or a possessive 's).
+fn word_at(text: &str, i: usize) -> (usize, &str) {
+    let rest = &text[i..];
+    let raw = &rest[..rest.find(char::is_whitespace).unwrap_or(rest.len())];
+    let core = raw.strip_suffix("'s").or_else(|| raw.strip_suffix("’s")).unwrap_or(raw);
+    let core = core.trim_end_matches(CLOSERS);
+    (i + core.len(), core)
+}
+
+/// Bytes of `core` that are one of `words` (itself, or without a final full
+/// stop), or 0.
+fn listed(core: &str, words: &[&str]) -> usize {
+    if words.contains(&core) {
+        return core.len();
+    }
+    match core.strip_suffix('.') {
+        Some(c) if words.contains(&c) => c.len(),
+        _ => 0,
+    }
+}
+
+/// Where a legal form, a closing word or "& Sons" right after byte `end`
+/// ends, if one is there.
+fn suffix_after(text: &str, end: usize) -> Option<usize> {
+    let rest = &text[end..];
+    let legal_or_head = |core: &str| listed(core, LEGAL_FORMS).max(listed(core, ORG_HEADS));
+    let tries: [(&str, &dyn Fn(&str) -> usize); 4] = [
+        (" ", &legal_or_head),
+        (", ", &|core| listed(core, LEGAL_FORMS)),
+        (" & ", &|core| listed(core, AMP_HEADS)),
+        (" and ", &|core| listed(core, AMP_HEADS)),
+    ];
+    tries.iter().find_map(|(lead, fits)| {
+        let k = end + lead.len();
+        if !rest.starts_with(lead) {
+            return None;
+        }
+        Some(k + fits(word_at(text, k).1)).filter(|&e| e > k)
+    })
+}
+
+/// The cores of the words that start within `span`.
+fn words_in<'t>(text: &'t str, span: &Range<usize>) -> Vec<&'t str> {
+    let mut out = Vec::new();
+    let mut chars = text[span.clone()].char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c.is_whitespace() {
+            continue;
+        }
+        out.push(word_at(text, span.start + i).1);
+        while chars.next_if(|(_, c)| !c.is_whitespace()).is_some() {}
+    }
+    out
+}
+
+/// A span while the grammar works on it.
+struct Part {
+    category: &'static str,
+    span: Range<usize>,
+    score: f32,
+    /// Made or widened by a legal form or closing word: an organisation for
+    /// certain.
+    by_rule: bool,
+}
+
+/// Company-name grammar over the spans one text's decoding kept (in order,
+/// not overlapping), for what the head misses about how company names are
+/// written (issue #22; `models/train/ner/common.py` `organisations` is the
+/// reference and `models/cards/entities.md` measures it). It only makes,
+/// widens, joins or drops organisations: a person, place or address span is
+/// never changed or taken in.
+///
+/// 1. an organisation followed by a legal form ("Ltd", "GmbH", after a
+///    space or ", "), a closing word ("Group", "Foundation", after a space)
+///    or "& Sons" takes it in (up to three times: "Acme Group Ltd"), unless
+///    that would reach into a span of another category (an organisation
+///    reached is taken in);
+/// 2. a legal form outside every span, after one to three capitalised words
+///    joined by single spaces, makes those words and the form an
+///    organisation, scored at the ORG threshold;
+/// 3. two organisations one space apart (the first ending on a letter or
+///    digit) become one, scored as the higher ("Bank of" + "America");
+/// 4. an organisation the rules above did not make is dropped when all its
+///    words are titles, departments or contract roles ("Department of"
+///    stays), when it is one joining word ("of", "the"), or when a job noun
+///    follows it ("Software" in "Software Engineer").
+pub fn organisations(text: &str, found: Vec<Entity>, org_threshold: f32) -> Vec<Entity> {
+    let parts: Vec<Part> = found
+        .into_iter()
+        .map(|e| Part { category: e.category, span: e.span, score: e.score, by_rule: false })
+        .collect();
+    // 1
+    let mut kept: Vec<Part> = Vec::with_capacity(parts.len());
+    for k in 0..parts.len() {
+        if kept.last().is_some_and(|last| parts[k].span.start < last.span.end) {
+            continue; // taken in by the organisation before it
+        }
+        let mut p = Part { span: parts[k].span.clone(), ..parts[k] };
+        if p.category == ORGANIZATION {
+            for _ in 0..3 {
+                let from = p.span.end;
+                let Some(end) = suffix_after(text, from) else { break };
+                let reached: Vec<&Part> =
+                    parts[k + 1..].iter().filter(|q| q.span.start >= from && q.span.start < end).collect();
+                if reached.iter().any(|q| q.category != ORGANIZATION) {
+                    break;
+                }
+                let reach = reached.iter().map(|q| q.span.end).max().unwrap_or(end);
+                (p.span.end, p.by_rule) = (end.max(reach), true);
+            }
+        }
+        kept.push(p);
+    }
+    let mut parts = kept;
+    // 2
+    let overlaps = |parts: &[Part], a: usize, b: usize| parts.iter().any(|p| p.span.start < b && a < p.span.end);
+    let mut i = 0;
+    while i < text.len() {
+        let c = text[i..].chars().next().expect("within the text");
+        if c.is_whitespace() {
+            i += c.len_utf8();
+            continue;
+        }
+        let (_, core) = word_at(text, i);
+        let n = listed(core, LEGAL_FORMS);
+        if n > 0 && !overlaps(&parts, i, i + n) {
+            let (mut start, mut k) = (None, i);
+            for _ in 0..3 {
+                let before = &text[..k];
+                let Some(head) = before.strip_suffix(' ') else { break };
+                if head.chars().next_back().is_none_or(char::is_whitespace) {
+                    break;
+                }
+                let p = head
+                    .rfind(char::is_whitespace)
+                    .map_or(0, |q| q + head[q..].chars().next().map_or(1, char::len_utf8));
+                let w = &head[p..];
+                if !w.chars().next().is_some_and(char::is_uppercase)
+                    || overlaps(&parts, p, head.len())
+                    || w.ends_with(CLOSERS)
+                {
+                    break;
+                }
+                (start, k) = (Some(p), p);
+            }
+            if let Some(start) = start {
+                let at = parts.partition_point(|q| q.span.start < start);
+                let span = start..i + n;
+                parts.insert(at, Part { category: ORGANIZATION, span, score: org_threshold, by_rule: true });
+            }
+        }
+        i += text[i..].find(char::is_whitespace).unwrap_or(text.len() - i);
+    }
+    // 3
+    let mut joined: Vec<Part> = Vec::with_capacity(parts.len());
+    for p in parts {
+        if let Some(prev) = joined.last_mut() {
+            if prev.category == ORGANIZATION
+                && p.category == ORGANIZATION
+                && text.get(prev.span.end..p.span.start) == Some(" ")
+                && text[..prev.span.end].chars().next_back().is_some_and(char::is_alphanumeric)
+            {
+                prev.span.end = p.span.end;
+                prev.score = prev.score.max(p.score);
+                prev.by_rule |= p.by_rule;
+                continue;
+            }
+        }
+        joined.push(p);
+    }
+    // 4
+    joined
+        .into_iter()
+        .filter(|p| {
+            if p.category != ORGANIZATION || p.by_rule {
+                return true;
+            }
+            let words = words_in(text, &p.span);
+            let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+            if !words.is_empty()
+                && lower.iter().all(|w| NOT_ORG_WORDS.contains(&w.as_str()))
+                && !words.iter().any(|w| CONNECTORS.contains(w))
+            {
+                return false;
+            }
+            if let [one] = lower.as_slice() {
+                if JOINING_WORDS.contains(&one.as_str()) {
+                    return false;
+                }
+            }
+            let job = text[p.span.end..]
+                .strip_prefix(' ')
+                .is_some_and(|_| listed(word_at(text, p.span.end + 1).1, JOB_NOUNS) > 0);
+            !job
+        })
+        .map(|p| Entity { category: p.category, span: p.span, score: p.score })
+        .collect()
 }
 
 /// One window's place among the text's content tokens and its probabilities
@@ -371,7 +636,7 @@ mod tests {
             row("O", 0.9),
             row("B-LOC", 0.95),
         ];
-        let found = d.decode(&rows.concat(), &t);
+        let found = d.decode(&rows.concat(), &t, &text);
         let got: Vec<(&str, &str, f32)> =
             found.iter().map(|e| (e.category, &text[e.span.clone()], (e.score * 100.0).round() / 100.0)).collect();
         assert_eq!(got, vec![("pii.person", "Maria Schneider", 0.8), ("pii.location", "Berlin", 0.95)]);
@@ -409,9 +674,9 @@ mod tests {
             (&["the", "Smith"], vec![o(), iper(0.9)], &[("pii.person", "Smith")]),
             // A change of category splits.
             (
-                &["Anna", "Acme"],
-                vec![per(0.9), row("I-ORG", 0.9)],
-                &[("pii.person", "Anna"), ("pii.organization", "Acme")],
+                &["Anna", "Berlin"],
+                vec![per(0.9), row("I-LOC", 0.9)],
+                &[("pii.person", "Anna"), ("pii.location", "Berlin")],
             ),
             // A span starting on a word piece takes the whole word.
             (
@@ -422,7 +687,11 @@ mod tests {
             // Below the default threshold of 0.5: dropped.
             (&["Anna", "Lee"], vec![per(0.9), iper(0.05)], &[("pii.person", "Anna")]),
             (&["Anna", "Lee"], vec![per(0.3), iper(0.3)], &[]),
-            (&["Acme", "Anna"], vec![org(0.9), per(0.9)], &[("pii.organization", "Acme"), ("pii.person", "Anna")]),
+            (
+                &["Acme", "and", "Anna"],
+                vec![org(0.9), o(), per(0.9)],
+                &[("pii.organization", "Acme"), ("pii.person", "Anna")],
+            ),
             // Leading tokens without a letter or digit are trimmed (trailing
             // ones are kept); a span of nothing else is dropped.
             (&["(", "Maria", ")"], vec![per(0.9), iper(0.9), iper(0.9)], &[("pii.person", "Maria )")]),
@@ -431,10 +700,91 @@ mod tests {
         ];
         for (words, rows, want) in table {
             let (text, t) = tokens(words);
-            let found = d.decode(&rows.concat(), &t);
+            let found = d.decode(&rows.concat(), &t, &text);
             let got: Vec<(&str, &str)> = found.iter().map(|e| (e.category, &text[e.span.clone()])).collect();
             assert_eq!(got, want.to_vec(), "{words:?}");
         }
+    }
+
+    /// The company-name grammar, rule by rule: spans in (category code,
+    /// text, score), spans out, as the Python reference
+    /// (`models/train/ner/common.py` `organisations`) gives them.
+    #[test]
+    fn company_name_grammar() {
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str, f32)], &'a [(&'a str, &'a str)]);
+        let table: &[Case] = &[
+            // 1: a legal form or a closing word after an organisation.
+            ("from Acme, Inc. today", &[("ORG", "Acme", 0.9)], &[("ORG", "Acme, Inc.")]),
+            ("at Keystone Group Ltd.", &[("ORG", "Keystone", 0.9)], &[("ORG", "Keystone Group Ltd.")]),
+            ("Ask Smith & Sons's team", &[("ORG", "Smith", 0.9)], &[("ORG", "Smith & Sons")]),
+            ("Ask Jones and Partners.", &[("ORG", "Jones", 0.9)], &[("ORG", "Jones and Partners")]),
+            // An organisation reached is taken in; a place is not.
+            (
+                "Northwind Pty Ltd",
+                &[("ORG", "Northwind", 0.9), ("ORG", "Pty", 0.8), ("LOC", "Ltd", 0.7)],
+                &[("ORG", "Northwind Pty"), ("LOC", "Ltd")],
+            ),
+            // Persons and places are never changed.
+            ("Radhakrishnan PLC sent it.", &[("PER", "Radhakrishnan", 0.9)], &[("PER", "Radhakrishnan")]),
+            ("with Yorulmaz Şensoy Ltd!", &[("PER", "Yorulmaz Şensoy Ltd", 0.9)], &[("PER", "Yorulmaz Şensoy Ltd")]),
+            (
+                "University of Toronto",
+                &[("ORG", "University of", 0.8), ("LOC", "Toronto", 0.9)],
+                &[("ORG", "University of"), ("LOC", "Toronto")],
+            ),
+            ("report to Jane Doe.", &[("PER", "Jane", 0.9), ("ORG", "Doe", 0.95)], &[("PER", "Jane"), ("ORG", "Doe")]),
+            // 2: a legal form after capitalised words, no span.
+            ("Thanks for choosing Hedigan LLC!", &[], &[("ORG", "Hedigan LLC")]),
+            ("the Blue River Trading GmbH deal", &[], &[("ORG", "Blue River Trading GmbH")]),
+            ("our llc is small", &[], &[]),
+            ("LLC", &[], &[]),
+            ("see: Inc.", &[], &[]),
+            ("Hi, Acme Ltd", &[], &[("ORG", "Acme Ltd")]),
+            // The words before a legal form stop at a span.
+            ("Mary Ann Ltd", &[("PER", "Mary", 0.9)], &[("PER", "Mary"), ("ORG", "Ann Ltd")]),
+            // 3: two organisations one space apart.
+            ("Bank of America", &[("ORG", "Bank of", 0.8), ("ORG", "America", 0.9)], &[("ORG", "Bank of America")]),
+            (
+                "Acme / Globex",
+                &[("ORG", "Acme /", 0.8), ("ORG", "Globex", 0.9)],
+                &[("ORG", "Acme /"), ("ORG", "Globex")],
+            ),
+            ("Anna, Acme", &[("PER", "Anna", 0.9), ("ORG", "Acme", 0.9)], &[("PER", "Anna"), ("ORG", "Acme")]),
+            ("Paris Berlin", &[("LOC", "Paris", 0.9), ("LOC", "Berlin", 0.9)], &[("LOC", "Paris"), ("LOC", "Berlin")]),
+            // 4: titles, departments, roles, job nouns.
+            ("a Senior Software Engineer", &[("ORG", "Software", 0.9)], &[]),
+            ("The Quality Assurance team", &[("ORG", "Quality Assurance", 0.9)], &[]),
+            ("(the Supplier)", &[("ORG", "Supplier)", 0.9)], &[]),
+            ("the Acme Engineer", &[("ORG", "Acme Engineer", 0.9)], &[("ORG", "Acme Engineer")]),
+            ("Acme Ltd Manager", &[("ORG", "Acme", 0.9)], &[("ORG", "Acme Ltd")]),
+            ("of", &[("ORG", "of", 0.9)], &[]),
+            ("the Department of", &[("ORG", "Department of", 0.9)], &[("ORG", "Department of")]),
+            ("Human Resources", &[("ORG", "Human Resources", 0.9)], &[]),
+        ];
+        let category = |code: &str| CATEGORIES.iter().find(|(c, _)| *c == code).unwrap().1;
+        for (text, spans, want) in table {
+            let mut from = 0;
+            let found: Vec<Entity> = spans
+                .iter()
+                .map(|(code, s, score)| {
+                    let start = from + text[from..].find(s).unwrap();
+                    from = start + s.len();
+                    Entity { category: category(code), span: start..start + s.len(), score: *score }
+                })
+                .collect();
+            let got: Vec<(&str, &str)> =
+                organisations(text, found, 0.6).into_iter().map(|e| (e.category, &text[e.span])).collect();
+            let want: Vec<(&str, &str)> = want.iter().map(|(code, s)| (category(code), *s)).collect();
+            assert_eq!(got, want, "{text:?}");
+        }
+        // Scores: a merge keeps the higher, a span made by rule 2 the threshold.
+        let text = "Bank of America and Hedigan LLC";
+        let found = vec![
+            Entity { category: ORGANIZATION, span: 0..7, score: 0.7 },
+            Entity { category: ORGANIZATION, span: 8..15, score: 0.9 },
+        ];
+        let scores: Vec<f32> = organisations(text, found, 0.6).iter().map(|e| e.score).collect();
+        assert_eq!(scores, [0.9, 0.6]);
     }
 
     /// Widening can make spans overlap: the first is kept.
@@ -449,7 +799,7 @@ mod tests {
             mix(&[("O", 0.55), ("I-ORG", 0.45)]),
             mix(&[("O", 0.05), ("B-PER", 0.5), ("I-ORG", 0.45)]),
         ];
-        let found = d.decode(&rows.concat(), &t);
+        let found = d.decode(&rows.concat(), &t, &text);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].category, &text[found[0].span.clone()]), ("pii.organization", "Acmex"));
         assert!((found[0].score - 0.6).abs() < 1e-6);
@@ -458,9 +808,9 @@ mod tests {
     #[test]
     fn ties_go_to_the_first() {
         let d = decoder(&[("PER", 0.1), ("LOC", 0.1)]);
-        let (_, t) = tokens(&["x"]);
-        assert!(d.decode(&mix(&[("O", 0.5), ("B-PER", 0.5)]), &t).is_empty(), "O wins a tie");
-        let found = d.decode(&mix(&[("O", 0.2), ("B-PER", 0.4), ("B-LOC", 0.4)]), &t);
+        let (text, t) = tokens(&["x"]);
+        assert!(d.decode(&mix(&[("O", 0.5), ("B-PER", 0.5)]), &t, &text).is_empty(), "O wins a tie");
+        let found = d.decode(&mix(&[("O", 0.2), ("B-PER", 0.4), ("B-LOC", 0.4)]), &t, &text);
         assert_eq!(found[0].category, "pii.person", "PER comes before LOC in the labels");
     }
 
@@ -470,7 +820,7 @@ mod tests {
     fn only_tokens_with_rows_are_decoded() {
         let d = decoder(&[]);
         let (text, t) = tokens(&["Anna", "Lee", "Bob"]);
-        let found = d.decode(&[per(0.9), row("I-PER", 0.9)].concat(), &t);
+        let found = d.decode(&[per(0.9), row("I-PER", 0.9)].concat(), &t, &text);
         assert_eq!(found.iter().map(|e| &text[e.span.clone()]).collect::<Vec<_>>(), ["Anna Lee"]);
         fn per(p: f32) -> Vec<f32> {
             row("B-PER", p)

@@ -607,6 +607,7 @@ impl Model {
                 first_tokens: Vec::with_capacity(split.windows.len()),
                 replies: Vec::with_capacity(split.windows.len()),
                 unscored_windows: split.unscored,
+                text: if split.tokens.is_some() { text.clone() } else { String::new() },
                 tokens: split.tokens,
             };
             for w in split.windows {
@@ -654,7 +655,7 @@ impl Model {
                 let g = self.windower.geometry();
                 let half_overlap = (g.content_tokens - g.stride_tokens) / 2;
                 let probs = entities::stitch(&windows, width, half_overlap);
-                decoder.decode(&probs, tokens)
+                decoder.decode(&probs, tokens, &q.text)
             }
             _ => Vec::new(),
         };
@@ -712,6 +713,9 @@ struct Queued {
     unscored_windows: usize,
     /// The text's tokens, for the entity head.
     tokens: Option<window::TextTokens>,
+    /// The text, for the entity head's company-name grammar (empty without
+    /// tokens).
+    text: String,
 }
 
 fn new_session(

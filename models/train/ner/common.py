@@ -109,7 +109,7 @@ def char_to_byte(text):
     return out
 
 
-def decode(probs, offsets, tokens, thresholds, text=None, score="mean", trim="lead"):
+def decode(probs, offsets, tokens, thresholds, text=None, score="mean", trim="lead", rules="org"):
     """BIO decoding of per-token probabilities [n, len(LABELS)] of the content tokens (already stitched across
     windows) into character spans.
 
@@ -125,6 +125,7 @@ def decode(probs, offsets, tokens, thresholds, text=None, score="mean", trim="le
        (trailing ones are kept: on dev, trimming them too lost "Inc." / "(CN)"-style ends and exact F1).
     5. score = mean over the span's tokens of P(X); keep the span if score >= thresholds[X]; a span that
        overlaps the previous kept span is dropped.
+    6. rules "org" (the default; needs text): the company-name grammar of `organisations` over the kept spans.
     Returns [(category, start_char, end_char, score)].
     """
     n = len(tokens)
@@ -173,6 +174,8 @@ def decode(probs, offsets, tokens, thresholds, text=None, score="mean", trim="le
         if sc >= thresholds.get(cat, 0.5) and offsets[a][0] >= last_end:
             out.append((cat, offsets[a][0], offsets[b][1], sc))
             last_end = offsets[b][1]
+    if text is not None and "org" in rules.split(","):
+        out = organisations(text, out, thresholds.get("ORG", 0.5))
     return out
 
 
@@ -260,3 +263,170 @@ def save_jsonl(path, rows):
     with open(path, "w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+# --- organisations: what the head's spans miss about how company names are written (issue #22) ----------------
+# Applied to the kept spans of `decode` (the served decoder); `src/model/entities.rs` `organisations` mirrors it.
+
+# Legal forms: a capitalised name before one of these is a company, with or without a span of the head.
+LEGAL_FORMS = {"Inc", "Inc.", "Incorporated", "Corp", "Corp.", "Corporation", "Co.", "LLC", "L.L.C.", "LLP", "Ltd",
+               "Ltd.", "Limited", "PLC", "plc", "GmbH", "AG", "KGaA", "S.A.", "S.L.", "SARL", "S.A.R.L.", "S.A.S.",
+               "S.p.A.", "SpA", "S.r.l.", "Srl", "B.V.", "N.V.", "Pty", "Oy", "Oyj", "A/S", "ApS", "ASA"}
+# Words that close an organisation's name when they follow a span of the head ("Kilkenny Foundation").
+ORG_HEADS = {"Group", "Holdings", "Partners", "Associates", "Company", "Foundation", "Institute", "University",
+             "College", "Hospital", "Council", "Bank", "Agency", "Authority", "Association", "Society", "Trust",
+             "Club", "Library", "Museum", "Systems", "Solutions", "Technologies", "Consulting", "Logistics",
+             "Industries", "Enterprises", "Ventures", "Capital", "Labs"}
+# After "&" or "and": "Smith & Sons", "Jones and Partners".
+AMP_HEADS = {"Sons", "Co.", "Co", "Partners", "Associates", "Company"}
+AMPS = (" & ", " and ")
+# Words an organisation's name does not consist of alone (with no "of" or "for" between them): titles,
+# departments, roles in a contract (lower case).
+NOT_ORG_WORDS = {
+    "chief", "senior", "junior", "head", "lead", "principal", "vice", "deputy", "assistant", "associate",
+    "executive", "general", "regional", "global", "software", "marketing", "sales", "product", "project", "data",
+    "financial", "finance", "operations", "technical", "creative", "account", "accounts", "business", "customer",
+    "human", "resources", "quality", "assurance", "support", "relations", "development", "engineering", "legal",
+    "procurement", "accounting", "compliance", "security", "it", "hr", "research", "information", "technology",
+    "president", "director", "manager", "officer", "engineer", "supplier", "client", "buyer", "seller", "vendor",
+    "purchaser", "contractor", "licensor", "licensee", "lessor", "lessee", "tenant", "landlord", "company",
+    "employer", "employee", "party", "parties", "board", "team", "department", "management", "staff", "nda"}
+# A span of one of these alone names nothing.
+JOINING_WORDS = {"of", "for", "and", "the", "&"}
+# A capitalised word right after an ORG span that makes it a job title ("Software Engineer").
+JOB_NOUNS = {"Engineer", "Officer", "Manager", "Director", "Developer", "Analyst", "Designer", "Consultant",
+             "Specialist", "Coordinator", "Administrator", "Architect", "Technician", "Executive", "President",
+             "Accountant", "Scientist", "Editor", "Representative", "Adviser", "Advisor", "Supervisor", "Assistant",
+             "Intern", "Controller", "Strategist", "Recruiter", "Planner"}
+CONNECTORS = {"of", "for", "de", "du", "des", "der", "di", "del"}
+CLOSERS = ",;:!?)]}\"'’"
+
+
+def _ws(ch):
+    """Rust char::is_whitespace (Unicode White_Space); Python's isspace adds U+001C..U+001F."""
+    return ch.isspace() and not "\x1c" <= ch <= "\x1f"
+
+
+def _word(text, i):
+    """The word starting at i: (end, core), core without closing punctuation or a possessive 's, end where the
+    core ends."""
+    j = i
+    while j < len(text) and not _ws(text[j]):
+        j += 1
+    core = text[i:j]
+    if core.endswith("'s") or core.endswith("’s"):
+        core = core[:-2]
+    core = core.rstrip(CLOSERS)
+    return i + len(core), core
+
+
+def _in(core, words):
+    """Length of the part of core that is in words (core itself, or without a final full stop), or 0."""
+    if core in words:
+        return len(core)
+    if core.endswith(".") and core[:-1] in words:
+        return len(core) - 1
+    return 0
+
+
+def _suffix_after(text, e):
+    """End of a legal form, closing word or "& Sons" that follows a span ending at e, or None."""
+    rest = text[e:]
+    tries = [(" ", LEGAL_FORMS | ORG_HEADS), (", ", LEGAL_FORMS)] + [(amp, AMP_HEADS) for amp in AMPS]
+    for lead, words in tries:
+        if rest.startswith(lead):
+            k = e + len(lead)
+            n = _in(_word(text, k)[1], words)
+            if n:
+                return k + n
+    return None
+
+
+def _word_starts(text, a, b):
+    """Where each word that starts in text[a:b] starts."""
+    i = a
+    while i < b:
+        if _ws(text[i]):
+            i += 1
+            continue
+        yield i
+        while i < b and not _ws(text[i]):
+            i += 1
+
+
+def _words(text, a, b):
+    """Cores of the words that start in text[a:b]."""
+    return [_word(text, i)[1] for i in _word_starts(text, a, b)]
+
+
+def organisations(text, spans, org_threshold):
+    """Company-name grammar over the kept spans [(cat, start, end, score)] of one text (sorted, no overlaps). It
+    only makes, widens, joins or drops ORG spans: a PER, LOC or ADDR span is never changed or taken in.
+
+    1. an ORG span followed by a legal form ("Ltd", "GmbH", after " " or ", "), a closing word ("Group",
+       "Foundation", after " ") or "& Sons" takes it in (repeatedly: "Acme Group Ltd"), unless that would reach
+       into a span of another category (an ORG span reached is taken in);
+    2. a legal form outside every span, after one to three capitalised words joined by single spaces, makes
+       those words and the form an ORG span scored at the ORG threshold;
+    3. two ORG spans one space apart (the first ending on a letter or digit) become one (score: the higher):
+       "Bank of" + "America";
+    4. an ORG span that rule 1 or 2 did not make is dropped when all its words are titles, departments or
+       contract roles (NOT_ORG_WORDS; "Department of" stays), when it is one joining word ("of", "the"), or when
+       a job noun follows it ("Software" in "Software Engineer").
+    """
+    spans = [[c, a, b, s, False] for c, a, b, s in spans]  # ..., made by a rule
+    # 1
+    out = []
+    for k, sp in enumerate(spans):
+        if out and sp[1] < out[-1][2]:
+            continue  # taken in by the ORG span before it
+        if sp[0] == "ORG":
+            for _ in range(3):
+                e = _suffix_after(text, sp[2])
+                if e is None or any(q[1] < e and q[0] != "ORG" for q in spans[k + 1:] if q[1] >= sp[2]):
+                    break
+                sp[2], sp[4] = max(e, max((q[2] for q in spans[k + 1:] if q[1] < e), default=e)), True
+        out.append(sp)
+    spans = out
+    # 2
+    for i in _word_starts(text, 0, len(text)):
+        n = _in(_word(text, i)[1], LEGAL_FORMS)
+        if n and not any(a < i + n and i < b for _, a, b, _, _ in spans):
+            start, k = None, i
+            for _ in range(3):
+                if k < 2 or text[k - 1] != " " or _ws(text[k - 2]):
+                    break
+                p = k - 1
+                while p > 0 and not _ws(text[p - 1]):
+                    p -= 1
+                w = text[p:k - 1]
+                if not w[:1].isupper() or any(a < k - 1 and p < b for _, a, b, _, _ in spans) or w[-1] in CLOSERS:
+                    break
+                start, k = p, p
+            if start is not None:
+                spans.append(["ORG", start, i + n, org_threshold, True])
+                spans.sort(key=lambda s: s[1])
+    # 3
+    out = []
+    for sp in spans:
+        if out and out[-1][0] == "ORG" and sp[0] == "ORG" and text[out[-1][2]:sp[1]] == " " \
+                and text[out[-1][2] - 1].isalnum():
+            prev = out[-1]
+            prev[2], prev[3], prev[4] = sp[2], max(prev[3], sp[3]), prev[4] or sp[4]
+            continue
+        out.append(sp)
+    # 4
+    final = []
+    for c, a, b, s, made in out:
+        if c == "ORG" and not made:
+            ws = _words(text, a, b)
+            if ws and all(w.lower() in NOT_ORG_WORDS for w in ws) and not any(w in CONNECTORS for w in ws):
+                continue
+            if len(ws) == 1 and ws[0].lower() in JOINING_WORDS:
+                continue
+            if text[b:b + 1] == " ":
+                _, nxt = _word(text, b + 1)
+                if _in(nxt, JOB_NOUNS):
+                    continue
+        final.append((c, a, b, s))
+    return final

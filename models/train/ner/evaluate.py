@@ -62,11 +62,12 @@ def main():
     ap.add_argument("--sets", nargs="*", default=["wnut_test", "uner_test", "benign_test"])
     ap.add_argument("--synth", action="store_true")
     ap.add_argument("--no-case", action="store_true", help="do not feed token_case (the graph's default 0)")
+    ap.add_argument("--rules", default="org", help="decoding rules (common.decode); \"\" for none")
     ap.add_argument("--tag", default="eval")
     args = ap.parse_args()
     th = args.thresholds
     th = json.load(open(th))["thresholds"] if os.path.exists(th) else json.loads(th)
-    ent = Entities(args.model, th, feed_case=not args.no_case)
+    ent = Entities(args.model, th, feed_case=not args.no_case, rules=args.rules)
     res = {"thresholds": th}
     for name in args.sets:
         rows = load_jsonl(os.path.join(OUT, "data", f"{name}.jsonl"))

@@ -54,6 +54,10 @@ TEXTS = [
     ("organization", "I have worked at Siemens for ten years and before that at Deutsche Bank."),
     ("organization", "Acme Widgets Inc. signed a deal with the University of Toronto."),
     ("organization", "Can you compare the annual reports of Toyota and Volkswagen?"),
+    ("organization_grammar", "Thanks for choosing Hedigan LLC! Your order has shipped."),
+    ("organization_grammar", "She studied at the University of Toronto before joining Keystone & Sons."),
+    ("organization_grammar", "I'm a Senior Software Engineer at Radhakrishnan PLC and I report to Jane Doe."),
+    ("organization_grammar", "The Quality Assurance team sent the NDA to Holt Empire Hotel Inc. this morning."),
     ("mixed", "Emma Clarke from Greenfield Analytics Ltd will visit our Dublin office on Monday."),
     ("mixed", "Customer: Rahul Mehta\nCompany: Tata Consultancy Services\nAddress: 14 MG Road, Bengaluru 560001"),
     ("mixed_emoji", "🎉 Congrats to Fatima Al-Sayed 🎉 on joining Mercado Libre in São Paulo!"),
@@ -102,7 +106,7 @@ def main():
             }
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             # how close any candidate span (kept or not) lies to its threshold: a flip risk between kernels
-            for c, a, b, sc in decode(P, offs, toks, {k: 0.0 for k in th}, text=text):
+            for c, a, b, sc in decode(P, offs, toks, {k: 0.0 for k in th}, text=text, rules=""):
                 margin = min(margin, abs(sc - th[c]))
             print(kind, [(s["category"], s["text"], round(s["score"], 3)) for s in row["spans"]])
     print(f"smallest |score - threshold| over all candidate spans: {margin:.4f}")

@@ -22,7 +22,8 @@ def manifest_thresholds(path=os.path.join(MODEL_DIR, "manifest.json")):
 
 
 class Entities:
-    def __init__(self, model_path, thresholds, feed_case=True, threads=2):
+    def __init__(self, model_path, thresholds, feed_case=True, threads=2, rules="org"):
+        self.rules = rules
         self.sess = session(model_path, threads)
         self.tok = tokenizer()
         self.th = thresholds
@@ -47,7 +48,7 @@ class Entities:
 
     def spans(self, text):
         P, ids, offs, toks, case = self.token_probs(text)
-        return decode(P, offs, toks, self.th, text=text)
+        return decode(P, offs, toks, self.th, text=text, rules=self.rules)
 
     def spans_bytes(self, text):
         c2b = char_to_byte(text)

@@ -72,7 +72,12 @@ def main():
             "(Rust char::is_alphanumeric, Python str.isalnum), and the span if none is left; score = mean of P(X) "
             "over its tokens; keep it if score >= thresholds.entities[X] and it starts at or after the end of the "
             "previous kept span. Span = [start offset of its first token, end offset of its last token), UTF-8 "
-            "byte offsets of the original text"),
+            "byte offsets of the original text; "
+            "then, over the kept spans of one text, the company-name grammar, which only makes, widens, joins or "
+            "drops ORG spans (legal forms such as Ltd/GmbH/Inc and closing words such as Group/Foundation widen "
+            "an ORG span or make one after capitalised words; ORG spans one space apart are joined; titles, "
+            "departments and job-title words are dropped as ORG): models/train/ner/common.py organisations, "
+            "src/model/entities.rs organisations"),
         "thresholds_chosen_on": (
             "per category, the best span-overlap F1 on the dev split (half of WNUT17 dev, a quarter of UNER "
             "English-EWT dev by document, Faker templates of another seed); never test or synth_dataset_v2"),

@@ -126,14 +126,23 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--faker-train", type=int, default=12000)
     ap.add_argument("--faker-dev", type=int, default=1500)
+    # organisations in running prose (orgdev.py): 0 for the shipped head; the card's "tried" head used 4000 / 1200
+    ap.add_argument("--orgprose-train", type=int, default=0)
+    ap.add_argument("--orgprose-dev", type=int, default=0)
     ap.add_argument("--silver", type=int, default=14000)
     ap.add_argument("--benign-test", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=20261205)
     args = ap.parse_args()
+    import orgdev
     import templates
     sets = gold()
     sets["train"] += templates.generate(args.faker_train, args.seed)
     sets["dev"] += templates.generate(args.faker_dev, args.seed + 7919)
+    # organisations in running prose: half of orgdev.py's templates and names for training, the other half for dev
+    if args.orgprose_train:
+        sets["train"] += orgdev.generate(args.orgprose_train, args.seed, "train")
+    if args.orgprose_dev:
+        sets["dev"] += orgdev.generate(args.orgprose_dev, args.seed + 17, "dev")
     sets["train"] += silver(args.silver, args.seed)
     bt = benign_user("test")
     random.Random(args.seed).shuffle(bt)
