@@ -13,8 +13,12 @@
 //! A date near a birth word ("born", "DOB", "date of birth", "geboren",
 //! "né le", `[date_of_birth]` in `rules/pii-context.toml`) is
 //! `pii.date_of_birth`, unless another date stands between the word and it;
-//! everything else is `pii.date_time`. Relative dates ("tomorrow", "next
-//! week") and bare years are left alone: they name no day.
+//! everything else is `pii.date_time`. In English, dates said relative to
+//! now ("tomorrow", "next week", "three days ago"), durations and ages,
+//! day numbers ("on the 14th"), centuries, decade words, holidays and a
+//! bare year that nothing around makes a count are `pii.date_time` too
+//! (people and spaCy-style taggers count them as dates). Relative dates,
+//! durations, centuries, decade words and holidays are never a birth date.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;

@@ -421,6 +421,22 @@ pub(super) const RULES: &[IdRule] = &[
         message: "Singapore UEN (check letter valid)",
     },
     IdRule {
+        category: "pii.us_medical_license",
+        pattern: r"(?-u)\b[ABCDEFGHJKLMPRSTUX][A-Z9]\d{7}\b",
+        check: us_dea,
+        needs_context: true,
+        score: 0.8,
+        message: "US DEA registration number (check digit valid; named nearby)",
+    },
+    IdRule {
+        category: "pii.uuid",
+        pattern: r"(?i-u)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+        check: uuid,
+        needs_context: false,
+        score: 0.6,
+        message: "UUID (RFC 9562 version and variant)",
+    },
+    IdRule {
         category: "pii.mac_address",
         pattern: r"(?i-u)\b(?:[0-9a-f]{2}(?::[0-9a-f]{2}){5}|[0-9a-f]{2}(?:-[0-9a-f]{2}){5}|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4})\b",
         check: mac_address,
@@ -901,6 +917,22 @@ fn sg_uen(s: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// DEA: a registrant-type letter, a letter (or 9), six digits and a check
+/// digit: the first, third and fifth digits plus twice the second, fourth
+/// and sixth, last digit.
+fn us_dea(s: &str) -> bool {
+    let d = digits(&s[2..]);
+    d.len() == 7 && (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6] && !all_same(&d)
+}
+
+/// RFC 9562: the version nibble 1-8 and the variant bits `10`; the nil and
+/// max UUIDs are placeholders.
+fn uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    let variant = b[19].to_ascii_lowercase();
+    (b'1'..=b'8').contains(&b[14]) && matches!(variant, b'8' | b'9' | b'a' | b'b')
 }
 
 /// Six octets; all-zero and broadcast are placeholders, not devices.

@@ -113,6 +113,17 @@ fn every_identifier_accepts_valid_numbers_and_refuses_changed_digits_and_wrong_l
             &["53012345B", "200312345H", "T09LL0001D", "S99LP1234L"],
             &["53012345C", "T09LL0001B", "T09AB0001E", "300312345W", "5301234B"],
         ),
+        ("pii.us_medical_license", &["AB1234563", "F91234563"], &["AB1234564", "AB123456", "IB1234563"]),
+        (
+            "pii.uuid",
+            &["123e4567-e89b-12d3-a456-426614174000", "6F9619FF-8B86-4D11-B42D-00C04FC964FF"],
+            &[
+                "123e4567-e89b-02d3-a456-426614174000",
+                "123e4567-e89b-12d3-c456-426614174000",
+                "00000000-0000-0000-0000-000000000000",
+                "123e4567-e89b-12d3-a456-42661417400",
+            ],
+        ),
         (
             "pii.mac_address",
             &["00:1A:2B:3C:4D:5E", "00-1a-2b-3c-4d-5e", "001a.2b3c.4d5e"],
@@ -233,6 +244,9 @@ fn weak_identifiers_need_their_words_and_strong_ones_stand_alone() {
         ("UEN T09LL0001D", "pii.sg_uen", Some("T09LL0001D")),
         ("UEN 53012345B", "pii.sg_uen", Some("53012345B")),
         ("53012345B", "pii.sg_uen", None),
+        ("DEA# AB1234563", "pii.us_medical_license", Some("AB1234563")),
+        ("AB1234563", "pii.us_medical_license", None),
+        ("session 123e4567-e89b-12d3-a456-426614174000", "pii.uuid", Some("123e4567-e89b-12d3-a456-426614174000")),
         ("device 00:1A:2B:3C:4D:5E joined", "pii.mac_address", Some("00:1A:2B:3C:4D:5E")),
     ];
     let mut failures = Vec::new();
