@@ -41,6 +41,7 @@ impl IdRule {
 const DIGITS_9: &str = r"(?-u)\b\d{3}[ .-]?\d{3}[ .-]?\d{3}\b";
 const DIGITS_11: &str = r"(?-u)\b\d{11}\b";
 const DIGITS_10: &str = r"(?-u)\b\d{3}[ -]?\d{3}[ -]?\d{4}\b";
+const DIGITS_13: &str = r"(?-u)\b\d{13}\b";
 
 pub(super) const RULES: &[IdRule] = &[
     IdRule {
@@ -298,6 +299,142 @@ pub(super) const RULES: &[IdRule] = &[
         needs_context: false,
         score: 0.9,
         message: "Mexican CURP (date, state and check digit valid)",
+    },
+    IdRule {
+        category: "pii.in_voter_id",
+        pattern: r"(?-u)\b[A-Z]{3}\d{7}\b",
+        check: in_voter_id,
+        needs_context: true,
+        score: 0.8,
+        message: "Indian voter ID (EPIC; Luhn valid)",
+    },
+    IdRule {
+        category: "pii.in_vehicle_registration",
+        pattern: r"(?-u)\b(?:[A-Z]{2}[ -]?\d{1,2}[ -]?[A-Z]{1,3}[ -]?\d{4}|\d{2}[ -]?BH[ -]?\d{4}[ -]?[A-Z]{1,2})\b",
+        check: in_vehicle_registration,
+        needs_context: false,
+        score: 0.6,
+        message: "Indian vehicle registration (valid state code; no check digit)",
+    },
+    IdRule {
+        category: "pii.in_passport",
+        pattern: r"(?-u)\b[A-Z][1-9]\d ?\d{4}[1-9]\b",
+        check: in_passport,
+        needs_context: true,
+        score: 0.7,
+        message: "Indian passport number (no check digit; named nearby)",
+    },
+    IdRule {
+        category: "pii.it_driver_license",
+        pattern: r"(?-u)\b(?:[A-Z]{2}\d{7}[A-Z]|U1[0-9A-Z]{7}[A-Z])\b",
+        check: it_driver_license,
+        needs_context: true,
+        score: 0.7,
+        message: "Italian driving licence number (no check digit; named nearby)",
+    },
+    IdRule {
+        category: "pii.it_vat",
+        pattern: r"(?-u)\bIT ?\d{11}\b",
+        check: it_vat,
+        needs_context: false,
+        score: 0.85,
+        message: "Italian VAT number (partita IVA; office code and Luhn valid)",
+    },
+    IdRule {
+        category: "pii.it_vat",
+        pattern: DIGITS_11,
+        check: it_vat,
+        needs_context: true,
+        score: 0.85,
+        message: "Italian VAT number (partita IVA; office code and Luhn valid)",
+    },
+    IdRule {
+        category: "pii.it_identity_card",
+        pattern: r"(?-u)\b(?:[A-Z]{2} ?\d{7}|[A-Z]{2}\d{5}[A-Z]{2}|\d{7}[A-Z]{2})\b",
+        check: not_one_digit_repeated,
+        needs_context: true,
+        score: 0.7,
+        message: "Italian identity card number (no check digit; named nearby)",
+    },
+    IdRule {
+        category: "pii.it_passport",
+        pattern: r"(?-u)\b[A-Z]{2}\d{7}\b",
+        check: not_one_digit_repeated,
+        needs_context: true,
+        score: 0.7,
+        message: "Italian passport number (no check digit; named nearby)",
+    },
+    IdRule {
+        category: "pii.kr_rrn",
+        pattern: r"(?-u)\b\d{6}-\d{7}\b",
+        check: kr_rrn,
+        needs_context: false,
+        score: 0.85,
+        message: "Korean resident registration number (date and check digit valid)",
+    },
+    IdRule {
+        category: "pii.kr_rrn",
+        pattern: DIGITS_13,
+        check: kr_rrn,
+        needs_context: true,
+        score: 0.85,
+        message: "Korean resident registration number (date and check digit valid)",
+    },
+    IdRule {
+        category: "pii.th_tnin",
+        pattern: r"(?-u)\b\d[ -]\d{4}[ -]\d{5}[ -]\d{2}[ -]\d\b",
+        check: th_tnin,
+        needs_context: false,
+        score: 0.85,
+        message: "Thai national ID number (check digit valid)",
+    },
+    IdRule {
+        category: "pii.th_tnin",
+        pattern: DIGITS_13,
+        check: th_tnin,
+        needs_context: true,
+        score: 0.85,
+        message: "Thai national ID number (check digit valid)",
+    },
+    IdRule {
+        category: "pii.fi_hetu",
+        pattern: r"(?-u)\b\d{6}[-+A-FU-Y]\d{3}[0-9A-FHJ-NPR-Y]\b",
+        check: fi_hetu,
+        needs_context: false,
+        score: 0.9,
+        message: "Finnish personal identity code (date and check character valid)",
+    },
+    IdRule {
+        category: "pii.sg_uen",
+        pattern: r"(?-u)\b[TSR]\d{2}[A-Z]{2}\d{4}[A-Z]\b",
+        check: sg_uen,
+        needs_context: false,
+        score: 0.85,
+        message: "Singapore UEN (entity type and check letter valid)",
+    },
+    IdRule {
+        category: "pii.sg_uen",
+        pattern: r"(?-u)\b\d{8,9}[A-Z]\b",
+        check: sg_uen,
+        needs_context: true,
+        score: 0.8,
+        message: "Singapore UEN (check letter valid)",
+    },
+    IdRule {
+        category: "pii.us_medical_license",
+        pattern: r"(?-u)\b[ABCDEFGHJKLMPRSTUX][A-Z9]\d{7}\b",
+        check: us_dea,
+        needs_context: true,
+        score: 0.8,
+        message: "US DEA registration number (check digit valid; named nearby)",
+    },
+    IdRule {
+        category: "pii.uuid",
+        pattern: r"(?i-u)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+        check: uuid,
+        needs_context: false,
+        score: 0.6,
+        message: "UUID (RFC 9562 version and variant)",
     },
     IdRule {
         category: "pii.mac_address",
@@ -657,6 +794,145 @@ fn mx_curp(s: &str) -> bool {
     plausible_date(d[2] * 10 + d[3], d[4] * 10 + d[5])
         && STATES.contains(&&s[11..13])
         && (10 - sum % 10) % 10 == u32::from(b[17] - b'0')
+}
+
+/// Election Commission of India: three letters naming the constituency
+/// (FUSN), six serial digits and a Luhn digit over the seven.
+fn in_voter_id(s: &str) -> bool {
+    let d = digits(s);
+    d.len() == 7 && luhn(&d) && !all_same(&d)
+}
+
+/// The state and union-territory codes of Indian registration plates
+/// (Motor Vehicles Act), old and new (OR/OD, UA/UK, CT/CG, TS/TG).
+const IN_STATES: [&str; 41] = [
+    "AN", "AP", "AR", "AS", "BR", "CG", "CH", "CT", "DD", "DL", "DN", "GA", "GJ", "HP", "HR", "JH", "JK", "KA", "KL",
+    "LA", "LD", "MH", "ML", "MN", "MP", "MZ", "NL", "OD", "OR", "PB", "PY", "RJ", "SK", "TG", "TN", "TR", "TS", "UA",
+    "UK", "UP", "WB",
+];
+
+/// A state code, a district (RTO) number, a series of letters and a number
+/// 0001-9999; or the Bharat series `YY BH NNNN XX`. Separators all alike.
+fn in_vehicle_registration(s: &str) -> bool {
+    let seps: Vec<char> = s.chars().filter(|c| *c == ' ' || *c == '-').collect();
+    let alike = seps.windows(2).all(|w| w[0] == w[1]);
+    let compact: String = s.chars().filter(char::is_ascii_alphanumeric).collect();
+    let serial = number(&digits(&compact[compact.len().saturating_sub(4)..]));
+    let bharat = compact.as_bytes()[0].is_ascii_digit();
+    alike && (bharat || (IN_STATES.contains(&&compact[..2]) && serial > 0)) && !all_same(&digits(s))
+}
+
+/// Passport Seva: a letter and seven digits; no published check digit.
+fn in_passport(s: &str) -> bool {
+    let d = digits(s);
+    d.len() == 7 && !all_same(&d)
+}
+
+/// Motorizzazione: a province's letters, seven digits and a letter (paper
+/// licences), or U1 and eight characters (the card since 1999).
+fn it_driver_license(s: &str) -> bool {
+    not_one_digit_repeated(s)
+}
+
+/// Documents without a check digit: a run of one repeated digit is a
+/// placeholder.
+fn not_one_digit_repeated(s: &str) -> bool {
+    !all_same(&digits(s))
+}
+
+/// Agenzia delle Entrate: seven digits for the holder, three for the
+/// provincial office (001-100, or 120, 121, 888 and 999 for special
+/// registrations) and a Luhn digit.
+fn it_vat(s: &str) -> bool {
+    let d = digits(s);
+    d.len() == 11 && matches!(number(&d[7..10]), 1..=100 | 120 | 121 | 888 | 999) && luhn(&d) && number(&d[..7]) != 0
+}
+
+/// Ministry of the Interior: YYMMDD, a digit for sex and century (1-8;
+/// 5-8 for foreign residents), five more and a check digit: weights
+/// 2-9, 2-5, and 11 minus the sum mod 11 (mod 10). Numbers issued since
+/// October 2020 no longer carry the check and are missed.
+fn kr_rrn(s: &str) -> bool {
+    let d = digits(s);
+    if d.len() != 13 || !(1..=8).contains(&d[6]) {
+        return false;
+    }
+    let sum = weighted(&d, &[2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]);
+    plausible_date(d[2] * 10 + d[3], d[4] * 10 + d[5]) && (11 - sum % 11) % 10 == d[12]
+}
+
+/// Department of Provincial Administration: a category digit (1-8), then
+/// eleven digits and a check digit: weights 13 down to 2, and 11 minus the
+/// sum mod 11 (mod 10).
+fn th_tnin(s: &str) -> bool {
+    let d = digits(s);
+    if d.len() != 13 || !(1..=8).contains(&d[0]) {
+        return false;
+    }
+    let w: Vec<u32> = (2..=13).rev().collect();
+    (11 - weighted(&d, &w) % 11) % 10 == d[12] && !all_same(&d)
+}
+
+/// Digital and Population Data Services Agency: DDMMYY, a century sign
+/// (+ for the 1800s; -, Y, X, W, V, U for the 1900s; A-F for the 2000s),
+/// an individual number 002-999 and a check character: the nine digits
+/// mod 31 in `0-9A-Y` without G, I, O, Q and Z.
+fn fi_hetu(s: &str) -> bool {
+    const CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
+    let d = digits(&s[..6]);
+    let individual = digits(&s[7..10]);
+    let mut nine = d.clone();
+    nine.extend(&individual);
+    let n = u64::from(number(&nine));
+    number(&individual) >= 2
+        && plausible_date(d[2] * 10 + d[3], d[0] * 10 + d[1])
+        && CHECK[(n % 31) as usize] == s.as_bytes()[10]
+}
+
+/// ACRA and the other issuing agencies: eight digits and a check letter
+/// (businesses), a year, five digits and a check letter (local companies),
+/// or T/S/R with a year, an entity type, four digits and a check letter
+/// (everything else). Each form has its weights and letter table.
+fn sg_uen(s: &str) -> bool {
+    const ENTITY_TYPES: [&str; 39] = [
+        "LP", "LL", "FC", "PF", "RF", "MQ", "MM", "NB", "CC", "CS", "MB", "FM", "GS", "DP", "CP", "NR", "CM", "CD",
+        "MD", "HS", "VH", "CH", "MH", "CL", "XL", "CX", "HC", "RP", "TU", "TC", "FB", "FN", "PA", "PB", "SS", "MC",
+        "SM", "GA", "GB",
+    ];
+    const OTHER: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWX0123456789";
+    let b = s.as_bytes();
+    let last = b[b.len() - 1];
+    let d = digits(s);
+    match (b[0].is_ascii_digit(), d.len()) {
+        (true, 8) => b"XMKECAWLJDB"[(weighted(&d, &[10, 4, 9, 3, 8, 2, 7, 1]) % 11) as usize] == last,
+        (true, 9) => {
+            let year = number(&d[..4]);
+            (1900..=2099).contains(&year)
+                && b"ZKCMDNERGWH"[(weighted(&d, &[10, 8, 6, 4, 9, 7, 5, 3, 1]) % 11) as usize] == last
+        }
+        (false, _) if ENTITY_TYPES.contains(&&s[3..5]) => {
+            let value = |c: &u8| OTHER.iter().position(|x| x == c).map_or(0, |p| p as u32);
+            let sum: u32 = b[..9].iter().zip([4, 3, 5, 3, 10, 2, 2, 5, 7]).map(|(c, w)| value(c) * w).sum();
+            OTHER[((sum + 11 - 5) % 11) as usize] == last
+        }
+        _ => false,
+    }
+}
+
+/// DEA: a registrant-type letter, a letter (or 9), six digits and a check
+/// digit: the first, third and fifth digits plus twice the second, fourth
+/// and sixth, last digit.
+fn us_dea(s: &str) -> bool {
+    let d = digits(&s[2..]);
+    d.len() == 7 && (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6] && !all_same(&d)
+}
+
+/// RFC 9562: the version nibble 1-8 and the variant bits `10`; the nil and
+/// max UUIDs are placeholders.
+fn uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    let variant = b[19].to_ascii_lowercase();
+    (b'1'..=b'8').contains(&b[14]) && matches!(variant, b'8' | b'9' | b'a' | b'b')
 }
 
 /// Six octets; all-zero and broadcast are placeholders, not devices.

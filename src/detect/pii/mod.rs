@@ -1,5 +1,5 @@
 //! Personal data: e-mail, phone, payment card, IBAN, US SSN, IP address,
-//! national identifiers, account numbers, MAC addresses and crypto wallets
+//! national identifiers, account numbers, MAC addresses, UUIDs and crypto wallets
 //! (`ids.rs`); domain names (`domain.rs`), dates, times and birth dates
 //! (`dates.rs`); nationalities, religions, political and ethnic groups
 //! (`nrp.rs`).
@@ -39,7 +39,7 @@ use context::{Near, Words};
 use ids::{IdRule, RULES};
 
 pub const NAME: &str = "pii";
-const VERSION: &str = "1.2.0";
+const VERSION: &str = "1.3.0";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
