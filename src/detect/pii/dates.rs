@@ -55,16 +55,6 @@ pub(super) enum Form {
     Year,
     /// `the 1990s`, `the '80s`.
     Decade,
-    /// `tomorrow`, `next week`, `last Monday`, `three days ago`, `in two
-    /// weeks`, `35 years old`, `this morning`, `midnight`.
-    Relative,
-    /// `on the 14th`, `the 3rd of this month`.
-    DayNumber,
-    /// `the 19th century`, `the eighties`, `the mid-90s`, `Christmas Eve`,
-    /// `500 BC`.
-    Period,
-    /// A year on its own, `1999`, where nothing says it is a count.
-    BareYear,
 }
 
 /// What a validated piece says, for scoring and for the birth-date rule.
@@ -77,8 +67,6 @@ enum Class {
     Weekday,
     Time,
     Decade,
-    /// A day or time said relative to now, or a duration.
-    Relative,
 }
 
 impl Class {
@@ -89,7 +77,6 @@ impl Class {
             Class::Time => 0.7,
             Class::Year | Class::Weekday => 0.6,
             Class::Decade => 0.5,
-            Class::Relative => 0.45,
         }
     }
 
@@ -144,248 +131,11 @@ const JOINERS: &[&str] = &[
 /// Words that may follow a year after a preposition ("in 1999 we", "since
 /// 2019,"); any other word makes it a count ("in 2000 rows").
 const AFTER_YEAR: &[&str] = &[
-    "ad",
-    "bc",
-    "bce",
-    "ce",
-    "and",
-    "or",
-    "but",
-    "to",
-    "the",
-    "a",
-    "an",
-    "when",
-    "where",
-    "while",
-    "after",
-    "before",
-    "until",
-    "as",
-    "at",
-    "in",
-    "on",
-    "for",
-    "with",
-    "i",
-    "we",
-    "he",
-    "she",
-    "they",
-    "it",
-    "you",
-    "my",
-    "our",
-    "his",
-    "her",
-    "their",
-    "there",
-    "this",
-    "that",
-    "which",
-    "who",
-    "was",
-    "were",
-    "is",
-    "are",
-    "had",
-    "has",
-    "have",
-    "will",
-    "would",
-    "then",
-    "so",
-    "because",
-    "from",
-    "by",
-    "through",
-    "till",
-    "onwards",
-    "onward",
-    "season",
-    "election",
-    "elections",
-    "census",
-    "budget",
-    "edition",
-    "model",
-    "olympics",
-    "world",
-    "cup",
-    "tax",
-    "fiscal",
-    "academic",
-    "school",
-    "calendar",
-    "summer",
-    "winter",
-    "spring",
-    "autumn",
-    "fall",
-    "revolution",
-    "war",
-    "crisis",
-    "earthquake",
+    "and", "or", "but", "to", "the", "a", "an", "when", "where", "while", "after", "before", "until", "as", "at", "in",
+    "on", "for", "with", "i", "we", "he", "she", "they", "it", "you", "my", "our", "his", "her", "their", "there",
+    "this", "that", "which", "who", "was", "were", "is", "are", "had", "has", "have", "will", "would", "then", "so",
+    "because", "from", "by", "through", "till", "onwards", "onward", "ad", "bc", "bce", "ce",
 ];
-
-/// Words before a number that make it something other than a year ("port
-/// 2000", "page 1999", "error 2003").
-const BEFORE_NUMBER: &[&str] = &[
-    "port",
-    "ports",
-    "page",
-    "pages",
-    "pp",
-    "p",
-    "no",
-    "nr",
-    "number",
-    "num",
-    "room",
-    "step",
-    "line",
-    "lines",
-    "id",
-    "code",
-    "error",
-    "errno",
-    "model",
-    "item",
-    "items",
-    "ext",
-    "pin",
-    "row",
-    "rows",
-    "col",
-    "column",
-    "version",
-    "ver",
-    "v",
-    "build",
-    "release",
-    "issue",
-    "pr",
-    "ticket",
-    "bug",
-    "rfc",
-    "iso",
-    "en",
-    "din",
-    "cve",
-    "ms",
-    "s",
-    "kb",
-    "mb",
-    "gb",
-    "x",
-    "width",
-    "height",
-    "size",
-    "over",
-    "under",
-    "about",
-    "approximately",
-    "nearly",
-    "almost",
-    "exactly",
-    "only",
-    "just",
-    "than",
-    "top",
-    "score",
-    "scored",
-    "costs",
-    "cost",
-    "price",
-    "paid",
-    "pay",
-    "for",
-    "with",
-    "to",
-    "of",
-    "by",
-    "and",
-    "or",
-    "at",
-    "is",
-    "was",
-    "are",
-    "were",
-    "be",
-    "been",
-    "has",
-    "have",
-    "had",
-    "level",
-    "chapter",
-    "section",
-    "figure",
-    "fig",
-    "table",
-    "vol",
-    "volume",
-    "unit",
-    "flight",
-    "bus",
-    "route",
-    "highway",
-    "interstate",
-    "suite",
-    "apt",
-    "box",
-    "zip",
-    "po",
-    "tel",
-    "fax",
-    "phone",
-    "call",
-    "the",
-    "a",
-    "an",
-    "these",
-    "those",
-    "some",
-    "all",
-    "uid",
-    "gid",
-    "pid",
-    "mode",
-    "chmod",
-    "u",
-    "n",
-    "k",
-    "m",
-    "t",
-    "c",
-    "l",
-    "i",
-    "j",
-    "d",
-    "f",
-    "r",
-    "w",
-    "h",
-    "o",
-    "q",
-    "e",
-    "b",
-    "g",
-    "y",
-    "z",
-    "plus",
-    "minus",
-    "times",
-    "total",
-    "windows",
-    "office",
-    "server",
-    "sql",
-    "visual",
-    "studio",
-];
-
-/// Numbers written as words, for durations and ages ("three days ago").
-const COUNT: &str = r"(?:\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|a\s+few|a\s+couple\s+of|a\s+couple|several|few|many)";
 
 impl Dates {
     pub(super) fn new() -> Result<Self, String> {
@@ -484,28 +234,10 @@ impl Dates {
             ),
             (
                 Form::Year,
-                r"(?i)\b(?:in|since|until|till|from|before|after|during|circa|around|year|early|late|mid|of|spring|summer|autumn|fall|winter|c\.|ca\.|by|between|through|throughout|as\s+of|class\s+of|fy|fiscal|q[1-4]|h[12]|end\s+of|start\s+of|beginning\s+of|born|copyright|\(c\)|©)\s+(?:1[6-9]|20)[0-9]{2}(?:\s*[-–]\s*(?:1[6-9]|20)[0-9]{2})?\b"
+                r"(?i)\b(?:in|since|until|till|from|before|after|during|circa|around|year|early|late|mid|of|spring|summer|autumn|fall|winter|c\.|ca\.)\s+(?:1[6-9]|20)[0-9]{2}(?:\s*[-–]\s*(?:1[6-9]|20)[0-9]{2})?\b"
                     .to_string(),
             ),
             (Form::Decade, r"(?-u)\b(?:1[6-9]|20)\d0s\b|'\d0s\b".to_string()),
-            (Form::Relative, self.relative_pattern()),
-            (
-                Form::DayNumber,
-                r"(?i)\b(?:(?:on|by|until|till|from|since|before|after|of)\s+the\s+(?:3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)\b(?:\s+of\s+(?:this|next|last|the\s+following|the\s+month|each|every)(?:\s+month)?\b)?|the\s+(?:3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)\s+of\s+(?:this|next|last|the\s+following|each|every)\s+month\b)"
-                    .to_string(),
-            ),
-            (
-                Form::Period,
-                concat!(
-                    r"(?i:\b(?:(?:early|late|mid)[- ])?(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-first)[- ]century\b)",
-                    r"|(?i:\b(?:the|his|her|their|my|our|your|its)\s+(?:(?:early|late|mid)[- ]?)?(?:twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)\b)",
-                    r"|(?i:\b(?:the|early|late|mid|his|her|their|my|our|your)[- ]'?[1-9]0s\b)",
-                    r"|\b\d{1,4}\s?(?:BC|BCE|AD|CE)\b|\bAD\s?\d{1,4}\b",
-                    r"|\b(?:Christmas(?:\s+(?:Eve|Day))?|New\s+Year'?s(?:\s+(?:Eve|Day))?|Easter(?:\s+(?:Sunday|Monday))?|Thanksgiving|Halloween|Hanukkah|Chanukah|Ramadan|Eid(?:\s+al-(?:Fitr|Adha))?|Diwali|Passover|Yom\s+Kippur|Rosh\s+Hashanah|Valentine'?s\s+Day|Independence\s+Day|Labou?r\s+Day|Memorial\s+Day|Boxing\s+Day|Good\s+Friday|(?:Chinese|Lunar)\s+New\s+Year|Mother'?s\s+Day|Father'?s\s+Day|Veterans\s+Day|Bastille\s+Day|St\.?\s+Patrick'?s\s+Day)\b"
-                )
-                .to_string(),
-            ),
-            (Form::BareYear, r"(?-u)\b(?:19|20)\d{2}\b".to_string()),
         ]
     }
 
@@ -596,19 +328,7 @@ impl Dates {
                 let digits = s.find(|c: char| c.is_ascii_digit()).unwrap_or(0);
                 return Some(Piece { span: at.start + digits..at.end, class: Class::Year });
             }
-            Form::Decade | Form::Period => Class::Decade,
-            Form::Relative => Class::Relative,
-            Form::DayNumber => {
-                // "on the 14th": the day is the span, as "in" is not part of "in 1999".
-                lead_cut = s.find(|c: char| c.is_ascii_digit()).unwrap_or(0);
-                Class::Day
-            }
-            Form::BareYear => {
-                if !self.bare_year(text, &at) {
-                    return None;
-                }
-                Class::Year
-            }
+            Form::Decade => Class::Decade,
         };
         // "on the 6th of March." ends a sentence.
         let mut span = at.start + lead_cut..at.end;
@@ -656,82 +376,6 @@ impl Dates {
             out.push(RawFinding { category: category.into(), score, span, message: message.into() });
         }
         out
-    }
-
-    /// Days and times said relative to now, durations and ages, in English:
-    /// "tomorrow", "next week", "last Monday", "three days ago", "in two
-    /// weeks", "for 5 years", "35 years old", "this morning", "midnight".
-    fn relative_pattern(&self) -> String {
-        let weekday_full: Vec<String> = self
-            .weekdays
-            .iter()
-            .filter(|(name, (full, _))| *full && name.is_ascii())
-            .map(|(n, _)| regex::escape(n))
-            .collect();
-        let weekday = weekday_full.join("|");
-        let unit =
-            r"(?:second|minute|hour|day|night|week|weekend|fortnight|month|quarter|year|decade|centur(?:y|ie))s?";
-        let part = r"(?:morning|afternoon|evening|night|day|weekend|week|month|year|quarter|semester|term|season|spring|summer|autumn|fall|winter|decade|century)";
-        format!(
-            concat!(
-                // Longer phrases first: the first alternative that matches wins.
-                r"(?i)\b(?:(?:tomorrow|yesterday|{weekday})\s+(?:morning|afternoon|evening|night)",
-                r"|the\s+day\s+(?:before\s+yesterday|after\s+tomorrow)",
-                r"|today|tonight|tomorrow|yesterday|overmorrow|nowadays",
-                r"|(?:this|next|last|previous|coming|past|following|every|each|upcoming)\s+(?:{part}|{weekday})",
-                r"|(?:the\s+)?(?:early|late)\s+(?:morning|afternoon|evening)",
-                r"|(?:in\s+the|at|around|by|before|after|until)\s+(?:morning|afternoon|evening|night|noon|midday|midnight|dawn|dusk|sunrise|sunset)",
-                r"|noon|midday|midnight",
-                r"|{count}\s+{unit}\s+(?:ago|later|earlier|before|after|from\s+now|back|old|long|prior)",
-                r"|{count}[- ]{unit}[- ]old",
-                r"|(?:in|within|for|over|after|during|the\s+past|the\s+last|the\s+next|the\s+first|the\s+following|another|the\s+coming)\s+(?:the\s+(?:next|last|past|coming)\s+)?{count}\s+{unit}",
-                r"|(?:half|quarter)\s+(?:past|to)\s+(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon|midnight|\d{{1,2}})",
-                r"|(?:annually|biweekly|fortnightly|weekdays|weeknights|weekends|daily|nightly|weekly|monthly|quarterly|yearly)",
-                r")\b"
-            ),
-            part = part,
-            weekday = weekday,
-            count = COUNT,
-            unit = unit,
-        )
-    }
-
-    /// Whether a bare four-digit number is a year: not part of a longer
-    /// number or a word, not after a word that makes it a quantity or a
-    /// label ("port 2000", "over 1500"), and followed by the end of a
-    /// phrase or a word that may follow a year ("1999 was", "in 2010, ...").
-    fn bare_year(&self, text: &str, at: &Range<usize>) -> bool {
-        if !free_standing(text, at) {
-            return false;
-        }
-        let before = &text[..at.start];
-        if before.ends_with(|c: char| "$€£¥#+-*/=<>:@%&_~\\.,'\"([{".contains(c)) {
-            return false;
-        }
-        let previous: String =
-            before.trim_end().rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or_default().to_lowercase();
-        // After a month name it is that month's year, or a day that does not
-        // exist ("31 February 2024"): the month forms have judged it.
-        if BEFORE_NUMBER.contains(&previous.as_str())
-            || previous.chars().any(|c| c.is_ascii_digit())
-            || self.months.contains_key(&previous)
-        {
-            return false;
-        }
-        let rest = &text[at.end..];
-        let next_char = rest.chars().next();
-        let ends_phrase = match next_char {
-            None => true,
-            Some(c) if "!?;)\n".contains(c) => true,
-            Some('.' | ',' | ':') => !rest[1..].starts_with(|c: char| c.is_ascii_digit()),
-            Some(' ') => {
-                let word: String =
-                    rest.trim_start().chars().take_while(|c| c.is_alphabetic()).collect::<String>().to_lowercase();
-                !word.is_empty() && AFTER_YEAR.contains(&word.as_str())
-            }
-            _ => false,
-        };
-        ends_phrase
     }
 
     /// The byte offset of the first month name in `s` written as its case
