@@ -395,9 +395,15 @@ impl Stores {
         }
     }
 
+    /// Removes the run's schema and stream (the servers stopped first, so
+    /// no shipper holds them); says so when it cannot.
     async fn drop_all(&self) {
-        let _ = self.postgres.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema)).await;
-        let _ = self.js.delete_stream(&self.stream).await;
+        if let Err(e) = self.postgres.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema)).await {
+            eprintln!("load: could not drop schema {}: {e}", self.schema);
+        }
+        if let Err(e) = self.js.delete_stream(&self.stream).await {
+            eprintln!("load: could not delete stream {}: {e}", self.stream);
+        }
     }
 }
 
@@ -508,6 +514,7 @@ async fn soak(args: SoakArgs) -> Result<(), String> {
     );
     println!("PostgreSQL and JetStream agree: {}", total as u64 == messages);
     println!("load average after: {}", fixture::loadavg());
+    drop(server);
     if !args.stores.keep {
         stores.drop_all().await;
     }
