@@ -5,6 +5,12 @@
 //! async worker, with a deadline. A detector that fails, panics or misses its
 //! deadline is reported as skipped, and the policy decides whether that fails
 //! open or closed; it is never counted as a clean pass.
+//!
+//! At most [`CpuSlots`] of that work runs at once. More threads than cores
+//! buy CPU work nothing, and every thread that runs a regex while others do
+//! gets a lazy-DFA cache of its own, which the regex keeps for the life of
+//! the process: with the blocking pool's hundreds of threads under load,
+//! those caches alone grew the server by gigabytes (issue #26's soak).
 
 pub mod model;
 
@@ -13,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use tracing::field::Empty;
 use tracing::Instrument as _;
+
+use tokio::sync::Semaphore;
 
 use crate::action::PolicyHandle;
 use crate::detect::redact::{is_redacted_category, redact};
@@ -34,6 +42,25 @@ pub struct Pipeline {
     model: ModelStage,
     output: Option<Arc<crate::output::OutputChecks>>,
     content: Arc<crate::content::ContentPolicies>,
+    cpu: CpuSlots,
+}
+
+/// How many detector, action-policy and content-policy runs may be on the
+/// blocking pool at once: twice the cores the process may use, at least 4
+/// (so one slow input does not hold every slot).
+#[derive(Clone)]
+pub struct CpuSlots(Arc<Semaphore>);
+
+impl CpuSlots {
+    pub fn new(slots: usize) -> Self {
+        Self(Arc::new(Semaphore::new(slots.max(1))))
+    }
+
+    /// The default: `2 × available_parallelism`, at least 4.
+    pub fn for_this_machine() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::new((2 * cores).max(4))
+    }
 }
 
 impl Pipeline {
@@ -51,6 +78,7 @@ impl Pipeline {
             model: ModelStage::Absent,
             output: None,
             content: Arc::new(crate::content::ContentPolicies::none()),
+            cpu: CpuSlots::for_this_machine(),
         }
     }
 
@@ -120,10 +148,16 @@ impl Pipeline {
                 out.absorb(content);
             }
             ScoreRequest::Action { .. } => {
-                let action =
-                    action_stage(action_policy.clone(), request, &out.findings, session, self.detector_timeout)
-                        .instrument(stage_span("action_policy", crate::action::DETECTOR))
-                        .await;
+                let action = action_stage(
+                    action_policy.clone(),
+                    request,
+                    &out.findings,
+                    session,
+                    self.detector_timeout,
+                    &self.cpu,
+                )
+                .instrument(stage_span("action_policy", crate::action::DETECTOR))
+                .await;
                 out.absorb(action);
             }
         }
@@ -190,7 +224,8 @@ impl Pipeline {
     /// The rule detectors, concurrently, each over every source it applies to.
     async fn rules(&self, scan: &Arc<ScanSet>) -> Stage {
         let runs = self.detectors.iter().map(|d| {
-            run_detector(d.clone(), scan.clone(), self.detector_timeout).instrument(stage_span("detector", d.name()))
+            run_detector(d.clone(), scan.clone(), self.detector_timeout, &self.cpu)
+                .instrument(stage_span("detector", d.name()))
         });
         let results = futures_util::future::join_all(runs).await;
         let mut out = Stage::default();
@@ -243,7 +278,7 @@ impl Pipeline {
             versions: vec![(crate::content::DETECTOR.to_string(), self.content.version().to_string())],
             ..Stage::default()
         };
-        match run_content_policies(self.content.clone(), request, self.detector_timeout).await {
+        match run_content_policies(self.content.clone(), request, self.detector_timeout, &self.cpu).await {
             Ok(mut f) => out.findings.append(&mut f),
             Err(s) => {
                 telemetry::detector_skipped(crate::content::DETECTOR, s.reason.as_str());
@@ -302,12 +337,13 @@ async fn action_stage(
     findings: &[Finding],
     session: &SessionView,
     timeout: Duration,
+    cpu: &CpuSlots,
 ) -> Stage {
     let mut out = Stage {
         versions: vec![(crate::action::DETECTOR.to_string(), policy.version().to_string())],
         ..Stage::default()
     };
-    match run_action_policy(policy, request, findings, session, timeout).await {
+    match run_action_policy(policy, request, findings, session, timeout, cpu).await {
         Ok(policy_out) => {
             for f in policy_out.findings {
                 let score = crate::action::level_score(f.level);
@@ -344,6 +380,7 @@ async fn run_content_policies(
     policies: Arc<crate::content::ContentPolicies>,
     request: &ScoreRequest,
     timeout: Duration,
+    cpu: &CpuSlots,
 ) -> Result<Vec<Finding>, Skipped> {
     let name = crate::content::DETECTOR;
     let started = Instant::now();
@@ -364,7 +401,7 @@ async fn run_content_policies(
         _ => None,
     };
     let source = request.main_source().to_string();
-    let result = bounded(name, timeout, move || {
+    let result = bounded(name, timeout, cpu, move || {
         Ok::<_, std::convert::Infallible>(policies.check(surface, &ctx, &source, &body, embeddings.as_deref()))
     })
     .await;
@@ -372,12 +409,16 @@ async fn run_content_policies(
     result
 }
 
-/// Runs `work` on the blocking pool as the stage `name`, within `timeout`:
-/// a timeout, a panic or an error is a [`Skipped`] naming the stage, never a
-/// pass. Every stage that leaves the async workers goes through here.
+/// Runs `work` on the blocking pool as the stage `name`, in one of `cpu`'s
+/// slots, within `timeout` (waiting for the slot included): a timeout, a
+/// panic or an error is a [`Skipped`] naming the stage, never a pass. Every
+/// stage that leaves the async workers goes through here. The slot is held
+/// until `work` returns, also when the deadline passed first, so the bound
+/// holds for what really runs.
 async fn bounded<T, E>(
     name: &'static str,
     timeout: Duration,
+    cpu: &CpuSlots,
     work: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, Skipped>
 where
@@ -385,7 +426,16 @@ where
     E: std::fmt::Display + Send + 'static,
 {
     let skipped = |reason, message: String| Skipped { detector: name.to_string(), reason, message };
-    match tokio::time::timeout(timeout, tokio::task::spawn_blocking(work)).await {
+    let slots = cpu.0.clone();
+    let run = async move {
+        let slot = slots.acquire_owned().await.expect("the slots' semaphore is never closed");
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work()
+        })
+        .await
+    };
+    match tokio::time::timeout(timeout, run).await {
         Err(_) => Err(skipped(SkipReason::Timeout, format!("no result within {} ms", timeout.as_millis()))),
         Ok(Err(join)) => Err(skipped(SkipReason::Failed, format!("{name} panicked: {join}"))),
         Ok(Ok(Err(e))) => Err(skipped(SkipReason::Failed, e.to_string())),
@@ -400,6 +450,7 @@ async fn run_action_policy(
     findings: &[Finding],
     session: &SessionView,
     timeout: Duration,
+    cpu: &CpuSlots,
 ) -> Result<crate::action::PolicyOutput, Skipped> {
     let ScoreRequest::Action { context, tool, arguments_json, rationale } = request else {
         return Ok(Default::default());
@@ -409,7 +460,7 @@ async fn run_action_policy(
     let arg_findings: Vec<Finding> = findings.iter().filter(|f| f.source == "action").cloned().collect();
     let session = session.clone();
     let name = crate::action::DETECTOR;
-    let result = bounded(name, timeout, move || {
+    let result = bounded(name, timeout, cpu, move || {
         crate::action::assess(&policy, &tool, &args, &rationale, &context, &arg_findings, &session)
     })
     .await;
@@ -422,10 +473,11 @@ async fn run_detector(
     detector: Arc<dyn Detector>,
     scan: Arc<ScanSet>,
     timeout: Duration,
+    cpu: &CpuSlots,
 ) -> Result<Vec<Finding>, Skipped> {
     let name = detector.name();
     let started = Instant::now();
-    let result = bounded(name, timeout, {
+    let result = bounded(name, timeout, cpu, {
         let detector = detector.clone();
         move || {
             let mut out = Vec::new();
@@ -449,4 +501,46 @@ async fn run_detector(
     .await;
     telemetry::detector_duration(name, started.elapsed());
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_stage_runs_at_once_than_there_are_slots() {
+        let cpu = CpuSlots::new(3);
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let runs = (0..24).map(|_| {
+            let (cpu, running, most) = (cpu.clone(), running.clone(), most.clone());
+            tokio::spawn(async move {
+                bounded("test", Duration::from_secs(30), &cpu, move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(5));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok::<_, std::convert::Infallible>(now)
+                })
+                .await
+            })
+        });
+        let results = futures_util::future::join_all(runs).await;
+        assert_eq!(results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count(), 24, "every run completes");
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=3).contains(&most), "{most} runs at once with 3 slots");
+    }
+
+    #[tokio::test]
+    async fn waiting_for_a_slot_counts_against_the_deadline() {
+        let cpu = CpuSlots::new(1);
+        let held = cpu.0.clone().acquire_owned().await.unwrap();
+        let out = bounded("test", Duration::from_millis(50), &cpu, || Ok::<_, std::convert::Infallible>(()))
+            .await
+            .unwrap_err();
+        assert_eq!(out.reason, SkipReason::Timeout);
+        assert_eq!(out.detector, "test");
+        drop(held);
+        bounded("test", Duration::from_secs(5), &cpu, || Ok::<_, std::convert::Infallible>(())).await.unwrap();
+    }
 }

@@ -14,6 +14,32 @@ pub async fn serve(
     handle: PrometheusHandle,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Histogram samples wait in buckets until upkeep folds them in; unscraped,
+    // they would pile up for as long as the process runs.
+    let upkeep = tokio::spawn({
+        let handle = handle.clone();
+        async move {
+            let mut every = tokio::time::interval(UPKEEP_EVERY);
+            loop {
+                every.tick().await;
+                handle.run_upkeep();
+            }
+        }
+    });
+    let served = serve_until(listener, tls, handle, shutdown).await;
+    upkeep.abort();
+    served
+}
+
+/// How often histogram samples are folded in without a scrape.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn serve_until(
+    listener: TcpListener,
+    tls: Option<crate::tls::Acceptor>,
+    handle: PrometheusHandle,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = Router::new().route(
         "/metrics",
         get(move || {
