@@ -6,7 +6,7 @@
 //! watch through here, so paging and visibility are one rule.
 
 use std::cmp::Reverse;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -19,9 +19,16 @@ use crate::auth::{Caller, Role};
 use crate::error::Error;
 use crate::policy::Level;
 
+/// Decided, expired and refused approvals the board keeps beyond the pending
+/// ones, the most recently settled: enough for the console's recent list and
+/// an agent's late `Watch`, while memory stays bounded however long the
+/// server runs (the log keeps every one).
+pub const KEEP_SETTLED: usize = 10_000;
+
 pub struct Board {
-    /// Every approval's current state; watchers subscribe to its sender.
-    slots: Mutex<HashMap<String, watch::Sender<Approval>>>,
+    /// Every pending approval's current state and the last [`KEEP_SETTLED`]
+    /// settled ones; watchers subscribe to its sender.
+    slots: Mutex<Slots>,
     /// (approval, reviewer) pairs already recorded as shown.
     shown: Mutex<HashSet<(String, String)>>,
     /// Bumped on every change to any approval (the console's live queue).
@@ -30,10 +37,36 @@ pub struct Board {
     pending_gauge: fn(usize),
 }
 
+#[derive(Default)]
+struct Slots {
+    by_id: HashMap<String, watch::Sender<Approval>>,
+    /// Settled approvals, oldest first: the first to be let go.
+    settled: VecDeque<String>,
+}
+
+impl Slots {
+    /// Notes that `approval` is now in the slot of its id: once settled, it
+    /// queues to be let go, and the oldest settled beyond [`KEEP_SETTLED`]
+    /// are. Returns the ids let go.
+    fn settle(&mut self, approval: &Approval, was_terminal: bool) -> Vec<String> {
+        if !approval.state.is_terminal() || was_terminal {
+            return Vec::new();
+        }
+        self.settled.push_back(approval.id.clone());
+        let mut gone = Vec::new();
+        while self.settled.len() > KEEP_SETTLED {
+            let Some(id) = self.settled.pop_front() else { break };
+            self.by_id.remove(&id);
+            gone.push(id);
+        }
+        gone
+    }
+}
+
 impl Board {
     pub fn new(pending_gauge: fn(usize)) -> Self {
         Self {
-            slots: Mutex::new(HashMap::new()),
+            slots: Mutex::new(Slots::default()),
             shown: Mutex::new(HashSet::new()),
             changes: watch::Sender::new(0),
             pending_gauge,
@@ -42,36 +75,59 @@ impl Board {
 
     /// Adds an approval, or replaces its state (watchers see the change).
     pub fn put(&self, approval: Approval) {
-        {
+        let gone = {
             let mut slots = self.slots.lock().expect("approval slots");
-            match slots.get(&approval.id) {
-                Some(slot) => {
-                    slot.send_replace(approval);
-                }
+            let was_terminal = match slots.by_id.get(&approval.id) {
+                Some(slot) => slot.send_replace(approval.clone()).state.is_terminal(),
                 None => {
-                    let id = approval.id.clone();
-                    slots.insert(id, watch::Sender::new(approval));
+                    slots.by_id.insert(approval.id.clone(), watch::Sender::new(approval.clone()));
+                    false
                 }
-            }
-        }
+            };
+            slots.settle(&approval, was_terminal)
+        };
+        self.forget_shown(&approval, gone);
         self.changed();
     }
 
     /// Replaces an approval's state if it is held.
     pub fn set(&self, approval: Approval) {
-        if let Some(slot) = self.slots.lock().expect("approval slots").get(&approval.id) {
-            slot.send_replace(approval);
-        }
+        let gone = {
+            let mut slots = self.slots.lock().expect("approval slots");
+            let was_terminal = slots.by_id.get(&approval.id).map(|slot| slot.send_replace(approval.clone()).state);
+            match was_terminal {
+                Some(was) => slots.settle(&approval, was.is_terminal()),
+                None => Vec::new(),
+            }
+        };
+        self.forget_shown(&approval, gone);
         self.changed();
     }
 
+    /// "Shown" matters only while an approval is pending.
+    fn forget_shown(&self, approval: &Approval, mut gone: Vec<String>) {
+        if approval.state.is_terminal() {
+            gone.push(approval.id.clone());
+        }
+        if !gone.is_empty() {
+            self.shown.lock().expect("shown set").retain(|(id, _)| !gone.contains(id));
+        }
+    }
+
     pub fn snapshot(&self, id: &str) -> Option<Approval> {
-        self.slots.lock().expect("approval slots").get(id).map(|tx| tx.borrow().clone())
+        self.slots.lock().expect("approval slots").by_id.get(id).map(|tx| tx.borrow().clone())
     }
 
     /// Every approval `keep` keeps, whoever may see it.
     pub fn all(&self, keep: impl Fn(&Approval) -> bool) -> Vec<Approval> {
-        self.slots.lock().expect("approval slots").values().map(|tx| tx.borrow().clone()).filter(|a| keep(a)).collect()
+        self.slots
+            .lock()
+            .expect("approval slots")
+            .by_id
+            .values()
+            .map(|tx| tx.borrow().clone())
+            .filter(|a| keep(a))
+            .collect()
     }
 
     /// Changes whenever an approval is opened, voted on, decided or expires.
@@ -85,6 +141,7 @@ impl Board {
             .slots
             .lock()
             .expect("approval slots")
+            .by_id
             .values()
             .filter(|tx| tx.borrow().state == State::Pending)
             .count();
@@ -128,6 +185,7 @@ impl Board {
         // thousands of approvals, each with its findings and path.
         let slots = self.slots.lock().expect("approval slots");
         let mut keys: Vec<PendingKey<'_>> = slots
+            .by_id
             .iter()
             .filter(|(_, tx)| {
                 let a = tx.borrow();
@@ -147,7 +205,7 @@ impl Board {
             Some(cursor) => keys.partition_point(|k| *k <= cursor.key()),
         };
         let page: Vec<Approval> =
-            keys[start..].iter().take(size).map(|(_, _, id)| slots[*id].borrow().clone()).collect();
+            keys[start..].iter().take(size).map(|(_, _, id)| slots.by_id[*id].borrow().clone()).collect();
         drop(slots);
         let more = total - start > size;
         let next_page_token = if more {
@@ -187,7 +245,7 @@ impl Board {
         caller.require("Watch", &[Role::Agent, Role::Reviewer, Role::Auditor])?;
         self.visible(caller, id)?;
         let slots = self.slots.lock().expect("approval slots");
-        let slot = slots.get(id).ok_or_else(|| Error::NotFound(format!("approval {id:?}")))?;
+        let slot = slots.by_id.get(id).ok_or_else(|| Error::NotFound(format!("approval {id:?}")))?;
         Ok(slot.subscribe())
     }
 }
@@ -288,6 +346,57 @@ type PendingKey<'a> = (Reverse<Level>, Reverse<i128>, &'a str);
 mod tests {
     use super::*;
     use crate::policy::Level;
+
+    fn approval(id: usize, state: State) -> Approval {
+        let at = time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(id as i64);
+        Approval {
+            id: format!("a{id}"),
+            state,
+            context: crate::request::Context::default(),
+            surface: crate::detect::Surface::Action,
+            tool: "refund".into(),
+            arguments_json: "{}".into(),
+            rationale: String::new(),
+            text: String::new(),
+            requested_by: "agent".into(),
+            request_record_id: String::new(),
+            request_sequence: id as u64,
+            level: Level::High,
+            decision: crate::policy::Decision::RequireApproval,
+            score: 0.9,
+            findings: Vec::new(),
+            reasons: Vec::new(),
+            required_checks: Vec::new(),
+            policy_version: String::new(),
+            detector_versions: Default::default(),
+            created_at: at,
+            expires_at: at,
+            required_approvals: 1,
+            votes: Vec::new(),
+            decided_at: state.is_terminal().then_some(at),
+            decision_path: Vec::new(),
+            instance_id: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_board_keeps_every_pending_approval_and_only_the_latest_settled() {
+        let board = Board::new(|_| {});
+        board.put(approval(0, State::Pending));
+        for id in 1..=KEEP_SETTLED + 5 {
+            board.put(approval(id, State::Pending));
+            board.set(approval(id, if id % 2 == 0 { State::Approved } else { State::Expired }));
+        }
+        // Settling again (a second record of the same outcome) queues nothing twice.
+        board.put(approval(KEEP_SETTLED + 5, State::Expired));
+        assert_eq!(board.all(|_| true).len(), KEEP_SETTLED + 1, "pending + the latest settled");
+        assert_eq!(board.snapshot("a0").map(|a| a.state), Some(State::Pending), "pending is never let go");
+        for gone in 1..=5 {
+            assert!(board.snapshot(&format!("a{gone}")).is_none(), "a{gone}: the oldest settled go first");
+        }
+        assert_eq!(board.snapshot("a6").map(|a| a.state), Some(State::Approved));
+        assert!(board.snapshot(&format!("a{}", KEEP_SETTLED + 5)).is_some());
+    }
 
     fn field(e: Error) -> String {
         match e {
