@@ -75,3 +75,13 @@ impl Server {
         self.task.await.unwrap().unwrap();
     }
 }
+
+/// Resident set size of this process, in bytes (Linux; NaN elsewhere).
+pub fn rss_bytes() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb * 1024.0)
+}

@@ -79,8 +79,7 @@ pub struct LogCopy {
     head: Head,
     tree: Tree,
     records: Vec<StoredRecord>,
-    metas: Vec<Meta>,
-    index: Index,
+    catalog: Catalog,
     checkpoints: Vec<Checkpoint>,
 }
 
@@ -92,8 +91,7 @@ impl LogCopy {
             head: Head { next_seq: 0, chain: GENESIS },
             tree: Tree::new(),
             records: Vec::new(),
-            metas: Vec::new(),
-            index: Index::default(),
+            catalog: Catalog::default(),
             checkpoints: Vec::new(),
         }
     }
@@ -109,8 +107,7 @@ impl LogCopy {
             .map_err(|e| AuditError::Corrupt(format!("record {seq}: recorded_at: {e}")))?;
         let (meta, keys) = index_facts(&rec.kind, &rec.attributes, rec.categories, unix_nanos);
         self.tree.push(leaf);
-        self.index.add(seq, &keys, &meta);
-        self.metas.push(meta);
+        self.catalog.add(seq, &keys, &meta);
         self.records.push(StoredRecord {
             sequence: seq,
             record_id: rec.id,
@@ -159,13 +156,13 @@ impl LogRead for LogCopy {
         self.tree.size()
     }
     fn recorded_unix_nanos(&self, seq: u64) -> Option<i128> {
-        self.metas.get(seq as usize).map(|m| m.unix_nanos)
+        self.catalog.unix_nanos(seq)
     }
     fn record(&self, seq: u64) -> Result<Option<StoredRecord>, AuditError> {
         Ok(self.records.get(seq as usize).cloned())
     }
     fn query(&self, q: &Query) -> Vec<u64> {
-        query(&self.metas, &self.index, q)
+        self.catalog.query(q)
     }
     fn checkpoints(&self) -> Vec<Checkpoint> {
         self.checkpoints.clone()

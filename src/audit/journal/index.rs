@@ -10,7 +10,8 @@ pub(super) struct Location {
     pub(super) len: u32,
 }
 
-/// What the index keeps per record (the facts queries filter on).
+/// A record's facts as the encoder and the replay read them (owned
+/// strings); the [`Catalog`] keeps them compactly.
 #[derive(Debug, Clone)]
 pub(super) struct Meta {
     pub(super) unix_nanos: i128,
@@ -21,21 +22,10 @@ pub(super) struct Meta {
     pub(super) categories: Vec<String>,
 }
 
-#[derive(Default)]
-pub(super) struct Index {
-    pub(super) session: HashMap<String, Vec<u64>>,
-    pub(super) trace: HashMap<String, Vec<u64>>,
-    pub(super) tool: HashMap<String, Vec<u64>>,
-    pub(super) decision: HashMap<String, Vec<u64>>,
-    pub(super) category: BTreeMap<String, Vec<u64>>,
-    pub(super) kind: HashMap<String, Vec<u64>>,
-}
-
 pub(super) struct State {
     pub(super) tree: Tree,
     pub(super) locations: Vec<Location>,
-    pub(super) metas: Vec<Meta>,
-    pub(super) index: Index,
+    pub(super) catalog: Catalog,
     pub(super) segments: Vec<Segment>,
     pub(super) checkpoints: Vec<Checkpoint>,
 }
@@ -57,33 +47,203 @@ pub(super) struct IndexKeys {
 
 impl State {
     pub(super) fn publish(&mut self, e: &Encoded, loc: Location) {
-        let seq = e.appended.sequence;
         self.tree.push(e.leaf);
         self.locations.push(loc);
-        self.index.add(seq, &e.keys, &e.meta);
-        self.metas.push(e.meta.clone());
+        self.catalog.add(e.appended.sequence, &e.keys, &e.meta);
     }
 }
 
-impl Index {
-    pub(super) fn add(&mut self, seq: u64, keys: &IndexKeys, meta: &Meta) {
-        for (map, key) in [
-            (&mut self.session, &keys.session),
-            (&mut self.trace, &keys.trace),
-            (&mut self.tool, &keys.tool),
-            (&mut self.kind, &keys.kind),
-        ] {
-            if !key.is_empty() {
-                map.entry(key.clone()).or_default().push(seq);
-            }
+/// A name the catalog holds once (a tenant, an application, a user, a
+/// decision, a category or a set of categories); 0 is the empty one.
+type Name = u32;
+
+/// What a record's facts keep per record, beside the tree and its
+/// location: 32 bytes. Every string is a [`Name`]; a record's categories
+/// are one name for the whole set (records share few sets).
+#[derive(Clone, Copy)]
+struct Row {
+    /// Nanoseconds since the Unix epoch (an `i64` reaches the year 2262).
+    unix_nanos: i64,
+    tenant: Name,
+    application: Name,
+    user: Name,
+    decision: Name,
+    categories: Name,
+}
+
+/// Interned strings: each distinct one is held once, whatever the number
+/// of records that name it.
+#[derive(Default)]
+struct Names {
+    ids: HashMap<Box<str>, Name>,
+    /// Every category set by its name: the names of its categories.
+    sets: Vec<Box<[Name]>>,
+    set_ids: HashMap<Box<[Name]>, Name>,
+}
+
+impl Names {
+    fn intern(&mut self, s: &str) -> Name {
+        if s.is_empty() {
+            return 0;
         }
-        if !meta.decision.is_empty() {
-            self.decision.entry(meta.decision.clone()).or_default().push(seq);
+        if let Some(&id) = self.ids.get(s) {
+            return id;
         }
-        for c in &meta.categories {
-            self.category.entry(c.clone()).or_default().push(seq);
+        let id = self.ids.len() as Name + 1;
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    /// The name of `s` if the catalog holds it; `None` for a string no
+    /// record carries (and `Some(0)` for the empty one).
+    fn get(&self, s: &str) -> Option<Name> {
+        if s.is_empty() {
+            return Some(0);
+        }
+        self.ids.get(s).copied()
+    }
+
+    fn intern_set(&mut self, categories: &[String]) -> Name {
+        if categories.is_empty() {
+            return 0;
+        }
+        let set: Box<[Name]> = categories.iter().map(|c| self.intern(c)).collect();
+        if let Some(&id) = self.set_ids.get(&set) {
+            return id;
+        }
+        self.sets.push(set.clone());
+        let id = self.sets.len() as Name;
+        self.set_ids.insert(set, id);
+        id
+    }
+
+    fn set(&self, id: Name) -> &[Name] {
+        if id == 0 {
+            &[]
+        } else {
+            &self.sets[id as usize - 1]
         }
     }
+}
+
+/// The sequence numbers of one key that is nearly unique per record (a
+/// trace, a session): most have one, which needs no allocation.
+#[derive(Debug)]
+enum Postings {
+    One(u64),
+    Many(Box<Vec<u64>>),
+}
+
+impl Postings {
+    fn push(&mut self, seq: u64) {
+        match self {
+            Postings::One(first) => *self = Postings::Many(Box::new(vec![*first, seq])),
+            Postings::Many(v) => v.push(seq),
+        }
+    }
+
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Postings::One(seq) => std::slice::from_ref(seq),
+            Postings::Many(v) => v,
+        }
+    }
+}
+
+/// A key's digest: the first 128 bits of SHA-256 over it, so a session or
+/// trace id (nearly one per record) costs 16 bytes, not its string, and no
+/// chosen id can collide with another.
+fn digest(key: &str) -> u128 {
+    let mut h = Sha256::new();
+    h.update(b"warden.index.key\0");
+    h.update(key.as_bytes());
+    let full: [u8; 32] = h.finalize().into();
+    u128::from_be_bytes(full[..16].try_into().expect("16 bytes"))
+}
+
+#[derive(Default)]
+struct Index {
+    session: HashMap<u128, Postings>,
+    trace: HashMap<u128, Postings>,
+    tool: HashMap<Name, Vec<u64>>,
+    decision: HashMap<Name, Vec<u64>>,
+    category: BTreeMap<String, Vec<u64>>,
+    kind: HashMap<Name, Vec<u64>>,
+}
+
+/// The facts queries filter on, for every record of a log (the local one,
+/// or a verified copy of another instance's), and the posting lists built
+/// from them. Memory per record is the [`Row`] and its entries in the
+/// posting lists; strings repeated across records are held once.
+#[derive(Default)]
+pub(super) struct Catalog {
+    rows: Vec<Row>,
+    names: Names,
+    index: Index,
+}
+
+impl Catalog {
+    /// Adds record `seq`, the next one (sequence numbers have no gaps).
+    pub(super) fn add(&mut self, seq: u64, keys: &IndexKeys, meta: &Meta) {
+        debug_assert_eq!(seq, self.rows.len() as u64);
+        let names = &mut self.names;
+        let row = Row {
+            unix_nanos: clamp_nanos(meta.unix_nanos),
+            tenant: names.intern(&meta.tenant),
+            application: names.intern(&meta.application),
+            user: names.intern(&meta.user),
+            decision: names.intern(&meta.decision),
+            categories: names.intern_set(&meta.categories),
+        };
+        for (map, key) in [(&mut self.index.session, &keys.session), (&mut self.index.trace, &keys.trace)] {
+            if !key.is_empty() {
+                map.entry(digest(key)).and_modify(|p| p.push(seq)).or_insert(Postings::One(seq));
+            }
+        }
+        for (map, key) in [(&mut self.index.tool, &keys.tool), (&mut self.index.kind, &keys.kind)] {
+            if !key.is_empty() {
+                map.entry(names.intern(key)).or_default().push(seq);
+            }
+        }
+        if row.decision != 0 {
+            self.index.decision.entry(row.decision).or_default().push(seq);
+        }
+        for c in &meta.categories {
+            match self.index.category.get_mut(c.as_str()) {
+                Some(list) => list.push(seq),
+                None => {
+                    self.index.category.insert(c.clone(), vec![seq]);
+                }
+            }
+        }
+        self.rows.push(row);
+    }
+
+    /// Adds a record whose content retention removed: only its time stays.
+    pub(super) fn add_retired(&mut self, unix_nanos: i128) {
+        self.rows.push(Row {
+            unix_nanos: clamp_nanos(unix_nanos),
+            tenant: 0,
+            application: 0,
+            user: 0,
+            decision: 0,
+            categories: 0,
+        });
+    }
+
+    /// When record `seq` was recorded.
+    pub(super) fn unix_nanos(&self, seq: u64) -> Option<i128> {
+        self.rows.get(seq as usize).map(|r| i128::from(r.unix_nanos))
+    }
+
+    /// The records of one kind, oldest first.
+    pub(super) fn of_kind(&self, kind: &str) -> &[u64] {
+        self.names.get(kind).and_then(|k| self.index.kind.get(&k)).map_or(&[][..], |v| v.as_slice())
+    }
+}
+
+fn clamp_nanos(n: i128) -> i64 {
+    n.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 pub(super) fn index_facts(
@@ -137,81 +297,98 @@ impl State {
     /// from the index: the most selective filter's posting list is walked and
     /// the other filters are checked per record.
     pub(super) fn query(&self, q: &Query) -> Vec<u64> {
-        query(&self.metas, &self.index, q)
+        self.catalog.query(q)
     }
 }
 
-/// [`State::query`] over any record facts and their index (the local log's,
-/// or a verified copy's).
-pub(super) fn query(metas: &[Meta], idx: &Index, q: &Query) -> Vec<u64> {
-    let empty: Vec<u64> = Vec::new();
-    let mut lists: Vec<&Vec<u64>> = Vec::new();
-    for (value, map) in [
-        (&q.session_id, &idx.session),
-        (&q.trace_id, &idx.trace),
-        (&q.tool, &idx.tool),
-        (&q.decision, &idx.decision),
-        (&q.kind, &idx.kind),
-    ] {
-        if !value.is_empty() {
-            lists.push(map.get(value.as_str()).unwrap_or(&empty));
+impl Catalog {
+    /// [`State::query`] over this catalog (the local log's, or a verified
+    /// copy's).
+    pub(super) fn query(&self, q: &Query) -> Vec<u64> {
+        let (names, idx, rows) = (&self.names, &self.index, &self.rows);
+        // A filter naming a string no record carries matches nothing.
+        let name = |s: &str| names.get(s);
+        let (Some(tenant), Some(application), Some(user), Some(decision)) =
+            (name(&q.tenant), name(&q.application), name(&q.user_id), name(&q.decision))
+        else {
+            return Vec::new();
+        };
+        let mut lists: Vec<&[u64]> = Vec::new();
+        for (value, map) in [(&q.session_id, &idx.session), (&q.trace_id, &idx.trace)] {
+            if !value.is_empty() {
+                lists.push(map.get(&digest(value)).map_or(&[][..], Postings::as_slice));
+            }
         }
-    }
-    let category_seqs: Option<Vec<u64>> = (!q.category.is_empty()).then(|| {
-        let mut seqs: Vec<u64> = idx
+        for (value, map) in [(&q.tool, &idx.tool), (&q.decision, &idx.decision), (&q.kind, &idx.kind)] {
+            if !value.is_empty() {
+                lists.push(name(value).and_then(|k| map.get(&k)).map_or(&[][..], |v| v.as_slice()));
+            }
+        }
+        // A category or its prefix: every category under it.
+        let under = |c: &str| c == q.category || c.as_bytes().get(q.category.len()) == Some(&b'.');
+        let category_seqs: Option<Vec<u64>> = (!q.category.is_empty()).then(|| {
+            let mut seqs: Vec<u64> = idx
+                .category
+                .range(q.category.clone()..)
+                .take_while(|(k, _)| k.starts_with(&q.category))
+                .filter(|(k, _)| under(k))
+                .flat_map(|(_, v)| v.iter().copied())
+                .collect();
+            seqs.sort_unstable();
+            seqs.dedup();
+            seqs
+        });
+        let category_names: Vec<Name> = idx
             .category
             .range(q.category.clone()..)
-            .take_while(|(k, _)| k.starts_with(&q.category))
-            .filter(|(k, _)| *k == &q.category || k.as_bytes().get(q.category.len()) == Some(&b'.'))
-            .flat_map(|(_, v)| v.iter().copied())
+            .take_while(|(k, _)| !q.category.is_empty() && k.starts_with(&q.category))
+            .filter(|(k, _)| under(k))
+            .filter_map(|(k, _)| names.get(k))
             .collect();
-        seqs.sort_unstable();
-        seqs.dedup();
-        seqs
-    });
-    if let Some(c) = &category_seqs {
-        lists.push(c);
-    }
-    let n = metas.len() as u64;
-    // Time ranges narrow by binary search: records are in time order.
-    let lo = q.from_unix_nanos.map_or(0, |t| metas.partition_point(|m| m.unix_nanos < t) as u64);
-    let hi = q.to_unix_nanos.map_or(n, |t| metas.partition_point(|m| m.unix_nanos < t) as u64);
-    let limit = if q.limit == 0 { usize::MAX } else { q.limit };
-    let matches = |seq: u64| -> bool {
-        let m = &metas[seq as usize];
-        (seq >= lo && seq < hi)
-            && (q.tenant.is_empty() || m.tenant == q.tenant)
-            && (q.application.is_empty() || m.application == q.application)
-            && (q.user_id.is_empty() || m.user == q.user_id)
-            && (q.decision.is_empty() || m.decision == q.decision)
-            && (q.category.is_empty()
-                || m.categories.iter().any(|c| c == &q.category || c.starts_with(&format!("{}.", q.category))))
-    };
-    let mut out = Vec::new();
-    match lists.iter().min_by_key(|l| l.len()) {
-        Some(best) => {
-            let others: Vec<&&Vec<u64>> = lists.iter().filter(|l| !std::ptr::eq(**l, *best)).collect();
-            for &seq in best.iter() {
-                if matches(seq) && others.iter().all(|l| l.binary_search(&seq).is_ok()) {
-                    out.push(seq);
-                    if out.len() >= limit {
-                        break;
+        if let Some(c) = &category_seqs {
+            lists.push(c);
+        }
+        let n = rows.len() as u64;
+        // Time ranges narrow by binary search: records are in time order.
+        let at = |t: i128| rows.partition_point(|r| i128::from(r.unix_nanos) < t) as u64;
+        let lo = q.from_unix_nanos.map_or(0, at);
+        let hi = q.to_unix_nanos.map_or(n, at);
+        let limit = if q.limit == 0 { usize::MAX } else { q.limit };
+        let matches = |seq: u64| -> bool {
+            let r = &rows[seq as usize];
+            (seq >= lo && seq < hi)
+                && (q.tenant.is_empty() || r.tenant == tenant)
+                && (q.application.is_empty() || r.application == application)
+                && (q.user_id.is_empty() || r.user == user)
+                && (q.decision.is_empty() || r.decision == decision)
+                && (q.category.is_empty() || names.set(r.categories).iter().any(|c| category_names.contains(c)))
+        };
+        let mut out = Vec::new();
+        match lists.iter().min_by_key(|l| l.len()) {
+            Some(best) => {
+                let others: Vec<&&[u64]> = lists.iter().filter(|l| !std::ptr::eq(**l, *best)).collect();
+                for &seq in best.iter() {
+                    if matches(seq) && others.iter().all(|l| l.binary_search(&seq).is_ok()) {
+                        out.push(seq);
+                        if out.len() >= limit {
+                            break;
+                        }
+                    }
+                }
+            }
+            None => {
+                for seq in lo..hi {
+                    if matches(seq) {
+                        out.push(seq);
+                        if out.len() >= limit {
+                            break;
+                        }
                     }
                 }
             }
         }
-        None => {
-            for seq in lo..hi {
-                if matches(seq) {
-                    out.push(seq);
-                    if out.len() >= limit {
-                        break;
-                    }
-                }
-            }
-        }
+        out
     }
-    out
 }
 
 /// The checkpoints of `all` (oldest first) that bear on the period `[from,

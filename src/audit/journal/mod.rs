@@ -334,7 +334,7 @@ impl AuditLog {
 
     /// When record `seq` was recorded (from memory; no disk read).
     pub fn recorded_unix_nanos(&self, seq: u64) -> Option<i128> {
-        self.shared.state.read().expect("audit state lock").metas.get(seq as usize).map(|m| m.unix_nanos)
+        self.shared.state.read().expect("audit state lock").catalog.unix_nanos(seq)
     }
 
     /// Bounds how far downstream stores may lag behind new appends.
@@ -397,7 +397,7 @@ impl AuditLog {
             // record is gone.
             let Some(file) = state.segments[loc.segment as usize].file.clone() else { return Ok(None) };
             let leaf = state.tree.leaf(seq).expect("every located record has a leaf");
-            (file, loc, leaf, state.metas[seq as usize].unix_nanos)
+            (file, loc, leaf, state.catalog.unix_nanos(seq).expect("every located record has a time"))
         };
         let mut buf = vec![0u8; loc.len as usize];
         read_exact_at(&file, &mut buf, loc.offset).map_err(|e| AuditError::Io(e.to_string()))?;

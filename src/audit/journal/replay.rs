@@ -42,8 +42,7 @@ pub(super) fn replay(
     let mut state = State {
         tree: Tree::new(),
         locations: Vec::new(),
-        metas: Vec::new(),
-        index: Index::default(),
+        catalog: Catalog::default(),
         segments: Vec::new(),
         checkpoints: Vec::new(),
     };
@@ -113,8 +112,7 @@ pub(super) fn replay(
             let (meta, keys) = index_facts(&rec.kind, &rec.attributes, rec.categories, unix_nanos);
             state.tree.push(leaf);
             state.locations.push(Location { segment: id as u32, offset, len: body.len() as u32 });
-            state.index.add(seq, &keys, &meta);
-            state.metas.push(meta);
+            state.catalog.add(seq, &keys, &meta);
             offset += n;
         }
         if is_last {
@@ -198,14 +196,7 @@ pub(super) fn load_seal(
         state.tree.push(leaf.try_into().expect("32-byte chunk"));
         state.locations.push(Location { segment: id, offset: 0, len: 0 });
         let t = if k == 0 { seal.first_unix_nanos } else { seal.last_unix_nanos };
-        state.metas.push(Meta {
-            unix_nanos: t,
-            tenant: String::new(),
-            application: String::new(),
-            user: String::new(),
-            decision: String::new(),
-            categories: Vec::new(),
-        });
+        state.catalog.add_retired(t);
     }
     let chain = hex::decode(&seal.last_chain)
         .ok()
@@ -261,9 +252,9 @@ pub(super) fn judge(state: &State, timeliness: Timeliness) -> Result<coverage::C
     // location has no length) and the operators' acceptances by kind.
     let time = |seq: u64| {
         let i = seq as usize;
-        state.locations.get(i).filter(|l| l.len > 0).map(|_| state.metas[i].unix_nanos)
+        state.locations.get(i).filter(|l| l.len > 0).and_then(|_| state.catalog.unix_nanos(seq))
     };
-    let markers = state.index.kind.get(coverage::UNSIGNED_TAIL_ACCEPTED).map_or(&[][..], |v| v.as_slice());
+    let markers = state.catalog.of_kind(coverage::UNSIGNED_TAIL_ACCEPTED);
     let records = coverage::Records { len: state.tree.size(), time: &time, accepted_markers: markers };
     let judged = match timeliness {
         Timeliness::Whole(w) => coverage::check(&records, &signed, w),

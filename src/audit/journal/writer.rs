@@ -147,7 +147,7 @@ impl Writer {
             // A repeat (of a durable record, or of one earlier in this batch)
             // is answered with the original once the batch is durable.
             if let Some(original) = p.prepared.dedup.as_ref().and_then(|k| self.dedup.original(k)) {
-                encoded.push(Ok(Placed::Repeat(original.clone())));
+                encoded.push(Ok(Placed::Repeat(original)));
                 continue;
             }
             match encode(&p.prepared, &mut self.head, self.shared.clock.now()) {
@@ -255,13 +255,14 @@ impl Writer {
                 if end == seg.first_seq {
                     continue;
                 }
-                let last_time = state.metas[end as usize - 1].unix_nanos;
+                let time = |seq: u64| state.catalog.unix_nanos(seq).expect("a time for every record");
+                let last_time = time(end - 1);
                 if last_time >= cutoff || end > shipped {
                     break; // segments are in time order; unshipped content stays
                 }
                 let leaves: Vec<u8> =
                     (seg.first_seq..end).flat_map(|i| state.tree.leaf(i).expect("leaf in range")).collect();
-                out.push((id, seg.first_seq, end, state.metas[seg.first_seq as usize].unix_nanos, last_time, leaves));
+                out.push((id, seg.first_seq, end, time(seg.first_seq), last_time, leaves));
             }
             out
         };
