@@ -208,10 +208,20 @@ impl Config {
             crate::sink::Sink::from_url(url).map_err(|e| ConfigError::Invalid(format!("sinks.urls: {e}")))?;
         }
         if self.audit.retention_seconds != 0 && self.audit.retention_seconds < 183 * 86_400 {
-            tracing::warn!(
-                retention_seconds = self.audit.retention_seconds,
-                "audit retention is shorter than six months (EU AI Act Art. 19 / 26(6) asks for at least six)"
-            );
+            if self.sinks.urls.is_empty() {
+                tracing::warn!(
+                    retention_seconds = self.audit.retention_seconds,
+                    "audit retention is shorter than six months (EU AI Act Art. 19 / 26(6) asks for at least six)"
+                );
+            } else {
+                // The short local window that bounds a sidecar's memory:
+                // records retire only once every store has them.
+                tracing::info!(
+                    retention_seconds = self.audit.retention_seconds,
+                    "local audit retention is shorter than six months: the stores in sinks.urls must keep the \
+                     records at least six months (EU AI Act Art. 19 / 26(6))"
+                );
+            }
         }
         for (i, w) in self.audit.witnesses.iter().enumerate() {
             let vkey = crate::audit::cosign::Vkey::parse(&w.vkey)

@@ -120,6 +120,35 @@ async fn segments_roll_and_the_log_reads_across_them() {
     assert_eq!(check(dir.path()).unwrap().records, 40);
 }
 
+/// A long log has more segments than descriptors it may hold: reading all
+/// of it keeps at most 32 segment files open, and records of segments
+/// closed in between still read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_a_long_log_keeps_descriptors_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = AuditConfig { segment_max_bytes: 4096, ..AuditConfig::default() };
+    log_with(dir.path(), 200, &config).await;
+    let many = segments(dir.path()).len();
+    assert!(many > 40, "{many} segments");
+    let seg_dir = std::fs::canonicalize(dir.path()).unwrap();
+    let open_segments = || {
+        std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.unwrap().path()).ok())
+            .filter(|t| t.starts_with(&seg_dir) && t.extension().is_some_and(|x| x == "jsonl"))
+            .count()
+    };
+    let log = AuditLog::open(dir.path(), &config).unwrap();
+    for round in 0..2 {
+        for seq in 0..200u64 {
+            assert_eq!(log.record(seq).unwrap().unwrap().sequence, seq, "round {round}");
+        }
+        // 32 for reads and the one the writer appends to.
+        assert!(open_segments() <= 33, "{} of {many} segment files open", open_segments());
+    }
+    log.close().unwrap();
+}
+
 /// Every kind of tampering is found by `verify` and refused by `open`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn detects_every_kind_of_tampering() {
@@ -263,6 +292,12 @@ async fn retention_retires_whole_segments_and_keeps_the_tree_verifiable() {
     while log.record(0).unwrap().is_some() {
         assert!(std::time::Instant::now() < deadline, "old segments were not retired");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Retired records leave the index at once, not at the next open.
+    let old = log.query(&Query { session_id: "old".into(), ..Query::default() });
+    assert!(old.len() < 30, "{old:?}");
+    for seq in old {
+        assert!(log.record(seq).unwrap().is_some(), "record {seq} retired but still indexed");
     }
     // Old content is gone; new content, the old root and proofs remain.
     assert!(log.record(32).unwrap().is_some());

@@ -27,14 +27,53 @@ pub(super) struct State {
     pub(super) locations: Vec<Location>,
     pub(super) catalog: Catalog,
     pub(super) segments: Vec<Segment>,
+    /// The segment files open for reads, at most [`OPEN_SEGMENTS`].
+    pub(super) open: Mutex<OpenSegments>,
     pub(super) checkpoints: Vec<Checkpoint>,
 }
 
 /// One segment: its first sequence number and, unless retention has retired
-/// its content, the open file to read records from.
+/// its content, its file.
 pub(super) struct Segment {
     pub(super) first_seq: u64,
-    pub(super) file: Option<Arc<File>>,
+    pub(super) path: Option<PathBuf>,
+}
+
+/// Most segment files held open for reads at once: 2 GiB of log at the
+/// default 64 MiB segments. A long log has many more segments; the one
+/// read longest ago is closed when another must open, so descriptors stay
+/// bounded whatever the log's size (reads of old records reopen theirs).
+pub(super) const OPEN_SEGMENTS: usize = 32;
+
+/// The segment files open for reads, each with when it was last used.
+#[derive(Default)]
+pub(super) struct OpenSegments {
+    files: Vec<(u32, Arc<File>, u64)>,
+    tick: u64,
+}
+
+impl OpenSegments {
+    /// Segment `id`'s file (at `path`), opened if it is not open.
+    pub(super) fn get(&mut self, id: u32, path: &Path) -> std::io::Result<Arc<File>> {
+        self.tick += 1;
+        if let Some(e) = self.files.iter_mut().find(|e| e.0 == id) {
+            e.2 = self.tick;
+            return Ok(e.1.clone());
+        }
+        let file = Arc::new(File::open(path)?);
+        if self.files.len() >= OPEN_SEGMENTS {
+            if let Some(oldest) = self.files.iter().enumerate().min_by_key(|(_, e)| e.2).map(|(i, _)| i) {
+                self.files.swap_remove(oldest);
+            }
+        }
+        self.files.push((id, file.clone(), self.tick));
+        Ok(file)
+    }
+
+    /// Closes segment `id`'s file (its content was retired).
+    pub(super) fn forget(&mut self, id: u32) {
+        self.files.retain(|e| e.0 != id);
+    }
 }
 
 /// The posting-list keys of one record.
@@ -229,6 +268,37 @@ impl Catalog {
             decision: 0,
             categories: 0,
         });
+    }
+
+    /// Forgets the facts of every record before `end` (their content was
+    /// retired): they leave every posting list, so queries no longer find
+    /// them and the lists' memory is freed; each keeps its time.
+    pub(super) fn retire(&mut self, end: u64) {
+        let end = end.min(self.rows.len() as u64);
+        for row in &mut self.rows[..end as usize] {
+            *row = Row { unix_nanos: row.unix_nanos, tenant: 0, application: 0, user: 0, decision: 0, categories: 0 };
+        }
+        for map in [&mut self.index.session, &mut self.index.trace] {
+            map.retain(|_, p| match p {
+                Postings::One(seq) => *seq >= end,
+                Postings::Many(v) => {
+                    v.retain(|&seq| seq >= end);
+                    !v.is_empty()
+                }
+            });
+            map.shrink_to_fit();
+        }
+        let keep_from = |v: &mut Vec<u64>| {
+            v.drain(..v.partition_point(|&seq| seq < end));
+            if v.len() < v.capacity() / 2 {
+                v.shrink_to_fit();
+            }
+            !v.is_empty()
+        };
+        for map in [&mut self.index.tool, &mut self.index.decision, &mut self.index.kind] {
+            map.retain(|_, v| keep_from(v));
+        }
+        self.index.category.retain(|_, v| keep_from(v));
     }
 
     /// When record `seq` was recorded.

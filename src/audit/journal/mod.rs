@@ -395,7 +395,11 @@ impl AuditLog {
             let Some(loc) = state.locations.get(seq as usize).cloned() else { return Ok(None) };
             // Content removed by retention: the leaf stays in the tree, the
             // record is gone.
-            let Some(file) = state.segments[loc.segment as usize].file.clone() else { return Ok(None) };
+            let Some(path) = state.segments[loc.segment as usize].path.as_deref() else { return Ok(None) };
+            // Opened under the state lock: retention, which closes and
+            // deletes a segment's file, waits for it.
+            let file =
+                state.open.lock().expect("open segments lock").get(loc.segment, path).map_err(|e| io_err(path, e))?;
             let leaf = state.tree.leaf(seq).expect("every located record has a leaf");
             (file, loc, leaf, state.catalog.unix_nanos(seq).expect("every located record has a time"))
         };

@@ -44,6 +44,7 @@ pub(super) fn replay(
         locations: Vec::new(),
         catalog: Catalog::default(),
         segments: Vec::new(),
+        open: Mutex::default(),
         checkpoints: Vec::new(),
     };
     let mut head = Head { next_seq: 0, chain: GENESIS };
@@ -62,7 +63,7 @@ pub(super) fn replay(
         }
         if !path.exists() {
             load_seal(&seg_dir, first, &mut state, &mut head, id as u32)?;
-            state.segments.push(Segment { first_seq: first, file: None });
+            state.segments.push(Segment { first_seq: first, path: None });
             continue;
         }
         let file = File::open(&path).map_err(|e| io_err(&path, e))?;
@@ -123,22 +124,19 @@ pub(super) fn replay(
                 f.sync_all().map_err(|e| io_err(&path, e))?;
             }
         }
-        state
-            .segments
-            .push(Segment { first_seq: first, file: Some(Arc::new(File::open(&path).map_err(|e| io_err(&path, e))?)) });
+        state.segments.push(Segment { first_seq: first, path: Some(path) });
     }
     // The segment to append to: the last live one, or a new one when there
     // is none (a fresh log, or every segment retired).
     let open_segment = match state.segments.last() {
-        Some(seg) if seg.file.is_some() => {
+        Some(seg) if seg.path.is_some() => {
             (seg_dir.join(segment_name(seg.first_seq)), (state.segments.len() - 1) as u32, last_len)
         }
         _ => {
             let path = seg_dir.join(segment_name(head.next_seq));
             if repair {
                 File::create(&path).map_err(|e| io_err(&path, e))?;
-                let file = Arc::new(File::open(&path).map_err(|e| io_err(&path, e))?);
-                state.segments.push(Segment { first_seq: head.next_seq, file: Some(file) });
+                state.segments.push(Segment { first_seq: head.next_seq, path: Some(path.clone()) });
             }
             (path, state.segments.len().saturating_sub(1) as u32, 0)
         }

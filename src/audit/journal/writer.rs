@@ -216,10 +216,9 @@ impl Writer {
         let path = segments_dir(&self.data_dir).join(segment_name(self.head_seq_of_segment_start()));
         let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(&path, e))?;
         sync_dir(&segments_dir(&self.data_dir));
-        let reader = File::open(&path).map_err(|e| io_err(&path, e))?;
         let first_seq = self.head_seq_of_segment_start();
         let mut state = self.shared.state.write().expect("audit state lock");
-        state.segments.push(Segment { first_seq, file: Some(Arc::new(reader)) });
+        state.segments.push(Segment { first_seq, path: Some(path) });
         self.segment_id = (state.segments.len() - 1) as u32;
         drop(state);
         self.file = file;
@@ -248,7 +247,7 @@ impl Writer {
             // Never the segment being written.
             for id in 0..self.segment_id as usize {
                 let seg = &state.segments[id];
-                if seg.file.is_none() {
+                if seg.path.is_none() {
                     continue;
                 }
                 let end = state.segments.get(id + 1).map_or(state.tree.size(), |s| s.first_seq);
@@ -287,7 +286,12 @@ impl Writer {
             let sp = seal_path(&seg_dir, first);
             write_synced(&sp, &serde_json::to_vec(&seal).map_err(|e| AuditError::Io(e.to_string()))?)?;
             sync_dir(&seg_dir);
-            self.shared.state.write().expect("audit state lock").segments[id].file = None;
+            {
+                let mut state = self.shared.state.write().expect("audit state lock");
+                state.segments[id].path = None;
+                state.catalog.retire(end);
+                state.open.get_mut().expect("open segments lock").forget(id as u32);
+            }
             std::fs::remove_file(&path).map_err(|e| io_err(&path, e))?;
             sync_dir(&seg_dir);
             tracing::info!(
