@@ -41,7 +41,7 @@ use context::{Near, Words};
 use ids::IdRule;
 
 pub const NAME: &str = "pii";
-const VERSION: &str = "1.3.0";
+const VERSION: &str = "1.4.0";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
