@@ -1,6 +1,7 @@
 //! Personal data: e-mail, phone, payment card, IBAN, US SSN, IP address,
 //! national identifiers, account numbers, MAC addresses, UUIDs and crypto wallets
-//! (`ids.rs`); domain names (`domain.rs`), dates, times and birth dates
+//! (`ids.rs`; those of Nigeria, the Philippines, South Africa and US health
+//! care in `ids_world.rs`); domain names (`domain.rs`), dates, times and birth dates
 //! (`dates.rs`); nationalities, religions, political and ethnic groups
 //! (`nrp.rs`).
 //!
@@ -21,6 +22,7 @@ mod context;
 mod dates;
 mod domain;
 mod ids;
+mod ids_world;
 mod nrp;
 mod phone;
 #[cfg(test)]
@@ -36,10 +38,10 @@ use regex::{Regex, RegexSet};
 use super::{dedupe, DetectError, Detector, RawFinding, ScanItem, Source, Surface};
 use checksum::luhn;
 use context::{Near, Words};
-use ids::{IdRule, RULES};
+use ids::IdRule;
 
 pub const NAME: &str = "pii";
-const VERSION: &str = "1.3.0";
+const VERSION: &str = "1.4.0";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -49,7 +51,7 @@ enum Kind {
     Ssn,
     Ipv4,
     Ipv6,
-    /// A row of `ids::RULES`.
+    /// A row of `id_rules()`.
     Id(usize),
     Phone,
     Domain,
@@ -81,10 +83,15 @@ const PATTERNS: &[(Kind, &str)] = &[
 /// none out (the action policy's `identifies_no_one`, kept equal by a test).
 pub const IDENTIFIES_NO_ONE: [&str; 5] = ["pii.location", "pii.organization", "pii.date_time", "pii.domain", "pii.nrp"];
 
+/// Every identifier row: `ids.rs`, then `ids_world.rs`.
+fn id_rules() -> impl Iterator<Item = &'static IdRule> {
+    ids::RULES.iter().chain(ids_world::RULES)
+}
+
 /// Every category this detector reports, each once, in table order.
 pub fn categories() -> Vec<&'static str> {
     let mut out = vec!["pii.email", "pii.phone", "pii.credit_card", "pii.iban", "pii.us_ssn", "pii.ip_address"];
-    for rule in RULES {
+    for rule in id_rules() {
         if !out.contains(&rule.category) {
             out.push(rule.category);
         }
@@ -97,6 +104,8 @@ pub struct PiiDetector {
     set: RegexSet,
     /// One regex per distinct pattern, with the kinds that share it.
     regexes: Vec<(Vec<Kind>, Regex)>,
+    /// The identifier rows `Kind::Id` indexes.
+    rules: Vec<&'static IdRule>,
     phones: phone::Phones,
     /// Context words by kind (`rules/pii-context.toml`).
     words: BTreeMap<String, Words>,
@@ -115,7 +124,7 @@ impl PiiDetector {
         let all = PATTERNS
             .iter()
             .map(|(k, p)| (*k, p.to_string()))
-            .chain(RULES.iter().enumerate().map(|(i, r)| (Kind::Id(i), r.pattern.to_string())))
+            .chain(id_rules().enumerate().map(|(i, r)| (Kind::Id(i), r.pattern.to_string())))
             .chain([(Kind::Phone, phone::PATTERN.to_string()), (Kind::Domain, domain::PATTERN.to_string())])
             .chain(dates.patterns().into_iter().map(|(form, p)| (Kind::Date(form), p)));
         let mut patterns: Vec<(Vec<Kind>, String)> = Vec::new();
@@ -132,7 +141,8 @@ impl PiiDetector {
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?;
         let words = context::load()?;
-        for rule in RULES.iter().filter(|r| r.needs_context) {
+        let rules: Vec<&'static IdRule> = id_rules().collect();
+        for rule in rules.iter().filter(|r| r.needs_context) {
             if !words.contains_key(rule.kind()) {
                 return Err(format!("rules/pii-context.toml: no words for {}", rule.category));
             }
@@ -145,6 +155,7 @@ impl PiiDetector {
         Ok(Self {
             set,
             regexes,
+            rules,
             phones: phone::Phones::new(region)?,
             words,
             domains: domain::Domains::new()?,
@@ -254,7 +265,7 @@ impl PiiDetector {
                 }
                 Some(finding("pii.ip_address", if ip.is_loopback() { 0.5 } else { 0.8 }, "IPv6 address"))
             }
-            Kind::Id(i) => self.identifier(&RULES[i], text, m),
+            Kind::Id(i) => self.identifier(self.rules[i], text, m),
             // Phones, domains and dates are judged with their neighbourhood
             // in `scan`.
             Kind::Phone | Kind::Domain | Kind::Date(_) => None,
