@@ -38,10 +38,10 @@ impl IdRule {
 }
 
 // Shapes several identifiers share, so that they share one regex.
-const DIGITS_9: &str = r"(?-u)\b\d{3}[ .-]?\d{3}[ .-]?\d{3}\b";
-const DIGITS_11: &str = r"(?-u)\b\d{11}\b";
-const DIGITS_10: &str = r"(?-u)\b\d{3}[ -]?\d{3}[ -]?\d{4}\b";
-const DIGITS_13: &str = r"(?-u)\b\d{13}\b";
+pub(super) const DIGITS_9: &str = r"(?-u)\b\d{3}[ .-]?\d{3}[ .-]?\d{3}\b";
+pub(super) const DIGITS_11: &str = r"(?-u)\b\d{11}\b";
+pub(super) const DIGITS_10: &str = r"(?-u)\b\d{3}[ -]?\d{3}[ -]?\d{4}\b";
+pub(super) const DIGITS_13: &str = r"(?-u)\b\d{13}\b";
 
 pub(super) const RULES: &[IdRule] = &[
     IdRule {
@@ -486,22 +486,22 @@ pub(super) const RULES: &[IdRule] = &[
     },
 ];
 
-fn digits(s: &str) -> Vec<u32> {
+pub(super) fn digits(s: &str) -> Vec<u32> {
     s.chars().filter_map(|c| c.to_digit(10)).collect()
 }
 
 /// The number written by `d` (at most 9 digits, so it fits).
-fn number(d: &[u32]) -> u32 {
+pub(super) fn number(d: &[u32]) -> u32 {
     d.iter().fold(0, |n, x| n * 10 + x)
 }
 
-fn all_same(d: &[u32]) -> bool {
+pub(super) fn all_same(d: &[u32]) -> bool {
     d.windows(2).all(|w| w[0] == w[1])
 }
 
 /// Whether a day of a month can exist (29 February in any year: the
 /// identifiers that carry a date also carry a checksum).
-fn plausible_date(month: u32, day: u32) -> bool {
+pub(super) fn plausible_date(month: u32, day: u32) -> bool {
     let days = match month {
         2 => 29,
         4 | 6 | 9 | 11 => 30,

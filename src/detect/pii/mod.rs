@@ -21,6 +21,7 @@ mod context;
 mod dates;
 mod domain;
 mod ids;
+mod ids_more_eu;
 mod nrp;
 mod phone;
 #[cfg(test)]
@@ -36,7 +37,7 @@ use regex::{Regex, RegexSet};
 use super::{dedupe, DetectError, Detector, RawFinding, ScanItem, Source, Surface};
 use checksum::luhn;
 use context::{Near, Words};
-use ids::{IdRule, RULES};
+use ids::IdRule;
 
 pub const NAME: &str = "pii";
 const VERSION: &str = "1.3.0";
@@ -49,7 +50,7 @@ enum Kind {
     Ssn,
     Ipv4,
     Ipv6,
-    /// A row of `ids::RULES`.
+    /// A row of `id_rules()`.
     Id(usize),
     Phone,
     Domain,
@@ -75,16 +76,32 @@ const PATTERNS: &[(Kind, &str)] = &[
 ];
 
 /// Personal-data categories that identify nobody on their own: places and
-/// organisations (the entity head), dates, domain names and group words.
-/// They are found, redacted and recorded, but a session that saw only these
-/// has not handled personal data, and a message carrying only these sends
-/// none out (the action policy's `identifies_no_one`, kept equal by a test).
-pub const IDENTIFIES_NO_ONE: [&str; 5] = ["pii.location", "pii.organization", "pii.date_time", "pii.domain", "pii.nrp"];
+/// organisations (the entity head), postcodes, dates, domain names and group
+/// words. They are found, redacted and recorded, but a session that saw only
+/// these has not handled personal data, and a message carrying only these
+/// sends none out (the action policy's `identifies_no_one`, kept equal by a
+/// test).
+pub const IDENTIFIES_NO_ONE: [&str; 8] = [
+    "pii.location",
+    "pii.organization",
+    "pii.date_time",
+    "pii.domain",
+    "pii.nrp",
+    "pii.ca_postal_code",
+    "pii.de_postcode",
+    "pii.uk_postcode",
+];
+
+/// Every identifier row: `ids.rs`, then the identifiers added after it,
+/// each table in its own file.
+fn id_rules() -> impl Iterator<Item = &'static IdRule> {
+    ids::RULES.iter().chain(ids_more_eu::RULES)
+}
 
 /// Every category this detector reports, each once, in table order.
 pub fn categories() -> Vec<&'static str> {
     let mut out = vec!["pii.email", "pii.phone", "pii.credit_card", "pii.iban", "pii.us_ssn", "pii.ip_address"];
-    for rule in RULES {
+    for rule in id_rules() {
         if !out.contains(&rule.category) {
             out.push(rule.category);
         }
@@ -97,6 +114,8 @@ pub struct PiiDetector {
     set: RegexSet,
     /// One regex per distinct pattern, with the kinds that share it.
     regexes: Vec<(Vec<Kind>, Regex)>,
+    /// The identifier rows, in the order `Kind::Id` numbers them.
+    rules: Vec<&'static IdRule>,
     phones: phone::Phones,
     /// Context words by kind (`rules/pii-context.toml`).
     words: BTreeMap<String, Words>,
@@ -115,7 +134,7 @@ impl PiiDetector {
         let all = PATTERNS
             .iter()
             .map(|(k, p)| (*k, p.to_string()))
-            .chain(RULES.iter().enumerate().map(|(i, r)| (Kind::Id(i), r.pattern.to_string())))
+            .chain(id_rules().enumerate().map(|(i, r)| (Kind::Id(i), r.pattern.to_string())))
             .chain([(Kind::Phone, phone::PATTERN.to_string()), (Kind::Domain, domain::PATTERN.to_string())])
             .chain(dates.patterns().into_iter().map(|(form, p)| (Kind::Date(form), p)));
         let mut patterns: Vec<(Vec<Kind>, String)> = Vec::new();
@@ -132,7 +151,7 @@ impl PiiDetector {
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?;
         let words = context::load()?;
-        for rule in RULES.iter().filter(|r| r.needs_context) {
+        for rule in id_rules().filter(|r| r.needs_context) {
             if !words.contains_key(rule.kind()) {
                 return Err(format!("rules/pii-context.toml: no words for {}", rule.category));
             }
@@ -145,6 +164,7 @@ impl PiiDetector {
         Ok(Self {
             set,
             regexes,
+            rules: id_rules().collect(),
             phones: phone::Phones::new(region)?,
             words,
             domains: domain::Domains::new()?,
@@ -254,7 +274,7 @@ impl PiiDetector {
                 }
                 Some(finding("pii.ip_address", if ip.is_loopback() { 0.5 } else { 0.8 }, "IPv6 address"))
             }
-            Kind::Id(i) => self.identifier(&RULES[i], text, m),
+            Kind::Id(i) => self.identifier(self.rules[i], text, m),
             // Phones, domains and dates are judged with their neighbourhood
             // in `scan`.
             Kind::Phone | Kind::Domain | Kind::Date(_) => None,
