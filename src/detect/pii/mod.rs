@@ -1,6 +1,7 @@
 //! Personal data: e-mail, phone, payment card, IBAN, US SSN, IP address,
 //! national identifiers, account numbers, MAC addresses, UUIDs and crypto wallets
-//! (`ids.rs`); domain names (`domain.rs`), dates, times and birth dates
+//! (`ids.rs`; postcodes, plates and more national forms in `ids_more_eu.rs`);
+//! domain names (`domain.rs`), dates, times and birth dates
 //! (`dates.rs`); nationalities, religions, political and ethnic groups
 //! (`nrp.rs`).
 //!
@@ -40,7 +41,7 @@ use context::{Near, Words};
 use ids::IdRule;
 
 pub const NAME: &str = "pii";
-const VERSION: &str = "1.3.0";
+const VERSION: &str = "1.4.0";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
