@@ -1,7 +1,8 @@
 //! Personal data: e-mail, phone, payment card, IBAN, US SSN, IP address,
 //! national identifiers, account numbers, MAC addresses, UUIDs and crypto wallets
-//! (`ids.rs`; those of Nigeria, the Philippines, South Africa and US health
-//! care in `ids_world.rs`); domain names (`domain.rs`), dates, times and birth dates
+//! (`ids.rs`; postcodes, plates and more national forms in `ids_more_eu.rs`;
+//! those of Nigeria, the Philippines, South Africa and US health care in
+//! `ids_world.rs`); domain names (`domain.rs`), dates, times and birth dates
 //! (`dates.rs`); nationalities, religions, political and ethnic groups
 //! (`nrp.rs`).
 //!
@@ -22,6 +23,7 @@ mod context;
 mod dates;
 mod domain;
 mod ids;
+mod ids_more_eu;
 mod ids_world;
 mod nrp;
 mod phone;
@@ -77,15 +79,26 @@ const PATTERNS: &[(Kind, &str)] = &[
 ];
 
 /// Personal-data categories that identify nobody on their own: places and
-/// organisations (the entity head), dates, domain names and group words.
-/// They are found, redacted and recorded, but a session that saw only these
-/// has not handled personal data, and a message carrying only these sends
-/// none out (the action policy's `identifies_no_one`, kept equal by a test).
-pub const IDENTIFIES_NO_ONE: [&str; 5] = ["pii.location", "pii.organization", "pii.date_time", "pii.domain", "pii.nrp"];
+/// organisations (the entity head), postcodes, dates, domain names and group
+/// words. They are found, redacted and recorded, but a session that saw only
+/// these has not handled personal data, and a message carrying only these
+/// sends none out (the action policy's `identifies_no_one`, kept equal by a
+/// test).
+pub const IDENTIFIES_NO_ONE: [&str; 8] = [
+    "pii.location",
+    "pii.organization",
+    "pii.date_time",
+    "pii.domain",
+    "pii.nrp",
+    "pii.ca_postal_code",
+    "pii.de_postcode",
+    "pii.uk_postcode",
+];
 
-/// Every identifier row: `ids.rs`, then `ids_world.rs`.
+/// Every identifier row: `ids.rs`, then the identifiers added after it,
+/// each table in its own file (`ids_more_eu.rs`, `ids_world.rs`).
 fn id_rules() -> impl Iterator<Item = &'static IdRule> {
-    ids::RULES.iter().chain(ids_world::RULES)
+    ids::RULES.iter().chain(ids_more_eu::RULES).chain(ids_world::RULES)
 }
 
 /// Every category this detector reports, each once, in table order.
@@ -104,7 +117,7 @@ pub struct PiiDetector {
     set: RegexSet,
     /// One regex per distinct pattern, with the kinds that share it.
     regexes: Vec<(Vec<Kind>, Regex)>,
-    /// The identifier rows `Kind::Id` indexes.
+    /// The identifier rows, in the order `Kind::Id` numbers them.
     rules: Vec<&'static IdRule>,
     phones: phone::Phones,
     /// Context words by kind (`rules/pii-context.toml`).

@@ -5,6 +5,13 @@
 
 use super::*;
 
+/// (category, valid numbers, invalid ones).
+type IdRow = (&'static str, &'static [&'static str], &'static [&'static str]);
+
+/// (text, category, the span it must cover; or None: the category must not
+/// be found).
+type SentenceRow = (&'static str, &'static str, Option<&'static str>);
+
 /// Whether some row of `category` takes `s` whole: its pattern matches all
 /// of `s` and its validator passes.
 fn accepts(category: &str, s: &str) -> bool {
@@ -18,7 +25,7 @@ fn accepts(category: &str, s: &str) -> bool {
 fn every_identifier_accepts_valid_numbers_and_refuses_changed_digits_and_wrong_lengths() {
     // (category, valid, invalid: one digit or letter changed, a wrong
     // length, a structure the issuer never uses)
-    let table: &[(&str, &[&str], &[&str])] = &[
+    let base: &[IdRow] = &[
         ("pii.uk_nhs", &["943 476 5919", "9434765919"], &["943 476 5918", "943 476 591", "000 000 0000"]),
         (
             "pii.uk_nino",
@@ -153,6 +160,7 @@ fn every_identifier_accepts_valid_numbers_and_refuses_changed_digits_and_wrong_l
             ],
         ),
     ];
+    let table: Vec<IdRow> = base.iter().chain(MORE_EU_IDS).copied().collect();
     let mut failures = Vec::new();
     for (category, valid, invalid) in table.iter().chain(WORLD_IDS) {
         for s in *valid {
@@ -184,7 +192,7 @@ fn weak_identifiers_need_their_words_and_strong_ones_stand_alone() {
     let d = PiiDetector::new("US").unwrap();
     // (text, category, the span it must cover; or None: the category must
     // not be found)
-    let table: &[(&str, &str, Option<&str>)] = &[
+    let base: &[SentenceRow] = &[
         ("NHS number: 943 476 5919", "pii.uk_nhs", Some("943 476 5919")),
         ("ticket 943 476 5919", "pii.uk_nhs", None),
         ("Mijn BSN is 111222333.", "pii.nl_bsn", Some("111222333")),
@@ -249,6 +257,7 @@ fn weak_identifiers_need_their_words_and_strong_ones_stand_alone() {
         ("session 123e4567-e89b-12d3-a456-426614174000", "pii.uuid", Some("123e4567-e89b-12d3-a456-426614174000")),
         ("device 00:1A:2B:3C:4D:5E joined", "pii.mac_address", Some("00:1A:2B:3C:4D:5E")),
     ];
+    let table: Vec<SentenceRow> = base.iter().chain(MORE_EU_SENTENCES).copied().collect();
     let mut failures = Vec::new();
     for (text, category, span) in table.iter().chain(WORLD_SENTENCES) {
         let got = found(&d, text);
@@ -612,3 +621,141 @@ fn south_african_phone_numbers_are_phones_not_a_category_of_their_own() {
     assert_eq!(phone(&za, "082 123 4567"), ["082 123 4567"]);
     assert!(!found(&za, "082 123 4567").iter().any(|(c, _)| c.starts_with("pii.za_")));
 }
+
+/// The rows of `ids_more_eu.rs`. Valid numbers are the issuers' published
+/// examples (KVNR `A000500015`, the Rentenversicherungsnummer `15070649C103`,
+/// the specimen ID card `L01X00T47` and passport `C01X00T47` with their MRZ
+/// digits, the specimen Führerschein `B072RRE2I55`, the DVLA's
+/// `MORGA753116SM9IJ`) or computed by the issuer's algorithm and checked
+/// with python-stdnum where it has the scheme (USt-IdNr, Steuernummer,
+/// GSTIN, BRN, organisationsnummer, TC Kimlik).
+const MORE_EU_IDS: &[IdRow] = &[
+    ("pii.ca_postal_code", &["K1A 0B1", "K1A0B1", "M5V 3L9"], &["D1A 0B1", "W1A 0B1", "K1O 0B1", "K1A 0B"]),
+    ("pii.de_bsnr", &["021234568", "721234567"], &["041234568", "02123456", "020000000"]),
+    ("pii.de_lanr", &["123456601", "987654423"], &["123457601", "12345660", "111111101"]),
+    ("pii.de_kvnr", &["A000500015", "M123456785", "Z987654321"], &["A000500016", "A00050001", "A000000002"]),
+    (
+        "pii.de_social_security",
+        &["15070649C103", "65170839J003", "12251285M012", "65 170839 J 003"],
+        &["15070649C104", "1507064C103", "15071349C103", "15320649C103"],
+    ),
+    (
+        "pii.de_tax_number",
+        &["181/815/08155", "12/345/67890", "93815/08152", "12/345/6789/0", "4151081508156", "5133081508159"],
+        &["4151181508156", "1251081508156", "12/3456/7890", "181/81/508155", "415108150815"],
+    ),
+    (
+        "pii.de_vat",
+        &["DE136695976", "DE 136 695 976", "DE811128135", "136695976"],
+        &["DE136695977", "DE13669597", "DE036695975", "136 695 976"],
+    ),
+    (
+        "pii.de_identity_card",
+        &["L01X00T47", "L01X00T471", "T22000129", "T220001293"],
+        &["L01X00T472", "L01X00T4", "A01X00T47", "LFGHJKLMN"],
+    ),
+    ("pii.de_passport", &["C01X00T47", "C01X00T478"], &["C01X00T479", "C01X00T4", "CO1XOOT47"]),
+    ("pii.de_driver_license", &["B072RRE2I55", "K12000AB121"], &["B072RRE2I65", "B072RRE2I5", "Q072RRE2I55"]),
+    (
+        "pii.de_vehicle_registration",
+        &["B AB 1234", "M-XY 999", "HH-AB 1234E", "LÖ-AB 12", "KA EF 1H", "MIL E 1234E"],
+        &["B AB 0123", "MIL AB 1234", "B AB 12345", "B ABC 123"],
+    ),
+    ("pii.de_postcode", &["10115", "01067", "99998"], &["00999", "99999", "1011", "101155"]),
+    ("pii.de_commercial_register", &["HRB 12345", "HRA12345", "HRB 1"], &["HRC 12345", "HRB 0123", "HRB 1234567"]),
+    (
+        "pii.in_gstin",
+        &["27AAPFU0939F1ZV", "29AAGCB7383J1Z4"],
+        &["27AAPFU0939F1ZW", "27AAPFU0939F1Z", "40AAPFU0939F1Z7", "27AAPXU0939F1ZV", "27AAPFU0939F0ZV"],
+    ),
+    (
+        "pii.kr_brn",
+        &["116-81-13454", "1168113454", "220-81-01238"],
+        &["116-81-13455", "116-81-1345", "100-81-13459", "104-81-00000", "116-00-13455"],
+    ),
+    (
+        "pii.kr_driver_license",
+        &["11-09-123456-12", "110912345612", "28 15 654321 07"],
+        &["27-09-123456-12", "11-09-12345-12", "11-09-111111-12"],
+    ),
+    ("pii.kr_passport", &["M123A4567", "M12345678"], &["A123A4567", "M123A456", "M11111111"]),
+    ("pii.es_passport", &["PAB123456", "XDA654321"], &["PA123456", "PAB12345", "PAB111111"]),
+    (
+        "pii.se_organisationsnummer",
+        &["556036-0793", "5560360793", "202100-5489"],
+        &["556036-0794", "556036-079", "811228-9874", "5560360794"],
+    ),
+    (
+        "pii.tr_national_id",
+        &["17291716060", "10000000146", "12345678950"],
+        &["17291716061", "1729171606", "07291716092"],
+    ),
+    (
+        "pii.tr_vehicle_registration",
+        &["34 ABC 123", "06 A 1234", "35-JK-12", "34ABC123"],
+        &["82 ABC 123", "34 QBC 123", "34 ABC123", "34 ABCD 123", "34 ABC 12345"],
+    ),
+    (
+        "pii.uk_driver_license",
+        &["MORGA753116SM9IJ", "JONES661124J99AB", "MORGA 753116 SM9IJ"],
+        &["MORGA713116SM9IJ", "MORGA753326SM9IJ", "MORGA753116SM9I", "M9RGA753116SM9IJ", "MORGA 753116SM9IJ"],
+    ),
+    ("pii.uk_passport", &["AB1234567"], &["AB123456", "AB1111111", "A12345678"]),
+    (
+        "pii.uk_postcode",
+        &["SW1A 1AA", "M1 1AE", "B33 8TH", "CR2 6XH", "DN55 1PT", "GIR 0AA", "EC1A1BB"],
+        &["QW1A 1AA", "SW1A 1AC", "SW1A 1A", "V1 1AA", "SW1A  1AA"],
+    ),
+    (
+        "pii.uk_vehicle_registration",
+        &["AB51 ABC", "BD51SMR", "A123 BCD", "ABC 123D"],
+        &["AB31 ABC", "AB51 ABI", "QB51 ABC", "AB51 AB", "AB51 ABCD"],
+    ),
+];
+
+const MORE_EU_SENTENCES: &[SentenceRow] = &[
+    ("postal code K1A 0B1", "pii.ca_postal_code", Some("K1A 0B1")),
+    ("part K1A 0B1", "pii.ca_postal_code", None),
+    ("BSNR: 021234568", "pii.de_bsnr", Some("021234568")),
+    ("LANR 123456601", "pii.de_lanr", Some("123456601")),
+    ("Versichertennummer A000500015", "pii.de_kvnr", Some("A000500015")),
+    ("A000500015", "pii.de_kvnr", None),
+    ("Rentenversicherungsnummer 15070649C103", "pii.de_social_security", Some("15070649C103")),
+    ("15070649C103", "pii.de_social_security", Some("15070649C103")),
+    ("Steuernummer: 181/815/08155", "pii.de_tax_number", Some("181/815/08155")),
+    ("181/815/08155", "pii.de_tax_number", None),
+    ("USt-IdNr.: DE136695976", "pii.de_vat", Some("DE136695976")),
+    ("Rechnung DE 136 695 976", "pii.de_vat", Some("DE 136 695 976")),
+    ("USt-IdNr. 136695976", "pii.de_vat", Some("136695976")),
+    ("136695976", "pii.de_vat", None),
+    ("Personalausweis L01X00T47", "pii.de_identity_card", Some("L01X00T47")),
+    ("L01X00T47", "pii.de_identity_card", None),
+    ("Reisepass C01X00T47", "pii.de_passport", Some("C01X00T47")),
+    ("Führerschein B072RRE2I55", "pii.de_driver_license", Some("B072RRE2I55")),
+    ("B072RRE2I55", "pii.de_driver_license", None),
+    ("Kennzeichen M-XY 999", "pii.de_vehicle_registration", Some("M-XY 999")),
+    ("USE IT 5", "pii.de_vehicle_registration", None),
+    ("PLZ 10115 Berlin", "pii.de_postcode", Some("10115")),
+    ("we sold 10115 units", "pii.de_postcode", None),
+    ("Amtsgericht München HRB 12345", "pii.de_commercial_register", Some("HRB 12345")),
+    ("GSTIN 27AAPFU0939F1ZV", "pii.in_gstin", Some("27AAPFU0939F1ZV")),
+    ("27AAPFU0939F1ZV", "pii.in_gstin", Some("27AAPFU0939F1ZV")),
+    ("사업자등록번호 116-81-13454", "pii.kr_brn", Some("116-81-13454")),
+    ("BRN 1168113454", "pii.kr_brn", Some("1168113454")),
+    ("1168113454", "pii.kr_brn", None),
+    ("운전면허번호 11-09-123456-12", "pii.kr_driver_license", Some("11-09-123456-12")),
+    ("여권번호 M123A4567", "pii.kr_passport", Some("M123A4567")),
+    ("número de pasaporte PAB123456", "pii.es_passport", Some("PAB123456")),
+    ("PAB123456", "pii.es_passport", None),
+    ("org.nr 556036-0793", "pii.se_organisationsnummer", Some("556036-0793")),
+    ("TC Kimlik No: 17291716060", "pii.tr_national_id", Some("17291716060")),
+    ("17291716060", "pii.tr_national_id", None),
+    ("plaka 34 ABC 123", "pii.tr_vehicle_registration", Some("34 ABC 123")),
+    ("see you at 10 AM 2024", "pii.tr_vehicle_registration", None),
+    ("licence MORGA753116SM9IJ", "pii.uk_driver_license", Some("MORGA753116SM9IJ")),
+    ("UK passport AB1234567", "pii.uk_passport", Some("AB1234567")),
+    ("AB1234567", "pii.uk_passport", None),
+    ("postcode SW1A 1AA", "pii.uk_postcode", Some("SW1A 1AA")),
+    ("reg AB51 ABC", "pii.uk_vehicle_registration", Some("AB51 ABC")),
+    ("the A320 NEO flew", "pii.uk_vehicle_registration", None),
+];
