@@ -446,6 +446,28 @@ async fn gen_ai_attributes_of_appended_events_are_queryable() {
     ] {
         assert_eq!(entry["attributes"][k], v, "{k} in {entry}");
     }
+    // Every message of the streams is counted (other tests of this process
+    // add to the same counters, never take away).
+    let metrics = server.metrics().await;
+    let count = |name: &str, method: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with(&format!("{name}{{"))
+                    && l.contains("grpc_service=\"warden.v1.AuditService\"")
+                    && l.contains(&format!("grpc_method=\"{method}\""))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    for (name, method, at_least) in [
+        ("grpc_server_msg_received_total", "Append", 4.0),
+        ("grpc_server_msg_sent_total", "Append", 4.0),
+        ("grpc_server_msg_received_total", "Query", 11.0),
+        ("grpc_server_msg_sent_total", "Query", 15.0),
+    ] {
+        assert!(count(name, method) >= at_least, "{name} {method}: {}", count(name, method));
+    }
     server.stop().await.unwrap();
 
     // The old record and the new ones verify together.
