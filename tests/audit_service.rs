@@ -483,3 +483,31 @@ async fn gen_ai_attributes_of_appended_events_are_queryable() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["record_id"], chat.record_id.as_str());
 }
+
+/// A Score call whose context names no trace joins the trace of its W3C
+/// `traceparent` (what an OpenTelemetry-instrumented caller sends), so its
+/// record is found by that trace; a trace the context names wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn score_records_join_the_callers_traceparent() {
+    let mut server = TestServer::start().await;
+    let mut risk = server.risk().await;
+    let mut audit = AuditServiceClient::new(server.channel().await);
+    let traced = |trace_in_context: &str| {
+        let mut req = input("hello there");
+        req.context.as_mut().unwrap().trace_id = trace_in_context.into();
+        let mut req = tonic::Request::new(req);
+        req.metadata_mut()
+            .insert("traceparent", "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01".parse().unwrap());
+        req
+    };
+    let joined = risk.score_input(traced("")).await.unwrap().into_inner();
+    let own = risk.score_input(traced("4bf92f3577b34da6a3ce929d0e0e4736")).await.unwrap().into_inner();
+    let by_trace = |trace: &str| pb::AuditQuery { trace_id: trace.into(), ..Default::default() };
+    let found = collect(audit.query(by_trace("0af7651916cd43dd8448eb211c80319c")).await.unwrap().into_inner()).await;
+    assert_eq!(found.iter().map(|r| r.record_id.as_str()).collect::<Vec<_>>(), [joined.record_id.as_str()]);
+    let entry: serde_json::Value = serde_json::from_slice(&found[0].canonical_entry).unwrap();
+    assert_eq!(entry["attributes"]["trace_id"], "0af7651916cd43dd8448eb211c80319c");
+    let found = collect(audit.query(by_trace("4bf92f3577b34da6a3ce929d0e0e4736")).await.unwrap().into_inner()).await;
+    assert_eq!(found.iter().map(|r| r.record_id.as_str()).collect::<Vec<_>>(), [own.record_id.as_str()]);
+    server.stop().await.unwrap();
+}
