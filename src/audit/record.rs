@@ -52,8 +52,8 @@ fn gen_ai_facts(map: &BTreeMap<String, serde_json::Value>) -> Vec<(&'static str,
     GEN_AI_FACTS
         .iter()
         .filter_map(|&name| {
-            let v = value(name).or_else(|| (name == "gen_ai.provider.name").then(|| value("gen_ai.system")).flatten());
-            v.map(|v| (name, v))
+            let older = || if name == "gen_ai.provider.name" { value("gen_ai.system") } else { None };
+            value(name).or_else(older).map(|v| (name, v))
         })
         .collect()
 }
