@@ -17,7 +17,7 @@
 //! The names below are the span vocabulary: the OpenTelemetry RPC and GenAI
 //! semantic conventions where one exists, `warden.*` for the rest.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::time::Duration;
 
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
