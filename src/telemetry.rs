@@ -75,6 +75,8 @@ pub const CONSOLE_ACTIONS_TOTAL: &str = "warden_console_actions_total";
 pub const GRPC_SERVER_STARTED_TOTAL: &str = "grpc_server_started_total";
 pub const GRPC_SERVER_HANDLED_TOTAL: &str = "grpc_server_handled_total";
 pub const GRPC_SERVER_HANDLING_SECONDS: &str = "grpc_server_handling_seconds";
+pub const GRPC_SERVER_MSG_RECEIVED_TOTAL: &str = "grpc_server_msg_received_total";
+pub const GRPC_SERVER_MSG_SENT_TOTAL: &str = "grpc_server_msg_sent_total";
 
 /// Latency buckets from 50 µs (a short rule-only call) to 10 s.
 const LATENCY_BUCKETS: &[f64] =
@@ -357,6 +359,16 @@ fn describe() {
         Unit::Seconds,
         "Time from a gRPC call's arrival to its status (a stream's last message), by grpc_type, grpc_service and grpc_method."
     );
+    describe_counter!(
+        GRPC_SERVER_MSG_RECEIVED_TOTAL,
+        Unit::Count,
+        "gRPC messages received from clients (a unary call's request is one; each message of a client stream counts), by grpc_type, grpc_service and grpc_method."
+    );
+    describe_counter!(
+        GRPC_SERVER_MSG_SENT_TOTAL,
+        Unit::Count,
+        "gRPC messages sent to clients (a unary call's answer is one; each message of a server stream counts), by grpc_type, grpc_service and grpc_method."
+    );
 }
 
 pub fn request_finished(rpc: &'static str, code: &'static str, elapsed: Duration) {
@@ -495,6 +507,19 @@ pub fn grpc_handled(
         .record(elapsed.as_secs_f64());
 }
 
+/// The message counters of one call (received, sent), looked up once for
+/// the call and incremented as its messages pass.
+pub fn grpc_messages(
+    kind: &'static str,
+    service: &'static str,
+    method: &'static str,
+) -> (metrics::Counter, metrics::Counter) {
+    (
+        counter!(GRPC_SERVER_MSG_RECEIVED_TOTAL, "grpc_type" => kind, "grpc_service" => service, "grpc_method" => method),
+        counter!(GRPC_SERVER_MSG_SENT_TOTAL, "grpc_type" => kind, "grpc_service" => service, "grpc_method" => method),
+    )
+}
+
 /// Every method's started and OK-handled series at 0, so that the first
 /// call shows in `rate()` and `increase()`.
 pub fn grpc_methods_started(methods: impl Iterator<Item = (&'static str, &'static str, &'static str)>) {
@@ -506,6 +531,9 @@ pub fn grpc_methods_started(methods: impl Iterator<Item = (&'static str, &'stati
             "grpc_type" => kind, "grpc_service" => service, "grpc_method" => method, "grpc_code" => "OK"
         )
         .increment(0);
+        let (received, sent) = grpc_messages(kind, service, method);
+        received.increment(0);
+        sent.increment(0);
     }
 }
 

@@ -355,3 +355,159 @@ async fn a_zero_window_turns_de_duplication_off() {
     assert_eq!(records_in(&mut audit, "off").await.len(), 2);
     server.stop().await.unwrap();
 }
+
+/// The OpenTelemetry GenAI attributes of appended events are indexed:
+/// `Query` finds events by operation, provider (`gen_ai.system`, the older
+/// name, counts) and model, alone or with other filters, and `warden audit
+/// query` takes the same filters. A client event as the previous version
+/// recorded it (its GenAI attributes only in its body) still verifies and
+/// is still found by trace and session, only not by the new filters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gen_ai_attributes_of_appended_events_are_queryable() {
+    const CHAT: &str = r#"{"gen_ai.operation.name":"chat","gen_ai.provider.name":"openai","gen_ai.request.model":"gpt-4o","gen_ai.usage.input_tokens":120,"gen_ai.usage.output_tokens":35}"#;
+    let mut server = TestServer::start().await;
+    let mut audit = AuditServiceClient::new(server.channel().await);
+    let old = append_all(&mut audit, vec![event("model_call", "genai-old", CHAT)]).await[0].clone();
+    server.stop().await.unwrap();
+    let dir = server.data_dir;
+    // Written before the GenAI facts were kept: only the context's model.
+    common::forge(
+        dir.path(),
+        |seq, r| {
+            (seq == old.sequence).then(|| {
+                let mut r = r.clone();
+                let facts = r["attributes"].as_object_mut().unwrap();
+                facts.retain(|k, _| !k.starts_with("gen_ai.") || k == "gen_ai.conversation.id");
+                facts.insert("gen_ai.request.model".into(), "gpt-4o-2024-08-06".into());
+                r
+            })
+        },
+        0,
+    );
+    common::drop_checkpoints(dir.path(), |_| false);
+
+    let mut server = TestServer::start_in(dir, |_| {}, vec![]).await;
+    let mut audit = AuditServiceClient::new(server.channel().await);
+    let acks = append_all(
+        &mut audit,
+        vec![
+            event("model_call", "genai-new", CHAT),
+            event(
+                "model_call",
+                "genai-claude",
+                r#"{"gen_ai.operation.name":"chat","gen_ai.system":"anthropic","gen_ai.request.model":"claude-sonnet-4"}"#,
+            ),
+            event("tool_call", "genai-new", r#"{"gen_ai.operation.name":"execute_tool","gen_ai.tool.name":"search"}"#),
+        ],
+    )
+    .await;
+    let (chat, claude, tool) = (&acks[0], &acks[1], &acks[2]);
+    let ids = |records: Vec<pb::AuditRecord>| records.into_iter().map(|r| r.record_id).collect::<Vec<_>>();
+    for (q, expected) in [
+        (pb::AuditQuery { gen_ai_operation_name: "chat".into(), ..Default::default() }, vec![chat, claude]),
+        (pb::AuditQuery { gen_ai_operation_name: "execute_tool".into(), ..Default::default() }, vec![tool]),
+        (pb::AuditQuery { gen_ai_provider_name: "openai".into(), ..Default::default() }, vec![chat]),
+        (pb::AuditQuery { gen_ai_provider_name: " anthropic ".into(), ..Default::default() }, vec![claude]),
+        (pb::AuditQuery { gen_ai_request_model: "gpt-4o".into(), ..Default::default() }, vec![chat]),
+        // The context's model, for an event that names none, old or new.
+        (pb::AuditQuery { gen_ai_request_model: "gpt-4o-2024-08-06".into(), ..Default::default() }, vec![&old, tool]),
+        (
+            pb::AuditQuery {
+                gen_ai_operation_name: "chat".into(),
+                session_id: "genai-new".into(),
+                kind: "model_call".into(),
+                ..Default::default()
+            },
+            vec![chat],
+        ),
+        (pb::AuditQuery { gen_ai_operation_name: "embeddings".into(), ..Default::default() }, vec![]),
+        // By trace, in either case, old and new records alike.
+        (
+            pb::AuditQuery { trace_id: "4BF92F3577B34DA6A3CE929D0E0E4736".into(), ..Default::default() },
+            vec![&old, chat, claude, tool],
+        ),
+        (pb::AuditQuery { session_id: "genai-old".into(), ..Default::default() }, vec![&old]),
+    ] {
+        let what = format!("{q:?}");
+        let expected: Vec<String> = expected.iter().map(|a| a.record_id.clone()).collect();
+        assert_eq!(ids(collect(audit.query(q).await.unwrap().into_inner()).await), expected, "{what}");
+    }
+    // The facts are in the record, tokens as the client counted them.
+    let q = pb::AuditQuery { gen_ai_provider_name: "openai".into(), ..Default::default() };
+    let record = &collect(audit.query(q).await.unwrap().into_inner()).await[0];
+    let entry: serde_json::Value = serde_json::from_slice(&record.canonical_entry).unwrap();
+    for (k, v) in [
+        ("gen_ai.operation.name", "chat"),
+        ("gen_ai.provider.name", "openai"),
+        ("gen_ai.request.model", "gpt-4o"),
+        ("gen_ai.usage.input_tokens", "120"),
+        ("gen_ai.usage.output_tokens", "35"),
+        ("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"),
+    ] {
+        assert_eq!(entry["attributes"][k], v, "{k} in {entry}");
+    }
+    // Every message of the streams is counted (other tests of this process
+    // add to the same counters, never take away).
+    let metrics = server.metrics().await;
+    let count = |name: &str, method: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with(&format!("{name}{{"))
+                    && l.contains("grpc_service=\"warden.v1.AuditService\"")
+                    && l.contains(&format!("grpc_method=\"{method}\""))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    for (name, method, at_least) in [
+        ("grpc_server_msg_received_total", "Append", 4.0),
+        ("grpc_server_msg_sent_total", "Append", 4.0),
+        ("grpc_server_msg_received_total", "Query", 11.0),
+        ("grpc_server_msg_sent_total", "Query", 15.0),
+    ] {
+        assert!(count(name, method) >= at_least, "{name} {method}: {}", count(name, method));
+    }
+    server.stop().await.unwrap();
+
+    // The old record and the new ones verify together.
+    assert_eq!(common::check(server.data_dir.path()).unwrap().records, 4);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["audit", "query", "--operation", "chat", "--provider", "openai", "--data-dir"])
+        .arg(server.data_dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["record_id"], chat.record_id.as_str());
+}
+
+/// A Score call whose context names no trace joins the trace of its W3C
+/// `traceparent` (what an OpenTelemetry-instrumented caller sends), so its
+/// record is found by that trace; a trace the context names wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn score_records_join_the_callers_traceparent() {
+    let mut server = TestServer::start().await;
+    let mut risk = server.risk().await;
+    let mut audit = AuditServiceClient::new(server.channel().await);
+    let traced = |trace_in_context: &str| {
+        let mut req = input("hello there");
+        req.context.as_mut().unwrap().trace_id = trace_in_context.into();
+        let mut req = tonic::Request::new(req);
+        req.metadata_mut()
+            .insert("traceparent", "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01".parse().unwrap());
+        req
+    };
+    let joined = risk.score_input(traced("")).await.unwrap().into_inner();
+    let own = risk.score_input(traced("4bf92f3577b34da6a3ce929d0e0e4736")).await.unwrap().into_inner();
+    let by_trace = |trace: &str| pb::AuditQuery { trace_id: trace.into(), ..Default::default() };
+    let found = collect(audit.query(by_trace("0af7651916cd43dd8448eb211c80319c")).await.unwrap().into_inner()).await;
+    assert_eq!(found.iter().map(|r| r.record_id.as_str()).collect::<Vec<_>>(), [joined.record_id.as_str()]);
+    let entry: serde_json::Value = serde_json::from_slice(&found[0].canonical_entry).unwrap();
+    assert_eq!(entry["attributes"]["trace_id"], "0af7651916cd43dd8448eb211c80319c");
+    let found = collect(audit.query(by_trace("4bf92f3577b34da6a3ce929d0e0e4736")).await.unwrap().into_inner()).await;
+    assert_eq!(found.iter().map(|r| r.record_id.as_str()).collect::<Vec<_>>(), [own.record_id.as_str()]);
+    server.stop().await.unwrap();
+}

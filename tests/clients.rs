@@ -1,12 +1,13 @@
 //! What clients in other languages rely on: the language options of every
 //! `.proto`, `buf lint` (STANDARD, with the v1 exceptions of `buf.yaml`), the
-//! `from_time` alias of the keyword field `from`, and the Go and TypeScript
-//! example clients run against the real server (each scores, waits on an
-//! approval with Watch, appends, queries, verifies an inclusion proof and
+//! `from_time` alias of the keyword field `from`, and the Go, TypeScript and
+//! Python example clients run against the real server (each scores, waits on
+//! an approval with Watch, appends, queries, verifies an inclusion proof and
 //! reads a BadRequest detail). Needs what `scripts/install-test-deps.sh`
-//! installs: Debian's Go, protoc and gRPC packages, and the npm packages of
-//! `examples/typescript` and `tests/e2e` (buf); without them these tests fail
-//! rather than skip.
+//! installs: Debian's Go, protoc and gRPC packages, the npm packages of
+//! `examples/typescript` and `tests/e2e` (buf), and the pip packages of
+//! `examples/python` (`WARDEN_PYTHON` names another interpreter than
+//! `python3`); without them these tests fail rather than skip.
 
 mod common;
 
@@ -198,4 +199,10 @@ async fn typescript_client_scores_waits_appends_and_proves() {
     let hint = "install its packages with: npm ci --prefix examples/typescript";
     run("npm", &["run", "--silent", "build"], &dir, hint).await;
     run_client("typescript", Path::new("node"), &["examples/typescript/dist/client.js"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_client_scores_waits_appends_and_proves() {
+    let python = std::env::var("WARDEN_PYTHON").unwrap_or_else(|_| "python3".into());
+    run_client("python", Path::new(&python), &["examples/python/client.py"]).await;
 }

@@ -574,3 +574,58 @@ async fn an_open_live_stream_does_not_hold_up_shutdown() {
         .expect("shutdown hung on the open stream")
         .unwrap();
 }
+
+/// A client event's GenAI facts (operation, provider, model, token counts)
+/// show on its timeline, in clear even where the event's attributes are
+/// stored encrypted, and the search finds events by them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timelines_show_the_gen_ai_facts_of_client_events() {
+    use warden::audit::privacy::FieldMode;
+    use warden::proto::v1::audit_service_client::AuditServiceClient;
+    let server = TestServer::start_with(
+        |c| {
+            setup(c, 600);
+            c.audit.privacy.default = FieldMode::Encrypt;
+        },
+        vec![],
+    )
+    .await;
+    let mut context = common::context().unwrap();
+    context.session_id = "genai-1".into();
+    let event = pb::AuditEvent {
+        client_event_id: "call-1".into(),
+        context: Some(context),
+        kind: "model_call".into(),
+        attributes_json: r#"{"gen_ai.operation.name":"chat","gen_ai.provider.name":"openai","gen_ai.request.model":"gpt-4o","gen_ai.usage.input_tokens":120,"gen_ai.usage.output_tokens":35,"gen_ai.input.messages":"card 4111 1111 1111 1111"}"#.into(),
+        occurred_at: None,
+    };
+    let mut req = tonic::Request::new(tokio_stream::iter(vec![event]));
+    req.metadata_mut().insert("authorization", MetadataValue::try_from(format!("Bearer {AGENT}")).unwrap());
+    let mut audit = AuditServiceClient::new(server.channel().await);
+    assert!(audit.append(req).await.unwrap().into_inner().message().await.unwrap().is_some());
+
+    let http = reqwest_like::Client::new(&format!("http://{}", server.admin_addr.unwrap()));
+    let session = http.sign_in(CAROL).await.set_cookie.unwrap().split(';').next().unwrap().to_string();
+    let page = http.get("/sessions/genai-1", Some(&session)).await;
+    assert_eq!(page.status, 200);
+    let facts =
+        page.body.split("data-testid=\"gen-ai\"").nth(1).expect("the event's GenAI facts").split("</dl>").next();
+    for (label, value) in [
+        ("operation", "chat"),
+        ("provider", "openai"),
+        ("model", "gpt-4o"),
+        ("input tokens", "120"),
+        ("output tokens", "35"),
+    ] {
+        assert!(facts.unwrap().contains(&format!(">{label}</dt><dd>{value}</dd>")), "{label} in {facts:?}");
+    }
+    assert!(page.body.contains("[encrypted]") || page.body.contains("$enc"), "the attributes stay encrypted");
+    assert!(!page.body.contains("4111 1111"));
+
+    let rows = |body: &str| body.matches("<tr data-seq=").count();
+    let found = http.get("/investigate?operation=chat&provider=openai&model=gpt-4o", Some(&session)).await;
+    assert_eq!((found.status, rows(&found.body)), (200, 1), "{}", found.body);
+    assert!(found.body.contains("/sessions/genai-1"));
+    let none = http.get("/investigate?operation=embeddings", Some(&session)).await;
+    assert_eq!((none.status, rows(&none.body)), (200, 0));
+}

@@ -21,6 +21,43 @@ pub const SCHEMA_VERSION: u32 = 2;
 /// The attribute holding a client event's `client_event_id`, when it has one.
 pub const CLIENT_EVENT_ID: &str = "warden.client_event_id";
 
+/// The OpenTelemetry GenAI attributes of a client event that are copied
+/// among its record's facts (so indexed, queryable and shown): the event's
+/// own value wins over its context's (`gen_ai.request.model` from
+/// `context.model`). Token counts are facts to show, not to search.
+pub const GEN_AI_FACTS: [&str; 7] = [
+    "gen_ai.operation.name",
+    "gen_ai.provider.name",
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+    "gen_ai.tool.name",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+];
+
+/// The longest GenAI value kept among the facts: as long as any identifier
+/// a context may carry. A longer one stays in the event, unindexed.
+const MAX_FACT_BYTES: usize = 256;
+
+/// The [`GEN_AI_FACTS`] an event's attributes carry, as strings: a string
+/// (at most [`MAX_FACT_BYTES`]) or an integer; other values are left out.
+/// `gen_ai.system`, the provider's name before the conventions renamed it,
+/// stands in for a missing `gen_ai.provider.name`.
+fn gen_ai_facts(map: &BTreeMap<String, serde_json::Value>) -> Vec<(&'static str, String)> {
+    let value = |name: &str| match map.get(name)? {
+        serde_json::Value::String(s) if !s.is_empty() && s.len() <= MAX_FACT_BYTES => Some(s.clone()),
+        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        _ => None,
+    };
+    GEN_AI_FACTS
+        .iter()
+        .filter_map(|&name| {
+            let older = || if name == "gen_ai.provider.name" { value("gen_ai.system") } else { None };
+            value(name).or_else(older).map(|v| (name, v))
+        })
+        .collect()
+}
+
 /// One reviewer's verdict on an approval, as its records keep it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Vote {
@@ -373,8 +410,8 @@ impl Entry {
                     a.insert(CLIENT_EVENT_ID, client_event_id.clone());
                 }
                 if let Ok(map) = serde_json::from_str::<BTreeMap<String, serde_json::Value>>(attributes.get()) {
-                    if let Some(serde_json::Value::String(tool)) = map.get("gen_ai.tool.name") {
-                        a.insert("gen_ai.tool.name", tool.clone());
+                    for (name, value) in gen_ai_facts(&map) {
+                        a.insert(name, value);
                     }
                 }
             }

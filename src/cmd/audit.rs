@@ -128,6 +128,15 @@ pub(crate) struct FilterArgs {
     /// event kind (tool_call, model_call, ...).
     #[arg(long)]
     pub(crate) kind: Option<String>,
+    /// GenAI operation (gen_ai.operation.name: chat, execute_tool, ...).
+    #[arg(long)]
+    pub(crate) operation: Option<String>,
+    /// GenAI provider (gen_ai.provider.name: openai, anthropic, ...).
+    #[arg(long)]
+    pub(crate) provider: Option<String>,
+    /// Model (gen_ai.request.model, or the request context's model).
+    #[arg(long)]
+    pub(crate) model: Option<String>,
     /// From this time (RFC 3339, or a date: 2026-11-01).
     #[arg(long, value_name = "TIME")]
     pub(crate) from: Option<String>,
@@ -328,6 +337,9 @@ pub(crate) fn to_query(f: &FilterArgs) -> anyhow::Result<warden::audit::journal:
         decision: f.decision.clone().unwrap_or_default(),
         category: f.category.clone().unwrap_or_default(),
         kind: f.kind.clone().unwrap_or_default(),
+        operation: f.operation.clone().unwrap_or_default(),
+        provider: f.provider.clone().unwrap_or_default(),
+        model: f.model.clone().unwrap_or_default(),
         from_unix_nanos: f.from.as_deref().map(|v| parse_time("from", v)).transpose()?,
         to_unix_nanos: f.to.as_deref().map(|v| parse_time("to", v)).transpose()?,
         limit: f.limit.unwrap_or(0),
@@ -373,6 +385,7 @@ pub(crate) fn export(common: CommonArgs, filter: FilterArgs, out: PathBuf) -> an
     let filters = serde_json::json!({
         "tenant": q.tenant, "session": q.session_id, "trace": q.trace_id, "tool": q.tool,
         "decision": q.decision, "category": q.category, "from": filter.from, "to": filter.to,
+        "operation": q.operation, "provider": q.provider, "model": q.model,
     });
     let summary = warden::audit::export::export(&log, &seqs, filters, &out)?;
     println!(

@@ -21,6 +21,15 @@ pub struct Search {
     pub tool: String,
     #[serde(default)]
     pub decision: String,
+    /// `gen_ai.operation.name`.
+    #[serde(default)]
+    pub operation: String,
+    /// `gen_ai.provider.name`.
+    #[serde(default)]
+    pub provider: String,
+    /// `gen_ai.request.model`.
+    #[serde(default)]
+    pub model: String,
     #[serde(default)]
     pub from: String,
     #[serde(default)]
@@ -35,6 +44,10 @@ pub struct Row {
     pub kind: String,
     pub session: String,
     pub summary: String,
+    /// Its GenAI facts (model, operation, provider, token counts) by
+    /// OpenTelemetry name: in clear whatever the privacy settings stored
+    /// of the event's attributes.
+    pub gen_ai: Vec<(&'static str, String)>,
     /// The record as stored: redacted, hashed, encrypted and erased fields
     /// stay so.
     pub body: serde_json::Value,
@@ -75,6 +88,10 @@ fn rows_of(log: &dyn LogRead, seqs: &[u64], erasures: Option<&AuditLog>, instanc
                 kind: r.kind,
                 session: v["attributes"]["gen_ai.conversation.id"].as_str().unwrap_or_default().to_string(),
                 summary: pages::summary(&read),
+                gen_ai: crate::audit::record::GEN_AI_FACTS
+                    .iter()
+                    .filter_map(|&k| Some((k, v["attributes"][k].as_str()?.to_string())))
+                    .collect(),
                 body,
                 read,
                 instance: instance.to_string(),
@@ -95,7 +112,9 @@ pub(super) async fn investigate(
     let name = who(&s);
     let nav = pages::Nav::of(&name, &s.csrf, &s.caller);
     let asked =
-        [&q.session, &q.trace, &q.user, &q.tool, &q.decision, &q.from, &q.to].iter().any(|v| !v.trim().is_empty());
+        [&q.session, &q.trace, &q.user, &q.tool, &q.decision, &q.operation, &q.provider, &q.model, &q.from, &q.to]
+            .iter()
+            .any(|v| !v.trim().is_empty());
     if !asked {
         return Html(pages::investigate(&nav, &q, None, None).into_string()).into_response();
     }
@@ -118,6 +137,9 @@ pub(super) async fn investigate(
         user_id: q.user.clone(),
         tool: q.tool.clone(),
         decision: q.decision.clone(),
+        operation: q.operation.clone(),
+        provider: q.provider.clone(),
+        model: q.model.clone(),
         from_unix_nanos: from,
         to_unix_nanos: to,
         ..Default::default()

@@ -376,6 +376,13 @@ fn row_table(rows: &[Row], with_session: bool) -> Markup {
                         @if with_session { td { @if !r.session.is_empty() { a href={ "/sessions/" (r.session) } { (r.session) } } } }
                         td {
                             (r.summary)
+                            @if !r.gen_ai.is_empty() {
+                                dl class="gen-ai" data-testid="gen-ai" {
+                                    @for (name, value) in &r.gen_ai {
+                                        div { dt title=(name) { (gen_ai_label(name)) } dd { (value) } }
+                                    }
+                                }
+                            }
                             details { summary { "Record " (r.id) } pre { (serde_json::to_string_pretty(&r.body).unwrap_or_default()) } }
                         }
                         td class="proof" data-proof=(r.seq) data-instance=(r.instance) data-status="pending" { "checking…" }
@@ -383,6 +390,21 @@ fn row_table(rows: &[Row], with_session: bool) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// How the console names a GenAI fact (its OpenTelemetry name is the
+/// label's title).
+fn gen_ai_label(name: &str) -> &str {
+    match name {
+        "gen_ai.operation.name" => "operation",
+        "gen_ai.provider.name" => "provider",
+        "gen_ai.request.model" => "model",
+        "gen_ai.response.model" => "response model",
+        "gen_ai.tool.name" => "tool",
+        "gen_ai.usage.input_tokens" => "input tokens",
+        "gen_ai.usage.output_tokens" => "output tokens",
+        other => other,
     }
 }
 
@@ -400,6 +422,9 @@ pub fn investigate(nav: &Nav<'_>, q: &Search, found: Option<&[Row]>, error: Opti
                 (field("trace", "Trace id", &q.trace, "32 hex digits"))
                 (field("user", "End user", &q.user, "pseudonymous id"))
                 (field("tool", "Tool", &q.tool, "issue_refund"))
+                (field("operation", "GenAI operation", &q.operation, "chat"))
+                (field("provider", "GenAI provider", &q.provider, "openai"))
+                (field("model", "Model", &q.model, "gpt-4o"))
                 div class="field" {
                     label for="decision" { "Decision" }
                     select id="decision" name="decision" {

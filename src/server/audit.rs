@@ -289,6 +289,9 @@ impl pb::audit_service_server::AuditService for AuditApi {
             user_id,
             from_time,
             instance_id,
+            gen_ai_operation_name,
+            gen_ai_provider_name,
+            gen_ai_request_model,
         } = request.into_inner();
         let (from_field, from) = super::convert::period_start(from, from_time).map_err(status_from)?;
         let decision = match pb::Decision::try_from(decision) {
@@ -313,6 +316,9 @@ impl pb::audit_service_server::AuditService for AuditApi {
             decision,
             category,
             kind,
+            operation: gen_ai_operation_name,
+            provider: gen_ai_provider_name,
+            model: gen_ai_request_model,
             from_unix_nanos: nanos(from_field, from)?,
             to_unix_nanos: nanos("to", to)?,
             limit: limit as usize,

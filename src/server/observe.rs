@@ -4,9 +4,11 @@
 //! the authentication interceptor refused.
 //!
 //! Counted as go-grpc-middleware counts (`grpc_server_started_total`,
-//! `grpc_server_handled_total`, `grpc_server_handling_seconds`, labelled by
-//! `grpc_type`, `grpc_service`, `grpc_method`, `grpc_code`), which is what the
-//! stock gRPC dashboards read. Label values come only from the methods
+//! `grpc_server_handled_total`, `grpc_server_handling_seconds`,
+//! `grpc_server_msg_received_total`, `grpc_server_msg_sent_total`, labelled
+//! by `grpc_type`, `grpc_service`, `grpc_method`, `grpc_code`), which is what
+//! the stock gRPC dashboards read. Messages are counted from the gRPC framing
+//! of the bodies as they pass, so a stream's count grows while it is open. Label values come only from the methods
 //! Warden serves (its descriptor sets); any other path is `unknown`.
 //!
 //! Traced as the OpenTelemetry RPC conventions say: one server span named
@@ -44,9 +46,9 @@ pub struct Observe<S> {
     inner: S,
 }
 
-impl<S, ReqBody, ResBody> tower_service::Service<http::Request<ReqBody>> for Observe<S>
+impl<S, ResBody> tower_service::Service<http::Request<tonic::body::Body>> for Observe<S>
 where
-    S: tower_service::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S: tower_service::Service<http::Request<tonic::body::Body>, Response = http::Response<ResBody>>,
     S::Future: Send + 'static,
 {
     type Response = http::Response<Tracked<ResBody>>;
@@ -57,9 +59,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
         let method = methods().get(request.uri().path());
         telemetry::grpc_started(method.kind, method.service, method.method);
+        let (received, sent) = telemetry::grpc_messages(method.kind, method.service, method.method);
+        let request = request
+            .map(|inner| tonic::body::Body::new(Counted { inner, messages: Messages::default(), counter: received }));
         let span = tracing::debug_span!(
             target: "warden::rpc",
             "rpc",
@@ -84,7 +89,8 @@ where
                     // response: the status is in the headers.
                     let code = status_of(response.headers());
                     let call = Call { method, started, span, code };
-                    Ok(response.map(|inner| Tracked { inner, call: Some(call) }))
+                    let counted = Counted { inner: (), messages: Messages::default(), counter: sent };
+                    Ok(response.map(|inner| Tracked { inner, call: Some(call), sent: counted }))
                 }
                 Err(e) => {
                     Call { method, started, span, code: Some(tonic::Code::Unknown) }.finish();
@@ -101,6 +107,8 @@ where
 pub struct Tracked<B> {
     inner: B,
     call: Option<Call>,
+    /// The messages sent (`inner` unused: the body is `Tracked`'s own).
+    sent: Counted<()>,
 }
 
 struct Call {
@@ -146,7 +154,11 @@ impl<B> Drop for Tracked<B> {
     }
 }
 
-impl<B: Body + Unpin> Body for Tracked<B> {
+impl<B> Body for Tracked<B>
+where
+    B: Body + Unpin,
+    B::Data: AsRef<[u8]>,
+{
     type Data = B::Data;
     type Error = B::Error;
 
@@ -159,6 +171,9 @@ impl<B: Body + Unpin> Body for Tracked<B> {
         };
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.sent.count(data.as_ref());
+                }
                 if let Some(code) = frame.trailers_ref().and_then(status_of) {
                     if let Some(mut call) = this.call.take() {
                         call.code = Some(code);
@@ -189,6 +204,93 @@ impl<B: Body + Unpin> Body for Tracked<B> {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// A request body that counts its gRPC messages as they arrive (and, with
+/// `inner: ()`, the counting half of [`Tracked`]).
+struct Counted<B> {
+    inner: B,
+    messages: Messages,
+    counter: metrics::Counter,
+}
+
+impl<B> Counted<B> {
+    fn count(&mut self, bytes: &[u8]) {
+        let n = self.messages.feed(bytes);
+        if n > 0 {
+            self.counter.increment(n);
+        }
+    }
+}
+
+impl<B> Body for Counted<B>
+where
+    B: Body<Data = tonic::codegen::Bytes> + Unpin,
+{
+    type Data = tonic::codegen::Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Self::Data>, B::Error>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                this.count(data);
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Where a byte stream stands in gRPC's framing: each message is a 5-byte
+/// prefix (a compression flag, a big-endian length) and that many bytes,
+/// and a frame of the body may hold part of one or several.
+#[derive(Debug, Default)]
+struct Messages {
+    prefix: [u8; 5],
+    /// Bytes of the prefix read so far.
+    have: usize,
+    /// Bytes of the current message still to come.
+    rest: u64,
+}
+
+impl Messages {
+    /// The messages that `bytes`, the next of the stream, complete.
+    fn feed(&mut self, mut bytes: &[u8]) -> u64 {
+        let mut complete = 0;
+        while !bytes.is_empty() {
+            if self.rest > 0 {
+                let take = self.rest.min(bytes.len() as u64);
+                self.rest -= take;
+                bytes = &bytes[take as usize..];
+                if self.rest == 0 {
+                    complete += 1;
+                }
+                continue;
+            }
+            let take = (5 - self.have).min(bytes.len());
+            self.prefix[self.have..self.have + take].copy_from_slice(&bytes[..take]);
+            self.have += take;
+            bytes = &bytes[take..];
+            if self.have == 5 {
+                self.have = 0;
+                let len = u32::from_be_bytes([self.prefix[1], self.prefix[2], self.prefix[3], self.prefix[4]]);
+                self.rest = u64::from(len);
+                if len == 0 {
+                    complete += 1;
+                }
+            }
+        }
+        complete
     }
 }
 
@@ -325,6 +427,30 @@ mod tests {
             let m = table.get(path);
             assert_eq!((m.service, m.method, m.kind), (service, method, kind), "{path}");
         }
+    }
+
+    #[test]
+    fn messages_are_counted_across_and_within_frames() {
+        let message = |len: u8| {
+            let mut m = vec![0, 0, 0, 0, len];
+            m.extend(std::iter::repeat_n(7u8, len as usize));
+            m
+        };
+        let mut stream = Vec::new();
+        for len in [3, 0, 200, 1] {
+            stream.extend(message(len));
+        }
+        // Every way of cutting the stream in two counts the same four.
+        for cut in 0..=stream.len() {
+            let mut m = Messages::default();
+            let (a, b) = stream.split_at(cut);
+            assert_eq!(m.feed(a) + m.feed(b), 4, "cut at {cut}");
+        }
+        // Byte by byte, each message counts when its last byte arrives.
+        let mut m = Messages::default();
+        let counts: Vec<u64> = stream.iter().map(|b| m.feed(std::slice::from_ref(b))).collect();
+        assert_eq!(counts.iter().sum::<u64>(), 4);
+        assert_eq!(counts[7], 1, "the first message ends at its 8th byte");
     }
 
     #[test]

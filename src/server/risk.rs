@@ -62,20 +62,37 @@ impl RiskApi {
     }
 }
 
+/// A Score request whose context names no trace joins the trace of the
+/// call's `traceparent`, so its record is found by that trace without the
+/// caller copying the id into the context.
+fn scored(request: Result<ScoreRequest, Error>, traced: Option<String>) -> Result<ScoreRequest, Error> {
+    let mut request = request?;
+    if let Some(trace_id) = traced {
+        let context = request.context_mut();
+        if context.trace_id.is_empty() {
+            context.trace_id = trace_id;
+        }
+    }
+    Ok(request)
+}
+
 #[tonic::async_trait]
 impl pb::risk_service_server::RiskService for RiskApi {
     async fn score_input(&self, request: Request<pb::ScoreInputRequest>) -> Result<Response<pb::Assessment>, Status> {
         let caller = caller_of(&request);
-        self.handle("ScoreInput", caller, ScoreRequest::try_from(request.into_inner())).await
+        let traced = super::convert::traceparent_trace_id(request.metadata());
+        self.handle("ScoreInput", caller, scored(ScoreRequest::try_from(request.into_inner()), traced)).await
     }
 
     async fn score_output(&self, request: Request<pb::ScoreOutputRequest>) -> Result<Response<pb::Assessment>, Status> {
         let caller = caller_of(&request);
-        self.handle("ScoreOutput", caller, ScoreRequest::try_from(request.into_inner())).await
+        let traced = super::convert::traceparent_trace_id(request.metadata());
+        self.handle("ScoreOutput", caller, scored(ScoreRequest::try_from(request.into_inner()), traced)).await
     }
 
     async fn score_action(&self, request: Request<pb::ScoreActionRequest>) -> Result<Response<pb::Assessment>, Status> {
         let caller = caller_of(&request);
-        self.handle("ScoreAction", caller, ScoreRequest::try_from(request.into_inner())).await
+        let traced = super::convert::traceparent_trace_id(request.metadata());
+        self.handle("ScoreAction", caller, scored(ScoreRequest::try_from(request.into_inner()), traced)).await
     }
 }

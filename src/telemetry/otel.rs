@@ -1,7 +1,9 @@
 //! Logs and traces: where `tracing` events and spans go.
 //!
 //! Logs go to stderr, as text or (`WARDEN_LOG_FORMAT=json`) one JSON object
-//! a line; `RUST_LOG` filters them (default: `info` for the long-running
+//! a line, which carries the OpenTelemetry `trace_id`, `span_id` and
+//! `trace_flags` of the span it was logged in when spans are on (the names
+//! OpenTelemetry gives them outside OTLP); `RUST_LOG` filters them (default: `info` for the long-running
 //! commands, `warn` for one-shot ones). Spans go to an
 //! OpenTelemetry collector over OTLP/gRPC only when the standard variables
 //! ask for it (`OTEL_EXPORTER_OTLP_ENDPOINT` or
@@ -15,6 +17,7 @@
 //! The names below are the span vocabulary: the OpenTelemetry RPC and GenAI
 //! semantic conventions where one exists, `warden.*` for the rest.
 
+use std::fmt;
 use std::time::Duration;
 
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
@@ -22,7 +25,10 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
@@ -87,6 +93,7 @@ pub fn init(default_filter: &str) -> Tracing {
             .json()
             .with_current_span(true)
             .with_span_list(false)
+            .map_event_format(WithTraceContext)
             .with_writer(std::io::stderr)
             .boxed(),
     };
@@ -109,6 +116,48 @@ pub fn init(default_filter: &str) -> Tracing {
         tracing::info!("exporting spans over OTLP/gRPC");
     }
     Tracing { provider: provider.filter(|_| installed), runtime }
+}
+
+/// A JSON log line with the trace context of the OpenTelemetry span it was
+/// logged in as top-level fields (`trace_id`, `span_id`, `trace_flags`, as
+/// "Trace Context in non-OTLP Log Formats" names them), so a log search
+/// finds a call's lines from its trace. The span entered last is the
+/// current context (the OpenTelemetry layer activates it on entry); outside
+/// any span, or with spans off, the line is as the inner format writes it.
+struct WithTraceContext<F>(F);
+
+impl<S, N, F> FormatEvent<S, N> for WithTraceContext<F>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'w> FormatFields<'w> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> fmt::Result {
+        use opentelemetry::trace::TraceContextExt as _;
+        let cx = opentelemetry::Context::current();
+        let span = cx.span();
+        let sc = span.span_context();
+        if !sc.is_valid() {
+            return self.0.format_event(ctx, writer, event);
+        }
+        let mut line = String::new();
+        self.0.format_event(ctx, Writer::new(&mut line), event)?;
+        match line.strip_prefix('{') {
+            Some(rest) => write!(
+                writer,
+                "{{\"trace_id\":\"{}\",\"span_id\":\"{}\",\"trace_flags\":\"{:02x}\",{rest}",
+                sc.trace_id(),
+                sc.span_id(),
+                sc.trace_flags().to_u8()
+            ),
+            None => writer.write_str(&line),
+        }
+    }
 }
 
 /// What the OpenTelemetry layer sees: Warden's spans (at DEBUG and above),
@@ -180,5 +229,60 @@ impl Extractor for Headers<'_> {
 
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_lines_in_a_span_carry_its_trace_context() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = Registry::default()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .map_event_format(WithTraceContext)
+                    .with_writer(move || writer.clone())
+                    .with_filter(EnvFilter::new("info")),
+            )
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")).with_filter(filter_fn(exported)));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("outside any span");
+            let mut headers = http::HeaderMap::new();
+            headers.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
+            let span = tracing::debug_span!(target: "warden::rpc", "rpc");
+            continue_trace(&span, &headers);
+            span.in_scope(|| tracing::info!(answer = 42, "inside the call"));
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let parsed: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(parsed.len(), 2, "{text}");
+        assert!(parsed[0].get("trace_id").is_none(), "{text}");
+        let inside = &parsed[1];
+        assert_eq!(inside["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736", "{text}");
+        let span_id = inside["span_id"].as_str().unwrap();
+        assert!(span_id.len() == 16 && span_id != "00f067aa0ba902b7", "the call's own span: {text}");
+        assert_eq!(inside["trace_flags"], "01");
+        assert_eq!(inside["fields"]["answer"], 42, "the line is otherwise as before: {text}");
     }
 }

@@ -82,6 +82,9 @@ pub(super) struct IndexKeys {
     pub(super) trace: String,
     pub(super) tool: String,
     pub(super) kind: String,
+    pub(super) operation: String,
+    pub(super) provider: String,
+    pub(super) model: String,
 }
 
 impl State {
@@ -208,6 +211,11 @@ struct Index {
     decision: HashMap<Name, Vec<u64>>,
     category: BTreeMap<String, Vec<u64>>,
     kind: HashMap<Name, Vec<u64>>,
+    /// `gen_ai.operation.name`, `gen_ai.provider.name` and
+    /// `gen_ai.request.model`: posting lists only, nothing more per record.
+    operation: HashMap<Name, Vec<u64>>,
+    provider: HashMap<Name, Vec<u64>>,
+    model: HashMap<Name, Vec<u64>>,
 }
 
 /// The facts queries filter on, for every record of a log (the local one,
@@ -239,7 +247,13 @@ impl Catalog {
                 map.entry(digest(key)).and_modify(|p| p.push(seq)).or_insert(Postings::One(seq));
             }
         }
-        for (map, key) in [(&mut self.index.tool, &keys.tool), (&mut self.index.kind, &keys.kind)] {
+        for (map, key) in [
+            (&mut self.index.tool, &keys.tool),
+            (&mut self.index.kind, &keys.kind),
+            (&mut self.index.operation, &keys.operation),
+            (&mut self.index.provider, &keys.provider),
+            (&mut self.index.model, &keys.model),
+        ] {
             if !key.is_empty() {
                 map.entry(names.intern(key)).or_default().push(seq);
             }
@@ -295,7 +309,14 @@ impl Catalog {
             }
             !v.is_empty()
         };
-        for map in [&mut self.index.tool, &mut self.index.decision, &mut self.index.kind] {
+        for map in [
+            &mut self.index.tool,
+            &mut self.index.decision,
+            &mut self.index.kind,
+            &mut self.index.operation,
+            &mut self.index.provider,
+            &mut self.index.model,
+        ] {
             map.retain(|_, v| keep_from(v));
         }
         self.index.category.retain(|_, v| keep_from(v));
@@ -337,6 +358,9 @@ pub(super) fn index_facts(
             trace: get("trace_id"),
             tool: get("gen_ai.tool.name"),
             kind: kind.to_string(),
+            operation: get("gen_ai.operation.name"),
+            provider: get("gen_ai.provider.name"),
+            model: get("gen_ai.request.model"),
         },
     )
 }
@@ -357,6 +381,13 @@ pub struct Query {
     pub category: String,
     /// The record kind (`score_decision`, `approval`, a client event kind).
     pub kind: String,
+    /// `gen_ai.operation.name` (`chat`, `execute_tool`, `apply_guardrail`, ...).
+    pub operation: String,
+    /// `gen_ai.provider.name` (`openai`, `anthropic`, ...).
+    pub provider: String,
+    /// `gen_ai.request.model`: a client event's, or the context's model of
+    /// any record.
+    pub model: String,
     pub from_unix_nanos: Option<i128>,
     pub to_unix_nanos: Option<i128>,
     pub limit: usize,
@@ -389,7 +420,14 @@ impl Catalog {
                 lists.push(map.get(&digest(value)).map_or(&[][..], Postings::as_slice));
             }
         }
-        for (value, map) in [(&q.tool, &idx.tool), (&q.decision, &idx.decision), (&q.kind, &idx.kind)] {
+        for (value, map) in [
+            (&q.tool, &idx.tool),
+            (&q.decision, &idx.decision),
+            (&q.kind, &idx.kind),
+            (&q.operation, &idx.operation),
+            (&q.provider, &idx.provider),
+            (&q.model, &idx.model),
+        ] {
             if !value.is_empty() {
                 lists.push(name(value).and_then(|k| map.get(&k)).map_or(&[][..], |v| v.as_slice()));
             }
