@@ -497,7 +497,7 @@ async fn score_records_join_the_callers_traceparent() {
         req.context.as_mut().unwrap().trace_id = trace_in_context.into();
         let mut req = tonic::Request::new(req);
         req.metadata_mut()
-            .insert("traceparent", "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01".parse().unwrap());
+            .insert("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse().unwrap());
         req
     };
     let joined = risk.score_input(traced("")).await.unwrap().into_inner();

@@ -50,24 +50,6 @@ fn context_from(c: Option<pb::RequestContext>) -> Result<Context, Error> {
     c.map(context_to_domain).ok_or_else(|| Error::invalid("context", "is required (at least context.application)"))
 }
 
-/// The trace id (lower-case hex) of a valid W3C `traceparent` in a call's
-/// metadata: `version-trace_id-parent_id-flags`, a trace id not all zeros,
-/// version `ff` refused and version `00` with exactly four parts.
-pub fn traceparent_trace_id(metadata: &tonic::metadata::MetadataMap) -> Option<String> {
-    let value = metadata.get("traceparent")?.to_str().ok()?.trim();
-    let parts: Vec<&str> = value.split('-').collect();
-    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    let (version, trace, parent, flags) = (*parts.first()?, *parts.get(1)?, *parts.get(2)?, *parts.get(3)?);
-    let valid = hex(version, 2)
-        && !version.eq_ignore_ascii_case("ff")
-        && (version != "00" || parts.len() == 4)
-        && hex(trace, 32)
-        && trace.bytes().any(|b| b != b'0')
-        && hex(parent, 16)
-        && hex(flags, 2);
-    valid.then(|| trace.to_ascii_lowercase())
-}
-
 /// A request context as the domain keeps it (trace ids in lower case).
 pub fn context_to_domain(c: pb::RequestContext) -> Context {
     let pb::RequestContext { tenant, application, session_id, trace_id, user_id, model, labels } = c;
@@ -210,33 +192,5 @@ pub fn period_start(
         }
         (None, Some(alias)) => Ok(("from_time", Some(alias))),
         (from, _) => Ok(("from", from)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_traceparent_names_its_trace_only_when_valid() {
-        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
-        for (header, expected) in [
-            ("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", Some(trace)),
-            (" 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00 ", Some(trace)),
-            // A later version may add parts; version 00 may not.
-            ("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-more", Some(trace)),
-            ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-more", None),
-            ("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", None),
-            ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", None),
-            ("00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", None),
-            ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b-01", None),
-            ("00-4bf92f3577b34da6a3ce929d0e0e4736", None),
-            ("nonsense", None),
-        ] {
-            let mut metadata = tonic::metadata::MetadataMap::new();
-            metadata.insert("traceparent", header.parse().unwrap());
-            assert_eq!(traceparent_trace_id(&metadata).as_deref(), expected, "{header}");
-        }
-        assert_eq!(traceparent_trace_id(&tonic::metadata::MetadataMap::new()), None);
     }
 }

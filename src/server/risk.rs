@@ -80,19 +80,19 @@ fn scored(request: Result<ScoreRequest, Error>, traced: Option<String>) -> Resul
 impl pb::risk_service_server::RiskService for RiskApi {
     async fn score_input(&self, request: Request<pb::ScoreInputRequest>) -> Result<Response<pb::Assessment>, Status> {
         let caller = caller_of(&request);
-        let traced = super::convert::traceparent_trace_id(request.metadata());
+        let traced = crate::telemetry::otel::incoming_trace_id(request.metadata().as_ref());
         self.handle("ScoreInput", caller, scored(ScoreRequest::try_from(request.into_inner()), traced)).await
     }
 
     async fn score_output(&self, request: Request<pb::ScoreOutputRequest>) -> Result<Response<pb::Assessment>, Status> {
         let caller = caller_of(&request);
-        let traced = super::convert::traceparent_trace_id(request.metadata());
+        let traced = crate::telemetry::otel::incoming_trace_id(request.metadata().as_ref());
         self.handle("ScoreOutput", caller, scored(ScoreRequest::try_from(request.into_inner()), traced)).await
     }
 
     async fn score_action(&self, request: Request<pb::ScoreActionRequest>) -> Result<Response<pb::Assessment>, Status> {
         let caller = caller_of(&request);
-        let traced = super::convert::traceparent_trace_id(request.metadata());
+        let traced = crate::telemetry::otel::incoming_trace_id(request.metadata().as_ref());
         self.handle("ScoreAction", caller, scored(ScoreRequest::try_from(request.into_inner()), traced)).await
     }
 }

@@ -220,6 +220,17 @@ pub fn continue_trace(span: &tracing::Span, headers: &http::HeaderMap) {
     let _ = span.set_parent(parent);
 }
 
+/// The trace id (32 lower-case hex digits) of a valid W3C `traceparent`
+/// in a call's metadata, read by the same propagator that parents the
+/// call's span, whether or not export is on.
+pub fn incoming_trace_id(headers: &http::HeaderMap) -> Option<String> {
+    use opentelemetry::trace::TraceContextExt as _;
+    headers.get("traceparent")?;
+    let parent = TraceContextPropagator::new().extract(&Headers(headers));
+    let context = parent.span().span_context().clone();
+    context.is_valid().then(|| context.trace_id().to_string())
+}
+
 struct Headers<'a>(&'a http::HeaderMap);
 
 impl Extractor for Headers<'_> {
@@ -237,6 +248,29 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
+
+    #[test]
+    fn a_traceparent_names_its_trace_only_when_valid() {
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        for (header, expected) in [
+            ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", Some(trace)),
+            ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", Some(trace)),
+            // A later version may add parts; version 00 may not.
+            ("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-more", Some(trace)),
+            ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-more", None),
+            ("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", None),
+            // W3C: upper-case hex is invalid.
+            ("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", None),
+            ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", None),
+            ("00-4bf92f3577b34da6a3ce929d0e0e4736", None),
+            ("nonsense", None),
+        ] {
+            let mut headers = http::HeaderMap::new();
+            headers.insert("traceparent", header.parse().unwrap());
+            assert_eq!(incoming_trace_id(&headers).as_deref(), expected, "{header}");
+        }
+        assert_eq!(incoming_trace_id(&http::HeaderMap::new()), None);
+    }
 
     #[derive(Clone, Default)]
     struct Lines(Arc<Mutex<Vec<u8>>>);

@@ -96,12 +96,12 @@ impl State {
 }
 
 /// A name the catalog holds once (a tenant, an application, a user, a
-/// decision, a category or a set of categories); 0 is the empty one.
+/// decision, a tool, a kind, ...); 0 is the empty one.
 type Name = u32;
 
-/// What a record's facts keep per record, beside the tree and its
-/// location: 32 bytes. Every string is a [`Name`]; a record's categories
-/// are one name for the whole set (records share few sets).
+/// What a record keeps beside the tree, its location and its entries in
+/// the posting lists: 24 bytes, the facts that have no posting list (a
+/// filter on them checks each candidate) as [`Name`]s.
 #[derive(Clone, Copy)]
 struct Row {
     /// Nanoseconds since the Unix epoch (an `i64` reaches the year 2262).
@@ -109,8 +109,6 @@ struct Row {
     tenant: Name,
     application: Name,
     user: Name,
-    decision: Name,
-    categories: Name,
 }
 
 /// Interned strings: each distinct one is held once, whatever the number
@@ -118,9 +116,6 @@ struct Row {
 #[derive(Default)]
 struct Names {
     ids: HashMap<Box<str>, Name>,
-    /// Every category set by its name: the names of its categories.
-    sets: Vec<Box<[Name]>>,
-    set_ids: HashMap<Box<[Name]>, Name>,
 }
 
 impl Names {
@@ -143,28 +138,6 @@ impl Names {
             return Some(0);
         }
         self.ids.get(s).copied()
-    }
-
-    fn intern_set(&mut self, categories: &[String]) -> Name {
-        if categories.is_empty() {
-            return 0;
-        }
-        let set: Box<[Name]> = categories.iter().map(|c| self.intern(c)).collect();
-        if let Some(&id) = self.set_ids.get(&set) {
-            return id;
-        }
-        self.sets.push(set.clone());
-        let id = self.sets.len() as Name;
-        self.set_ids.insert(set, id);
-        id
-    }
-
-    fn set(&self, id: Name) -> &[Name] {
-        if id == 0 {
-            &[]
-        } else {
-            &self.sets[id as usize - 1]
-        }
     }
 }
 
@@ -239,8 +212,6 @@ impl Catalog {
             tenant: names.intern(&meta.tenant),
             application: names.intern(&meta.application),
             user: names.intern(&meta.user),
-            decision: names.intern(&meta.decision),
-            categories: names.intern_set(&meta.categories),
         };
         for (map, key) in [(&mut self.index.session, &keys.session), (&mut self.index.trace, &keys.trace)] {
             if !key.is_empty() {
@@ -258,8 +229,8 @@ impl Catalog {
                 map.entry(names.intern(key)).or_default().push(seq);
             }
         }
-        if row.decision != 0 {
-            self.index.decision.entry(row.decision).or_default().push(seq);
+        if !meta.decision.is_empty() {
+            self.index.decision.entry(names.intern(&meta.decision)).or_default().push(seq);
         }
         for c in &meta.categories {
             match self.index.category.get_mut(c.as_str()) {
@@ -274,14 +245,7 @@ impl Catalog {
 
     /// Adds a record whose content retention removed: only its time stays.
     pub(super) fn add_retired(&mut self, unix_nanos: i128) {
-        self.rows.push(Row {
-            unix_nanos: clamp_nanos(unix_nanos),
-            tenant: 0,
-            application: 0,
-            user: 0,
-            decision: 0,
-            categories: 0,
-        });
+        self.rows.push(Row { unix_nanos: clamp_nanos(unix_nanos), tenant: 0, application: 0, user: 0 });
     }
 
     /// Forgets the facts of every record before `end` (their content was
@@ -290,7 +254,7 @@ impl Catalog {
     pub(super) fn retire(&mut self, end: u64) {
         let end = end.min(self.rows.len() as u64);
         for row in &mut self.rows[..end as usize] {
-            *row = Row { unix_nanos: row.unix_nanos, tenant: 0, application: 0, user: 0, decision: 0, categories: 0 };
+            *row = Row { unix_nanos: row.unix_nanos, tenant: 0, application: 0, user: 0 };
         }
         for map in [&mut self.index.session, &mut self.index.trace] {
             map.retain(|_, p| match p {
@@ -409,8 +373,7 @@ impl Catalog {
         let (names, idx, rows) = (&self.names, &self.index, &self.rows);
         // A filter naming a string no record carries matches nothing.
         let name = |s: &str| names.get(s);
-        let (Some(tenant), Some(application), Some(user), Some(decision)) =
-            (name(&q.tenant), name(&q.application), name(&q.user_id), name(&q.decision))
+        let (Some(tenant), Some(application), Some(user)) = (name(&q.tenant), name(&q.application), name(&q.user_id))
         else {
             return Vec::new();
         };
@@ -446,13 +409,6 @@ impl Catalog {
             seqs.dedup();
             seqs
         });
-        let category_names: Vec<Name> = idx
-            .category
-            .range(q.category.clone()..)
-            .take_while(|(k, _)| !q.category.is_empty() && k.starts_with(&q.category))
-            .filter(|(k, _)| under(k))
-            .filter_map(|(k, _)| names.get(k))
-            .collect();
         if let Some(c) = &category_seqs {
             lists.push(c);
         }
@@ -462,14 +418,14 @@ impl Catalog {
         let lo = q.from_unix_nanos.map_or(0, at);
         let hi = q.to_unix_nanos.map_or(n, at);
         let limit = if q.limit == 0 { usize::MAX } else { q.limit };
+        // Every posting-list filter is met by walking one list and finding
+        // the candidate in the others; the rest are checked here.
         let matches = |seq: u64| -> bool {
             let r = &rows[seq as usize];
             (seq >= lo && seq < hi)
                 && (q.tenant.is_empty() || r.tenant == tenant)
                 && (q.application.is_empty() || r.application == application)
                 && (q.user_id.is_empty() || r.user == user)
-                && (q.decision.is_empty() || r.decision == decision)
-                && (q.category.is_empty() || names.set(r.categories).iter().any(|c| category_names.contains(c)))
         };
         let mut out = Vec::new();
         match lists.iter().min_by_key(|l| l.len()) {
@@ -523,4 +479,85 @@ pub(super) fn checkpoints_for_period(all: &[Checkpoint], from: i128, to: i128) -
         out.push(after.clone());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add(c: &mut Catalog, tenant: &str, decision: &str, categories: &[&str], trace: &str, kind: &str) -> u64 {
+        let seq = c.rows.len() as u64;
+        let meta = Meta {
+            unix_nanos: i128::from(seq) * 1_000,
+            tenant: tenant.into(),
+            application: "app".into(),
+            user: String::new(),
+            decision: decision.into(),
+            categories: categories.iter().map(|s| s.to_string()).collect(),
+        };
+        let keys = IndexKeys {
+            session: "s".into(),
+            trace: trace.into(),
+            tool: String::new(),
+            kind: kind.into(),
+            operation: String::new(),
+            provider: String::new(),
+            model: String::new(),
+        };
+        c.add(seq, &keys, &meta);
+        seq
+    }
+
+    #[test]
+    fn filters_combine_and_retired_records_leave_every_list() {
+        let mut c = Catalog::default();
+        add(&mut c, "acme", "block", &["pii.email", "secret.aws"], "t0", "score_decision");
+        add(&mut c, "acme", "allow", &[], "t1", "score_decision");
+        add(&mut c, "globex", "block", &["pii.phone"], "t2", "score_decision");
+        add(&mut c, "acme", "review", &["piiish"], "t2", "approval");
+        add(&mut c, "acme", "block", &["pii"], "t4", "score_decision");
+        let q = |f: fn(&mut Query)| {
+            let mut q = Query::default();
+            f(&mut q);
+            c.query(&q)
+        };
+        // A category prefix takes whole dot-separated parts.
+        assert_eq!(q(|q| q.category = "pii".into()), [0, 2, 4]);
+        assert_eq!(q(|q| q.category = "pii.email".into()), [0]);
+        assert_eq!(
+            q(|q| {
+                q.category = "pii".into();
+                q.tenant = "acme".into();
+                q.decision = "block".into();
+            }),
+            [0, 4]
+        );
+        assert_eq!(q(|q| q.trace_id = "t2".into()), [2, 3]);
+        assert_eq!(
+            q(|q| {
+                q.trace_id = "t2".into();
+                q.kind = "approval".into();
+            }),
+            [3]
+        );
+        // A value no record carries matches nothing, in a list or not.
+        assert!(q(|q| q.tenant = "initech".into()).is_empty());
+        assert!(q(|q| q.decision = "require_approval".into()).is_empty());
+        assert_eq!(
+            q(|q| {
+                q.tenant = "acme".into();
+                q.from_unix_nanos = Some(1_000);
+                q.to_unix_nanos = Some(4_000);
+                q.limit = 1;
+            }),
+            [1]
+        );
+
+        c.retire(3);
+        assert_eq!(c.query(&Query { category: "pii".into(), ..Query::default() }), [4]);
+        assert_eq!(c.query(&Query { trace_id: "t2".into(), ..Query::default() }), [3]);
+        assert_eq!(c.query(&Query { tenant: "acme".into(), ..Query::default() }), [3, 4]);
+        assert_eq!(c.unix_nanos(1), Some(1_000), "a retired record keeps its time");
+        assert!(c.of_kind("score_decision") == [4]);
+    }
 }
