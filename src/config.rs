@@ -247,6 +247,9 @@ impl Config {
         if self.approvals.ttl_seconds == 0 || self.approvals.sweep_interval_ms == 0 {
             return bad("approvals.ttl_seconds and approvals.sweep_interval_ms must be at least 1");
         }
+        if self.approvals.max_pending == 0 {
+            return bad("approvals.max_pending must be at least 1");
+        }
         if !(1..=2).contains(&self.approvals.critical_reviewers) {
             return bad("approvals.critical_reviewers must be 1 or 2");
         }

@@ -142,7 +142,16 @@ impl Engine {
             .await;
         let _permit = self.acquire().instrument(tracing::debug_span!("queue")).await?;
         let (session, path_before) = visit.read();
-        let evaluation = self.pipeline.evaluate(&request, &session).await;
+        let mut evaluation = self.pipeline.evaluate(&request, &session).await;
+        if let Some(store) = &self.approvals {
+            // No room for one more approval: blocked, never let through
+            // unreviewed, and never held without a bound.
+            if evaluation.verdict.decision == Decision::RequireApproval && !store.has_room() {
+                evaluation.verdict.decision = Decision::Block;
+                evaluation.verdict.reasons.insert(0, store.full_reason());
+                crate::telemetry::approval_step("refused_full");
+            }
+        }
         let verdict = &evaluation.verdict;
         span.record("warden.decision", verdict.decision.as_str());
         span.record("warden.risk.level", verdict.level.as_str());

@@ -343,6 +343,48 @@ async fn critical_requests_can_require_two_reviewers() {
 
 /// Scores `n` refunds that need approval, `batch` at a time, each in its own
 /// session; every fifth is critical. Returns the approval ids.
+/// `approvals.max_pending` bounds the queue: a request that would need one
+/// more reviewer than the queue holds is blocked (fail closed), says why,
+/// is recorded as blocked with no approval, and is counted; once a pending
+/// one is decided there is room again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_review_queue_blocks_instead_of_growing() {
+    let server = TestServer::start_with(|c| c.approvals.max_pending = 2, vec![]).await;
+    let mut risk = server.risk().await;
+    let mut opened = Vec::new();
+    for i in 0..2 {
+        let a = risk.score_action(refund(&format!("s-full-{i}"), 9800)).await.unwrap().into_inner();
+        assert_eq!(a.decision, pb::Decision::RequireApproval as i32);
+        opened.push(a.approval_id);
+    }
+    let refused = risk.score_action(refund("s-full-2", 9800)).await.unwrap().into_inner();
+    assert_eq!(refused.decision, pb::Decision::Block as i32, "{refused:?}");
+    assert!(refused.approval_id.is_empty(), "{refused:?}");
+    assert!(
+        refused.reasons.iter().any(|r| r.contains("approvals.max_pending") && r.contains("2 approvals")),
+        "{:?}",
+        refused.reasons
+    );
+    let mut approvals = ApprovalServiceClient::new(server.channel().await);
+    let listed = approvals.list_pending(pb::ListPendingRequest::default()).await.unwrap().into_inner();
+    assert_eq!(listed.total, 2);
+    assert!(server.metrics().await.contains(r#"warden_approvals_total{outcome="refused_full"} 1"#));
+    // Deciding one makes room for the next.
+    let mut d = decide(&opened[0], true, "ok");
+    d.reviewer = "alice".into();
+    approvals.decide(d).await.unwrap();
+    let next = risk.score_action(refund("s-full-3", 9800)).await.unwrap().into_inner();
+    assert_eq!(next.decision, pb::Decision::RequireApproval as i32, "{next:?}");
+    // The blocked request is on record as blocked, with no approval.
+    let dir = server.stop_keep_dir().await;
+    let log = AuditLog::open_read_only(dir.path(), &Config::default().audit).unwrap();
+    let rec = log.record(refused.sequence).unwrap().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&rec.canonical).unwrap();
+    let body = &v["body"];
+    assert_eq!(body["evaluation"]["verdict"]["decision"].as_str(), Some("block"), "{body}");
+    assert!(body["approval_id"].is_null(), "{body}");
+}
+
 async fn open_approvals(server: &TestServer, first: usize, n: usize) -> Vec<String> {
     let channel = server.channel().await;
     let mut ids = Vec::new();

@@ -384,6 +384,21 @@ impl ApprovalStore {
         }
     }
 
+    /// Whether one more approval may wait: fewer than
+    /// `approvals.max_pending` are pending.
+    pub fn has_room(&self) -> bool {
+        self.board.pending() < self.config.max_pending
+    }
+
+    /// The reason a request that needs a reviewer is blocked instead when
+    /// there is no room (see [`ApprovalStore::has_room`]).
+    pub fn full_reason(&self) -> String {
+        format!(
+            "blocked instead of waiting for a reviewer: {} approvals are already pending (approvals.max_pending)",
+            self.config.max_pending
+        )
+    }
+
     /// Opens an approval for a just-recorded decision. `body` is the entry as
     /// serialised for the record.
     pub fn open(&self, entry: &Entry, record: &Appended, decision_path: Vec<Step>) -> Result<(), String> {
@@ -746,10 +761,16 @@ pub struct ApprovalConfig {
     pub critical_reviewers: u32,
     /// How often expiries are checked.
     pub sweep_interval_ms: u64,
+    /// The most approvals that may wait for a reviewer at once. A request
+    /// that would need one more is blocked instead (fail closed), so a
+    /// flood of high-risk requests cannot grow memory without a bound:
+    /// each pending approval holds its request, findings and session path
+    /// (about 6 KiB).
+    pub max_pending: usize,
 }
 
 impl Default for ApprovalConfig {
     fn default() -> Self {
-        Self { ttl_seconds: 900, critical_reviewers: 2, sweep_interval_ms: 500 }
+        Self { ttl_seconds: 900, critical_reviewers: 2, sweep_interval_ms: 500, max_pending: 10_000 }
     }
 }
