@@ -341,8 +341,6 @@ async fn critical_requests_can_require_two_reviewers() {
     server.stop().await.unwrap();
 }
 
-/// Scores `n` refunds that need approval, `batch` at a time, each in its own
-/// session; every fifth is critical. Returns the approval ids.
 /// `approvals.max_pending` bounds the queue: a request that would need one
 /// more reviewer than the queue holds is blocked (fail closed), says why,
 /// is recorded as blocked with no approval, and is counted; once a pending
@@ -385,6 +383,8 @@ async fn a_full_review_queue_blocks_instead_of_growing() {
     assert!(body["approval_id"].is_null(), "{body}");
 }
 
+/// Scores `n` refunds that need approval, `batch` at a time, each in its own
+/// session; every fifth is critical. Returns the approval ids.
 async fn open_approvals(server: &TestServer, first: usize, n: usize) -> Vec<String> {
     let channel = server.channel().await;
     let mut ids = Vec::new();

@@ -761,7 +761,8 @@ pub struct ApprovalConfig {
     pub critical_reviewers: u32,
     /// How often expiries are checked.
     pub sweep_interval_ms: u64,
-    /// The most approvals that may wait for a reviewer at once. A request
+    /// The most approvals that may wait for a reviewer at once (requests
+    /// scored at the same moment can pass it by those in flight). A request
     /// that would need one more is blocked instead (fail closed), so a
     /// flood of high-risk requests cannot grow memory without a bound:
     /// each pending approval holds its request, findings and session path
